@@ -1,0 +1,129 @@
+#include "core/batch_load.h"
+
+#include <system_error>
+
+#include "core/strings.h"
+#include "absl/time/clock.h"
+#include "core/external_sorter.h"
+#include "core/row_encoder.h"
+#include "core/snapshot_builder.h"
+#include "core/status_macros.h"
+#include "core/table_directory.h"
+
+namespace predstore {
+namespace fs = std::filesystem;
+namespace {
+
+// Removes a staging folder unless the load published it.
+class StagingGuard {
+ public:
+  explicit StagingGuard(fs::path dir) : dir_(std::move(dir)) {}
+  ~StagingGuard() {
+    std::error_code ignored;
+    if (!dir_.empty()) fs::remove_all(dir_, ignored);
+  }
+  void Release() { dir_.clear(); }
+
+ private:
+  fs::path dir_;
+};
+
+}  // namespace
+
+absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
+  PREDSTORE_RETURN_IF_ERROR(TableDirectory::ValidateTableName(request.table));
+  if (request.inputs.empty()) return absl::InvalidArgumentError("no input files given");
+  if (request.keep_versions < 1) return absl::InvalidArgumentError("keep_versions must be at least 1");
+  const absl::Time start = absl::Now();
+  TableDirectory table(request.data_dir, request.table);
+
+  Schema schema;
+  if (request.schema) {
+    schema = *request.schema;
+  } else {
+    auto manifest = table.ReadManifest();
+    if (absl::IsNotFound(manifest.status())) {
+      return absl::NotFoundError(StrCat("table \"", request.table,
+                                              "\" does not exist yet: give its schema (--keys, --values) to create it"));
+    }
+    if (!manifest.ok()) return manifest.status();
+    schema = manifest->schema;
+  }
+
+  LoadProgress progress;
+  std::vector<std::unique_ptr<RecordReader>> readers;
+  std::vector<std::string> paths;
+  for (const fs::path& input : request.inputs) {
+    InputFormat format;
+    if (request.format) {
+      format = *request.format;
+    } else {
+      PREDSTORE_ASSIGN_OR_RETURN(format, InputFormatOfPath(input));
+    }
+    PREDSTORE_ASSIGN_OR_RETURN(auto reader, OpenRecordReader(input, format, schema));
+    progress.total_bytes += reader->total_bytes();
+    paths.push_back(input.string());
+    readers.push_back(std::move(reader));
+  }
+
+  PREDSTORE_ASSIGN_OR_RETURN(fs::path staging, table.CreateStagingDir());
+  StagingGuard guard(staging);
+  ExternalSorter sorter({request.memory_budget_bytes, staging / "sort"});
+  RowEncoder encoder(schema);
+  std::string key, value;
+  absl::Time last_report = start;
+  auto report = [&](LoadProgress::Phase phase, bool force) {
+    if (!request.on_progress) return;
+    absl::Time now = absl::Now();
+    if (!force && now - last_report < absl::Milliseconds(500)) return;
+    last_report = now;
+    progress.phase = phase;
+    progress.elapsed_seconds = absl::ToDoubleSeconds(now - start);
+    request.on_progress(progress);
+  };
+
+  uint64_t bytes_before = 0;
+  for (uint32_t file = 0; file < readers.size(); ++file) {
+    RecordReader& reader = *readers[file];
+    for (;;) {
+      PREDSTORE_ASSIGN_OR_RETURN(bool has_record, reader.Next());
+      if (!has_record) break;
+      PREDSTORE_RETURN_IF_ERROR(encoder.Encode(reader, &key, &value));
+      PREDSTORE_RETURN_IF_ERROR(sorter.Add(key, value, RowOrigin{file, reader.line()}));
+      if ((++progress.rows & 0xFFFF) == 0) {
+        progress.bytes_read = bytes_before + reader.bytes_read();
+        report(LoadProgress::Phase::kReading, false);
+      }
+    }
+    bytes_before += reader.total_bytes();
+    progress.bytes_read = bytes_before;
+    readers[file].reset();  // unmap
+  }
+  progress.total_rows = progress.rows;
+  report(LoadProgress::Phase::kWriting, true);
+
+  PREDSTORE_ASSIGN_OR_RETURN(auto sorted, sorter.Finish());
+  BuildOptions build_options;
+  build_options.last_wins = request.last_wins;
+  build_options.on_rows = [&](uint64_t rows) {
+    progress.rows = rows;
+    report(LoadProgress::Phase::kWriting, false);
+  };
+  PREDSTORE_ASSIGN_OR_RETURN(BuildResult built, BuildSnapshotParts(*sorted, schema, paths, staging, build_options));
+  sorted.reset();
+
+  report(LoadProgress::Phase::kPublishing, true);
+  PREDSTORE_ASSIGN_OR_RETURN(TableManifest manifest, table.Publish(schema, staging, built.parts, request.keep_versions));
+  guard.Release();
+
+  LoadResult result;
+  result.version = manifest.active_version;
+  result.rows = built.rows;
+  result.duplicates_dropped = built.duplicates_dropped;
+  result.parts = built.parts.size();
+  result.spilled_runs = sorter.spilled_runs();
+  result.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return result;
+}
+
+}  // namespace predstore

@@ -1,0 +1,79 @@
+// ExternalSorter sorts encoded rows by key within a memory budget. Rows are
+// buffered in memory; when the buffer exceeds the budget it is sorted and
+// spilled to a run file, and Finish() merges the runs. Rows with equal keys
+// come out in the order they were added, so "last wins" is the last of a
+// group. Not thread-safe: one producer, then one consumer.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace predstore {
+
+// Where a row came from: an input file index and a 1-based line.
+struct RowOrigin {
+  uint32_t file = 0;
+  uint64_t line = 0;
+};
+
+struct SortedRow {
+  std::string_view key;
+  std::string_view value;
+  RowOrigin origin;
+};
+
+// A sorted sequence of rows; views stay valid until the next call to Next().
+class SortedRowStream {
+ public:
+  virtual ~SortedRowStream() = default;
+  // true: current() holds the next row; false: the end.
+  virtual absl::StatusOr<bool> Next() = 0;
+  virtual const SortedRow& current() const = 0;
+};
+
+class ExternalSorter {
+ public:
+  struct Options {
+    // Bytes of buffered rows (plus 16 bytes of index per row) before a spill.
+    // Default 512 MiB.
+    uint64_t memory_budget_bytes = uint64_t{512} << 20;
+    // Directory for run files; created if needed, files removed by the
+    // sorter's destructor. Required.
+    std::filesystem::path spill_dir;
+  };
+
+  explicit ExternalSorter(Options options);
+  ~ExternalSorter();
+
+  // Buffers one row; may sort and spill a run. kResourceExhausted or
+  // kInternal when a run cannot be written.
+  absl::Status Add(std::string_view key, std::string_view value, RowOrigin origin);
+
+  // Ends input; the stream yields all rows in key order. Call once.
+  absl::StatusOr<std::unique_ptr<SortedRowStream>> Finish();
+
+  uint64_t rows() const { return rows_; }
+  int spilled_runs() const { return static_cast<int>(runs_.size()); }
+
+ private:
+  struct Entry {
+    uint64_t prefix;  // first 8 key bytes, big-endian, for fast comparison
+    uint64_t offset;  // of the row in arena_
+  };
+  void SortBuffer();
+  absl::Status SpillBuffer();
+
+  Options options_;
+  std::string arena_;  // rows as [key len u32][value len u32][file u32][line u64][key][value]
+  std::vector<Entry> entries_;
+  std::vector<std::filesystem::path> runs_;
+  uint64_t rows_ = 0;
+};
+
+}  // namespace predstore

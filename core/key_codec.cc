@@ -1,0 +1,220 @@
+#include "core/key_codec.h"
+
+#include <array>
+
+#include "core/strings.h"
+
+namespace predstore {
+namespace {
+
+constexpr uint64_t kSignBit64 = uint64_t{1} << 63;
+constexpr uint32_t kSignBit32 = uint32_t{1} << 31;
+
+int OrdinalWidth(ColumnType type) { return type == ColumnType::kDate ? 32 : 64; }
+
+uint64_t Ordinal(const Cell& cell) {
+  if (const auto* v = std::get_if<int64_t>(&cell)) return static_cast<uint64_t>(*v) ^ kSignBit64;
+  if (const auto* v = std::get_if<uint64_t>(&cell)) return *v;
+  if (const auto* v = std::get_if<Timestamp>(&cell)) return static_cast<uint64_t>(v->micros) ^ kSignBit64;
+  if (const auto* v = std::get_if<Date>(&cell)) return static_cast<uint32_t>(v->days) ^ kSignBit32;
+  return 0;  // strings are not interleaved; callers never ask
+}
+
+Cell FromOrdinal(ColumnType type, uint64_t ordinal) {
+  switch (type) {
+    case ColumnType::kInt64: return static_cast<int64_t>(ordinal ^ kSignBit64);
+    case ColumnType::kUint64: return ordinal;
+    case ColumnType::kTimestamp: return Timestamp{static_cast<int64_t>(ordinal ^ kSignBit64)};
+    case ColumnType::kDate: return Date{static_cast<int32_t>(static_cast<uint32_t>(ordinal) ^ kSignBit32)};
+    default: return int64_t{0};
+  }
+}
+
+// kSpread[m][x]: the 8 bits of x moved to bit positions 0, m, 2m, ... 7m.
+constexpr std::array<std::array<uint64_t, 256>, 9> MakeSpreadTables() {
+  std::array<std::array<uint64_t, 256>, 9> tables{};
+  for (int m = 1; m <= 8; ++m) {
+    for (int x = 0; x < 256; ++x) {
+      uint64_t spread = 0;
+      for (int bit = 0; bit < 8; ++bit) {
+        if (x & (1 << bit)) spread |= uint64_t{1} << (bit * m);
+      }
+      tables[m][x] = spread;
+    }
+  }
+  return tables;
+}
+constexpr auto kSpread = MakeSpreadTables();
+
+// The bits of `byte` at positions 0, m, 2m, ... 7m, for m up to 16 columns.
+unsigned __int128 Spread(uint8_t byte, int m) {
+  if (m <= 8) return kSpread[m][byte];
+  unsigned __int128 spread = 0;
+  for (int bit = 0; bit < 8; ++bit) {
+    if (byte & (1 << bit)) spread |= static_cast<unsigned __int128>(1) << (bit * m);
+  }
+  return spread;
+}
+
+void AppendBigEndian(uint64_t value, int bytes, std::string* out) {
+  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+}
+
+uint64_t ReadBigEndian(std::string_view bytes) {
+  uint64_t value = 0;
+  for (unsigned char c : bytes) value = (value << 8) | c;
+  return value;
+}
+
+void AppendEscapedString(std::string_view text, std::string* out) {
+  for (char c : text) {
+    out->push_back(c);
+    if (c == '\0') out->push_back('\xFF');
+  }
+  out->push_back('\0');
+  out->push_back('\x01');
+}
+
+// Reads an escaped string from the front of `*key`, advancing it.
+absl::StatusOr<std::string> ReadEscapedString(std::string_view* key) {
+  std::string text;
+  for (size_t i = 0; i < key->size(); ++i) {
+    char c = (*key)[i];
+    if (c != '\0') {
+      text.push_back(c);
+      continue;
+    }
+    if (i + 1 >= key->size()) break;
+    char next = (*key)[i + 1];
+    if (next == '\xFF') {
+      text.push_back('\0');
+      ++i;
+    } else if (next == '\x01') {
+      key->remove_prefix(i + 2);
+      return text;
+    } else {
+      break;
+    }
+  }
+  return absl::DataLossError("key: malformed string column encoding");
+}
+
+}  // namespace
+
+KeyCodec::KeyCodec(const Schema& schema) : schema_(schema) {
+  const auto& columns = schema.lookup_columns();
+  size_t first_key = schema.partition_column() ? 1 : 0;
+  for (size_t i = first_key; i < columns.size(); ++i) {
+    if (IsIntegerLike(columns[i].type)) {
+      morton_columns_.push_back(static_cast<int>(i));
+      morton_widths_.push_back(OrdinalWidth(columns[i].type));
+      morton_bytes_ += OrdinalWidth(columns[i].type) / 8;
+    } else {
+      string_columns_.push_back(static_cast<int>(i));
+    }
+  }
+}
+
+void KeyCodec::EncodePartition(const Cell& partition, std::string* out) const {
+  ColumnType type = schema_.partition_column()->type;
+  if (type == ColumnType::kString) {
+    AppendEscapedString(std::get<std::string>(partition), out);
+  } else {
+    AppendBigEndian(Ordinal(partition), OrdinalWidth(type) / 8, out);
+  }
+}
+
+void KeyCodec::Encode(std::span<const Cell> cells, std::string* out) const {
+  if (schema_.partition_column()) EncodePartition(cells[0], out);
+
+  // Morton part, one byte-round (8 bit-rounds) at a time: in byte-round b
+  // (counted from the most significant byte of the widest column) the
+  // m columns at least b+1 bytes wide contribute their byte b, spread so that
+  // their bits alternate; the result is m whole bytes.
+  const size_t n = morton_columns_.size();
+  if (n > 0) {
+    std::array<uint64_t, 16> ordinals{};
+    int max_bytes = 0;
+    for (size_t j = 0; j < n; ++j) {
+      ordinals[j] = Ordinal(cells[morton_columns_[j]]);
+      max_bytes = std::max(max_bytes, morton_widths_[j] / 8);
+    }
+    for (int b = max_bytes - 1; b >= 0; --b) {
+      int m = 0;
+      for (size_t j = 0; j < n; ++j) m += (morton_widths_[j] / 8 > b);
+      unsigned __int128 word = 0;
+      int position = m - 1;
+      for (size_t j = 0; j < n; ++j) {
+        if (morton_widths_[j] / 8 <= b) continue;
+        uint8_t byte = (ordinals[j] >> (8 * b)) & 0xFF;
+        word |= Spread(byte, m) << position;
+        --position;
+      }
+      for (int i = m - 1; i >= 0; --i) out->push_back(static_cast<char>((word >> (8 * i)) & 0xFF));
+    }
+  }
+  for (int column : string_columns_) AppendEscapedString(std::get<std::string>(cells[column]), out);
+}
+
+absl::StatusOr<size_t> KeyCodec::PartitionPrefixLength(std::string_view key) const {
+  if (!schema_.partition_column()) return 0;
+  ColumnType type = schema_.partition_column()->type;
+  if (type != ColumnType::kString) {
+    size_t width = OrdinalWidth(type) / 8;
+    if (key.size() < width) return absl::DataLossError("key: shorter than its partition prefix");
+    return width;
+  }
+  std::string_view rest = key;
+  auto text = ReadEscapedString(&rest);
+  if (!text.ok()) return text.status();
+  return key.size() - rest.size();
+}
+
+absl::StatusOr<std::vector<Cell>> KeyCodec::Decode(std::string_view key) const {
+  const auto& columns = schema_.lookup_columns();
+  std::vector<Cell> cells(columns.size());
+  if (schema_.partition_column()) {
+    ColumnType type = schema_.partition_column()->type;
+    if (type == ColumnType::kString) {
+      auto text = ReadEscapedString(&key);
+      if (!text.ok()) return text.status();
+      cells[0] = std::move(*text);
+    } else {
+      size_t width = OrdinalWidth(type) / 8;
+      if (key.size() < width) return absl::DataLossError("key: too short for its partition prefix");
+      cells[0] = FromOrdinal(type, ReadBigEndian(key.substr(0, width)));
+      key.remove_prefix(width);
+    }
+  }
+  if (key.size() < static_cast<size_t>(morton_bytes_)) {
+    return absl::DataLossError(StrCat("key: ", key.size(), " bytes left, the z-order part needs ", morton_bytes_));
+  }
+  // Walk the bits in the order Encode wrote them.
+  const size_t n = morton_columns_.size();
+  std::array<uint64_t, 16> ordinals{};
+  int max_width = 0;
+  for (int w : morton_widths_) max_width = std::max(max_width, w);
+  size_t bit_index = 0;
+  auto next_bit = [&]() {
+    unsigned char byte = key[bit_index / 8];
+    int bit = (byte >> (7 - bit_index % 8)) & 1;
+    ++bit_index;
+    return bit;
+  };
+  for (int r = max_width - 1; r >= 0; --r) {
+    for (size_t j = 0; j < n; ++j) {
+      if (morton_widths_[j] > r) ordinals[j] |= static_cast<uint64_t>(next_bit()) << r;
+    }
+  }
+  for (size_t j = 0; j < n; ++j) cells[morton_columns_[j]] = FromOrdinal(columns[morton_columns_[j]].type, ordinals[j]);
+  key.remove_prefix(morton_bytes_);
+  for (int column : string_columns_) {
+    auto text = ReadEscapedString(&key);
+    if (!text.ok()) return text.status();
+    cells[column] = std::move(*text);
+  }
+  if (!key.empty()) return absl::DataLossError("key: trailing bytes after the last column");
+  return cells;
+}
+
+}  // namespace predstore

@@ -1,0 +1,56 @@
+#include "core/row_encoder.h"
+
+#include "core/strings.h"
+
+namespace predstore {
+namespace {
+
+// Whether a JSON value of `kind` may hold a column of `type`.
+bool KindFits(FieldText::Kind kind, ColumnType type) {
+  switch (kind) {
+    case FieldText::Kind::kText: return true;
+    case FieldText::Kind::kJsonNumber:
+      return type == ColumnType::kInt64 || type == ColumnType::kUint64 || type == ColumnType::kDouble ||
+             type == ColumnType::kFloat || type == ColumnType::kTimestamp;
+    case FieldText::Kind::kJsonString:
+      return type == ColumnType::kString || type == ColumnType::kDate || type == ColumnType::kTimestamp;
+    case FieldText::Kind::kJsonOther: return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+RowEncoder::RowEncoder(const Schema& schema)
+    : schema_(schema), key_codec_(schema), value_codec_(schema), cells_(schema.input_columns().size()) {}
+
+absl::Status RowEncoder::Encode(const RecordReader& reader, std::string* key, std::string* value) {
+  const auto& columns = schema_.input_columns();
+  auto fields = reader.fields();
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const FieldText& field = fields[i];
+    const Column& column = columns[i];
+    auto error = [&](std::string_view reason) {
+      return absl::InvalidArgumentError(
+          StrCat(reader.path(), ":", field.line, ":", field.column, ": column \"", column.name, "\": ", reason));
+    };
+    if (!field.present) {
+      return error(i < schema_.lookup_columns().size() ? "missing key field" : "missing value");
+    }
+    if (!KindFits(field.kind, column.type)) {
+      return error(StrCat("a JSON ", field.kind == FieldText::Kind::kJsonString ? "string" : "value", " ",
+                                field.text, " cannot hold a ", ColumnTypeName(column.type)));
+    }
+    auto cell = ParseCell(column.type, field.text);
+    if (!cell.ok()) return error(FromAbsl(cell.status().message()));
+    cells_[i] = std::move(*cell);
+  }
+  key->clear();
+  value->clear();
+  size_t lookup_count = schema_.lookup_columns().size();
+  key_codec_.Encode(std::span<const Cell>(cells_.data(), lookup_count), key);
+  value_codec_.Encode(std::span<const Cell>(cells_.data() + lookup_count, cells_.size() - lookup_count), value);
+  return absl::OkStatus();
+}
+
+}  // namespace predstore

@@ -1,0 +1,36 @@
+// RowEncoder validates one record against a schema and produces the row's
+// RocksDB key and value. One encoder per thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "core/key_codec.h"
+#include "core/record_reader.h"
+#include "core/value_codec.h"
+
+namespace predstore {
+
+class RowEncoder {
+ public:
+  // `schema` must outlive the encoder.
+  explicit RowEncoder(const Schema& schema);
+
+  // Replaces `key` and `value` with the encoding of the reader's current
+  // record. kInvalidArgument "file:line:column: column "name": reason" for a
+  // missing field, a JSON value of the wrong kind, or text that does not
+  // parse as the column's type (including out-of-range and non-finite).
+  absl::Status Encode(const RecordReader& reader, std::string* key, std::string* value);
+
+  const KeyCodec& key_codec() const { return key_codec_; }
+  const ValueCodec& value_codec() const { return value_codec_; }
+
+ private:
+  const Schema& schema_;
+  KeyCodec key_codec_;
+  ValueCodec value_codec_;
+  std::vector<Cell> cells_;  // reused: lookup cells then value cells
+};
+
+}  // namespace predstore

@@ -1,0 +1,113 @@
+// Table schemas: named, typed key, value and partition columns, a key layout,
+// and the text forms of cells used by files, flags and the CLI.
+// Schema is an immutable value type; concurrent reads are safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace predstore {
+
+enum class ColumnType { kInt64, kUint64, kDate, kTimestamp, kString, kDouble, kFloat };
+
+// Days since 1970-01-01 (proleptic Gregorian).
+struct Date {
+  int32_t days = 0;
+  auto operator<=>(const Date&) const = default;
+};
+// Microseconds since 1970-01-01T00:00:00Z.
+struct Timestamp {
+  int64_t micros = 0;
+  auto operator<=>(const Timestamp&) const = default;
+};
+
+// One typed value; the alternative matches the column's type.
+using Cell = std::variant<int64_t, uint64_t, double, float, std::string, Date, Timestamp>;
+// A non-owning Cell; the string view lives as long as the buffer it was read from.
+using CellView = std::variant<int64_t, uint64_t, double, float, std::string_view, Date, Timestamp>;
+
+// "int64", "uint64", "date", "timestamp", "string", "double", "float".
+std::string_view ColumnTypeName(ColumnType type);
+absl::StatusOr<ColumnType> ParseColumnType(std::string_view name);
+bool IsKeyType(ColumnType type);    // int64, uint64, date, timestamp, string
+bool IsValueType(ColumnType type);  // double, float, int64, string
+// Key types interleaved into the Morton part of a z-key (all but string).
+bool IsIntegerLike(ColumnType type);
+// The type a Cell alternative stands for, and whether `cell` holds that type.
+bool CellHasType(const Cell& cell, ColumnType type);
+
+// Parses the text form of a cell: decimal integers, finite decimal floats,
+// dates as YYYY-MM-DD, timestamps as RFC 3339 (e.g. 2026-11-26T10:00:00Z,
+// fractional seconds and offsets allowed) or integer microseconds since the
+// epoch, strings as is. Returns kInvalidArgument with a short reason (no
+// position: the caller knows it).
+absl::StatusOr<Cell> ParseCell(ColumnType type, std::string_view text);
+// The canonical text form, which ParseCell reads back to the same cell.
+std::string FormatCell(const CellView& cell);
+CellView ViewOf(const Cell& cell);
+
+struct Column {
+  std::string name;
+  ColumnType type = ColumnType::kInt64;
+  bool operator==(const Column&) const = default;
+};
+
+// How key columns become a RocksDB key. See key_codec.h for the byte format.
+enum class KeyLayout { kZOrder };
+std::string_view KeyLayoutName(KeyLayout layout);
+absl::StatusOr<KeyLayout> ParseKeyLayout(std::string_view name);
+
+class Schema {
+ public:
+  // Validates and builds a schema: at least one key column; names unique,
+  // non-empty, [A-Za-z0-9_] only; key and partition columns of key types,
+  // value columns of value types. kInvalidArgument names the bad column.
+  static absl::StatusOr<Schema> Create(std::vector<Column> key_columns,
+                                       std::vector<Column> value_columns,
+                                       std::optional<Column> partition_column,
+                                       KeyLayout layout = KeyLayout::kZOrder);
+
+  // Parses "name:type[,name:type...]" as used by loader flags.
+  static absl::StatusOr<std::vector<Column>> ParseColumnList(std::string_view spec);
+
+  // The persisted JSON form (stored in the table manifest).
+  std::string ToJson() const;
+  static absl::StatusOr<Schema> FromJson(std::string_view json);
+
+  const std::vector<Column>& key_columns() const { return key_columns_; }
+  const std::vector<Column>& value_columns() const { return value_columns_; }
+  const std::optional<Column>& partition_column() const { return partition_column_; }
+  KeyLayout layout() const { return layout_; }
+
+  // The columns a lookup key names: the partition column (if any) first,
+  // then the key columns in schema order.
+  const std::vector<Column>& lookup_columns() const { return lookup_columns_; }
+  // Every column of an input row: lookup_columns() then value_columns().
+  const std::vector<Column>& input_columns() const { return input_columns_; }
+  // Index into input_columns(), or -1.
+  int InputColumnIndex(std::string_view name) const;
+
+  // "store_id:int64, item_id:int64 -> score:double (partition date:date)".
+  std::string Describe() const;
+
+  bool operator==(const Schema& other) const;
+
+ // An empty schema with no columns, to be assigned from Create or FromJson.
+  Schema() = default;
+
+ private:
+  std::vector<Column> key_columns_;
+  std::vector<Column> value_columns_;
+  std::optional<Column> partition_column_;
+  KeyLayout layout_ = KeyLayout::kZOrder;
+  std::vector<Column> lookup_columns_;
+  std::vector<Column> input_columns_;
+};
+
+}  // namespace predstore

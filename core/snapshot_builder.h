@@ -1,0 +1,43 @@
+// Builds the RocksDB part directories of one snapshot from a sorted stream
+// of encoded rows: one part per partition value (one in all for an
+// unpartitioned table), each an SST file written with SstFileWriter and
+// ingested into a fresh RocksDB directory. Runs on the caller's thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/external_sorter.h"
+#include "core/key_codec.h"
+#include "core/table_directory.h"
+
+namespace predstore {
+
+struct BuildOptions {
+  // Equal keys: false rejects the load naming both rows; true keeps the row
+  // added last. Default false.
+  bool last_wins = false;
+  // Called every 1M rows written with the count so far. May be empty.
+  std::function<void(uint64_t rows_written)> on_rows;
+};
+
+struct BuildResult {
+  std::vector<PartInfo> parts;  // dirs relative to the staging dir
+  uint64_t rows = 0;
+  uint64_t duplicates_dropped = 0;  // with last_wins
+};
+
+// Consumes `rows` and writes the parts under `staging_dir`. `input_paths`
+// name the files RowOrigin::file indexes, for the duplicate-key error
+// (kInvalidArgument "file:line: duplicate key ..."). kInvalidArgument too
+// when there are no rows; kInternal/kResourceExhausted for write failures.
+absl::StatusOr<BuildResult> BuildSnapshotParts(SortedRowStream& rows, const Schema& schema,
+                                               const std::vector<std::string>& input_paths,
+                                               const std::filesystem::path& staging_dir,
+                                               const BuildOptions& options);
+
+}  // namespace predstore
