@@ -10,11 +10,11 @@ rocksdb::Options PredictionTableOptions(std::shared_ptr<rocksdb::Cache> block_ca
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.whole_key_filtering = true;
   table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
-  table.cache_index_and_filter_blocks = true;
-  table.cache_index_and_filter_blocks_with_high_priority = true;
-  table.pin_l0_filter_and_index_blocks_in_cache = true;
   table.format_version = 5;
   if (block_cache) {
+    table.cache_index_and_filter_blocks = true;
+    table.cache_index_and_filter_blocks_with_high_priority = true;
+    table.pin_l0_filter_and_index_blocks_in_cache = true;
     table.block_cache = std::move(block_cache);
   } else {
     table.no_block_cache = true;

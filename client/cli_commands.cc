@@ -1,0 +1,323 @@
+#include "client/cli_commands.h"
+
+#include <algorithm>
+
+#include "client/wire_values.h"
+#include "core/strings.h"
+#include "nlohmann/json.hpp"
+
+namespace predstore {
+namespace {
+
+
+// The lookup columns (partition first, then keys) of a table, as core columns.
+absl::StatusOr<std::vector<Column>> LookupColumns(const v1::TableInfo& info) {
+  std::vector<Column> columns;
+  auto add = [&](const v1::Column& c) -> absl::Status {
+    auto type = ColumnTypeFromWire(c.type());
+    if (!type.ok()) return type.status();
+    columns.push_back(Column{c.name(), *type});
+    return absl::OkStatus();
+  };
+  if (info.schema().has_partition_column()) {
+    absl::Status s = add(info.schema().partition_column());
+    if (!s.ok()) return s;
+  }
+  for (const v1::Column& c : info.schema().key_columns()) {
+    absl::Status s = add(c);
+    if (!s.ok()) return s;
+  }
+  return columns;
+}
+
+absl::StatusOr<v1::Value> ValueFromText(const Column& column, std::string_view text) {
+  auto cell = ParseCell(column.type, text);
+  if (!cell.ok()) return absl::InvalidArgumentError(StrCat("column \"", column.name, "\": ", cell.status().message()));
+  v1::Value value;
+  CellToWire(ViewOf(*cell), &value);
+  return value;
+}
+
+nlohmann::json ValueToJson(const v1::Value& value) {
+  switch (value.kind_case()) {
+    case v1::Value::kInt64Value: return value.int64_value();
+    case v1::Value::kUint64Value: return value.uint64_value();
+    case v1::Value::kDoubleValue: return value.double_value();
+    case v1::Value::kFloatValue: return value.float_value();
+    case v1::Value::KIND_NOT_SET: return nullptr;
+    default: return WireValueToText(value);
+  }
+}
+
+// Collects rows and prints them as JSON Lines or, at Flush, as a table.
+class ResultPrinter {
+ public:
+  ResultPrinter(OutputFormat format, std::ostream& out) : format_(format), out_(out) {}
+
+  void Row(const std::vector<std::pair<std::string, v1::Value>>& key, bool found,
+           const google::protobuf::RepeatedPtrField<std::string>& names,
+           const google::protobuf::RepeatedPtrField<v1::Value>& values, uint64_t version) {
+    if (format_ == OutputFormat::kJsonLines) {
+      nlohmann::ordered_json json;
+      for (const auto& [name, value] : key) json[name] = ValueToJson(value);
+      json["found"] = found;
+      for (int i = 0; i < values.size() && i < names.size(); ++i) json[names[i]] = ValueToJson(values[i]);
+      json["snapshot_version"] = version;
+      out_ << json.dump() << "\n";
+      return;
+    }
+    if (header_.empty()) {
+      for (const auto& [name, value] : key) header_.push_back(name);
+      header_.push_back("found");
+      for (const std::string& name : names) header_.push_back(name);
+      header_.push_back("version");
+    }
+    std::vector<std::string> row;
+    for (const auto& [name, value] : key) row.push_back(WireValueToText(value));
+    row.push_back(found ? "yes" : "no");
+    for (int i = 0; i < names.size(); ++i) row.push_back(i < values.size() ? WireValueToText(values[i]) : "");
+    row.push_back(StrCat(version));
+    rows_.push_back(std::move(row));
+  }
+
+  void Flush() {
+    if (format_ != OutputFormat::kTable || header_.empty()) return;
+    PrintTable(header_, rows_, out_);
+    rows_.clear();
+  }
+
+  static void PrintTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
+                         std::ostream& out) {
+    std::vector<size_t> widths(header.size());
+    for (size_t i = 0; i < header.size(); ++i) widths[i] = header[i].size();
+    for (const auto& row : rows) {
+      for (size_t i = 0; i < row.size() && i < widths.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    }
+    auto line = [&](const std::vector<std::string>& cells) {
+      for (size_t i = 0; i < cells.size(); ++i) {
+        out << cells[i];
+        if (i + 1 < cells.size()) out << std::string(widths[i] - cells[i].size() + 2, ' ');
+      }
+      out << "\n";
+    };
+    line(header);
+    for (const auto& row : rows) line(row);
+  }
+
+ private:
+  OutputFormat format_;
+  std::ostream& out_;
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+std::string TimestampText(const google::protobuf::Timestamp& t) {
+  return FormatCell(CellView(Timestamp{t.seconds() * 1000000 + t.nanos() / 1000}));
+}
+
+std::string SchemaText(const v1::TableSchema& schema) {
+  auto list = [](const auto& columns) {
+    std::string text;
+    for (const v1::Column& c : columns) {
+      auto type = ColumnTypeFromWire(c.type());
+      StrAppend(&text, text.empty() ? "" : ", ", c.name(), ":", type.ok() ? ColumnTypeName(*type) : "?");
+    }
+    return text;
+  };
+  std::string text = StrCat(list(schema.key_columns()), " -> ", list(schema.value_columns()));
+  if (schema.has_partition_column()) StrAppend(&text, " (partition ", schema.partition_column().name(), ")");
+  return text;
+}
+
+// Splits a CSV line of plain (unquoted) fields.
+std::vector<std::string> SplitPlainCsv(const std::string& line) {
+  std::vector<std::string> fields;
+  size_t start = 0;
+  for (;;) {
+    size_t comma = line.find(',', start);
+    fields.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (!fields.empty() && !fields.back().empty() && fields.back().back() == '\r') fields.back().pop_back();
+  return fields;
+}
+
+}  // namespace
+
+absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name) {
+  if (name == "jsonl") return OutputFormat::kJsonLines;
+  if (name == "table") return OutputFormat::kTable;
+  return absl::InvalidArgumentError(StrCat("unknown output format \"", name, "\" (expected jsonl or table)"));
+}
+
+absl::Status ListTablesCommand(const PredstoreClient& client, OutputFormat format, std::ostream& out) {
+  auto tables = client.ListTables();
+  if (!tables.ok()) return tables.status();
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::TableInfo& t : tables->tables()) {
+    std::string kept;
+    for (const v1::SnapshotInfo& v : t.versions()) StrAppend(&kept, kept.empty() ? "" : ",", v.version());
+    if (format == OutputFormat::kJsonLines) {
+      nlohmann::ordered_json json = {{"table", t.name()},
+                                     {"active_version", t.active_version()},
+                                     {"rows", t.row_count()},
+                                     {"loaded_at", TimestampText(t.loaded_at())},
+                                     {"kept_versions", kept},
+                                     {"schema", SchemaText(t.schema())}};
+      out << json.dump() << "\n";
+    } else {
+      rows.push_back({t.name(), StrCat(t.active_version()), StrCat(t.row_count()), TimestampText(t.loaded_at()), kept,
+                      SchemaText(t.schema())});
+    }
+  }
+  if (format == OutputFormat::kTable) {
+    ResultPrinter::PrintTable({"table", "version", "rows", "loaded_at", "kept", "schema"}, rows, out);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LookupCommand(const PredstoreClient& client, const std::string& table,
+                           const std::vector<std::string>& assignments, OutputFormat format, std::ostream& out) {
+  auto info = client.GetTable(table);
+  if (!info.ok()) return info.status();
+  auto columns = LookupColumns(*info);
+  if (!columns.ok()) return columns.status();
+  v1::LookupRequest request;
+  request.set_table(table);
+  std::vector<std::pair<std::string, v1::Value>> key;
+  for (const std::string& assignment : assignments) {
+    size_t eq = assignment.find('=');
+    if (eq == std::string::npos) {
+      return absl::InvalidArgumentError(StrCat("key \"", assignment, "\" must be written column=value"));
+    }
+    std::string name = assignment.substr(0, eq);
+    auto column = std::find_if(columns->begin(), columns->end(), [&](const Column& c) { return c.name == name; });
+    if (column == columns->end()) {
+      return absl::InvalidArgumentError(StrCat("table \"", table, "\" has no key column \"", name, "\""));
+    }
+    auto value = ValueFromText(*column, std::string_view(assignment).substr(eq + 1));
+    if (!value.ok()) return value.status();
+    v1::KeyField* field = request.add_key();
+    field->set_column(name);
+    *field->mutable_value() = *value;
+    key.emplace_back(name, *value);
+  }
+  auto response = client.Lookup(request);
+  if (!response.ok()) return response.status();
+  ResultPrinter printer(format, out);
+  printer.Row(key, response->found(), response->value_columns(), response->values(), response->snapshot_version());
+  printer.Flush();
+  return absl::OkStatus();
+}
+
+absl::Status BatchLookupCommand(const PredstoreClient& client, const std::string& table, std::istream& keys,
+                                uint32_t batch_size, OutputFormat format, std::ostream& out) {
+  if (batch_size == 0) return absl::InvalidArgumentError("batch size must be at least 1");
+  auto info = client.GetTable(table);
+  if (!info.ok()) return info.status();
+  auto columns_or = LookupColumns(*info);
+  if (!columns_or.ok()) return columns_or.status();
+  const std::vector<Column>& columns = *columns_or;
+
+  ResultPrinter printer(format, out);
+  v1::BatchLookupRequest request;
+  request.set_table(table);
+  for (const Column& c : columns) request.add_key_columns(c.name);
+  std::vector<std::vector<std::pair<std::string, v1::Value>>> pending_keys;
+  auto send = [&]() -> absl::Status {
+    if (request.keys_size() == 0) return absl::OkStatus();
+    auto response = client.BatchLookup(request);
+    if (!response.ok()) return response.status();
+    for (int i = 0; i < response->results_size(); ++i) {
+      const v1::LookupResult& result = response->results(i);
+      printer.Row(pending_keys[i], result.found(), response->value_columns(), result.values(),
+                  response->snapshot_version());
+    }
+    request.clear_keys();
+    pending_keys.clear();
+    return absl::OkStatus();
+  };
+
+  std::string line;
+  uint64_t line_number = 0;
+  std::vector<int> csv_positions;  // column -> CSV field, once the header is read
+  bool csv = false;
+  while (std::getline(keys, line)) {
+    ++line_number;
+    if (line.empty() || line == "\r") continue;
+    auto bad = [&](std::string_view reason) {
+      return absl::InvalidArgumentError(StrCat("keys line ", line_number, ": ", reason));
+    };
+    std::vector<std::pair<std::string, v1::Value>> key;
+    v1::KeyRow* row = nullptr;
+    if (line_number == 1 && line[0] != '{') {
+      csv = true;
+      std::vector<std::string> header = SplitPlainCsv(line);
+      for (const Column& c : columns) {
+        auto it = std::find(header.begin(), header.end(), c.name);
+        if (it == header.end()) return bad(StrCat("the CSV header lacks key column \"", c.name, "\""));
+        csv_positions.push_back(static_cast<int>(it - header.begin()));
+      }
+      continue;
+    }
+    std::vector<std::string> texts(columns.size());
+    std::vector<bool> is_string(columns.size(), false);
+    if (csv) {
+      std::vector<std::string> fields = SplitPlainCsv(line);
+      for (size_t i = 0; i < columns.size(); ++i) {
+        if (static_cast<size_t>(csv_positions[i]) >= fields.size()) return bad("too few fields");
+        texts[i] = fields[csv_positions[i]];
+      }
+    } else {
+      nlohmann::json json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (json.is_discarded() || !json.is_object()) return bad("not a JSON object");
+      for (size_t i = 0; i < columns.size(); ++i) {
+        auto it = json.find(columns[i].name);
+        if (it == json.end()) return bad(StrCat("missing key column \"", columns[i].name, "\""));
+        texts[i] = it->is_string() ? it->get<std::string>() : it->dump();
+      }
+      for (auto it = json.begin(); it != json.end(); ++it) {
+        if (std::none_of(columns.begin(), columns.end(), [&](const Column& c) { return c.name == it.key(); })) {
+          return bad(StrCat("unknown key column \"", it.key(), "\""));
+        }
+      }
+    }
+    row = request.add_keys();
+    for (size_t i = 0; i < columns.size(); ++i) {
+      auto value = ValueFromText(columns[i], texts[i]);
+      if (!value.ok()) return bad(FromAbsl(value.status().message()));
+      *row->add_values() = *value;
+      key.emplace_back(columns[i].name, *value);
+    }
+    pending_keys.push_back(std::move(key));
+    if (static_cast<uint32_t>(request.keys_size()) >= batch_size) {
+      absl::Status s = send();
+      if (!s.ok()) return s;
+    }
+  }
+  absl::Status s = send();
+  if (!s.ok()) return s;
+  printer.Flush();
+  return absl::OkStatus();
+}
+
+absl::Status RollbackCommand(const PredstoreClient& client, const std::string& table, uint64_t to_version,
+                             std::ostream& out) {
+  auto info = client.Rollback(table, to_version);
+  if (!info.ok()) return info.status();
+  out << "table " << info->name() << ": now serving version " << info->active_version() << " (" << info->row_count()
+      << " rows)\n";
+  return absl::OkStatus();
+}
+
+absl::Status RefreshCommand(const PredstoreClient& client, const std::string& table, std::ostream& out) {
+  auto response = client.RefreshTables(table);
+  if (!response.ok()) return response.status();
+  for (const v1::TableInfo& t : response->tables()) {
+    out << "table " << t.name() << ": serving version " << t.active_version() << " (" << t.row_count() << " rows)\n";
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace predstore

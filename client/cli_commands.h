@@ -1,0 +1,44 @@
+// The predstore-cli commands, as functions over a PredstoreClient, so that
+// main.cc only parses flags. Each command writes its results to `out`
+// (JSON Lines or an aligned table) and returns a status whose message is one
+// line for the user. Not thread-safe; one command at a time.
+#pragma once
+
+#include <cstdint>
+#include <istream>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "client/predstore_client.h"
+
+namespace predstore {
+
+enum class OutputFormat { kJsonLines, kTable };
+// "jsonl" or "table".
+absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name);
+
+// Lists served tables: name, active version, rows, load time, schema.
+absl::Status ListTablesCommand(const PredstoreClient& client, OutputFormat format, std::ostream& out);
+
+// Looks up one key given as "column=value" assignments (text forms as in
+// core/schema.h: 2026-11-26 for dates, RFC 3339 for timestamps).
+// kInvalidArgument naming the column for a bad or missing assignment.
+absl::Status LookupCommand(const PredstoreClient& client, const std::string& table,
+                           const std::vector<std::string>& assignments, OutputFormat format, std::ostream& out);
+
+// Looks up every key read from `keys` (JSON Lines objects, or CSV with a
+// header naming the key columns; told apart by the first character), in
+// batches of `batch_size`, printing one result per key in input order.
+// kInvalidArgument naming the line for a bad key.
+absl::Status BatchLookupCommand(const PredstoreClient& client, const std::string& table, std::istream& keys,
+                                uint32_t batch_size, OutputFormat format, std::ostream& out);
+
+// Admin: make an older kept version active (0: the previous one).
+absl::Status RollbackCommand(const PredstoreClient& client, const std::string& table, uint64_t to_version,
+                             std::ostream& out);
+// Admin: re-read manifests (one table, or all when empty).
+absl::Status RefreshCommand(const PredstoreClient& client, const std::string& table, std::ostream& out);
+
+}  // namespace predstore

@@ -1,0 +1,122 @@
+// predstore-cli: query and administer a running predstore-server.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "client/cli_commands.h"
+
+ABSL_FLAG(std::string, server, "127.0.0.1:50051", "host:port of the predstore server.");
+ABSL_FLAG(std::string, table, "", "Table to query or administer.");
+ABSL_FLAG(std::string, output, "jsonl", "Output format: jsonl or table.");
+ABSL_FLAG(std::string, keys, "-", "batch-lookup: file of keys (JSON Lines or CSV with a header); - reads stdin.");
+ABSL_FLAG(uint32_t, batch_size, 1000, "batch-lookup: keys per BatchLookup call.");
+ABSL_FLAG(uint64_t, to_version, 0, "rollback: version to make active; 0 means the previous one.");
+ABSL_FLAG(std::string, admin_token_file, "", "File holding the admin bearer token (rollback, refresh).");
+ABSL_FLAG(int64_t, timeout_ms, 10000, "Deadline of each call, in milliseconds.");
+
+namespace {
+
+constexpr char kUsage[] =
+    "Queries and administers a predstore server.\n"
+    "  predstore-cli tables                                   list served tables\n"
+    "  predstore-cli lookup --table=T col=value [col=value...] one key\n"
+    "  predstore-cli batch-lookup --table=T --keys=keys.jsonl  many keys (JSON Lines or CSV; - for stdin)\n"
+    "  predstore-cli rollback --table=T [--to_version=N]       admin: serve an older kept version\n"
+    "  predstore-cli refresh [--table=T]                       admin: pick up newly published snapshots\n"
+    "  predstore-cli health                                    SERVING or NOT_SERVING\n"
+    "  predstore-cli load ...                                  runs predstore-load load ... (see its --help)\n"
+    "Common flags: --server=host:port --output=jsonl|table --timeout_ms=N --admin_token_file=F";
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "predstore-cli: %s: %s\n", absl::StatusCodeToString(status.code()).c_str(),
+               std::string(status.message()).c_str());
+  return 1;
+}
+
+// `load` hands over to predstore-load installed beside this program.
+int ExecLoader(int argc, char** argv) {
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe");
+  std::string loader = (self.parent_path() / "predstore-load").string();
+  if (access(loader.c_str(), X_OK) != 0) loader = (self.parent_path().parent_path() / "loader" / "predstore-load").string();
+  std::vector<char*> args = {const_cast<char*>(loader.c_str())};
+  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  execv(loader.c_str(), args.data());
+  std::fprintf(stderr, "predstore-cli: cannot run %s: %s\n", loader.c_str(), std::strerror(errno));
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "load") return ExecLoader(argc, argv);
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() < 2) {
+    std::fprintf(stderr, "%s\n", kUsage);
+    return 2;
+  }
+  std::string command = positional[1];
+  std::vector<std::string> args(positional.begin() + 2, positional.end());
+
+  auto format = predstore::ParseOutputFormat(absl::GetFlag(FLAGS_output));
+  if (!format.ok()) return Fail(format.status());
+  predstore::ClientOptions options;
+  options.target = absl::GetFlag(FLAGS_server);
+  options.timeout = std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms));
+  if (std::string token_file = absl::GetFlag(FLAGS_admin_token_file); !token_file.empty()) {
+    std::ifstream in(token_file);
+    if (!in || !std::getline(in, options.admin_token)) {
+      return Fail(absl::InvalidArgumentError("cannot read the admin token file " + token_file));
+    }
+  }
+  predstore::PredstoreClient client(options);
+  std::string table = absl::GetFlag(FLAGS_table);
+  auto need_table = [&]() {
+    return table.empty() ? absl::InvalidArgumentError(command + " needs --table") : absl::OkStatus();
+  };
+
+  absl::Status status;
+  if (command == "tables") {
+    status = predstore::ListTablesCommand(client, *format, std::cout);
+  } else if (command == "lookup") {
+    status = need_table();
+    if (status.ok()) status = predstore::LookupCommand(client, table, args, *format, std::cout);
+  } else if (command == "batch-lookup") {
+    status = need_table();
+    std::string keys_path = absl::GetFlag(FLAGS_keys);
+    std::ifstream file;
+    if (status.ok() && keys_path != "-") {
+      file.open(keys_path);
+      if (!file) status = absl::NotFoundError("cannot open keys file " + keys_path);
+    }
+    if (status.ok()) {
+      status = predstore::BatchLookupCommand(client, table, keys_path == "-" ? std::cin : file,
+                                             absl::GetFlag(FLAGS_batch_size), *format, std::cout);
+    }
+  } else if (command == "rollback") {
+    status = need_table();
+    if (status.ok()) status = predstore::RollbackCommand(client, table, absl::GetFlag(FLAGS_to_version), std::cout);
+  } else if (command == "refresh") {
+    status = predstore::RefreshCommand(client, table, std::cout);
+  } else if (command == "health") {
+    auto serving = client.IsServing();
+    status = serving.status();
+    if (serving.ok()) std::cout << (*serving ? "SERVING" : "NOT_SERVING") << "\n";
+  } else {
+    status = absl::InvalidArgumentError("unknown command \"" + command + "\"; run predstore-cli --help");
+  }
+  if (!status.ok()) return Fail(status);
+  return 0;
+}

@@ -1,0 +1,120 @@
+#include "client/predstore_client.h"
+
+#include <thread>
+
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace predstore {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+template <typename Response, typename Call>
+absl::StatusOr<Response> Invoke(Call&& call) {
+  Response response;
+  grpc::Status status = call(&response);
+  if (!status.ok()) return FromGrpc(status);
+  return response;
+}
+
+}  // namespace
+
+PredstoreClient::PredstoreClient(ClientOptions options) : options_(std::move(options)) {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(64 << 20);
+  channel_ = grpc::CreateCustomChannel(options_.target, grpc::InsecureChannelCredentials(), arguments);
+  predictions_ = v1::Predictions::NewStub(channel_);
+  admin_ = v1::Admin::NewStub(channel_);
+}
+
+void PredstoreClient::Prepare(grpc::ClientContext* context, bool admin) const {
+  context->set_deadline(std::chrono::system_clock::now() + options_.timeout);
+  if (admin && !options_.admin_token.empty()) context->AddMetadata("authorization", "Bearer " + options_.admin_token);
+}
+
+absl::StatusOr<v1::LookupResponse> PredstoreClient::Lookup(const v1::LookupRequest& request) const {
+  return Invoke<v1::LookupResponse>([&](v1::LookupResponse* response) {
+    grpc::ClientContext context;
+    Prepare(&context, false);
+    return predictions_->Lookup(&context, request, response);
+  });
+}
+
+absl::StatusOr<v1::BatchLookupResponse> PredstoreClient::BatchLookup(const v1::BatchLookupRequest& request) const {
+  return Invoke<v1::BatchLookupResponse>([&](v1::BatchLookupResponse* response) {
+    grpc::ClientContext context;
+    Prepare(&context, false);
+    return predictions_->BatchLookup(&context, request, response);
+  });
+}
+
+absl::StatusOr<v1::ListTablesResponse> PredstoreClient::ListTables() const {
+  return Invoke<v1::ListTablesResponse>([&](v1::ListTablesResponse* response) {
+    grpc::ClientContext context;
+    Prepare(&context, false);
+    return predictions_->ListTables(&context, v1::ListTablesRequest(), response);
+  });
+}
+
+absl::StatusOr<v1::TableInfo> PredstoreClient::GetTable(const std::string& table) const {
+  v1::GetTableRequest request;
+  request.set_table(table);
+  return Invoke<v1::TableInfo>([&](v1::TableInfo* response) {
+    grpc::ClientContext context;
+    Prepare(&context, false);
+    return predictions_->GetTable(&context, request, response);
+  });
+}
+
+absl::StatusOr<v1::RefreshTablesResponse> PredstoreClient::RefreshTables(const std::string& table) const {
+  v1::RefreshTablesRequest request;
+  request.set_table(table);
+  return Invoke<v1::RefreshTablesResponse>([&](v1::RefreshTablesResponse* response) {
+    grpc::ClientContext context;
+    Prepare(&context, true);
+    return admin_->RefreshTables(&context, request, response);
+  });
+}
+
+absl::StatusOr<v1::TableInfo> PredstoreClient::Rollback(const std::string& table, uint64_t to_version) const {
+  v1::RollbackRequest request;
+  request.set_table(table);
+  request.set_to_version(to_version);
+  return Invoke<v1::TableInfo>([&](v1::TableInfo* response) {
+    grpc::ClientContext context;
+    Prepare(&context, true);
+    return admin_->Rollback(&context, request, response);
+  });
+}
+
+absl::StatusOr<bool> PredstoreClient::IsServing() const {
+  auto stub = grpc::health::v1::Health::NewStub(channel_);
+  grpc::ClientContext context;
+  Prepare(&context, false);
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status = stub->Check(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+}
+
+absl::Status PredstoreClient::WaitUntilServing(std::chrono::milliseconds timeout) const {
+  auto deadline = std::chrono::system_clock::now() + timeout;
+  while (std::chrono::system_clock::now() < deadline) {
+    if (channel_->WaitForConnected(deadline)) {
+      auto serving = IsServing();
+      if (serving.ok() && *serving) return absl::OkStatus();
+      // Connected but not yet serving: wait for the channel to change state.
+      channel_->WaitForStateChange(channel_->GetState(false), std::min(deadline, std::chrono::system_clock::now() +
+                                                                                      std::chrono::milliseconds(50)));
+    }
+  }
+  return absl::DeadlineExceededError("the server did not become SERVING in time");
+}
+
+}  // namespace predstore

@@ -1,0 +1,54 @@
+// PredstoreClient: a small blocking client over the predstore.v1 stubs, for
+// applications, the CLI, tests and benchmarks. One client may be shared by
+// many threads (gRPC channels and stubs are thread-safe).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "predstore/v1/predstore.grpc.pb.h"
+
+namespace predstore {
+
+struct ClientOptions {
+  // host:port of the server. Required.
+  std::string target;
+  // Bearer token sent with Admin calls; empty: none. Default empty.
+  std::string admin_token;
+  // Deadline of each call. Default 10 s.
+  std::chrono::milliseconds timeout{10000};
+};
+
+class PredstoreClient {
+ public:
+  // Creates the channel; does not connect until the first call.
+  explicit PredstoreClient(ClientOptions options);
+
+  // Each call returns the server's answer, or its status converted to
+  // absl::Status with the same code and message (kUnavailable when the
+  // server cannot be reached).
+  absl::StatusOr<v1::LookupResponse> Lookup(const v1::LookupRequest& request) const;
+  absl::StatusOr<v1::BatchLookupResponse> BatchLookup(const v1::BatchLookupRequest& request) const;
+  absl::StatusOr<v1::ListTablesResponse> ListTables() const;
+  absl::StatusOr<v1::TableInfo> GetTable(const std::string& table) const;
+  absl::StatusOr<v1::RefreshTablesResponse> RefreshTables(const std::string& table) const;
+  absl::StatusOr<v1::TableInfo> Rollback(const std::string& table, uint64_t to_version) const;
+  // grpc.health.v1 Check of the whole server: true when SERVING.
+  absl::StatusOr<bool> IsServing() const;
+
+  // Waits until the server answers health checks as SERVING, or `timeout`
+  // passes (kDeadlineExceeded).
+  absl::Status WaitUntilServing(std::chrono::milliseconds timeout) const;
+
+ private:
+  void Prepare(grpc::ClientContext* context, bool admin) const;
+
+  ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Predictions::Stub> predictions_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
+};
+
+}  // namespace predstore

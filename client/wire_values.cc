@@ -1,0 +1,132 @@
+#include "client/wire_values.h"
+
+#include <limits>
+
+#include "core/strings.h"
+
+namespace predstore {
+namespace {
+
+std::string_view KindName(const v1::Value& value) {
+  switch (value.kind_case()) {
+    case v1::Value::kInt64Value: return "int64_value";
+    case v1::Value::kUint64Value: return "uint64_value";
+    case v1::Value::kDoubleValue: return "double_value";
+    case v1::Value::kFloatValue: return "float_value";
+    case v1::Value::kStringValue: return "string_value";
+    case v1::Value::kDateValue: return "date_value";
+    case v1::Value::kTimestampValue: return "timestamp_value";
+    case v1::Value::KIND_NOT_SET: return "no value";
+  }
+  return "?";
+}
+
+}  // namespace
+
+v1::ColumnType ColumnTypeToWire(ColumnType type) {
+  switch (type) {
+    case ColumnType::kInt64: return v1::COLUMN_TYPE_INT64;
+    case ColumnType::kUint64: return v1::COLUMN_TYPE_UINT64;
+    case ColumnType::kDate: return v1::COLUMN_TYPE_DATE;
+    case ColumnType::kTimestamp: return v1::COLUMN_TYPE_TIMESTAMP;
+    case ColumnType::kString: return v1::COLUMN_TYPE_STRING;
+    case ColumnType::kDouble: return v1::COLUMN_TYPE_DOUBLE;
+    case ColumnType::kFloat: return v1::COLUMN_TYPE_FLOAT;
+  }
+  return v1::COLUMN_TYPE_UNSPECIFIED;
+}
+
+absl::StatusOr<ColumnType> ColumnTypeFromWire(v1::ColumnType type) {
+  switch (type) {
+    case v1::COLUMN_TYPE_INT64: return ColumnType::kInt64;
+    case v1::COLUMN_TYPE_UINT64: return ColumnType::kUint64;
+    case v1::COLUMN_TYPE_DATE: return ColumnType::kDate;
+    case v1::COLUMN_TYPE_TIMESTAMP: return ColumnType::kTimestamp;
+    case v1::COLUMN_TYPE_STRING: return ColumnType::kString;
+    case v1::COLUMN_TYPE_DOUBLE: return ColumnType::kDouble;
+    case v1::COLUMN_TYPE_FLOAT: return ColumnType::kFloat;
+    default: return absl::InvalidArgumentError(StrCat("unknown column type number ", static_cast<int>(type)));
+  }
+}
+
+absl::StatusOr<Cell> CellFromWire(const v1::Value& value, const Column& column) {
+  auto mismatch = [&]() {
+    return absl::InvalidArgumentError(StrCat("column \"", column.name, "\" is ", ColumnTypeName(column.type),
+                                             " but the value is ", KindName(value)));
+  };
+  auto out_of_range = [&](std::string_view text) {
+    return absl::InvalidArgumentError(
+        StrCat("column \"", column.name, "\": ", text, " is out of range for ", ColumnTypeName(column.type)));
+  };
+  switch (column.type) {
+    case ColumnType::kInt64:
+      if (value.has_int64_value()) return Cell(value.int64_value());
+      if (value.has_uint64_value()) {
+        if (value.uint64_value() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+          return out_of_range(StrCat(value.uint64_value()));
+        }
+        return Cell(static_cast<int64_t>(value.uint64_value()));
+      }
+      return mismatch();
+    case ColumnType::kUint64:
+      if (value.has_uint64_value()) return Cell(value.uint64_value());
+      if (value.has_int64_value()) {
+        if (value.int64_value() < 0) return out_of_range(StrCat(value.int64_value()));
+        return Cell(static_cast<uint64_t>(value.int64_value()));
+      }
+      return mismatch();
+    case ColumnType::kDate:
+      if (value.has_date_value()) return Cell(Date{value.date_value()});
+      return mismatch();
+    case ColumnType::kTimestamp:
+      if (value.has_timestamp_value()) return Cell(Timestamp{value.timestamp_value()});
+      return mismatch();
+    case ColumnType::kString:
+      if (value.has_string_value()) return Cell(value.string_value());
+      return mismatch();
+    case ColumnType::kDouble:
+      if (value.has_double_value()) return Cell(value.double_value());
+      return mismatch();
+    case ColumnType::kFloat:
+      if (value.has_float_value()) return Cell(value.float_value());
+      return mismatch();
+  }
+  return mismatch();
+}
+
+void CellToWire(const CellView& cell, v1::Value* out) {
+  std::visit([out](const auto& v) {
+    using T = std::decay_t<decltype(v)>;
+    if constexpr (std::is_same_v<T, int64_t>) {
+      out->set_int64_value(v);
+    } else if constexpr (std::is_same_v<T, uint64_t>) {
+      out->set_uint64_value(v);
+    } else if constexpr (std::is_same_v<T, double>) {
+      out->set_double_value(v);
+    } else if constexpr (std::is_same_v<T, float>) {
+      out->set_float_value(v);
+    } else if constexpr (std::is_same_v<T, std::string_view>) {
+      out->set_string_value(v.data(), v.size());
+    } else if constexpr (std::is_same_v<T, Date>) {
+      out->set_date_value(v.days);
+    } else {
+      out->set_timestamp_value(v.micros);
+    }
+  }, cell);
+}
+
+std::string WireValueToText(const v1::Value& value) {
+  switch (value.kind_case()) {
+    case v1::Value::kInt64Value: return FormatCell(CellView(value.int64_value()));
+    case v1::Value::kUint64Value: return FormatCell(CellView(value.uint64_value()));
+    case v1::Value::kDoubleValue: return FormatCell(CellView(value.double_value()));
+    case v1::Value::kFloatValue: return FormatCell(CellView(value.float_value()));
+    case v1::Value::kStringValue: return value.string_value();
+    case v1::Value::kDateValue: return FormatCell(CellView(Date{value.date_value()}));
+    case v1::Value::kTimestampValue: return FormatCell(CellView(Timestamp{value.timestamp_value()}));
+    case v1::Value::KIND_NOT_SET: return "null";
+  }
+  return "null";
+}
+
+}  // namespace predstore

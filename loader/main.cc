@@ -1,0 +1,216 @@
+// predstore-load: builds prediction snapshots from CSV / JSON Lines files,
+// publishes them into a data directory, and rolls them back.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "client/predstore_client.h"
+#include "core/batch_load.h"
+#include "core/sample_data.h"
+#include "core/table_directory.h"
+#include "loader/progress_line.h"
+
+ABSL_FLAG(std::string, data_dir, "./predstore-data", "Data directory (shared with the server).");
+ABSL_FLAG(std::string, table, "", "Table to load or roll back.");
+ABSL_FLAG(std::string, keys, "", "Key columns, to create a table: name:type,... (int64, uint64, date, timestamp, string).");
+ABSL_FLAG(std::string, values, "", "Value columns, to create a table: name:type,... (double, float, int64, string).");
+ABSL_FLAG(std::string, partition, "", "Optional partition column, to create a table: name:type.");
+ABSL_FLAG(std::string, format, "", "Input format: csv or jsonl; default: from each file's extension.");
+ABSL_FLAG(std::string, duplicates, "error", "Equal keys in one load: error (reject the load) or last-wins.");
+ABSL_FLAG(uint64_t, memory_mb, 512, "Sort buffer in MiB; larger inputs spill sorted runs to disk.");
+ABSL_FLAG(uint64_t, keep_versions, 3, "Snapshot versions kept on disk for rollback, the new one included.");
+ABSL_FLAG(std::string, server, "", "host:port of a running server to tell about the new version (optional).");
+ABSL_FLAG(std::string, admin_token_file, "", "File holding the server's admin bearer token.");
+ABSL_FLAG(uint64_t, to_version, 0, "rollback: the version to make active; 0 means the previous one.");
+ABSL_FLAG(uint64_t, rows, 1000, "sample: number of rows.");
+ABSL_FLAG(uint64_t, seed, 42, "sample: random seed.");
+ABSL_FLAG(std::string, out, "", "sample: file to write (.csv or .jsonl).");
+
+namespace {
+
+constexpr char kUsage[] =
+    "Builds and publishes prediction snapshots.\n"
+    "  predstore-load load --table=T [--keys=a:int64,b:int64 --values=score:double [--partition=day:date]]\n"
+    "                      [--server=host:port] FILE...\n"
+    "      Validates every row, sorts by z-order key and publishes a new version atomically. The schema\n"
+    "      flags are needed only to create the table. With --server, the server swaps to the new version\n"
+    "      before this returns (the server must see the same --data_dir).\n"
+    "  predstore-load rollback --table=T [--to_version=N] [--server=host:port]\n"
+    "  predstore-load versions --table=T\n"
+    "  predstore-load sample --rows=N --out=FILE [--seed=S]   write sample forecasts\n"
+    "Exit status: 0 on success, 1 on a failed load (nothing is published), 2 on bad usage.";
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "predstore-load: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+absl::StatusOr<std::optional<predstore::PredstoreClient>> ServerClient() {
+  std::string server = absl::GetFlag(FLAGS_server);
+  if (server.empty()) return std::nullopt;
+  predstore::ClientOptions options;
+  options.target = server;
+  options.timeout = std::chrono::seconds(60);
+  if (std::string token_file = absl::GetFlag(FLAGS_admin_token_file); !token_file.empty()) {
+    std::ifstream in(token_file);
+    if (!in || !std::getline(in, options.admin_token)) {
+      return absl::InvalidArgumentError("cannot read the admin token file " + token_file);
+    }
+  }
+  return std::optional<predstore::PredstoreClient>(std::in_place, options);
+}
+
+absl::StatusOr<std::optional<predstore::Schema>> SchemaFromFlags() {
+  std::string keys = absl::GetFlag(FLAGS_keys), values = absl::GetFlag(FLAGS_values);
+  std::string partition = absl::GetFlag(FLAGS_partition);
+  if (keys.empty() && values.empty() && partition.empty()) return std::nullopt;
+  auto key_columns = predstore::Schema::ParseColumnList(keys);
+  if (!key_columns.ok()) return key_columns.status();
+  auto value_columns = predstore::Schema::ParseColumnList(values);
+  if (!value_columns.ok()) return value_columns.status();
+  std::optional<predstore::Column> partition_column;
+  if (!partition.empty()) {
+    auto parsed = predstore::Schema::ParseColumnList(partition);
+    if (!parsed.ok()) return parsed.status();
+    if (parsed->size() != 1) return absl::InvalidArgumentError("--partition takes one column, name:type");
+    partition_column = parsed->front();
+  }
+  auto schema = predstore::Schema::Create(*key_columns, *value_columns, partition_column);
+  if (!schema.ok()) return schema.status();
+  return std::optional<predstore::Schema>(*schema);
+}
+
+int Load(const std::vector<std::string>& files) {
+  predstore::LoadRequest request;
+  request.data_dir = absl::GetFlag(FLAGS_data_dir);
+  request.table = absl::GetFlag(FLAGS_table);
+  if (request.table.empty()) return Fail(absl::InvalidArgumentError("load needs --table"));
+  auto schema = SchemaFromFlags();
+  if (!schema.ok()) return Fail(schema.status());
+  request.schema = *schema;
+  for (const std::string& file : files) request.inputs.emplace_back(file);
+  if (std::string format = absl::GetFlag(FLAGS_format); !format.empty()) {
+    auto parsed = predstore::ParseInputFormat(format);
+    if (!parsed.ok()) return Fail(parsed.status());
+    request.format = *parsed;
+  }
+  std::string duplicates = absl::GetFlag(FLAGS_duplicates);
+  if (duplicates != "error" && duplicates != "last-wins") {
+    return Fail(absl::InvalidArgumentError("--duplicates must be error or last-wins"));
+  }
+  request.last_wins = duplicates == "last-wins";
+  request.memory_budget_bytes = absl::GetFlag(FLAGS_memory_mb) << 20;
+  request.keep_versions = absl::GetFlag(FLAGS_keep_versions);
+  auto client = ServerClient();
+  if (!client.ok()) return Fail(client.status());
+  const bool tty = isatty(STDERR_FILENO);
+  if (tty) {
+    request.on_progress = [](const predstore::LoadProgress& progress) {
+      std::fprintf(stderr, "\r\033[K%s", predstore::ProgressLine(progress).c_str());
+    };
+  }
+  auto result = predstore::LoadSnapshot(request);
+  if (tty) std::fprintf(stderr, "\r\033[K");
+  if (!result.ok()) return Fail(result.status());
+  std::printf("table %s: published version %llu: %llu rows in %zu part(s), %.2f s (%.0f rows/s)%s\n",
+              request.table.c_str(), (unsigned long long)result->version, (unsigned long long)result->rows,
+              result->parts, result->seconds, result->rows / std::max(result->seconds, 1e-9),
+              result->spilled_runs ? (", sort spilled " + std::to_string(result->spilled_runs) + " runs").c_str() : "");
+  if (result->duplicates_dropped) {
+    std::printf("  %llu duplicate keys resolved last-wins\n", (unsigned long long)result->duplicates_dropped);
+  }
+  if (*client) {
+    auto refreshed = (*client)->RefreshTables(request.table);
+    if (!refreshed.ok()) {
+      return Fail(absl::Status(refreshed.status().code(),
+                               "published version " + std::to_string(result->version) +
+                                   " on disk, but the server did not swap to it: " +
+                                   std::string(refreshed.status().message())));
+    }
+    for (const auto& table : refreshed->tables()) {
+      std::printf("server %s now serves table %s version %llu\n", absl::GetFlag(FLAGS_server).c_str(),
+                  table.name().c_str(), (unsigned long long)table.active_version());
+    }
+  }
+  return 0;
+}
+
+int Rollback() {
+  std::string table = absl::GetFlag(FLAGS_table);
+  if (table.empty()) return Fail(absl::InvalidArgumentError("rollback needs --table"));
+  auto client = ServerClient();
+  if (!client.ok()) return Fail(client.status());
+  if (*client) {
+    auto info = (*client)->Rollback(table, absl::GetFlag(FLAGS_to_version));
+    if (!info.ok()) return Fail(info.status());
+    std::printf("table %s: server now serves version %llu\n", table.c_str(),
+                (unsigned long long)info->active_version());
+    return 0;
+  }
+  auto status = predstore::TableDirectory::ValidateTableName(table);
+  if (!status.ok()) return Fail(status);
+  predstore::TableDirectory directory(absl::GetFlag(FLAGS_data_dir), table);
+  auto manifest = directory.Rollback(absl::GetFlag(FLAGS_to_version));
+  if (!manifest.ok()) return Fail(manifest.status());
+  std::printf("table %s: version %llu is active (a running server picks it up at its next refresh)\n", table.c_str(),
+              (unsigned long long)manifest->active_version);
+  return 0;
+}
+
+int Versions() {
+  std::string table = absl::GetFlag(FLAGS_table);
+  auto status = predstore::TableDirectory::ValidateTableName(table);
+  if (!status.ok()) return Fail(status);
+  predstore::TableDirectory directory(absl::GetFlag(FLAGS_data_dir), table);
+  auto manifest = directory.ReadManifest();
+  if (!manifest.ok()) return Fail(manifest.status());
+  std::printf("table %s: %s\n", table.c_str(), manifest->schema.Describe().c_str());
+  for (const auto& v : manifest->versions) {
+    std::printf("%s version %llu: %llu rows, %zu part(s), created %s\n",
+                v.version == manifest->active_version ? "*" : " ", (unsigned long long)v.version,
+                (unsigned long long)v.row_count, v.parts.size(),
+                predstore::FormatCell(predstore::Timestamp{v.created_at_micros}).c_str());
+  }
+  return 0;
+}
+
+int Sample() {
+  std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) return Fail(absl::InvalidArgumentError("sample needs --out=FILE"));
+  predstore::SampleOptions options;
+  options.rows = absl::GetFlag(FLAGS_rows);
+  options.seed = absl::GetFlag(FLAGS_seed);
+  auto format = predstore::InputFormatOfPath(out);
+  if (!format.ok()) return Fail(format.status());
+  options.format = *format;
+  auto status = predstore::WriteSampleFile(out, options);
+  if (!status.ok()) return Fail(status);
+  std::printf("wrote %llu sample rows to %s (keys %s)\n", (unsigned long long)options.rows, out.c_str(),
+              predstore::SampleSchema().Describe().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() < 2) {
+    std::fprintf(stderr, "%s\n", kUsage);
+    return 2;
+  }
+  std::string command = positional[1];
+  std::vector<std::string> args(positional.begin() + 2, positional.end());
+  if (command == "load") return Load(args);
+  if (command == "rollback") return Rollback();
+  if (command == "versions") return Versions();
+  if (command == "sample") return Sample();
+  std::fprintf(stderr, "predstore-load: unknown command \"%s\"\n%s\n", command.c_str(), kUsage);
+  return 2;
+}

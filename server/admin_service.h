@@ -1,0 +1,31 @@
+// The predstore.v1.Admin gRPC service: refresh after a load, rollback.
+// When constructed with a token, every call must carry the metadata
+// "authorization: Bearer <token>" or fails UNAUTHENTICATED. Thread-safe.
+#pragma once
+
+#include <string>
+
+#include "core/prediction_store.h"
+#include "predstore/v1/predstore.grpc.pb.h"
+
+namespace predstore {
+
+class AdminService final : public v1::Admin::CallbackService {
+ public:
+  // `store` must outlive the service. An empty `token` disables the check.
+  AdminService(PredictionStore* store, std::string token) : store_(store), token_(std::move(token)) {}
+
+  grpc::ServerUnaryReactor* RefreshTables(grpc::CallbackServerContext* context,
+                                          const v1::RefreshTablesRequest* request,
+                                          v1::RefreshTablesResponse* response) override;
+  grpc::ServerUnaryReactor* Rollback(grpc::CallbackServerContext* context, const v1::RollbackRequest* request,
+                                     v1::TableInfo* response) override;
+
+ private:
+  absl::Status Authenticate(const grpc::CallbackServerContext& context) const;
+
+  PredictionStore* store_;
+  std::string token_;
+};
+
+}  // namespace predstore

@@ -1,0 +1,74 @@
+#include "server/server.h"
+
+#include "core/logging.h"
+#include "core/strings.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/grpcpp.h"
+#include "server/admin_service.h"
+#include "server/prediction_service.h"
+
+namespace predstore {
+
+absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOptions options) {
+  auto server = std::unique_ptr<PredstoreServer>(new PredstoreServer());
+  server->options_ = std::move(options);
+  const ServerOptions& o = server->options_;
+  auto store = PredictionStore::Open(o.store);
+  if (!store.ok()) return store.status();
+  server->store_ = std::move(*store);
+  server->predictions_ = std::make_unique<PredictionService>(server->store_.get(), o.max_batch_keys);
+  server->admin_ = std::make_unique<AdminService>(server->store_.get(), o.admin_token);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddListeningPort(o.listen_address, grpc::InsecureServerCredentials(), &server->port_);
+  builder.RegisterService(server->predictions_.get());
+  builder.RegisterService(server->admin_.get());
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return absl::UnavailableError(StrCat("cannot listen on ", o.listen_address, " (address in use or invalid)"));
+  }
+  server->server_->GetHealthCheckService()->SetServingStatus(true);
+  if (o.refresh_interval.count() > 0) server->watcher_ = std::thread([s = server.get()] { s->WatchManifests(); });
+  LogInfo("predstore-server listening on ", o.listen_address.substr(0, o.listen_address.rfind(':')), ":",
+          server->port_, ", data in ", o.store.data_dir.string(), ", ", server->store_->Tables().size(), " tables");
+  return server;
+}
+
+PredstoreServer::~PredstoreServer() {
+  Shutdown();
+  Wait();
+}
+
+void PredstoreServer::WatchManifests() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_cv_.wait_for(lock, options_.refresh_interval, [this] { return stopping_; })) {
+    lock.unlock();
+    auto refreshed = store_->Refresh("");
+    if (!refreshed.ok()) LogWarning("refreshing tables: ", refreshed.status().ToString());
+    lock.lock();
+  }
+}
+
+void PredstoreServer::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (!server_) return;
+  LogInfo("shutting down: health NOT_SERVING, finishing in-flight calls");
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace);
+}
+
+void PredstoreServer::Wait() {
+  if (server_) server_->Wait();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+}  // namespace predstore

@@ -1,0 +1,79 @@
+// PredstoreServer assembles a running server: the prediction store, the
+// Predictions and Admin services, grpc.health.v1 health checking, server
+// reflection, and a watcher that swaps in newly published snapshots.
+// Start/Shutdown/Wait may be called from different threads; Shutdown is
+// idempotent.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "core/prediction_store.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace predstore {
+
+class PredictionService;
+class AdminService;
+
+struct ServerOptions {
+  // host:port to listen on; port 0 picks a free port (see port()).
+  // Default "127.0.0.1:50051".
+  std::string listen_address = "127.0.0.1:50051";
+  StoreOptions store;
+  // Keys per BatchLookup; more is RESOURCE_EXHAUSTED. Default 10000.
+  uint32_t max_batch_keys = 10000;
+  // Bearer token for the Admin service; empty: no check. Default empty.
+  std::string admin_token;
+  // How often manifests are re-read to pick up published snapshots;
+  // zero disables the watcher (the loader's RefreshTables call still works).
+  // Default 2 s.
+  std::chrono::milliseconds refresh_interval{2000};
+  // Time given to in-flight calls at shutdown before they are cancelled.
+  // Default 5 s.
+  std::chrono::milliseconds shutdown_grace{5000};
+};
+
+class PredstoreServer {
+ public:
+  // Opens the store and starts serving. kUnavailable when the address
+  // cannot be bound (in use: port reuse is off).
+  static absl::StatusOr<std::unique_ptr<PredstoreServer>> Start(ServerOptions options);
+  ~PredstoreServer();
+
+  // The bound port.
+  int port() const { return port_; }
+  PredictionStore& store() { return *store_; }
+
+  // Health goes NOT_SERVING, new calls are refused, in-flight calls get
+  // shutdown_grace to finish, the watcher stops.
+  void Shutdown();
+  // Blocks until the server has shut down.
+  void Wait();
+
+ private:
+  PredstoreServer() = default;
+  void WatchManifests();
+
+  ServerOptions options_;
+  std::unique_ptr<PredictionStore> store_;
+  std::unique_ptr<PredictionService> predictions_;
+  std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::mutex mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread watcher_;
+};
+
+}  // namespace predstore

@@ -1,0 +1,100 @@
+#include "server/wire.h"
+
+#include "core/strings.h"
+
+namespace predstore {
+namespace {
+
+constexpr size_t kMaxStatusMessage = 1024;
+
+void ColumnToWire(const Column& column, v1::Column* out) {
+  out->set_name(column.name);
+  out->set_type(ColumnTypeToWire(column.type));
+}
+
+void TimeToWire(int64_t micros, google::protobuf::Timestamp* out) {
+  int64_t seconds = micros / 1000000;
+  int64_t rest = micros % 1000000;
+  if (rest < 0) {
+    rest += 1000000;
+    --seconds;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(rest * 1000));
+}
+
+absl::Status UnknownColumn(std::string_view name, const Schema& schema) {
+  std::string expected;
+  for (const Column& c : schema.lookup_columns()) StrAppend(&expected, expected.empty() ? "" : ", ", c.name);
+  return absl::InvalidArgumentError(StrCat("unknown key column \"", name, "\" (the key columns are ", expected, ")"));
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  std::string message(status.message());
+  if (message.size() > kMaxStatusMessage) message.resize(kMaxStatusMessage);
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message);
+}
+
+absl::StatusOr<std::vector<Cell>> LookupCellsFromWire(const google::protobuf::RepeatedPtrField<v1::KeyField>& key,
+                                                      const Schema& schema) {
+  const auto& columns = schema.lookup_columns();
+  std::vector<Cell> cells(columns.size());
+  std::vector<bool> seen(columns.size(), false);
+  for (const v1::KeyField& field : key) {
+    size_t i = 0;
+    while (i < columns.size() && columns[i].name != field.column()) ++i;
+    if (i == columns.size()) return UnknownColumn(field.column(), schema);
+    if (seen[i]) return absl::InvalidArgumentError(StrCat("key column \"", field.column(), "\" given twice"));
+    seen[i] = true;
+    auto cell = CellFromWire(field.value(), columns[i]);
+    if (!cell.ok()) return cell.status();
+    cells[i] = std::move(*cell);
+  }
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (!seen[i]) return absl::InvalidArgumentError(StrCat("missing key column \"", columns[i].name, "\""));
+  }
+  return cells;
+}
+
+absl::StatusOr<std::vector<int>> KeyColumnPositions(const google::protobuf::RepeatedPtrField<std::string>& key_columns,
+                                                    const Schema& schema) {
+  const auto& columns = schema.lookup_columns();
+  std::vector<int> positions(columns.size(), -1);
+  for (int p = 0; p < key_columns.size(); ++p) {
+    size_t i = 0;
+    while (i < columns.size() && columns[i].name != key_columns[p]) ++i;
+    if (i == columns.size()) return UnknownColumn(key_columns[p], schema);
+    if (positions[i] >= 0) return absl::InvalidArgumentError(StrCat("key column \"", key_columns[p], "\" given twice"));
+    positions[i] = p;
+  }
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (positions[i] < 0) {
+      return absl::InvalidArgumentError(StrCat("key_columns lacks key column \"", columns[i].name, "\""));
+    }
+  }
+  return positions;
+}
+
+void TableInfoToWire(const TableSnapshot& snapshot, v1::TableInfo* out) {
+  out->set_name(snapshot.table());
+  const Schema& schema = snapshot.schema();
+  v1::TableSchema* wire_schema = out->mutable_schema();
+  for (const Column& c : schema.key_columns()) ColumnToWire(c, wire_schema->add_key_columns());
+  for (const Column& c : schema.value_columns()) ColumnToWire(c, wire_schema->add_value_columns());
+  if (schema.partition_column()) ColumnToWire(*schema.partition_column(), wire_schema->mutable_partition_column());
+  wire_schema->set_layout(v1::KEY_LAYOUT_ZORDER);
+  out->set_active_version(snapshot.version());
+  out->set_row_count(snapshot.info().row_count);
+  TimeToWire(snapshot.info().created_at_micros, out->mutable_loaded_at());
+  for (const SnapshotVersion& v : snapshot.manifest().versions) {
+    v1::SnapshotInfo* info = out->add_versions();
+    info->set_version(v.version);
+    info->set_row_count(v.row_count);
+    TimeToWire(v.created_at_micros, info->mutable_created_at());
+  }
+}
+
+}  // namespace predstore

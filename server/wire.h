@@ -1,0 +1,35 @@
+// Server-side conversions between predstore.v1 requests and core types (cell
+// conversions are shared with the client in client/wire_values.h), and the
+// single absl::Status -> grpc::Status mapping of the server. Stateless.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/prediction_store.h"
+#include "client/wire_values.h"
+#include "core/schema.h"
+#include "grpcpp/support/status.h"
+#include "predstore/v1/predstore.pb.h"
+
+namespace predstore {
+
+// Keeps the canonical code; bounds the message to 1 KiB.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Orders named key fields as schema.lookup_columns(). kInvalidArgument for
+// an unknown, repeated or missing column, naming it.
+absl::StatusOr<std::vector<Cell>> LookupCellsFromWire(const google::protobuf::RepeatedPtrField<v1::KeyField>& key,
+                                                      const Schema& schema);
+
+// For each lookup column, its position in `key_columns`. kInvalidArgument
+// as above.
+absl::StatusOr<std::vector<int>> KeyColumnPositions(const google::protobuf::RepeatedPtrField<std::string>& key_columns,
+                                                    const Schema& schema);
+
+void TableInfoToWire(const TableSnapshot& snapshot, v1::TableInfo* out);
+
+}  // namespace predstore
