@@ -1,0 +1,460 @@
+// End-to-end: the real predstore-load, predstore-server and predstore-cli
+// on a free loopback port, driven by the real client library.
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "client/predstore_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/subprocess.h"
+
+namespace predstore::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+constexpr char kKeys[] = "--keys=store_id:int64,item_id:int64,horizon_days:int64";
+constexpr char kValues[] = "--values=forecast:double,p90:double";
+
+struct Row {
+  int64_t store, item, horizon;
+  double forecast, p90;
+};
+
+// Reads a sample CSV independently of the code under test.
+std::vector<Row> ReadSampleCsv(const fs::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);  // header
+  std::vector<Row> rows;
+  while (std::getline(in, line)) {
+    Row row;
+    char* p = line.data();
+    row.store = std::strtoll(p, &p, 10);
+    row.item = std::strtoll(p + 1, &p, 10);
+    row.horizon = std::strtoll(p + 1, &p, 10);
+    row.forecast = std::strtod(p + 1, &p);
+    row.p90 = std::strtod(p + 1, &p);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// Writes a CSV whose p90 column carries `tag`, to tell versions apart.
+void WriteTaggedCsv(const fs::path& path, int rows, int tag) {
+  std::ofstream out(path);
+  out << "store_id,item_id,horizon_days,forecast,p90\n";
+  for (int i = 0; i < rows; ++i) out << i % 7 << "," << i << "," << i % 3 << "," << i * 0.5 << "," << tag << "\n";
+}
+
+ClientOptions ClientFor(const std::string& target, const std::string& token = "") {
+  ClientOptions options;
+  options.target = target;
+  options.admin_token = token;
+  return options;
+}
+
+v1::Value Int(int64_t v) {
+  v1::Value value;
+  value.set_int64_value(v);
+  return value;
+}
+
+v1::BatchLookupRequest BatchOf(const std::string& table, const std::vector<Row>& rows, size_t begin, size_t end) {
+  v1::BatchLookupRequest request;
+  request.set_table(table);
+  request.add_key_columns("item_id");  // any order
+  request.add_key_columns("store_id");
+  request.add_key_columns("horizon_days");
+  for (size_t i = begin; i < end; ++i) {
+    v1::KeyRow* key = request.add_keys();
+    *key->add_values() = Int(rows[i].item);
+    *key->add_values() = Int(rows[i].store);
+    *key->add_values() = Int(rows[i].horizon);
+  }
+  return request;
+}
+
+v1::LookupRequest LookupOf(const std::string& table, int64_t store, int64_t item, int64_t horizon) {
+  v1::LookupRequest request;
+  request.set_table(table);
+  auto add = [&](const char* name, int64_t v) {
+    v1::KeyField* field = request.add_key();
+    field->set_column(name);
+    *field->mutable_value() = Int(v);
+  };
+  add("store_id", store);
+  add("item_id", item);
+  add("horizon_days", horizon);
+  return request;
+}
+
+class EndToEndTest : public ::testing::Test {
+ protected:
+  fs::path data() const { return dir_.path() / "data"; }
+  fs::path File(const std::string& name) const { return dir_.path() / name; }
+
+  ProgramResult Load(const std::string& table, const std::vector<std::string>& files,
+                     const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {LoaderBinary(), "load", "--data_dir=" + data().string(), "--table=" + table,
+                                     kKeys, kValues};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), files.begin(), files.end());
+    return RunProgram(args);
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(EndToEndTest, LoadedRowsAreServedExactly) {
+  ProgramResult sample = RunProgram({LoaderBinary(), "sample", "--rows=20000", "--out=" + File("f.csv").string()});
+  ASSERT_EQ(sample.exit_code, 0) << sample.err;
+  ProgramResult load = Load("forecasts", {File("f.csv").string()});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  EXPECT_THAT(load.out, HasSubstr("published version 1: 20000 rows"));
+
+  ServerProcess server(data());
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+  std::vector<Row> rows = ReadSampleCsv(File("f.csv"));
+  ASSERT_EQ(rows.size(), 20000u);
+
+  for (size_t begin = 0; begin < rows.size(); begin += 1000) {
+    size_t end = std::min(rows.size(), begin + 1000);
+    auto response = client.BatchLookup(BatchOf("forecasts", rows, begin, end));
+    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_EQ(response->results_size(), static_cast<int>(end - begin));
+    EXPECT_EQ(response->snapshot_version(), 1u);
+    ASSERT_THAT(response->value_columns(), ::testing::ElementsAre("forecast", "p90"));
+    for (size_t i = begin; i < end; ++i) {
+      const v1::LookupResult& result = response->results(static_cast<int>(i - begin));
+      ASSERT_TRUE(result.found()) << "row " << i;
+      EXPECT_EQ(result.values(0).double_value(), rows[i].forecast) << "row " << i;
+      EXPECT_EQ(result.values(1).double_value(), rows[i].p90) << "row " << i;
+    }
+  }
+  for (size_t i = 0; i < rows.size(); i += 997) {
+    auto response = client.Lookup(LookupOf("forecasts", rows[i].store, rows[i].item, rows[i].horizon));
+    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_TRUE(response->found());
+    EXPECT_EQ(response->values(0).double_value(), rows[i].forecast);
+    EXPECT_EQ(response->source(), v1::SOURCE_PRECOMPUTED);
+    EXPECT_EQ(response->snapshot_version(), 1u);
+  }
+  auto miss = client.Lookup(LookupOf("forecasts", 999999, 1, 1));
+  ASSERT_TRUE(miss.ok()) << miss.status();
+  EXPECT_FALSE(miss->found());
+  EXPECT_EQ(miss->values_size(), 0);
+  EXPECT_EQ(miss->snapshot_version(), 1u);
+
+  auto table = client.GetTable("forecasts");
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ(table->row_count(), 20000u);
+  EXPECT_EQ(table->active_version(), 1u);
+  EXPECT_EQ(table->schema().key_columns_size(), 3);
+  EXPECT_GT(table->loaded_at().seconds(), 0);
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+TEST_F(EndToEndTest, JsonLinesAndPartitionedTableThroughTheCli) {
+  {
+    std::ofstream out(File("p.jsonl"));
+    out << R"({"day":"2026-11-25","user":"ann","score":0.25})" << "\n"
+        << R"({"user":"bob","day":"2026-11-26","score":0.5})" << "\n"
+        << R"({"day":"2026-11-26","user":"ann","score":0.75})" << "\n";
+  }
+  ProgramResult load = RunProgram({LoaderBinary(), "load", "--data_dir=" + data().string(), "--table=churn",
+                                   "--keys=user:string", "--values=score:double", "--partition=day:date",
+                                   File("p.jsonl").string()});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  EXPECT_THAT(load.out, HasSubstr("3 rows in 2 part(s)"));
+  ServerProcess server(data());
+  ASSERT_TRUE(server.started());
+
+  ProgramResult hit = RunProgram({CliBinary(), "--server=" + server.target(), "lookup", "--table=churn",
+                                  "day=2026-11-26", "user=ann"});
+  ASSERT_EQ(hit.exit_code, 0) << hit.err;
+  EXPECT_EQ(hit.out, "{\"day\":\"2026-11-26\",\"user\":\"ann\",\"found\":true,\"score\":0.75,\"snapshot_version\":1}\n");
+
+  ProgramResult batch = RunProgram({CliBinary(), "--server=" + server.target(), "batch-lookup", "--table=churn"},
+                                   "{\"user\":\"bob\",\"day\":\"2026-11-26\"}\n{\"user\":\"bob\",\"day\":\"2026-11-25\"}\n");
+  ASSERT_EQ(batch.exit_code, 0) << batch.err;
+  EXPECT_THAT(batch.out, HasSubstr("\"user\":\"bob\",\"found\":true,\"score\":0.5"));
+  EXPECT_THAT(batch.out, HasSubstr("\"day\":\"2026-11-25\",\"user\":\"bob\",\"found\":false"));
+
+  ProgramResult bad = RunProgram({CliBinary(), "--server=" + server.target(), "lookup", "--table=churn",
+                                  "day=2026-13-01", "user=ann"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("column \"day\": not a date"));
+
+  ProgramResult tables = RunProgram({CliBinary(), "--server=" + server.target(), "tables", "--output=table"});
+  ASSERT_EQ(tables.exit_code, 0) << tables.err;
+  EXPECT_THAT(tables.out, HasSubstr("churn"));
+  EXPECT_THAT(tables.out, HasSubstr("user:string -> score:double (partition day)"));
+}
+
+// A loader publishes and rolls back repeatedly while readers look up
+// continuously: no call fails and no answer mixes two versions.
+TEST_F(EndToEndTest, SnapshotSwapsNeverFailOrMixVersions) {
+  constexpr int kRows = 2000;
+  WriteTaggedCsv(File("a.csv"), kRows, 1);
+  WriteTaggedCsv(File("b.csv"), kRows, 2);
+  ProgramResult first = Load("swap", {File("a.csv").string()}, {"--keep_versions=2"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ServerProcess server(data(), {"--refresh_interval_ms=20"});
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+
+  std::mutex mu;
+  std::map<uint64_t, std::set<int>> tags_seen;  // version -> p90 tags in its answers
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> calls{0}, failures{0}, mixed{0};
+  std::vector<Row> keys;
+  for (int i = 0; i < kRows; ++i) keys.push_back({i % 7, i, i % 3, 0, 0});
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      size_t offset = t * 97;
+      while (!stop.load()) {
+        size_t begin = offset % (kRows - 64);
+        offset += 131;
+        auto response = client.BatchLookup(BatchOf("swap", keys, begin, begin + 64));
+        ++calls;
+        if (!response.ok()) {
+          ++failures;
+          continue;
+        }
+        std::set<int> tags;
+        for (const auto& result : response->results()) {
+          if (!result.found()) ++mixed;
+          tags.insert(static_cast<int>(result.values(1).double_value()));
+        }
+        if (tags.size() != 1) ++mixed;
+        auto single = client.Lookup(LookupOf("swap", keys[begin].store, keys[begin].item, keys[begin].horizon));
+        ++calls;
+        if (!single.ok() || !single->found()) {
+          ++failures;
+          continue;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        tags_seen[response->snapshot_version()].insert(tags.begin(), tags.end());
+        tags_seen[single->snapshot_version()].insert(static_cast<int>(single->values(1).double_value()));
+      }
+    });
+  }
+
+  // version -> tag, as published; rollbacks return to an earlier version.
+  std::map<uint64_t, int> tag_of = {{1, 1}};
+  for (int round = 0; round < 8; ++round) {
+    int tag = round % 2 == 0 ? 2 : 1;
+    ProgramResult load = Load("swap", {File(tag == 2 ? "b.csv" : "a.csv").string()},
+                              {"--keep_versions=2", "--server=" + server.target()});
+    ASSERT_EQ(load.exit_code, 0) << load.err;
+    tag_of[round + 2] = tag;
+    if (round % 3 == 2) {
+      ProgramResult rollback = RunProgram({CliBinary(), "--server=" + server.target(), "rollback", "--table=swap"});
+      ASSERT_EQ(rollback.exit_code, 0) << rollback.err;
+      EXPECT_THAT(rollback.out, HasSubstr("now serving version " + std::to_string(round + 1)));
+    }
+  }
+  stop = true;
+  for (auto& reader : readers) reader.join();
+
+  EXPECT_GT(calls.load(), 50);
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mixed.load(), 0);
+  for (const auto& [version, tags] : tags_seen) {
+    ASSERT_TRUE(tag_of.count(version)) << "unexpected version " << version;
+    EXPECT_THAT(tags, ::testing::ElementsAre(tag_of[version])) << "version " << version;
+  }
+  EXPECT_GE(tags_seen.size(), 2u);
+  // keep_versions=2: only two version folders remain on disk.
+  int part_dirs = 0;
+  for (const auto& entry : fs::directory_iterator(data() / "swap" / "parts")) part_dirs += entry.is_directory();
+  EXPECT_EQ(part_dirs, 2);
+}
+
+struct BadInput {
+  std::string name;      // file name (extension picks the format)
+  std::string contents;
+  std::string expected;  // substring of the error
+};
+
+void PrintTo(const BadInput& input, std::ostream* out) { *out << input.name; }
+
+class BadInputTest : public EndToEndTest, public ::testing::WithParamInterface<BadInput> {};
+
+TEST_P(BadInputTest, RejectsWholeLoadAndKeepsServing) {
+  WriteTaggedCsv(File("good.csv"), 50, 7);
+  ASSERT_EQ(Load("t", {File("good.csv").string()}).exit_code, 0);
+  ServerProcess server(data());
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+  std::string manifest_before;
+  {
+    std::ifstream in(data() / "t" / "manifest.json");
+    std::stringstream s;
+    s << in.rdbuf();
+    manifest_before = s.str();
+  }
+
+  const BadInput& bad = GetParam();
+  {
+    std::ofstream out(File(bad.name), std::ios::binary);
+    out << bad.contents;
+  }
+  ProgramResult load = Load("t", {File(bad.name).string()}, {"--server=" + server.target()});
+  EXPECT_EQ(load.exit_code, 1);
+  EXPECT_THAT(load.err, HasSubstr(bad.expected));
+  EXPECT_EQ(std::count(load.err.begin(), load.err.end(), '\n'), 1) << "one clear line: " << load.err;
+
+  std::ifstream in(data() / "t" / "manifest.json");
+  std::stringstream after;
+  after << in.rdbuf();
+  EXPECT_EQ(after.str(), manifest_before);
+  EXPECT_TRUE(!fs::exists(data() / "t" / "staging") || fs::is_empty(data() / "t" / "staging"));
+  auto table = client.GetTable("t");
+  ASSERT_TRUE(table.ok());
+  EXPECT_EQ(table->active_version(), 1u);
+  auto response = client.Lookup(LookupOf("t", 3, 3, 0));
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_TRUE(response->found());
+  EXPECT_EQ(response->values(1).double_value(), 7);
+}
+
+const std::string kHeader = "store_id,item_id,horizon_days,forecast,p90\n";
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryDefect, BadInputTest,
+    ::testing::Values(
+        BadInput{"count.csv", kHeader + "1,2,3,4.5,5\n1,2,3,4.5\n", "count.csv:3:1: expected 5 fields, found 4"},
+        BadInput{"number.csv", kHeader + "1,2,3,4.5,5\n1,2,4,abc,5\n", "number.csv:3:7: column \"forecast\": not a valid double"},
+        BadInput{"nan.csv", kHeader + "1,2,3,nan,5\n", "nan.csv:2:7: column \"forecast\": not a finite number"},
+        BadInput{"inf.csv", kHeader + "1,2,3,1e999,5\n", "inf.csv:2:7: column \"forecast\": out of range"},
+        BadInput{"missing_key.csv", kHeader + "1,,3,4.5,5\n", "missing_key.csv:2:3: column \"item_id\": missing key field"},
+        BadInput{"range.csv", kHeader + "1,99999999999999999999,3,4.5,5\n", "range.csv:2:3: column \"item_id\": out of range for int64"},
+        BadInput{"utf8.csv", kHeader + "1,2,3,4.5,5\n1,2,\xff\xfe,4.5,5\n", "utf8.csv:3:5: invalid UTF-8"},
+        BadInput{"quote.csv", kHeader + "1,2,3,4.5,\"5\n", "quote.csv:2:11: unterminated quoted field"},
+        BadInput{"truncated.csv", kHeader + "1,2,3,4.5,5\n1,2,4,4.", "truncated.csv:3:9: truncated last line"},
+        BadInput{"unknown.csv", "store_id,item_id,horizon_days,forecast,p90,extra\n1,2,3,4,5,6\n", "unknown.csv:1:44: unknown column \"extra\""},
+        BadInput{"lacking.csv", "store_id,item_id,horizon_days,forecast\n1,2,3,4\n", "lacking.csv:1:1: header lacks column \"p90\""},
+        BadInput{"empty.csv", "", "empty.csv: empty file"},
+        BadInput{"header_only.csv", kHeader, "header_only.csv: no data rows"},
+        BadInput{"dup.csv", kHeader + "1,2,3,4.5,5\n9,9,9,1,1\n1,2,3,6.5,5\n", "dup.csv:4: duplicate key (1, 2, 3), first at"},
+        BadInput{"bad.jsonl", "{\"store_id\":1,\"item_id\":2,\"horizon_days\":3,\"forecast\":1,\"p90\":2}\n{\"store_id\":1,\n",
+                 "bad.jsonl:2:1: expected a JSON object"},
+        BadInput{"field.jsonl", "{\"store_id\":1,\"item_id\":2,\"horizon_days\":3,\"forecast\":1,\"p90\":2,\"x\":1}\n",
+                 "field.jsonl:1:65: unknown field \"x\""},
+        BadInput{"type.jsonl", "{\"store_id\":\"1\",\"item_id\":2,\"horizon_days\":3,\"forecast\":1,\"p90\":2}\n",
+                 "type.jsonl:1:13: column \"store_id\": a JSON string"}),
+    [](const ::testing::TestParamInfo<BadInput>& info) {
+      std::string name = info.param.name.substr(0, info.param.name.find('.'));
+      return name + (info.param.name.find(".jsonl") != std::string::npos ? "_jsonl" : "_csv");
+    });
+
+TEST_F(EndToEndTest, DuplicatesLastWinsFlagKeepsTheLastRow) {
+  {
+    std::ofstream out(File("dup.csv"));
+    out << kHeader << "1,2,3,4.5,5\n1,2,3,6.5,8\n";
+  }
+  ProgramResult load = Load("t", {File("dup.csv").string()}, {"--duplicates=last-wins"});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  EXPECT_THAT(load.out, HasSubstr("1 duplicate keys resolved last-wins"));
+  ServerProcess server(data());
+  PredstoreClient client(ClientFor(server.target()));
+  auto response = client.Lookup(LookupOf("t", 1, 2, 3));
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->values(0).double_value(), 6.5);
+}
+
+TEST_F(EndToEndTest, ASecondServerOnTheSamePortFailsToStart) {
+  WriteTaggedCsv(File("a.csv"), 10, 1);
+  ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
+  ServerProcess first(data());
+  ASSERT_TRUE(first.started());
+  ProgramResult second = RunProgram({ServerBinary(), "--data_dir=" + data().string(), "--listen=" + first.target()});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_THAT(second.err, HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(first.port())));
+  PredstoreClient client(ClientFor(first.target()));
+  EXPECT_TRUE(client.Lookup(LookupOf("t", 1, 1, 1)).ok());
+}
+
+TEST_F(EndToEndTest, RequestErrorsCarryTheRightStatusCodes) {
+  WriteTaggedCsv(File("a.csv"), 10, 1);
+  ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
+  std::ofstream(File("token")) << "s3cret\n";
+  ServerProcess server(data(), {"--max_batch_keys=5", "--admin_token_file=" + File("token").string()});
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+
+  EXPECT_EQ(client.Lookup(LookupOf("nope", 1, 1, 1)).status().code(), absl::StatusCode::kNotFound);
+  v1::LookupRequest missing = LookupOf("t", 1, 1, 1);
+  missing.mutable_key()->RemoveLast();
+  auto status = client.Lookup(missing).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("missing key column \"horizon_days\""));
+  v1::LookupRequest wrong_type = LookupOf("t", 1, 1, 1);
+  wrong_type.mutable_key(0)->mutable_value()->set_string_value("one");
+  status = client.Lookup(wrong_type).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("column \"store_id\" is int64 but the value is string_value"));
+  v1::LookupRequest unknown = LookupOf("t", 1, 1, 1);
+  unknown.mutable_key(0)->set_column("shop");
+  EXPECT_EQ(client.Lookup(unknown).status().code(), absl::StatusCode::kInvalidArgument);
+
+  std::vector<Row> keys(6, Row{1, 1, 1, 0, 0});
+  EXPECT_EQ(client.BatchLookup(BatchOf("t", keys, 0, 6)).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(client.BatchLookup(BatchOf("t", keys, 0, 5)).ok());
+  v1::BatchLookupRequest short_row = BatchOf("t", keys, 0, 2);
+  short_row.mutable_keys(1)->mutable_values()->RemoveLast();
+  status = client.BatchLookup(short_row).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("keys[1]"));
+
+  EXPECT_EQ(client.RefreshTables("t").status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(PredstoreClient(ClientFor(server.target(), "wrong")).Rollback("t", 0).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  PredstoreClient admin(ClientFor(server.target(), "s3cret"));
+  EXPECT_TRUE(admin.RefreshTables("t").ok());
+  EXPECT_EQ(admin.Rollback("t", 0).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(admin.Rollback("t", 9).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(EndToEndTest, SigtermStopsServingAndExitsCleanly) {
+  WriteTaggedCsv(File("a.csv"), 10, 1);
+  ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
+  ServerProcess server(data());
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+  auto serving = client.IsServing();
+  ASSERT_TRUE(serving.ok());
+  EXPECT_TRUE(*serving);
+  EXPECT_EQ(server.Stop(), 0);
+  EXPECT_EQ(client.Lookup(LookupOf("t", 1, 1, 1)).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(EndToEndTest, OfflineRollbackAndVersions) {
+  WriteTaggedCsv(File("a.csv"), 10, 1);
+  WriteTaggedCsv(File("b.csv"), 10, 2);
+  ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
+  ASSERT_EQ(Load("t", {File("b.csv").string()}).exit_code, 0);
+  ProgramResult rollback = RunProgram({LoaderBinary(), "rollback", "--data_dir=" + data().string(), "--table=t"});
+  ASSERT_EQ(rollback.exit_code, 0) << rollback.err;
+  ProgramResult versions = RunProgram({LoaderBinary(), "versions", "--data_dir=" + data().string(), "--table=t"});
+  ASSERT_EQ(versions.exit_code, 0) << versions.err;
+  EXPECT_THAT(versions.out, HasSubstr("* version 1: 10 rows"));
+  EXPECT_THAT(versions.out, HasSubstr("  version 2: 10 rows"));
+  ServerProcess server(data());
+  PredstoreClient client(ClientFor(server.target()));
+  auto response = client.Lookup(LookupOf("t", 3, 3, 0));
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->snapshot_version(), 1u);
+  EXPECT_EQ(response->values(1).double_value(), 1);
+}
+
+}  // namespace
+}  // namespace predstore::testing

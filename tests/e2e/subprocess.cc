@@ -1,0 +1,133 @@
+#include "tests/e2e/subprocess.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/inotify.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace predstore::testing {
+namespace fs = std::filesystem;
+namespace {
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+pid_t Spawn(const std::vector<std::string>& args, const fs::path& in, const fs::path& out, const fs::path& err) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+int WaitExit(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  static std::atomic<int> counter{0};
+  const char* base = std::getenv("TEST_TMPDIR");
+  path_ = fs::path(base ? base : fs::temp_directory_path().string()) /
+          ("predstore-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  fs::remove_all(path_, ignored);
+}
+
+ProgramResult RunProgram(const std::vector<std::string>& args, const std::string& input) {
+  TempDir io;
+  fs::path in = "/dev/null";
+  if (!input.empty()) {
+    in = io.path() / "stdin";
+    std::ofstream(in) << input;
+  }
+  ProgramResult result;
+  pid_t pid = Spawn(args, in, io.path() / "stdout", io.path() / "stderr");
+  if (pid < 0) {
+    result.err = "cannot start " + args[0];
+    return result;
+  }
+  result.exit_code = WaitExit(pid);
+  result.out = ReadFile(io.path() / "stdout");
+  result.err = ReadFile(io.path() / "stderr");
+  return result;
+}
+
+bool WaitForFile(const fs::path& path, std::chrono::milliseconds timeout) {
+  int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (fd < 0) return false;
+  inotify_add_watch(fd, path.parent_path().c_str(), IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool found = fs::exists(path);
+  while (!found && std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{fd, POLLIN, 0};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+    char buffer[4096];
+    while (read(fd, buffer, sizeof(buffer)) > 0) {
+    }
+    found = fs::exists(path);
+  }
+  close(fd);
+  return found;
+}
+
+ServerProcess::ServerProcess(const fs::path& data_dir, const std::vector<std::string>& extra_args) {
+  fs::path port_file = data_dir.parent_path() / ("server-port-" + std::to_string(reinterpret_cast<uintptr_t>(this)));
+  log_ = port_file.string() + ".log";
+  std::vector<std::string> args = {ServerBinary(), "--data_dir=" + data_dir.string(), "--listen=127.0.0.1:0",
+                                   "--port_file=" + port_file.string()};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  pid_ = Spawn(args, "/dev/null", log_.string() + ".out", log_);
+  if (pid_ < 0) return;
+  if (WaitForFile(port_file, std::chrono::seconds(20))) {
+    port_ = std::atoi(ReadFile(port_file).c_str());
+  }
+}
+
+ServerProcess::~ServerProcess() { Stop(); }
+
+int ServerProcess::Stop() {
+  if (pid_ < 0) return -1;
+  kill(pid_, SIGTERM);
+  int code = WaitExit(pid_);
+  pid_ = -1;
+  return code;
+}
+
+std::string ServerBinary() { return PREDSTORE_SERVER_BIN; }
+std::string LoaderBinary() { return PREDSTORE_LOADER_BIN; }
+std::string CliBinary() { return PREDSTORE_CLI_BIN; }
+
+}  // namespace predstore::testing
