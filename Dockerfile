@@ -1,0 +1,26 @@
+# predstore-server in a container.
+#   docker build -t predstore .
+#   docker run -p 50051:50051 -v "$PWD/data:/data" predstore
+# The build stage installs with the same install-deps.sh as the README and CI.
+
+FROM debian:bookworm AS build
+WORKDIR /src
+COPY install-deps.sh .
+RUN ./install-deps.sh
+COPY . .
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DPREDSTORE_BUILD_TESTS=OFF -DPREDSTORE_BUILD_BENCH=OFF \
+ && cmake --build /build -j"$(nproc)" --target predstore-server predstore-load predstore-cli
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      libabsl20220623 libgrpc++1.51 libgrpc29 libprotobuf32 librocksdb7.8 libsimdjson14 \
+      libc-ares2 libre2-9 libssl3 libgflags2.2 liblz4-1 libsnappy1v5 libzstd1 libbz2-1.0 zlib1g \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /data predstore \
+ && mkdir /data && chown predstore /data
+COPY --from=build /build/server/predstore-server /build/loader/predstore-load /build/client/predstore-cli /usr/local/bin/
+USER predstore
+VOLUME /data
+EXPOSE 50051
+ENTRYPOINT ["predstore-server", "--data_dir=/data", "--listen=0.0.0.0:50051"]

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The quick-start job: builds predstore, generates a sample prediction file,
+# loads it as a snapshot, starts the server on a free loopback port, answers
+# lookups through the CLI, publishes and rolls back a second version, stops.
+# Usage: ./demo.sh [ROWS]   (default 100000; BUILD_DIR=build)
+set -euo pipefail
+cd "$(dirname "$0")"
+rows=${1:-100000}
+build=${BUILD_DIR:-build}
+
+echo "== building (cmake, Release) into $build/"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$(nproc)" --target predstore-server predstore-load predstore-cli
+load="$build/loader/predstore-load"
+server="$build/server/predstore-server"
+cli="$build/client/predstore-cli"
+
+work=$(mktemp -d -t predstore-demo.XXXXXX)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid"
+    wait "$server_pid" || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo
+echo "== 1. a batch job's output: $rows precomputed demand forecasts"
+"$load" sample --rows="$rows" --out="$work/forecasts.csv"
+head -4 "$work/forecasts.csv"
+
+echo
+echo "== 2. load it as snapshot version 1 (validate, z-order sort, SST, publish)"
+"$load" load --data_dir="$work/data" --table=forecasts \
+  --keys=store_id:int64,item_id:int64,horizon_days:int64 --values=forecast:double,p90:double \
+  "$work/forecasts.csv"
+
+echo
+echo "== 3. start predstore-server on a free loopback port"
+"$server" --data_dir="$work/data" --listen=127.0.0.1:0 --port_file="$work/port" 2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 1 200); do
+  [ -s "$work/port" ] && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
+  sleep 0.05
+done
+[ -s "$work/port" ] || { echo "server did not start"; cat "$work/server.log"; exit 1; }
+target="127.0.0.1:$(cat "$work/port")"
+echo "serving on $target"
+"$cli" --server="$target" tables --output=table
+
+echo
+echo "== 4. lookups through predstore-cli"
+"$cli" --server="$target" lookup --table=forecasts store_id=1 item_id=1000 horizon_days=1
+"$cli" --server="$target" lookup --table=forecasts store_id=1 item_id=1000 horizon_days=99
+printf 'store_id,item_id,horizon_days\n1,1000,2\n2,1499,14\n3,1250,7\n' >"$work/keys.csv"
+"$cli" --server="$target" batch-lookup --table=forecasts --keys="$work/keys.csv" --output=table
+
+echo
+echo "== 5. a new batch arrives: publish version 2 while serving, then roll back"
+"$load" sample --rows="$rows" --seed=7 --out="$work/forecasts-v2.csv" >/dev/null
+"$load" load --data_dir="$work/data" --table=forecasts --server="$target" "$work/forecasts-v2.csv"
+"$cli" --server="$target" lookup --table=forecasts store_id=1 item_id=1000 horizon_days=1
+"$cli" --server="$target" rollback --table=forecasts
+"$cli" --server="$target" lookup --table=forecasts store_id=1 item_id=1000 horizon_days=1
+
+echo
+echo "== 6. stop (SIGTERM: health NOT_SERVING, in-flight calls finish)"
+kill -TERM "$server_pid"
+wait "$server_pid"
+server_pid=""
+echo "demo finished"
