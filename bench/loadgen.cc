@@ -1,0 +1,454 @@
+// predstore-loadgen: a closed-loop load generator. --concurrency callers
+// (threads), each with its own stub, each issuing one blocking call at a
+// time, for a warm-up (not recorded) and then a fixed duration or a fixed
+// number of calls. Every call's latency is kept and sorted at the end, so
+// percentiles are exact. Prints one human summary line and, with --json,
+// one JSON object line.
+//
+// Modes:
+//   lookup      Predictions.Lookup of one random existing sample key
+//   batch       Predictions.BatchLookup of --batch random existing keys
+//   echo        predstore.bench.v1.Echo of one 3-int64 row (the floor)
+//   echo_batch  Echo of --batch 3-int64 rows
+// Keys are those of `predstore-load sample --rows=--rows`: row i has
+// store_id = i / (14 * 500) + 1, item_id = (i / 14) % 500 + 1000 and
+// horizon_days = i % 14 + 1 (the formula and defaults of core/sample_data.h).
+// With --verify, every answer is checked: found, and forecast equal to the
+// value the sample wrote for that row; a mismatch counts as a wrong answer.
+//
+// Channels: "per_caller" gives each caller its own channel with a local
+// subchannel pool, hence its own TCP connection; "shared" gives all callers
+// one channel, hence one connection (HTTP/2 streams multiplexed on it).
+//
+// Exit status: 0; 1 when any call failed or answered wrongly (after
+// printing the summary); 2 on bad usage or when the target is unreachable.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <latch>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "bench/echo.grpc.pb.h"
+#include "core/sample_data.h"
+#include "grpcpp/grpcpp.h"
+#include "nlohmann/json.hpp"
+#include "predstore/v1/predstore.grpc.pb.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:50051", "host:port of predstore-server (lookup, batch) or the echo server.");
+ABSL_FLAG(std::string, mode, "lookup", "lookup, batch, echo or echo_batch.");
+ABSL_FLAG(int, concurrency, 1, "Concurrent callers (threads), each with one call in flight.");
+ABSL_FLAG(double, duration_s, 5, "Measured seconds (unless --requests is set).");
+ABSL_FLAG(double, warmup_s, 1, "Seconds of calls before measuring; not recorded.");
+ABSL_FLAG(uint64_t, requests, 0, "If > 0, measure this many calls in total instead of --duration_s.");
+ABSL_FLAG(int, batch, 100, "Keys per BatchLookup (batch), rows per Echo (echo_batch).");
+ABSL_FLAG(uint64_t, rows, 1000000,
+          "Rows of the loaded sample (predstore-load sample --rows); keys are drawn from them.");
+ABSL_FLAG(uint64_t, seed, 1, "Seed of the random key choice (caller i uses a stream derived from seed and i).");
+ABSL_FLAG(uint64_t, sample_seed, 42, "The --seed the sample was generated with; --verify checks forecasts against it.");
+ABSL_FLAG(bool, verify, true, "Check every answer (found, right forecast; echo: same rows back).");
+ABSL_FLAG(std::string, table, "forecasts", "Table to look up.");
+ABSL_FLAG(std::string, channels, "per_caller", "per_caller (one TCP connection each) or shared (one for all).");
+ABSL_FLAG(int64_t, timeout_ms, 10000, "Deadline of each call.");
+ABSL_FLAG(int64_t, connect_timeout_ms, 10000, "How long to wait for the channels to connect before giving up.");
+ABSL_FLAG(std::string, label, "", "Name of this run in the output; default: the mode.");
+ABSL_FLAG(bool, json, false, "Also print the results as one JSON object line.");
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace v1 = predstore::v1;
+namespace echo = predstore::bench::v1;
+
+enum class Mode { kLookup, kBatch, kEcho, kEchoBatch };
+
+struct Settings {
+  Mode mode = Mode::kLookup;
+  std::string mode_name;
+  std::string table;
+  int keys_per_call = 1;
+  uint64_t rows = 0;
+  uint64_t sample_seed = 0;
+  bool verify = true;
+  std::chrono::milliseconds timeout{0};
+  predstore::SampleOptions sample;  // items and horizons of the sample
+};
+
+// The measurement window and the per-caller quota, shared read-only.
+struct Schedule {
+  Clock::time_point measure_start;
+  Clock::time_point measure_end;  // duration mode only
+  uint64_t quota = 0;             // calls per caller; 0: duration mode
+};
+
+struct CallerResult {
+  std::vector<uint32_t> latencies_ns;  // measured calls that succeeded
+  uint64_t errors = 0;
+  uint64_t wrong = 0;
+  uint64_t warmup_calls = 0;
+  Clock::time_point last_end;
+  std::string first_error;
+};
+
+struct Key {
+  uint64_t index = 0;
+  int64_t store_id = 0, item_id = 0, horizon_days = 0;
+};
+
+Key SampleKey(const predstore::SampleOptions& sample, uint64_t index) {
+  return Key{index, static_cast<int64_t>(index / (sample.horizons * sample.items) + 1),
+             static_cast<int64_t>((index / sample.horizons) % sample.items + 1000),
+             static_cast<int64_t>(index % sample.horizons + 1)};
+}
+
+// True when a returned (forecast, p90) pair is the one the sample wrote for
+// row `index`: the forecast exactly (two decimals round-trip), p90 to the
+// four decimals it was printed with.
+bool RightValues(const Settings& s, uint64_t index, double forecast, double p90) {
+  double expected = predstore::SampleForecast(s.sample_seed, index);
+  return forecast == expected && std::fabs(p90 - expected * 1.25) <= 1e-3;
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, int id) {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(64 << 20);
+  if (id >= 0) {
+    // A private subchannel pool: this channel opens its own connection
+    // instead of reusing one from the process-wide pool.
+    arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    arguments.SetInt("predstore.loadgen.channel", id);
+  }
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), arguments);
+}
+
+// One caller: issues calls back to back until its schedule ends.
+class Caller {
+ public:
+  Caller(const Settings& settings, std::shared_ptr<grpc::Channel> channel, uint64_t seed) : s_(settings), rng_(seed) {
+    if (s_.mode == Mode::kLookup || s_.mode == Mode::kBatch) {
+      predictions_ = v1::Predictions::NewStub(channel);
+    } else {
+      echo_ = echo::Echo::NewStub(channel);
+    }
+    BuildRequests();
+  }
+
+  void Run(const Schedule& schedule, CallerResult* result) {
+    if (schedule.quota == 0) {
+      result->latencies_ns.reserve(1 << 16);
+    } else {
+      result->latencies_ns.reserve(schedule.quota);
+    }
+    uint64_t measured = 0;
+    while (true) {
+      Clock::time_point begin = Clock::now();
+      const bool in_window = begin >= schedule.measure_start;
+      if (schedule.quota == 0 ? begin >= schedule.measure_end : (in_window && measured >= schedule.quota)) break;
+      NextKeys();
+      bool right = true;
+      grpc::Status status = Call(&right);
+      Clock::time_point end = Clock::now();
+      if (!in_window) {
+        ++result->warmup_calls;
+        continue;
+      }
+      ++measured;
+      result->last_end = end;
+      if (!status.ok()) {
+        if (result->errors++ == 0) {
+          result->first_error = std::to_string(status.error_code()) + ": " + status.error_message();
+        }
+        continue;
+      }
+      if (!right) ++result->wrong;
+      result->latencies_ns.push_back(static_cast<uint32_t>(
+          std::min<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(end - begin).count(), UINT32_MAX)));
+    }
+  }
+
+ private:
+  void BuildRequests() {
+    const char* names[] = {"store_id", "item_id", "horizon_days"};
+    keys_.resize(s_.keys_per_call);
+    switch (s_.mode) {
+      case Mode::kLookup:
+        lookup_.set_table(s_.table);
+        for (const char* name : names) lookup_.add_key()->set_column(name);
+        break;
+      case Mode::kBatch:
+        batch_.set_table(s_.table);
+        for (const char* name : names) batch_.add_key_columns(name);
+        for (int k = 0; k < s_.keys_per_call; ++k) {
+          v1::KeyRow* row = batch_.add_keys();
+          for (int c = 0; c < 3; ++c) row->add_values();
+        }
+        break;
+      case Mode::kEcho:
+      case Mode::kEchoBatch:
+        for (int k = 0; k < s_.keys_per_call; ++k) {
+          echo::Row* row = echo_request_.add_rows();
+          for (int c = 0; c < 3; ++c) row->add_values();
+        }
+        break;
+    }
+  }
+
+  void NextKeys() {
+    for (Key& key : keys_) key = SampleKey(s_.sample, rng_() % s_.rows);
+    switch (s_.mode) {
+      case Mode::kLookup:
+        lookup_.mutable_key(0)->mutable_value()->set_int64_value(keys_[0].store_id);
+        lookup_.mutable_key(1)->mutable_value()->set_int64_value(keys_[0].item_id);
+        lookup_.mutable_key(2)->mutable_value()->set_int64_value(keys_[0].horizon_days);
+        break;
+      case Mode::kBatch:
+        for (int k = 0; k < s_.keys_per_call; ++k) {
+          v1::KeyRow* row = batch_.mutable_keys(k);
+          row->mutable_values(0)->set_int64_value(keys_[k].store_id);
+          row->mutable_values(1)->set_int64_value(keys_[k].item_id);
+          row->mutable_values(2)->set_int64_value(keys_[k].horizon_days);
+        }
+        break;
+      case Mode::kEcho:
+      case Mode::kEchoBatch:
+        for (int k = 0; k < s_.keys_per_call; ++k) {
+          echo::Row* row = echo_request_.mutable_rows(k);
+          row->mutable_values(0)->set_int64_value(keys_[k].store_id);
+          row->mutable_values(1)->set_int64_value(keys_[k].item_id);
+          row->mutable_values(2)->set_int64_value(keys_[k].horizon_days);
+        }
+        break;
+    }
+  }
+
+  // Makes one call; sets *right to false when --verify finds a wrong answer.
+  grpc::Status Call(bool* right) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + s_.timeout);
+    grpc::Status status;
+    switch (s_.mode) {
+      case Mode::kLookup: {
+        lookup_response_.Clear();
+        status = predictions_->Lookup(&context, lookup_, &lookup_response_);
+        if (status.ok() && s_.verify) {
+          const auto& r = lookup_response_;
+          *right = r.found() && r.values_size() == 2 &&
+                   RightValues(s_, keys_[0].index, r.values(0).double_value(), r.values(1).double_value());
+        }
+        break;
+      }
+      case Mode::kBatch: {
+        batch_response_.Clear();
+        status = predictions_->BatchLookup(&context, batch_, &batch_response_);
+        if (status.ok() && s_.verify) {
+          const auto& r = batch_response_;
+          *right = r.results_size() == s_.keys_per_call;
+          for (int k = 0; *right && k < r.results_size(); ++k) {
+            const v1::LookupResult& result = r.results(k);
+            *right = result.found() && result.values_size() == 2 &&
+                     RightValues(s_, keys_[k].index, result.values(0).double_value(), result.values(1).double_value());
+          }
+        }
+        break;
+      }
+      case Mode::kEcho:
+      case Mode::kEchoBatch: {
+        echo_response_.Clear();
+        status = echo_->Echo(&context, echo_request_, &echo_response_);
+        if (status.ok() && s_.verify) {
+          const auto& r = echo_response_;
+          *right = r.rows_size() == s_.keys_per_call;
+          for (int k = 0; *right && k < r.rows_size(); ++k) {
+            const echo::Row& row = r.rows(k);
+            *right = row.values_size() == 3 && row.values(0).int64_value() == keys_[k].store_id &&
+                     row.values(1).int64_value() == keys_[k].item_id &&
+                     row.values(2).int64_value() == keys_[k].horizon_days;
+          }
+        }
+        break;
+      }
+    }
+    return status;
+  }
+
+  const Settings& s_;
+  std::mt19937_64 rng_;
+  std::unique_ptr<v1::Predictions::Stub> predictions_;
+  std::unique_ptr<echo::Echo::Stub> echo_;
+  std::vector<Key> keys_;
+  v1::LookupRequest lookup_;
+  v1::LookupResponse lookup_response_;
+  v1::BatchLookupRequest batch_;
+  v1::BatchLookupResponse batch_response_;
+  echo::EchoRequest echo_request_;
+  echo::EchoResponse echo_response_;
+};
+
+// A well-mixed seed for caller `i` (SplitMix64 of seed and i).
+uint64_t CallerSeed(uint64_t seed, int i) {
+  uint64_t x = seed + 0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(i) + 1);
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Nearest-rank percentile of sorted samples, in microseconds.
+double PercentileUs(const std::vector<uint32_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1] / 1000.0;
+}
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "predstore-loadgen: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Closed-loop load generator for predstore-server and predstore-bench-echo.\n"
+      "  predstore-loadgen --target=127.0.0.1:50051 --mode=lookup --concurrency=16 --duration_s=5 --rows=1000000\n"
+      "  predstore-loadgen --target=127.0.0.1:50052 --mode=echo --concurrency=16 --json");
+  absl::ParseCommandLine(argc, argv);
+
+  Settings s;
+  s.mode_name = absl::GetFlag(FLAGS_mode);
+  if (s.mode_name == "lookup") {
+    s.mode = Mode::kLookup;
+  } else if (s.mode_name == "batch") {
+    s.mode = Mode::kBatch;
+  } else if (s.mode_name == "echo") {
+    s.mode = Mode::kEcho;
+  } else if (s.mode_name == "echo_batch") {
+    s.mode = Mode::kEchoBatch;
+  } else {
+    return Usage("--mode must be lookup, batch, echo or echo_batch");
+  }
+  const int batch = absl::GetFlag(FLAGS_batch);
+  if ((s.mode == Mode::kBatch || s.mode == Mode::kEchoBatch) && batch < 1) return Usage("--batch must be >= 1");
+  s.keys_per_call = (s.mode == Mode::kBatch || s.mode == Mode::kEchoBatch) ? batch : 1;
+  s.table = absl::GetFlag(FLAGS_table);
+  s.rows = absl::GetFlag(FLAGS_rows);
+  if (s.rows == 0) return Usage("--rows must be > 0");
+  s.sample_seed = absl::GetFlag(FLAGS_sample_seed);
+  s.verify = absl::GetFlag(FLAGS_verify);
+  s.timeout = std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms));
+  const int concurrency = absl::GetFlag(FLAGS_concurrency);
+  if (concurrency < 1) return Usage("--concurrency must be >= 1");
+  const double duration_s = absl::GetFlag(FLAGS_duration_s), warmup_s = absl::GetFlag(FLAGS_warmup_s);
+  const uint64_t requests = absl::GetFlag(FLAGS_requests);
+  if (requests == 0 && !(duration_s > 0)) return Usage("--duration_s must be > 0 (or set --requests)");
+  if (warmup_s < 0) return Usage("--warmup_s must be >= 0");
+  const std::string channels = absl::GetFlag(FLAGS_channels);
+  if (channels != "per_caller" && channels != "shared") return Usage("--channels must be per_caller or shared");
+  const std::string target = absl::GetFlag(FLAGS_target);
+  const std::string label = absl::GetFlag(FLAGS_label).empty() ? s.mode_name : absl::GetFlag(FLAGS_label);
+
+  // Channels, connected before the clock starts.
+  std::vector<std::shared_ptr<grpc::Channel>> channel_of(concurrency);
+  std::shared_ptr<grpc::Channel> shared = channels == "shared" ? MakeChannel(target, -1) : nullptr;
+  auto connect_deadline =
+      std::chrono::system_clock::now() + std::chrono::milliseconds(absl::GetFlag(FLAGS_connect_timeout_ms));
+  for (int i = 0; i < concurrency; ++i) {
+    channel_of[i] = shared ? shared : MakeChannel(target, i);
+    if (!channel_of[i]->WaitForConnected(connect_deadline)) {
+      std::fprintf(stderr, "predstore-loadgen: cannot connect to %s\n", target.c_str());
+      return 2;
+    }
+  }
+
+  std::vector<std::unique_ptr<Caller>> callers;
+  for (int i = 0; i < concurrency; ++i) {
+    callers.push_back(std::make_unique<Caller>(s, channel_of[i], CallerSeed(absl::GetFlag(FLAGS_seed), i)));
+  }
+
+  // Every caller starts at once; the schedule is fixed just before release.
+  Schedule schedule;
+  std::vector<CallerResult> results(concurrency);
+  std::latch ready(concurrency + 1);
+  std::latch go(1);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < concurrency; ++i) {
+    threads.emplace_back([&, i] {
+      ready.arrive_and_wait();
+      go.wait();
+      callers[i]->Run(schedule, &results[i]);
+    });
+  }
+  ready.arrive_and_wait();
+  auto to_duration = [](double seconds) {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  };
+  schedule.measure_start = Clock::now() + to_duration(warmup_s);
+  if (requests == 0) {
+    schedule.measure_end = schedule.measure_start + to_duration(duration_s);
+  } else {
+    schedule.quota = (requests + concurrency - 1) / concurrency;
+  }
+  go.count_down();
+  for (auto& thread : threads) thread.join();
+
+  // Merge.
+  std::vector<uint32_t> latencies;
+  uint64_t errors = 0, wrong = 0, warmup_calls = 0;
+  Clock::time_point last_end = schedule.measure_start;
+  std::string first_error;
+  for (CallerResult& r : results) {
+    latencies.insert(latencies.end(), r.latencies_ns.begin(), r.latencies_ns.end());
+    errors += r.errors;
+    wrong += r.wrong;
+    warmup_calls += r.warmup_calls;
+    last_end = std::max(last_end, r.last_end);
+    if (first_error.empty()) first_error = r.first_error;
+  }
+  std::sort(latencies.begin(), latencies.end());
+  const uint64_t calls = latencies.size() + errors;
+  const double seconds = std::chrono::duration<double>(last_end - schedule.measure_start).count();
+  const double qps = seconds > 0 ? static_cast<double>(latencies.size()) / seconds : 0;
+  double mean_us = 0;
+  for (uint32_t ns : latencies) mean_us += ns;
+  if (!latencies.empty()) mean_us /= 1000.0 * static_cast<double>(latencies.size());
+  const double p50 = PercentileUs(latencies, 0.50), p90 = PercentileUs(latencies, 0.90),
+               p99 = PercentileUs(latencies, 0.99), p999 = PercentileUs(latencies, 0.999),
+               max = latencies.empty() ? 0 : latencies.back() / 1000.0;
+
+  std::printf(
+      "%s: c=%d channels=%s keys/call=%d: %llu calls in %.2f s = %.0f calls/s (%.0f keys/s); latency us: "
+      "p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (mean %.1f); errors %llu, wrong answers %llu\n",
+      label.c_str(), concurrency, channels.c_str(), s.keys_per_call, static_cast<unsigned long long>(calls), seconds,
+      qps, qps * s.keys_per_call, p50, p90, p99, p999, max, mean_us, static_cast<unsigned long long>(errors),
+      static_cast<unsigned long long>(wrong));
+  if (absl::GetFlag(FLAGS_json)) {
+    nlohmann::json j = {{"label", label},       {"mode", s.mode_name},
+                        {"target", target},     {"concurrency", concurrency},
+                        {"channels", channels}, {"keys_per_call", s.keys_per_call},
+                        {"warmup_s", warmup_s}, {"warmup_calls", warmup_calls},
+                        {"calls", calls},       {"seconds", seconds},
+                        {"qps", qps},           {"keys_per_s", qps * s.keys_per_call},
+                        {"p50_us", p50},        {"p90_us", p90},
+                        {"p99_us", p99},        {"p999_us", p999},
+                        {"max_us", max},        {"mean_us", mean_us},
+                        {"errors", errors},     {"wrong", wrong},
+                        {"verified", s.verify}};
+    std::printf("%s\n", j.dump().c_str());
+  }
+  std::fflush(stdout);
+  if (errors > 0)
+    std::fprintf(stderr, "predstore-loadgen: %llu calls failed; first: %s\n", static_cast<unsigned long long>(errors),
+                 first_error.c_str());
+  if (wrong > 0)
+    std::fprintf(stderr, "predstore-loadgen: %llu answers were wrong\n", static_cast<unsigned long long>(wrong));
+  return errors > 0 || wrong > 0 ? 1 : 0;
+}
