@@ -15,10 +15,12 @@ namespace {
 constexpr size_t kHeaderBytes = 4 + 4 + 4 + 8;
 constexpr size_t kRunBufferBytes = 1 << 20;
 
-uint64_t KeyPrefix(std::string_view key) {
+// The 8 key bytes from `offset` on (zero-padded), big-endian.
+uint64_t KeyPrefix(std::string_view key, size_t offset) {
   uint64_t prefix = 0;
-  size_t n = std::min<size_t>(8, key.size());
-  for (size_t i = 0; i < 8; ++i) prefix = (prefix << 8) | (i < n ? static_cast<unsigned char>(key[i]) : 0);
+  for (size_t i = offset; i < offset + 8; ++i) {
+    prefix = (prefix << 8) | (i < key.size() ? static_cast<unsigned char>(key[i]) : 0);
+  }
   return prefix;
 }
 
@@ -46,23 +48,6 @@ SortedRow RowAt(const char* p) {
   row.value = std::string_view(p + kHeaderBytes + key_length, value_length);
   return row;
 }
-
-class MemoryStream final : public SortedRowStream {
- public:
-  MemoryStream(std::string arena, std::vector<uint64_t> order) : arena_(std::move(arena)), order_(std::move(order)) {}
-  absl::StatusOr<bool> Next() override {
-    if (next_ == order_.size()) return false;
-    row_ = RowAt(arena_.data() + order_[next_++]);
-    return true;
-  }
-  const SortedRow& current() const override { return row_; }
-
- private:
-  std::string arena_;
-  std::vector<uint64_t> order_;
-  size_t next_ = 0;
-  SortedRow row_;
-};
 
 // Reads one spilled run sequentially.
 class RunReader {
@@ -150,6 +135,29 @@ class MergeStream final : public SortedRowStream {
 
 }  // namespace
 
+namespace internal {
+
+// Yields the rows of the sorted in-memory buffer when nothing was spilled.
+class MemoryStream final : public SortedRowStream {
+ public:
+  MemoryStream(std::string arena, std::vector<ExternalSorter::Entry> entries)
+      : arena_(std::move(arena)), entries_(std::move(entries)) {}
+  absl::StatusOr<bool> Next() override {
+    if (next_ == entries_.size()) return false;
+    row_ = RowAt(arena_.data() + entries_[next_++].offset);
+    return true;
+  }
+  const SortedRow& current() const override { return row_; }
+
+ private:
+  std::string arena_;
+  std::vector<ExternalSorter::Entry> entries_;
+  size_t next_ = 0;
+  SortedRow row_;
+};
+
+}  // namespace internal
+
 ExternalSorter::ExternalSorter(Options options) : options_(std::move(options)) {}
 
 ExternalSorter::~ExternalSorter() {
@@ -158,15 +166,42 @@ ExternalSorter::~ExternalSorter() {
 }
 
 absl::Status ExternalSorter::Add(std::string_view key, std::string_view value, RowOrigin origin) {
-  entries_.push_back(Entry{KeyPrefix(key), arena_.size()});
+  if (entries_.capacity() == 0) {
+    // Claim the budget once, 4/5 for rows and 1/5 for the index, so that the
+    // buffers never grow by doubling past it.
+    arena_.reserve(options_.memory_budget_bytes / 5 * 4);
+    entries_.reserve(std::max<uint64_t>(options_.memory_budget_bytes / 5 / sizeof(Entry), 1));
+  }
+  size_t row_bytes = kHeaderBytes + key.size() + value.size();
+  if (!entries_.empty() && (arena_.size() + row_bytes > arena_.capacity() || entries_.size() == entries_.capacity())) {
+    PREDSTORE_RETURN_IF_ERROR(SpillBuffer());
+  }
+  entries_.push_back(Entry{0, arena_.size()});
   AppendRow(key, value, origin, &arena_);
   ++rows_;
-  if (arena_.size() + entries_.size() * sizeof(Entry) > options_.memory_budget_bytes) return SpillBuffer();
   return absl::OkStatus();
 }
 
 void ExternalSorter::SortBuffer() {
   const char* arena = arena_.data();
+  // Keys often share leading bytes (a partition, the high bits of small
+  // z-ordered numbers); compare the 8 bytes after the common prefix first.
+  size_t common = SIZE_MAX;
+  std::string_view first;
+  for (const Entry& entry : entries_) {
+    std::string_view key = RowAt(arena + entry.offset).key;
+    if (common == SIZE_MAX) {
+      first = key;
+      common = key.size();
+      continue;
+    }
+    size_t limit = std::min(common, key.size());
+    size_t i = 0;
+    while (i < limit && key[i] == first[i]) ++i;
+    common = i;
+  }
+  if (common == SIZE_MAX) common = 0;
+  for (Entry& entry : entries_) entry.prefix = KeyPrefix(RowAt(arena + entry.offset).key, common);
   std::sort(entries_.begin(), entries_.end(), [arena](const Entry& a, const Entry& b) {
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
     int c = RowAt(arena + a.offset).key.compare(RowAt(arena + b.offset).key);
@@ -201,11 +236,7 @@ absl::Status ExternalSorter::SpillBuffer() {
 absl::StatusOr<std::unique_ptr<SortedRowStream>> ExternalSorter::Finish() {
   if (runs_.empty()) {
     SortBuffer();
-    std::vector<uint64_t> order;
-    order.reserve(entries_.size());
-    for (const Entry& entry : entries_) order.push_back(entry.offset);
-    entries_ = {};
-    return std::make_unique<MemoryStream>(std::move(arena_), std::move(order));
+    return std::make_unique<internal::MemoryStream>(std::move(arena_), std::move(entries_));
   }
   if (!entries_.empty()) PREDSTORE_RETURN_IF_ERROR(SpillBuffer());
   PREDSTORE_ASSIGN_OR_RETURN(auto stream, MergeStream::Open(runs_));

@@ -15,6 +15,9 @@
 #include "absl/status/statusor.h"
 
 namespace predstore {
+namespace internal {
+class MemoryStream;
+}
 
 // Where a row came from: an input file index and a 1-based line.
 struct RowOrigin {
@@ -40,7 +43,8 @@ class SortedRowStream {
 class ExternalSorter {
  public:
   struct Options {
-    // Bytes of buffered rows (plus 16 bytes of index per row) before a spill.
+    // Memory for buffered rows and their index (16 bytes per row), claimed
+    // at the first Add; a full buffer is spilled as a sorted run.
     // Default 512 MiB.
     uint64_t memory_budget_bytes = uint64_t{512} << 20;
     // Directory for run files; created if needed, files removed by the
@@ -62,8 +66,9 @@ class ExternalSorter {
   int spilled_runs() const { return static_cast<int>(runs_.size()); }
 
  private:
+  friend class internal::MemoryStream;
   struct Entry {
-    uint64_t prefix;  // first 8 key bytes, big-endian, for fast comparison
+    uint64_t prefix;  // 8 key bytes after the buffer's common prefix, set by SortBuffer
     uint64_t offset;  // of the row in arena_
   };
   void SortBuffer();

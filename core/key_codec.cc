@@ -46,9 +46,8 @@ constexpr std::array<std::array<uint64_t, 256>, 9> MakeSpreadTables() {
 }
 constexpr auto kSpread = MakeSpreadTables();
 
-// The bits of `byte` at positions 0, m, 2m, ... 7m, for m up to 16 columns.
+// The bits of `byte` at positions 0, m, 2m, ... 7m, for 8 < m <= 16 columns.
 unsigned __int128 Spread(uint8_t byte, int m) {
-  if (m <= 8) return kSpread[m][byte];
   unsigned __int128 spread = 0;
   for (int bit = 0; bit < 8; ++bit) {
     if (byte & (1 << bit)) spread |= static_cast<unsigned __int128>(1) << (bit * m);
@@ -130,7 +129,7 @@ void KeyCodec::Encode(std::span<const Cell> cells, std::string* out) const {
   // Morton part, one byte-round (8 bit-rounds) at a time: in byte-round b
   // (counted from the most significant byte of the widest column) the
   // m columns at least b+1 bytes wide contribute their byte b, spread so that
-  // their bits alternate; the result is m whole bytes.
+  // their bits alternate; the result is m whole bytes, written big-endian.
   const size_t n = morton_columns_.size();
   if (n > 0) {
     std::array<uint64_t, 16> ordinals{};
@@ -139,19 +138,30 @@ void KeyCodec::Encode(std::span<const Cell> cells, std::string* out) const {
       ordinals[j] = Ordinal(cells[morton_columns_[j]]);
       max_bytes = std::max(max_bytes, morton_widths_[j] / 8);
     }
+    char bytes[16 * 8];
+    char* p = bytes;
     for (int b = max_bytes - 1; b >= 0; --b) {
       int m = 0;
       for (size_t j = 0; j < n; ++j) m += (morton_widths_[j] / 8 > b);
-      unsigned __int128 word = 0;
-      int position = m - 1;
-      for (size_t j = 0; j < n; ++j) {
-        if (morton_widths_[j] / 8 <= b) continue;
-        uint8_t byte = (ordinals[j] >> (8 * b)) & 0xFF;
-        word |= Spread(byte, m) << position;
-        --position;
+      if (m <= 8) {
+        uint64_t word = 0;
+        int position = m - 1;
+        for (size_t j = 0; j < n; ++j) {
+          if (morton_widths_[j] / 8 <= b) continue;
+          word |= kSpread[m][(ordinals[j] >> (8 * b)) & 0xFF] << position--;
+        }
+        for (int i = m - 1; i >= 0; --i) *p++ = static_cast<char>(word >> (8 * i));
+      } else {
+        unsigned __int128 word = 0;
+        int position = m - 1;
+        for (size_t j = 0; j < n; ++j) {
+          if (morton_widths_[j] / 8 <= b) continue;
+          word |= Spread((ordinals[j] >> (8 * b)) & 0xFF, m) << position--;
+        }
+        for (int i = m - 1; i >= 0; --i) *p++ = static_cast<char>(word >> (8 * i));
       }
-      for (int i = m - 1; i >= 0; --i) out->push_back(static_cast<char>((word >> (8 * i)) & 0xFF));
     }
+    out->append(bytes, p - bytes);
   }
   for (int column : string_columns_) AppendEscapedString(std::get<std::string>(cells[column]), out);
 }
