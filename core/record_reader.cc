@@ -96,7 +96,7 @@ const char* FindInvalidUtf8(const char* begin, const char* end) {
 
 // Checks the whole-file rules shared by both formats.
 absl::Status CheckFileShape(const std::string& path, const MappedFile& file) {
-  if (file.size() == 0) return absl::InvalidArgumentError(StrCat(path, ": empty file"));
+  if (file.size() == 0) return absl::InvalidArgumentError(StrCat(path, ":1:1: empty file"));
   if (!simdjson::validate_utf8(file.data(), file.size())) {
     const char* bad = FindInvalidUtf8(file.data(), file.end());
     uint64_t line = 1;
@@ -155,7 +155,7 @@ class CsvReader final : public RecordReader {
     }
     fields_.assign(seen.size(), FieldText{});
     scratch_.resize(names.size());
-    if (pos_ == file_->end()) return absl::InvalidArgumentError(StrCat(path(), ": no data rows after the header"));
+    if (pos_ == file_->end()) return Error(line_, 1, "no data rows after the header");
     return absl::OkStatus();
   }
 

@@ -179,7 +179,11 @@ std::string FormatCell(const CellView& cell) {
     if constexpr (std::is_same_v<T, std::string_view>) {
       return std::string(v);
     } else if constexpr (std::is_same_v<T, Date>) {
-      return absl::FormatCivilTime(kEpochDay + v.days);
+      // YYYY-MM-DD with the year zero-padded (absl::FormatCivilTime is not),
+      // so that ParseDate reads years 0-999 back.
+      absl::CivilDay day = kEpochDay + v.days;
+      return StrCat(absl::Dec(day.year(), absl::kZeroPad4), "-", absl::Dec(day.month(), absl::kZeroPad2), "-",
+                    absl::Dec(day.day(), absl::kZeroPad2));
     } else if constexpr (std::is_same_v<T, Timestamp>) {
       return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", absl::FromUnixMicros(v.micros), absl::UTCTimeZone());
     } else if constexpr (std::is_floating_point_v<T>) {

@@ -48,7 +48,8 @@ bool CellHasType(const Cell& cell, ColumnType type);
 // epoch, strings as is. Returns kInvalidArgument with a short reason (no
 // position: the caller knows it).
 absl::StatusOr<Cell> ParseCell(ColumnType type, std::string_view text);
-// The canonical text form, which ParseCell reads back to the same cell.
+// The canonical text form, which ParseCell reads back to the same cell
+// (for dates: those of years -999 to 9999, which YYYY-MM-DD can write).
 std::string FormatCell(const CellView& cell);
 CellView ViewOf(const Cell& cell);
 
