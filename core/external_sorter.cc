@@ -14,6 +14,9 @@ namespace {
 
 constexpr size_t kHeaderBytes = 4 + 4 + 4 + 8;
 constexpr size_t kRunBufferBytes = 1 << 20;
+// Most runs merged at once (open files, and 1 MiB of buffer each); more
+// runs are first merged in groups into longer runs.
+constexpr size_t kMaxMergeWidth = 128;
 
 // The 8 key bytes from `offset` on (zero-padded), big-endian.
 uint64_t KeyPrefix(std::string_view key, size_t offset) {
@@ -213,10 +216,11 @@ absl::Status ExternalSorter::SpillBuffer() {
   SortBuffer();
   std::error_code error;
   std::filesystem::create_directories(options_.spill_dir, error);
-  std::filesystem::path path = options_.spill_dir / StrCat("run-", runs_.size(), ".bin");
+  std::filesystem::path path = options_.spill_dir / StrCat("run-", spilled_runs_, ".bin");
   FILE* file = std::fopen(path.c_str(), "wb");
   if (!file) return absl::InternalError(StrCat(path.string(), ": cannot write sort run: ", std::strerror(errno)));
   runs_.push_back(path);
+  ++spilled_runs_;
   std::setvbuf(file, nullptr, _IOFBF, kRunBufferBytes);
   bool ok = true;
   for (const Entry& entry : entries_) {
@@ -233,12 +237,41 @@ absl::Status ExternalSorter::SpillBuffer() {
   return absl::OkStatus();
 }
 
+absl::Status ExternalSorter::MergeOldestRuns(size_t count) {
+  std::vector<std::filesystem::path> group(runs_.begin(), runs_.begin() + count);
+  std::filesystem::path path = options_.spill_dir / StrCat("merged-", merged_runs_++, ".bin");
+  {
+    PREDSTORE_ASSIGN_OR_RETURN(auto stream, MergeStream::Open(group));
+    FILE* file = std::fopen(path.c_str(), "wb");
+    if (!file) return absl::InternalError(StrCat(path.string(), ": cannot write sort run: ", std::strerror(errno)));
+    std::setvbuf(file, nullptr, _IOFBF, kRunBufferBytes);
+    std::string row_bytes;
+    bool ok = true;
+    for (;;) {
+      PREDSTORE_ASSIGN_OR_RETURN(bool has_row, stream->Next());
+      if (!has_row) break;
+      row_bytes.clear();
+      AppendRow(stream->current().key, stream->current().value, stream->current().origin, &row_bytes);
+      ok = ok && std::fwrite(row_bytes.data(), 1, row_bytes.size(), file) == row_bytes.size();
+    }
+    ok = (std::fclose(file) == 0) && ok;
+    if (!ok) return absl::ResourceExhaustedError(StrCat(path.string(), ": cannot write sort run (disk full?)"));
+  }
+  std::error_code ignored;
+  for (const auto& run : group) std::filesystem::remove(run, ignored);
+  // The merged run holds the oldest rows, so it goes first: ties keep input order.
+  runs_.erase(runs_.begin(), runs_.begin() + count);
+  runs_.insert(runs_.begin(), path);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<SortedRowStream>> ExternalSorter::Finish() {
   if (runs_.empty()) {
     SortBuffer();
     return std::make_unique<internal::MemoryStream>(std::move(arena_), std::move(entries_));
   }
   if (!entries_.empty()) PREDSTORE_RETURN_IF_ERROR(SpillBuffer());
+  while (runs_.size() > kMaxMergeWidth) PREDSTORE_RETURN_IF_ERROR(MergeOldestRuns(kMaxMergeWidth));
   PREDSTORE_ASSIGN_OR_RETURN(auto stream, MergeStream::Open(runs_));
   return stream;
 }

@@ -63,7 +63,8 @@ class ExternalSorter {
   absl::StatusOr<std::unique_ptr<SortedRowStream>> Finish();
 
   uint64_t rows() const { return rows_; }
-  int spilled_runs() const { return static_cast<int>(runs_.size()); }
+  // Runs written by spills (before any merging of runs).
+  int spilled_runs() const { return spilled_runs_; }
 
  private:
   friend class internal::MemoryStream;
@@ -73,12 +74,16 @@ class ExternalSorter {
   };
   void SortBuffer();
   absl::Status SpillBuffer();
+  // Merges the `count` oldest runs into one, which takes their place.
+  absl::Status MergeOldestRuns(size_t count);
 
   Options options_;
   std::string arena_;  // rows as [key len u32][value len u32][file u32][line u64][key][value]
   std::vector<Entry> entries_;
   std::vector<std::filesystem::path> runs_;
   uint64_t rows_ = 0;
+  int merged_runs_ = 0;
+  int spilled_runs_ = 0;
 };
 
 }  // namespace predstore

@@ -121,6 +121,17 @@ TEST_F(ExternalSorterTest, SpillsManyRunsWithATinyBudgetAndMergesStably) {
   EXPECT_EQ(output, StableSortedByKey(input));
 }
 
+TEST_F(ExternalSorterTest, MoreRunsThanOneMergeOpensAreMergedInGroupsStably) {
+  // Few distinct keys, so stability across merged groups is visible.
+  std::vector<Row> input;
+  for (uint64_t i = 0; i < 20000; ++i) input.push_back(Row{StrCat("k", (i * 13) % 17), StrCat("v", i), 1, i + 1});
+  std::vector<Row> output;
+  int runs = -1;
+  ASSERT_NO_FATAL_FAILURE(Sort(input, 2048, &output, &runs));
+  EXPECT_GT(runs, 300);  // more than the 128 runs merged at once
+  EXPECT_EQ(output, StableSortedByKey(input));
+}
+
 TEST_F(ExternalSorterTest, EqualKeysKeepInsertionOrderAcrossRuns) {
   // Three keys, each added many times; the line records the insertion order.
   std::vector<Row> input;
