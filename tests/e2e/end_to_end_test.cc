@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "client/predstore_client.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/subprocess.h"
@@ -435,6 +437,31 @@ TEST_F(EndToEndTest, SigtermStopsServingAndExitsCleanly) {
   EXPECT_TRUE(*serving);
   EXPECT_EQ(server.Stop(), 0);
   EXPECT_EQ(client.Lookup(LookupOf("t", 1, 1, 1)).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(EndToEndTest, ReflectionListsTheServices) {
+  WriteTaggedCsv(File("a.csv"), 10, 1);
+  ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
+  ServerProcess server(data());
+  ASSERT_TRUE(server.started());
+  auto channel = grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials());
+  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto stream = stub->ServerReflectionInfo(&context);
+  grpc::reflection::v1alpha::ServerReflectionRequest request;
+  request.set_list_services("*");
+  ASSERT_TRUE(stream->Write(request));
+  grpc::reflection::v1alpha::ServerReflectionResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  stream->WritesDone();
+  std::vector<std::string> services;
+  for (const auto& service : response.list_services_response().service()) services.push_back(service.name());
+  EXPECT_THAT(services, ::testing::IsSupersetOf({"predstore.v1.Predictions", "predstore.v1.Admin",
+                                                 "grpc.health.v1.Health"}));
+  while (stream->Read(&response)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 TEST_F(EndToEndTest, OfflineRollbackAndVersions) {
