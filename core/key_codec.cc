@@ -125,45 +125,66 @@ void KeyCodec::EncodePartition(const Cell& partition, std::string* out) const {
 
 void KeyCodec::Encode(std::span<const Cell> cells, std::string* out) const {
   if (schema_.partition_column()) EncodePartition(cells[0], out);
-
-  // Morton part, one byte-round (8 bit-rounds) at a time: in byte-round b
-  // (counted from the most significant byte of the widest column) the
-  // m columns at least b+1 bytes wide contribute their byte b, spread so that
-  // their bits alternate; the result is m whole bytes, written big-endian.
-  const size_t n = morton_columns_.size();
-  if (n > 0) {
-    std::array<uint64_t, 16> ordinals{};
-    int max_bytes = 0;
-    for (size_t j = 0; j < n; ++j) {
-      ordinals[j] = Ordinal(cells[morton_columns_[j]]);
-      max_bytes = std::max(max_bytes, morton_widths_[j] / 8);
-    }
-    char bytes[16 * 8];
-    char* p = bytes;
-    for (int b = max_bytes - 1; b >= 0; --b) {
-      int m = 0;
-      for (size_t j = 0; j < n; ++j) m += (morton_widths_[j] / 8 > b);
-      if (m <= 8) {
-        uint64_t word = 0;
-        int position = m - 1;
-        for (size_t j = 0; j < n; ++j) {
-          if (morton_widths_[j] / 8 <= b) continue;
-          word |= kSpread[m][(ordinals[j] >> (8 * b)) & 0xFF] << position--;
-        }
-        for (int i = m - 1; i >= 0; --i) *p++ = static_cast<char>(word >> (8 * i));
-      } else {
-        unsigned __int128 word = 0;
-        int position = m - 1;
-        for (size_t j = 0; j < n; ++j) {
-          if (morton_widths_[j] / 8 <= b) continue;
-          word |= Spread((ordinals[j] >> (8 * b)) & 0xFF, m) << position--;
-        }
-        for (int i = m - 1; i >= 0; --i) *p++ = static_cast<char>(word >> (8 * i));
-      }
-    }
-    out->append(bytes, p - bytes);
+  if (!morton_columns_.empty()) {
+    ZPoint ordinals{};
+    for (size_t j = 0; j < morton_columns_.size(); ++j) ordinals[j] = OrdinalOf(cells[morton_columns_[j]]);
+    AppendInterleaved(ordinals, out);
   }
   for (int column : string_columns_) AppendEscapedString(std::get<std::string>(cells[column]), out);
+}
+
+uint64_t KeyCodec::OrdinalOf(const Cell& cell) { return Ordinal(cell); }
+
+void KeyCodec::AppendInterleaved(const ZPoint& ordinals, std::string* out) const {
+  // One byte-round (8 bit-rounds) at a time: in byte-round b (counted from
+  // the most significant byte of the widest column) the m columns at least
+  // b+1 bytes wide contribute their byte b, spread so that their bits
+  // alternate; the result is m whole bytes, written big-endian.
+  const size_t n = morton_columns_.size();
+  int max_bytes = 0;
+  for (size_t j = 0; j < n; ++j) max_bytes = std::max(max_bytes, morton_widths_[j] / 8);
+  char bytes[16 * 8];
+  char* p = bytes;
+  for (int b = max_bytes - 1; b >= 0; --b) {
+    int m = 0;
+    for (size_t j = 0; j < n; ++j) m += (morton_widths_[j] / 8 > b);
+    if (m <= 8) {
+      uint64_t word = 0;
+      int position = m - 1;
+      for (size_t j = 0; j < n; ++j) {
+        if (morton_widths_[j] / 8 <= b) continue;
+        word |= kSpread[m][(ordinals[j] >> (8 * b)) & 0xFF] << position--;
+      }
+      for (int i = m - 1; i >= 0; --i) *p++ = static_cast<char>(word >> (8 * i));
+    } else {
+      unsigned __int128 word = 0;
+      int position = m - 1;
+      for (size_t j = 0; j < n; ++j) {
+        if (morton_widths_[j] / 8 <= b) continue;
+        word |= Spread((ordinals[j] >> (8 * b)) & 0xFF, m) << position--;
+      }
+      for (int i = m - 1; i >= 0; --i) *p++ = static_cast<char>(word >> (8 * i));
+    }
+  }
+  out->append(bytes, p - bytes);
+}
+
+ZPoint KeyCodec::ReadInterleaved(std::string_view morton) const {
+  // Walk the bits in the order AppendInterleaved wrote them.
+  const size_t n = morton_columns_.size();
+  ZPoint ordinals{};
+  int max_width = 0;
+  for (int w : morton_widths_) max_width = std::max(max_width, w);
+  size_t bit_index = 0;
+  for (int r = max_width - 1; r >= 0; --r) {
+    for (size_t j = 0; j < n; ++j) {
+      if (morton_widths_[j] <= r) continue;
+      unsigned char byte = morton[bit_index / 8];
+      ordinals[j] |= static_cast<uint64_t>((byte >> (7 - bit_index % 8)) & 1) << r;
+      ++bit_index;
+    }
+  }
+  return ordinals;
 }
 
 absl::StatusOr<size_t> KeyCodec::PartitionPrefixLength(std::string_view key) const {
@@ -199,24 +220,10 @@ absl::StatusOr<std::vector<Cell>> KeyCodec::Decode(std::string_view key) const {
   if (key.size() < static_cast<size_t>(morton_bytes_)) {
     return absl::DataLossError(StrCat("key: ", key.size(), " bytes left, the z-order part needs ", morton_bytes_));
   }
-  // Walk the bits in the order Encode wrote them.
-  const size_t n = morton_columns_.size();
-  std::array<uint64_t, 16> ordinals{};
-  int max_width = 0;
-  for (int w : morton_widths_) max_width = std::max(max_width, w);
-  size_t bit_index = 0;
-  auto next_bit = [&]() {
-    unsigned char byte = key[bit_index / 8];
-    int bit = (byte >> (7 - bit_index % 8)) & 1;
-    ++bit_index;
-    return bit;
-  };
-  for (int r = max_width - 1; r >= 0; --r) {
-    for (size_t j = 0; j < n; ++j) {
-      if (morton_widths_[j] > r) ordinals[j] |= static_cast<uint64_t>(next_bit()) << r;
-    }
+  ZPoint ordinals = ReadInterleaved(key.substr(0, morton_bytes_));
+  for (size_t j = 0; j < morton_columns_.size(); ++j) {
+    cells[morton_columns_[j]] = FromOrdinal(columns[morton_columns_[j]].type, ordinals[j]);
   }
-  for (size_t j = 0; j < n; ++j) cells[morton_columns_[j]] = FromOrdinal(columns[morton_columns_[j]].type, ordinals[j]);
   key.remove_prefix(morton_bytes_);
   for (int column : string_columns_) {
     auto text = ReadEscapedString(&key);

@@ -30,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/schema.h"
+#include "core/z_order_range.h"
 
 namespace predstore {
 
@@ -55,6 +56,19 @@ class KeyCodec {
   // Decodes a key made by Encode into one cell per lookup column.
   // kDataLoss when `key` is not a well-formed key of this schema.
   absl::StatusOr<std::vector<Cell>> Decode(std::string_view key) const;
+
+  // The Morton part's layout, for range scans: the positions in
+  // lookup_columns() of the interleaved columns, their ordinal widths in
+  // bits (32 or 64), and the part's length in bytes.
+  const std::vector<int>& morton_columns() const { return morton_columns_; }
+  const std::vector<int>& morton_widths() const { return morton_widths_; }
+  size_t morton_bytes() const { return morton_bytes_; }
+  // The order-preserving ordinal of an integer-like cell.
+  static uint64_t OrdinalOf(const Cell& cell);
+  // Appends the Morton part of the given per-column ordinals.
+  void AppendInterleaved(const ZPoint& ordinals, std::string* out) const;
+  // The ordinals of a Morton part. REQUIRES: morton.size() >= morton_bytes().
+  ZPoint ReadInterleaved(std::string_view morton) const;
 
  private:
   const Schema& schema_;

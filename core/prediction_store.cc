@@ -1,12 +1,16 @@
 #include "core/prediction_store.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/strings.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
 #include "core/storage_options.h"
 #include "rocksdb/db.h"
+#include "rocksdb/iterator.h"
+#include "rocksdb/perf_context.h"
+#include "rocksdb/perf_level.h"
 
 namespace predstore {
 namespace fs = std::filesystem;
@@ -114,6 +118,147 @@ absl::Status TableSnapshot::MultiGet(std::span<const std::string_view> keys,
     }
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// Data-block counters of this thread's PerfContext around one scan.
+class DataBlockCounter {
+ public:
+  DataBlockCounter() : previous_level_(rocksdb::GetPerfLevel()) {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+    rocksdb::get_perf_context()->Reset();
+  }
+  ~DataBlockCounter() { rocksdb::SetPerfLevel(previous_level_); }
+  void Collect(ScanStats* stats) const {
+    const rocksdb::PerfContext& c = *rocksdb::get_perf_context();
+    stats->data_blocks_read = c.block_read_count - c.index_block_read_count - c.filter_block_read_count;
+    stats->data_blocks_cached = c.block_cache_hit_count - c.block_cache_index_hit_count - c.block_cache_filter_hit_count;
+  }
+
+ private:
+  rocksdb::PerfLevel previous_level_;
+};
+
+bool InRange(const Cell& cell, const ScanQuery::Range& range) {
+  return (!range.low || !(cell < *range.low)) && (!range.high || !(*range.high < cell));
+}
+
+}  // namespace
+
+absl::StatusOr<ScanResult> TableSnapshot::Scan(
+    const ScanQuery& query, absl::FunctionRef<void(std::string_view, std::string_view)> on_row) const {
+  const auto start = std::chrono::steady_clock::now();
+  const auto& columns = schema().lookup_columns();
+  if (query.ranges.size() > columns.size()) {
+    return absl::InvalidArgumentError(StrCat("the query has ", query.ranges.size(), " ranges for ",
+                                             columns.size(), " key columns"));
+  }
+  std::vector<ScanQuery::Range> ranges = query.ranges;
+  ranges.resize(columns.size());
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const ScanQuery::Range& r = ranges[i];
+    for (const std::optional<Cell>* bound : {&r.low, &r.high}) {
+      if (*bound && !CellHasType(**bound, columns[i].type)) {
+        return absl::InvalidArgumentError(
+            StrCat("column \"", columns[i].name, "\": a bound is not of the column's type ", ColumnTypeName(columns[i].type)));
+      }
+    }
+    if (r.low && r.high && *r.high < *r.low) {
+      return absl::InvalidArgumentError(StrCat("column \"", columns[i].name, "\": the range's low ",
+                                               FormatCell(ViewOf(*r.low)), " is above its high ",
+                                               FormatCell(ViewOf(*r.high))));
+    }
+  }
+  if (!query.resume_after.empty() && !key_codec_.Decode(query.resume_after).ok()) {
+    return absl::InvalidArgumentError("resume key (page token) is not a key of this table");
+  }
+
+  // The z-order box of the interleaved columns.
+  const auto& morton_columns = key_codec_.morton_columns();
+  const auto& widths = key_codec_.morton_widths();
+  ZPoint low{}, high{};
+  bool filter_strings = false;
+  for (size_t j = 0; j < morton_columns.size(); ++j) {
+    const ScanQuery::Range& r = ranges[morton_columns[j]];
+    low[j] = r.low ? KeyCodec::OrdinalOf(*r.low) : 0;
+    high[j] = r.high ? KeyCodec::OrdinalOf(*r.high) : (widths[j] == 64 ? UINT64_MAX : (uint64_t{1} << widths[j]) - 1);
+  }
+  for (size_t i = schema().partition_column() ? 1 : 0; i < columns.size(); ++i) {
+    if (columns[i].type == ColumnType::kString && (ranges[i].low || ranges[i].high)) filter_strings = true;
+  }
+  ZBox box(widths, low, high);
+
+  ScanResult result;
+  DataBlockCounter counter;
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = true;
+  std::string seek_key;
+  for (size_t p = 0; p < parts_.size(); ++p) {
+    const std::string& prefix = part_prefixes_[p];
+    if (schema().partition_column()) {
+      PREDSTORE_ASSIGN_OR_RETURN(Cell partition, ParseCell(schema().partition_column()->type, *info_->parts[p].partition));
+      if (!InRange(partition, ranges[0])) continue;
+    }
+    std::string_view resume = query.resume_after;
+    if (!resume.empty() && resume.substr(0, prefix.size()) != prefix) {
+      if (std::string_view(prefix) < resume) continue;  // this part ends before the resume key
+      resume = {};
+    }
+    ++result.stats.parts_visited;
+    const Part& part = *parts_[p];
+    std::unique_ptr<rocksdb::Iterator> it(part.db->NewIterator(read_options));
+    seek_key.assign(prefix);
+    if (!morton_columns.empty()) key_codec_.AppendInterleaved(box.low(), &seek_key);
+    if (!resume.empty() && std::string_view(seek_key) < resume) seek_key.assign(resume);
+    it->Seek(seek_key);
+    ++result.stats.seeks;
+    for (; it->Valid(); ) {
+      rocksdb::Slice raw = it->key();
+      std::string_view key(raw.data(), raw.size());
+      if (key.substr(0, prefix.size()) != prefix) break;
+      ++result.stats.keys_examined;
+      if (!resume.empty() && key == resume) {
+        it->Next();
+        continue;
+      }
+      if (!morton_columns.empty()) {
+        if (key.size() < prefix.size() + key_codec_.morton_bytes()) return absl::DataLossError(StrCat(table_, ": short key"));
+        ZPoint point = key_codec_.ReadInterleaved(key.substr(prefix.size()));
+        if (!box.Contains(point)) {
+          std::optional<ZPoint> next = box.NextInBox(point);
+          if (!next) break;
+          seek_key.assign(prefix);
+          key_codec_.AppendInterleaved(*next, &seek_key);
+          it->Seek(seek_key);
+          ++result.stats.seeks;
+          continue;
+        }
+      }
+      bool matches = true;
+      if (filter_strings) {
+        PREDSTORE_ASSIGN_OR_RETURN(std::vector<Cell> cells, key_codec_.Decode(key));
+        for (size_t i = 0; i < columns.size() && matches; ++i) {
+          if (columns[i].type == ColumnType::kString) matches = InRange(cells[i], ranges[i]);
+        }
+      }
+      if (matches) {
+        rocksdb::Slice value = it->value();
+        on_row(key, std::string_view(value.data(), value.size()));
+        ++result.stats.rows_returned;
+        if (query.limit && result.stats.rows_returned == query.limit) {
+          result.resume_after.assign(key);
+          break;
+        }
+      }
+      it->Next();
+    }
+    PREDSTORE_RETURN_IF_ERROR(FromRocks(it->status(), part.dir));
+    if (!result.resume_after.empty()) break;
+  }
+  counter.Collect(&result.stats);
+  result.stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
 }
 
 PredictionStore::PredictionStore(StoreOptions options)

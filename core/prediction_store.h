@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +35,39 @@ struct StoreOptions {
   std::filesystem::path data_dir;
   // Block cache shared by every table, in bytes. Default 256 MiB. Fixed at Open.
   uint64_t block_cache_bytes = uint64_t{256} << 20;
+};
+
+// A box query: for any subset of the lookup columns (partition first, then
+// key columns) a closed range, each bound optional.
+struct ScanQuery {
+  struct Range {
+    std::optional<Cell> low;   // unset: unbounded below
+    std::optional<Cell> high;  // unset: unbounded above
+  };
+  // One entry per schema.lookup_columns(); an entry with no bounds, or a
+  // missing trailing entry, matches every value.
+  std::vector<Range> ranges;
+  // Most rows to return; 0: no limit.
+  uint64_t limit = 0;
+  // Resume strictly after this encoded key (a previous
+  // ScanResult::resume_after); empty: from the start.
+  std::string resume_after;
+};
+
+struct ScanStats {
+  uint64_t keys_examined = 0;  // keys the iterators stood on
+  uint64_t rows_returned = 0;
+  uint64_t seeks = 0;          // iterator seeks (one per jump into the box)
+  uint64_t data_blocks_read = 0;    // data blocks read from storage
+  uint64_t data_blocks_cached = 0;  // data blocks found in the block cache
+  uint64_t parts_visited = 0;
+  double seconds = 0;
+};
+
+struct ScanResult {
+  ScanStats stats;
+  // Set when the limit stopped the scan: pass it as resume_after to go on.
+  std::string resume_after;
 };
 
 // One open, immutable version of a table.
@@ -63,6 +97,16 @@ class TableSnapshot {
   // value is pinned for the duration of the call.
   absl::Status MultiGet(std::span<const std::string_view> keys,
                         absl::FunctionRef<void(size_t, const std::string_view*)> visit) const;
+
+  // Calls on_row(key, value) for every row inside the query's box, in key
+  // order, views valid during the call. Parts (partitions) outside the
+  // partition range are skipped; within a part, when the iterator lands
+  // outside the box's z-order range it seeks to the next z-value inside it
+  // (ZBox::NextInBox) instead of stepping. kInvalidArgument naming the
+  // column for a bound of the wrong type, a range with low > high, more
+  // ranges than lookup columns, or a malformed resume key.
+  absl::StatusOr<ScanResult> Scan(const ScanQuery& query,
+                                  absl::FunctionRef<void(std::string_view key, std::string_view value)> on_row) const;
 
  private:
   friend class PredictionStore;
