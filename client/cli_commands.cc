@@ -1,6 +1,10 @@
 #include "client/cli_commands.h"
 
 #include <algorithm>
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 
 #include "client/wire_values.h"
 #include "core/strings.h"
@@ -54,13 +58,14 @@ class ResultPrinter {
  public:
   ResultPrinter(OutputFormat format, std::ostream& out) : format_(format), out_(out) {}
 
-  void Row(const std::vector<std::pair<std::string, v1::Value>>& key, bool found,
+  // `found` unset (scans): no "found" column.
+  void Row(const std::vector<std::pair<std::string, v1::Value>>& key, std::optional<bool> found,
            const google::protobuf::RepeatedPtrField<std::string>& names,
            const google::protobuf::RepeatedPtrField<v1::Value>& values, uint64_t version) {
     if (format_ == OutputFormat::kJsonLines) {
       nlohmann::ordered_json json;
       for (const auto& [name, value] : key) json[name] = ValueToJson(value);
-      json["found"] = found;
+      if (found) json["found"] = *found;
       for (int i = 0; i < values.size() && i < names.size(); ++i) json[names[i]] = ValueToJson(values[i]);
       json["snapshot_version"] = version;
       out_ << json.dump() << "\n";
@@ -68,13 +73,13 @@ class ResultPrinter {
     }
     if (header_.empty()) {
       for (const auto& [name, value] : key) header_.push_back(name);
-      header_.push_back("found");
+      if (found) header_.push_back("found");
       for (const std::string& name : names) header_.push_back(name);
       header_.push_back("version");
     }
     std::vector<std::string> row;
     for (const auto& [name, value] : key) row.push_back(WireValueToText(value));
-    row.push_back(found ? "yes" : "no");
+    if (found) row.push_back(*found ? "yes" : "no");
     for (int i = 0; i < names.size(); ++i) row.push_back(i < values.size() ? WireValueToText(values[i]) : "");
     row.push_back(StrCat(version));
     rows_.push_back(std::move(row));
@@ -299,6 +304,98 @@ absl::Status BatchLookupCommand(const PredstoreClient& client, const std::string
   absl::Status s = send();
   if (!s.ok()) return s;
   printer.Flush();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::ColumnRange> ParseWhereClause(const v1::TableInfo& table, std::string_view clause) {
+  auto columns = LookupColumns(table);
+  if (!columns.ok()) return columns.status();
+  auto bad = [&](std::string_view reason) {
+    return absl::InvalidArgumentError(StrCat("where \"", clause, "\": ", reason));
+  };
+  std::vector<std::string> words;
+  for (size_t i = 0; i < clause.size();) {
+    while (i < clause.size() && clause[i] == ' ') ++i;
+    size_t j = i;
+    while (j < clause.size() && clause[j] != ' ') ++j;
+    if (j > i) words.emplace_back(clause.substr(i, j - i));
+    i = j;
+  }
+  if (words.size() < 3) return bad("expected \"col between A and B\", \"col = V\", \"col >= V\" or \"col <= V\"");
+  auto column = std::find_if(columns->begin(), columns->end(), [&](const Column& c) { return c.name == words[0]; });
+  if (column == columns->end()) return bad(StrCat("table \"", table.name(), "\" has no key column \"", words[0], "\""));
+  v1::ColumnRange range;
+  range.set_column(words[0]);
+  auto value = [&](const std::string& text) { return ValueFromText(*column, text); };
+  std::string op = absl::AsciiStrToLower(words[1]);
+  if (op == "between" && words.size() == 5 && absl::AsciiStrToLower(words[3]) == "and") {
+    auto low = value(words[2]);
+    if (!low.ok()) return bad(FromAbsl(low.status().message()));
+    auto high = value(words[4]);
+    if (!high.ok()) return bad(FromAbsl(high.status().message()));
+    *range.mutable_low() = *low;
+    *range.mutable_high() = *high;
+    return range;
+  }
+  if ((op == "=" || op == ">=" || op == "<=") && words.size() == 3) {
+    auto v = value(words[2]);
+    if (!v.ok()) return bad(FromAbsl(v.status().message()));
+    if (op != "<=") *range.mutable_low() = *v;
+    if (op != ">=") *range.mutable_high() = *v;
+    return range;
+  }
+  return bad("expected \"col between A and B\", \"col = V\", \"col >= V\" or \"col <= V\"");
+}
+
+absl::Status ScanCommand(const PredstoreClient& client, const std::string& table,
+                         const std::vector<std::string>& where, uint64_t limit, const std::string& page_token,
+                         bool show_stats, OutputFormat format, std::ostream& out, std::ostream& info) {
+  auto table_info = client.GetTable(table);
+  if (!table_info.ok()) return table_info.status();
+  v1::ScanRequest request;
+  request.set_table(table);
+  request.set_limit(limit);
+  for (const std::string& clause : where) {
+    auto range = ParseWhereClause(*table_info, clause);
+    if (!range.ok()) return range.status();
+    *request.add_where() = *range;
+  }
+  if (!page_token.empty()) {
+    std::string bytes = absl::HexStringToBytes(ToAbsl(page_token));
+    if (bytes.size() * 2 != page_token.size()) return absl::InvalidArgumentError("--page_token is not hex");
+    request.set_page_token(bytes);
+  }
+  ResultPrinter printer(format, out);
+  std::vector<std::string> key_columns;
+  google::protobuf::RepeatedPtrField<std::string> value_columns;
+  v1::ScanStats stats;
+  std::string next_page;
+  absl::Status status = client.Scan(request, [&](const v1::ScanResponse& response) {
+    if (response.key_columns_size() > 0) {
+      key_columns.assign(response.key_columns().begin(), response.key_columns().end());
+      value_columns = response.value_columns();
+    }
+    for (const v1::ScanRow& row : response.rows()) {
+      std::vector<std::pair<std::string, v1::Value>> key;
+      for (int i = 0; i < row.key_size() && i < static_cast<int>(key_columns.size()); ++i) {
+        key.emplace_back(key_columns[i], row.key(i));
+      }
+      printer.Row(key, std::nullopt, value_columns, row.values(), response.snapshot_version());
+    }
+    if (response.has_stats()) stats = response.stats();
+    if (!response.next_page_token().empty()) next_page = response.next_page_token();
+  });
+  if (!status.ok()) return status;
+  printer.Flush();
+  if (show_stats) {
+    info << "scan: " << stats.rows_returned() << " rows, " << stats.keys_examined() << " keys examined, "
+         << stats.seeks() << " seeks, " << stats.data_blocks_read() << " data blocks read + "
+         << stats.data_blocks_cached() << " cached, " << stats.partitions_visited() << " partition(s), "
+         << stats.elapsed_micros() << " us\n";
+  }
+  if (!next_page.empty()) {
+    info << "more rows: --page_token=" << FromAbsl(absl::BytesToHexString(ToAbsl(next_page))) << "\n";
+  }
   return absl::OkStatus();
 }
 

@@ -35,6 +35,19 @@ absl::Status LookupCommand(const PredstoreClient& client, const std::string& tab
 absl::Status BatchLookupCommand(const PredstoreClient& client, const std::string& table, std::istream& keys,
                                 uint32_t batch_size, OutputFormat format, std::ostream& out);
 
+// Parses a where clause against the table's lookup columns:
+// "col between A and B", "col = V", "col >= V" or "col <= V" (values in
+// their text form). kInvalidArgument naming the clause.
+absl::StatusOr<v1::ColumnRange> ParseWhereClause(const v1::TableInfo& table, std::string_view clause);
+
+// Streams the rows inside the box given by `where` clauses, printing each
+// row (key columns then values); with `show_stats`, the scan's statistics
+// and the next page token go to `info` after the rows. `page_token` is the
+// hex form printed by an earlier scan.
+absl::Status ScanCommand(const PredstoreClient& client, const std::string& table,
+                         const std::vector<std::string>& where, uint64_t limit, const std::string& page_token,
+                         bool show_stats, OutputFormat format, std::ostream& out, std::ostream& info);
+
 // Admin: make an older kept version active (0: the previous one).
 absl::Status RollbackCommand(const PredstoreClient& client, const std::string& table, uint64_t to_version,
                              std::ostream& out);

@@ -21,6 +21,9 @@ ABSL_FLAG(std::string, table, "", "Table to query or administer.");
 ABSL_FLAG(std::string, output, "jsonl", "Output format: jsonl or table.");
 ABSL_FLAG(std::string, keys, "-", "batch-lookup: file of keys (JSON Lines or CSV with a header); - reads stdin.");
 ABSL_FLAG(uint32_t, batch_size, 1000, "batch-lookup: keys per BatchLookup call.");
+ABSL_FLAG(uint64_t, limit, 0, "scan: most rows to return; 0 means all.");
+ABSL_FLAG(std::string, page_token, "", "scan: resume from the token an earlier scan printed.");
+ABSL_FLAG(bool, stats, false, "scan: print the scan's statistics to stderr.");
 ABSL_FLAG(uint64_t, to_version, 0, "rollback: version to make active; 0 means the previous one.");
 ABSL_FLAG(std::string, admin_token_file, "", "File holding the admin bearer token (rollback, refresh).");
 ABSL_FLAG(int64_t, timeout_ms, 10000, "Deadline of each call, in milliseconds.");
@@ -32,6 +35,8 @@ constexpr char kUsage[] =
     "  predstore-cli tables                                   list served tables\n"
     "  predstore-cli lookup --table=T col=value [col=value...] one key\n"
     "  predstore-cli batch-lookup --table=T --keys=keys.jsonl  many keys (JSON Lines or CSV; - for stdin)\n"
+    "  predstore-cli scan --table=T --where='col between A and B' [--where='col = V' ...] [--limit=N] [--stats]\n"
+    "                                                         rows in a box, in key order (also >=, <=)\n"
     "  predstore-cli rollback --table=T [--to_version=N]       admin: serve an older kept version\n"
     "  predstore-cli refresh [--table=T]                       admin: pick up newly published snapshots\n"
     "  predstore-cli health                                    SERVING or NOT_SERVING\n"
@@ -57,10 +62,30 @@ int ExecLoader(int argc, char** argv) {
   return 1;
 }
 
+// Removes every --where=CLAUSE / --where CLAUSE from argv (a repeated flag,
+// whose clauses contain spaces and commas) and returns the clauses.
+std::vector<std::string> TakeWhereClauses(int* argc, char** argv) {
+  std::vector<std::string> clauses;
+  int kept = 1;
+  for (int i = 1; i < *argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--where=", 0) == 0) {
+      clauses.push_back(arg.substr(8));
+    } else if (arg == "--where" && i + 1 < *argc) {
+      clauses.push_back(argv[++i]);
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  *argc = kept;
+  return clauses;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "load") return ExecLoader(argc, argv);
+  std::vector<std::string> where = TakeWhereClauses(&argc, argv);
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() < 2) {
@@ -104,6 +129,12 @@ int main(int argc, char** argv) {
     if (status.ok()) {
       status = predstore::BatchLookupCommand(client, table, keys_path == "-" ? std::cin : file,
                                              absl::GetFlag(FLAGS_batch_size), *format, std::cout);
+    }
+  } else if (command == "scan") {
+    status = need_table();
+    if (status.ok()) {
+      status = predstore::ScanCommand(client, table, where, absl::GetFlag(FLAGS_limit), absl::GetFlag(FLAGS_page_token),
+                                      absl::GetFlag(FLAGS_stats), *format, std::cout, std::cerr);
     }
   } else if (command == "rollback") {
     status = need_table();

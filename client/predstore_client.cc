@@ -53,6 +53,16 @@ absl::StatusOr<v1::BatchLookupResponse> PredstoreClient::BatchLookup(const v1::B
   });
 }
 
+absl::Status PredstoreClient::Scan(const v1::ScanRequest& request,
+                                   const std::function<void(const v1::ScanResponse&)>& on_message) const {
+  grpc::ClientContext context;
+  Prepare(&context, false);
+  std::unique_ptr<grpc::ClientReader<v1::ScanResponse>> reader = predictions_->Scan(&context, request);
+  v1::ScanResponse response;
+  while (reader->Read(&response)) on_message(response);
+  return FromGrpc(reader->Finish());
+}
+
 absl::StatusOr<v1::ListTablesResponse> PredstoreClient::ListTables() const {
   return Invoke<v1::ListTablesResponse>([&](v1::ListTablesResponse* response) {
     grpc::ClientContext context;

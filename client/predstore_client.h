@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,10 @@ class PredstoreClient {
   // server cannot be reached).
   absl::StatusOr<v1::LookupResponse> Lookup(const v1::LookupRequest& request) const;
   absl::StatusOr<v1::BatchLookupResponse> BatchLookup(const v1::BatchLookupRequest& request) const;
+  // Streams a scan, calling on_message for each answer message in order.
+  // The call's deadline is the client's timeout.
+  absl::Status Scan(const v1::ScanRequest& request,
+                    const std::function<void(const v1::ScanResponse&)>& on_message) const;
   absl::StatusOr<v1::ListTablesResponse> ListTables() const;
   absl::StatusOr<v1::TableInfo> GetTable(const std::string& table) const;
   absl::StatusOr<v1::RefreshTablesResponse> RefreshTables(const std::string& table) const;

@@ -29,7 +29,110 @@ absl::Status CheckDeadline(grpc::CallbackServerContext* context) {
   return absl::OkStatus();
 }
 
+// Streams a scan in chunks: each chunk is a Scan resumed after the last
+// row sent, run when the previous message has been written.
+class ScanReactor final : public grpc::ServerWriteReactor<v1::ScanResponse> {
+ public:
+  static constexpr uint64_t kRowsPerMessage = 1000;
+
+  ScanReactor(grpc::CallbackServerContext* context, std::shared_ptr<const TableSnapshot> snapshot, ScanQuery query)
+      : context_(context), snapshot_(std::move(snapshot)), query_(std::move(query)), resume_(query_.resume_after) {
+    SendNext();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+      return;
+    }
+    SendNext();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void SendNext() {
+    if (context_->IsCancelled()) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the scan"));
+      return;
+    }
+    const TableSnapshot& table = *snapshot_;
+    response_.Clear();
+    response_.set_snapshot_version(table.version());
+    if (first_) {
+      for (const Column& c : table.schema().lookup_columns()) response_.add_key_columns(c.name);
+      for (const Column& c : table.schema().value_columns()) response_.add_value_columns(c.name);
+      first_ = false;
+    }
+    ScanQuery chunk = query_;
+    chunk.resume_after = resume_;
+    chunk.limit = query_.limit ? std::min(kRowsPerMessage, query_.limit - returned_) : kRowsPerMessage;
+    absl::Status row_status;
+    auto result = table.Scan(chunk, [&](std::string_view key, std::string_view value) {
+      v1::ScanRow* row = response_.add_rows();
+      auto cells = table.key_codec().Decode(key);
+      if (!cells.ok()) {
+        row_status = cells.status();
+        return;
+      }
+      for (const Cell& cell : *cells) CellToWire(ViewOf(cell), row->add_key());
+      absl::Status s = table.value_codec().ForEach(value, [row](size_t, const CellView& v) { CellToWire(v, row->add_values()); });
+      if (!s.ok()) row_status = s;
+    });
+    if (!result.ok()) row_status = result.status();
+    if (!row_status.ok()) {
+      Finish(ToGrpcStatus(row_status));
+      return;
+    }
+    const ScanStats& s = result->stats;
+    stats_.set_keys_examined(stats_.keys_examined() + s.keys_examined);
+    stats_.set_rows_returned(stats_.rows_returned() + s.rows_returned);
+    stats_.set_seeks(stats_.seeks() + s.seeks);
+    stats_.set_data_blocks_read(stats_.data_blocks_read() + s.data_blocks_read);
+    stats_.set_data_blocks_cached(stats_.data_blocks_cached() + s.data_blocks_cached);
+    stats_.set_partitions_visited(std::max<uint64_t>(stats_.partitions_visited(), s.parts_visited));
+    stats_.set_elapsed_micros(stats_.elapsed_micros() + static_cast<uint64_t>(s.seconds * 1e6));
+    returned_ += s.rows_returned;
+    const bool exhausted = result->resume_after.empty();
+    const bool limit_reached = query_.limit && returned_ >= query_.limit;
+    if (exhausted || limit_reached) {
+      if (!exhausted) response_.set_next_page_token(result->resume_after);
+      *response_.mutable_stats() = stats_;
+      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+      return;
+    }
+    resume_ = std::move(result->resume_after);
+    StartWrite(&response_);
+  }
+
+  grpc::CallbackServerContext* context_;
+  std::shared_ptr<const TableSnapshot> snapshot_;
+  ScanQuery query_;
+  std::string resume_;
+  uint64_t returned_ = 0;
+  bool first_ = true;
+  v1::ScanStats stats_;
+  v1::ScanResponse response_;
+};
+
+// A stream that fails at once.
+class FailedScan final : public grpc::ServerWriteReactor<v1::ScanResponse> {
+ public:
+  explicit FailedScan(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace
+
+grpc::ServerWriteReactor<v1::ScanResponse>* PredictionService::Scan(grpc::CallbackServerContext* context,
+                                                                   const v1::ScanRequest* request) {
+  absl::Status status = CheckDeadline(context);
+  if (!status.ok()) return new FailedScan(status);
+  auto snapshot = FindTable(*store_, request->table());
+  if (!snapshot.ok()) return new FailedScan(snapshot.status());
+  auto query = ScanQueryFromWire(*request, (*snapshot)->schema());
+  if (!query.ok()) return new FailedScan(query.status());
+  return new ScanReactor(context, std::move(*snapshot), std::move(*query));
+}
 
 grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext* context,
                                                     const v1::LookupRequest* request, v1::LookupResponse* response) {

@@ -1,6 +1,7 @@
 // The predstore.v1.Predictions gRPC service: converts requests to core
 // types, reads the store, converts answers back. Every handler finishes
-// inline on the calling gRPC thread. Thread-safe; holds no state of its own.
+// inline on the calling gRPC thread; a Scan streams chunks of rows, each
+// produced when the previous one has been sent. Thread-safe; holds no state of its own.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,8 @@ class PredictionService final : public v1::Predictions::CallbackService {
                                         v1::BatchLookupResponse* response) override;
   grpc::ServerUnaryReactor* ListTables(grpc::CallbackServerContext* context, const v1::ListTablesRequest* request,
                                        v1::ListTablesResponse* response) override;
+  grpc::ServerWriteReactor<v1::ScanResponse>* Scan(grpc::CallbackServerContext* context,
+                                                   const v1::ScanRequest* request) override;
   grpc::ServerUnaryReactor* GetTable(grpc::CallbackServerContext* context, const v1::GetTableRequest* request,
                                      v1::TableInfo* response) override;
 

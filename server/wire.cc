@@ -78,6 +78,37 @@ absl::StatusOr<std::vector<int>> KeyColumnPositions(const google::protobuf::Repe
   return positions;
 }
 
+absl::StatusOr<ScanQuery> ScanQueryFromWire(const v1::ScanRequest& request, const Schema& schema) {
+  const auto& columns = schema.lookup_columns();
+  ScanQuery query;
+  query.ranges.resize(columns.size());
+  std::vector<bool> seen(columns.size(), false);
+  for (int w = 0; w < request.where_size(); ++w) {
+    const v1::ColumnRange& range = request.where(w);
+    size_t i = 0;
+    while (i < columns.size() && columns[i].name != range.column()) ++i;
+    if (i == columns.size()) {
+      absl::Status unknown = UnknownColumn(range.column(), schema);
+      if (!schema.partition_column() && range.column() == "partition") {
+        unknown = absl::InvalidArgumentError("the table has no partition column");
+      }
+      return absl::InvalidArgumentError(StrCat("where[", w, "]: ", unknown.message()));
+    }
+    if (seen[i]) return absl::InvalidArgumentError(StrCat("where[", w, "]: column \"", range.column(), "\" has two ranges"));
+    seen[i] = true;
+    for (const auto& [value, bound] : {std::pair{&range.low(), &query.ranges[i].low},
+                                       std::pair{&range.high(), &query.ranges[i].high}}) {
+      if (value->kind_case() == v1::Value::KIND_NOT_SET) continue;
+      auto cell = CellFromWire(*value, columns[i]);
+      if (!cell.ok()) return absl::InvalidArgumentError(StrCat("where[", w, "]: ", cell.status().message()));
+      *bound = std::move(*cell);
+    }
+  }
+  query.limit = request.limit();
+  query.resume_after = request.page_token();
+  return query;
+}
+
 void TableInfoToWire(const TableSnapshot& snapshot, v1::TableInfo* out) {
   out->set_name(snapshot.table());
   const Schema& schema = snapshot.schema();

@@ -30,6 +30,11 @@ absl::StatusOr<std::vector<Cell>> LookupCellsFromWire(const google::protobuf::Re
 absl::StatusOr<std::vector<int>> KeyColumnPositions(const google::protobuf::RepeatedPtrField<std::string>& key_columns,
                                                     const Schema& schema);
 
+// The core query of a Scan request: one range per lookup column, the limit
+// and the page token. kInvalidArgument naming where[i] for an unknown or
+// repeated column or a bound that does not fit the column's type.
+absl::StatusOr<ScanQuery> ScanQueryFromWire(const v1::ScanRequest& request, const Schema& schema);
+
 void TableInfoToWire(const TableSnapshot& snapshot, v1::TableInfo* out);
 
 }  // namespace predstore

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <fstream>
 #include <map>
+#include <set>
+#include <tuple>
 #include <sstream>
 #include <thread>
 
@@ -437,6 +439,89 @@ TEST_F(EndToEndTest, SigtermStopsServingAndExitsCleanly) {
   EXPECT_TRUE(*serving);
   EXPECT_EQ(server.Stop(), 0);
   EXPECT_EQ(client.Lookup(LookupOf("t", 1, 1, 1)).status().code(), absl::StatusCode::kUnavailable);
+}
+
+v1::ColumnRange RangeOf(const std::string& column, int64_t low, int64_t high) {
+  v1::ColumnRange range;
+  range.set_column(column);
+  *range.mutable_low() = Int(low);
+  *range.mutable_high() = Int(high);
+  return range;
+}
+
+TEST_F(EndToEndTest, ScanReturnsTheBoxInPagesThroughClientAndCli) {
+  ASSERT_EQ(RunProgram({LoaderBinary(), "sample", "--rows=30000", "--out=" + File("f.csv").string()}).exit_code, 0);
+  ASSERT_EQ(Load("forecasts", {File("f.csv").string()}).exit_code, 0);
+  ServerProcess server(data());
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+
+  // The box, filtered by hand from the file.
+  std::multiset<std::tuple<int64_t, int64_t, int64_t, double>> expected;
+  for (const Row& row : ReadSampleCsv(File("f.csv"))) {
+    if (row.store >= 2 && row.store <= 4 && row.item >= 1100 && row.item <= 1180 && row.horizon <= 7) {
+      expected.emplace(row.store, row.item, row.horizon, row.forecast);
+    }
+  }
+  ASSERT_GT(expected.size(), 1000u);  // more than one streamed message
+
+  v1::ScanRequest request;
+  request.set_table("forecasts");
+  *request.add_where() = RangeOf("store_id", 2, 4);
+  *request.add_where() = RangeOf("item_id", 1100, 1180);
+  v1::ColumnRange horizon;
+  horizon.set_column("horizon_days");
+  *horizon.mutable_high() = Int(7);  // unbounded below
+  *request.add_where() = horizon;
+  request.set_limit(700);
+  std::multiset<std::tuple<int64_t, int64_t, int64_t, double>> got;
+  int pages = 0;
+  uint64_t examined = 0;
+  for (;; ++pages) {
+    std::string token;
+    absl::Status status = client.Scan(request, [&](const v1::ScanResponse& response) {
+      for (const v1::ScanRow& row : response.rows()) {
+        got.emplace(row.key(0).int64_value(), row.key(1).int64_value(), row.key(2).int64_value(),
+                    row.values(0).double_value());
+      }
+      if (response.has_stats()) examined += response.stats().keys_examined();
+      token = response.next_page_token();
+    });
+    ASSERT_TRUE(status.ok()) << status;
+    if (token.empty()) break;
+    request.set_page_token(token);
+  }
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(pages, static_cast<int>(expected.size() / 700));
+  EXPECT_LT(examined, 30000u / 4);
+
+  ProgramResult cli = RunProgram({CliBinary(), "--server=" + server.target(), "scan", "--table=forecasts",
+                                  "--where=store_id = 3", "--where", "item_id between 1100 and 1101", "--stats"});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(std::count(cli.out.begin(), cli.out.end(), '\n'), 28);  // 2 items x 14 horizons
+  EXPECT_THAT(cli.out, HasSubstr("{\"store_id\":3,\"item_id\":1100,\"horizon_days\":1,"));
+  EXPECT_THAT(cli.err, HasSubstr("scan: 28 rows"));
+
+  auto code_of = [&](const v1::ScanRequest& bad) {
+    return client.Scan(bad, [](const v1::ScanResponse&) {}).code();
+  };
+  v1::ScanRequest inverted;
+  inverted.set_table("forecasts");
+  *inverted.add_where() = RangeOf("store_id", 5, 1);
+  EXPECT_EQ(code_of(inverted), absl::StatusCode::kInvalidArgument);
+  v1::ScanRequest unknown = inverted;
+  *unknown.mutable_where(0) = RangeOf("shop", 1, 2);
+  EXPECT_EQ(code_of(unknown), absl::StatusCode::kInvalidArgument);
+  v1::ScanRequest wrong_type = inverted;
+  wrong_type.mutable_where(0)->mutable_low()->set_string_value("x");
+  EXPECT_EQ(code_of(wrong_type), absl::StatusCode::kInvalidArgument);
+  v1::ScanRequest bad_token;
+  bad_token.set_table("forecasts");
+  bad_token.set_page_token("nonsense");
+  EXPECT_EQ(code_of(bad_token), absl::StatusCode::kInvalidArgument);
+  v1::ScanRequest no_table;
+  no_table.set_table("nope");
+  EXPECT_EQ(code_of(no_table), absl::StatusCode::kNotFound);
 }
 
 TEST_F(EndToEndTest, ReflectionListsTheServices) {
