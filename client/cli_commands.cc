@@ -182,6 +182,31 @@ absl::Status ListTablesCommand(const PredstoreClient& client, OutputFormat forma
   return absl::OkStatus();
 }
 
+absl::Status PartitionsCommand(const PredstoreClient& client, const std::string& table, OutputFormat format,
+                               std::ostream& out) {
+  auto info = client.GetTable(table);
+  if (!info.ok()) return info.status();
+  if (!info->schema().has_partition_column()) {
+    return absl::FailedPreconditionError(StrCat("table \"", table, "\" is not partitioned"));
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::PartitionInfo& p : info->partitions()) {
+    if (format == OutputFormat::kJsonLines) {
+      nlohmann::ordered_json json = {{info->schema().partition_column().name(), p.value()},
+                                     {"rows", p.row_count()},
+                                     {"written_by_version", p.version()},
+                                     {"active_version", info->active_version()}};
+      out << json.dump() << "\n";
+    } else {
+      rows.push_back({p.value(), StrCat(p.row_count()), StrCat(p.version())});
+    }
+  }
+  if (format == OutputFormat::kTable) {
+    ResultPrinter::PrintTable({info->schema().partition_column().name(), "rows", "written_by_version"}, rows, out);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status LookupCommand(const PredstoreClient& client, const std::string& table,
                            const std::vector<std::string>& assignments, OutputFormat format, std::ostream& out) {
   auto info = client.GetTable(table);

@@ -22,6 +22,11 @@ absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name);
 // Lists served tables: name, active version, rows, load time, schema.
 absl::Status ListTablesCommand(const PredstoreClient& client, OutputFormat format, std::ostream& out);
 
+// Lists the partitions of a table's active version: value, rows, and the
+// version that wrote each.
+absl::Status PartitionsCommand(const PredstoreClient& client, const std::string& table, OutputFormat format,
+                               std::ostream& out);
+
 // Looks up one key given as "column=value" assignments (text forms as in
 // core/schema.h: 2026-11-26 for dates, RFC 3339 for timestamps).
 // kInvalidArgument naming the column for a bad or missing assignment.

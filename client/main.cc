@@ -40,7 +40,9 @@ constexpr char kUsage[] =
     "  predstore-cli rollback --table=T [--to_version=N]       admin: serve an older kept version\n"
     "  predstore-cli refresh [--table=T]                       admin: pick up newly published snapshots\n"
     "  predstore-cli health                                    SERVING or NOT_SERVING\n"
+    "  predstore-cli partitions --table=T                     partitions of the active version\n"
     "  predstore-cli load ...                                  runs predstore-load load ... (see its --help)\n"
+    "  predstore-cli drop-partition ...                        runs predstore-load drop-partition ...\n"
     "Common flags: --server=host:port --output=jsonl|table --timeout_ms=N --admin_token_file=F";
 
 int Fail(const absl::Status& status) {
@@ -49,7 +51,8 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
-// `load` hands over to predstore-load installed beside this program.
+// `load` and `drop-partition` hand over to predstore-load installed beside
+// this program (the loader writes the data directory; see its --help).
 int ExecLoader(int argc, char** argv) {
   std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe");
   std::string loader = (self.parent_path() / "predstore-load").string();
@@ -84,7 +87,12 @@ std::vector<std::string> TakeWhereClauses(int* argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::string(argv[1]) == "load") return ExecLoader(argc, argv);
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("-", 0) == 0) continue;  // a flag
+    if (arg == "load" || arg == "drop-partition") return ExecLoader(argc, argv);
+    break;
+  }
   std::vector<std::string> where = TakeWhereClauses(&argc, argv);
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
@@ -115,6 +123,9 @@ int main(int argc, char** argv) {
   absl::Status status;
   if (command == "tables") {
     status = predstore::ListTablesCommand(client, *format, std::cout);
+  } else if (command == "partitions") {
+    status = need_table();
+    if (status.ok()) status = predstore::PartitionsCommand(client, table, *format, std::cout);
   } else if (command == "lookup") {
     status = need_table();
     if (status.ok()) status = predstore::LookupCommand(client, table, args, *format, std::cout);

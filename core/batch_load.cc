@@ -113,12 +113,13 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   sorted.reset();
 
   report(LoadProgress::Phase::kPublishing, true);
-  PREDSTORE_ASSIGN_OR_RETURN(TableManifest manifest, table.Publish(schema, staging, built.parts, request.keep_versions));
+  PREDSTORE_ASSIGN_OR_RETURN(TableManifest manifest, table.Publish(schema, staging, built.parts, request.keep_versions, request.mode));
   guard.Release();
 
   LoadResult result;
   result.version = manifest.active_version;
   result.rows = built.rows;
+  result.table_rows = manifest.Find(manifest.active_version)->row_count;
   result.duplicates_dropped = built.duplicates_dropped;
   result.parts = built.parts.size();
   result.spilled_runs = sorter.spilled_runs();

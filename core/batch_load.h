@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "core/record_reader.h"
 #include "core/schema.h"
+#include "core/table_directory.h"
 
 namespace predstore {
 
@@ -38,6 +39,9 @@ struct LoadRequest {
   std::vector<std::filesystem::path> inputs;
   // Unset: from each file's extension.
   std::optional<InputFormat> format;
+  // kReplacePartitions: the partitions present in the input replace theirs
+  // in the active version, the others are kept. Default: the whole table.
+  PublishMode mode = PublishMode::kReplaceTable;
   // Equal keys in one load: rejected (default) or the last row wins.
   bool last_wins = false;
   // In-memory sort buffer before spilling runs to disk. Default 512 MiB.
@@ -50,7 +54,8 @@ struct LoadRequest {
 
 struct LoadResult {
   uint64_t version = 0;
-  uint64_t rows = 0;
+  uint64_t rows = 0;         // rows this load wrote
+  uint64_t table_rows = 0;   // rows of the new version (with kept partitions)
   uint64_t duplicates_dropped = 0;
   size_t parts = 0;
   int spilled_runs = 0;

@@ -16,6 +16,7 @@
 #include "core/strings.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "core/key_codec.h"
 #include "core/logging.h"
 #include "core/status_macros.h"
 #include "nlohmann/json.hpp"
@@ -63,7 +64,7 @@ absl::Status SyncPath(const fs::path& path, int flags) {
 }
 
 nlohmann::json PartToJson(const PartInfo& part) {
-  nlohmann::json json = {{"dir", part.dir}, {"rows", part.rows}};
+  nlohmann::json json = {{"dir", part.dir}, {"rows", part.rows}, {"version", part.version}};
   json["partition"] = part.partition ? nlohmann::json(*part.partition) : nlohmann::json(nullptr);
   return json;
 }
@@ -142,6 +143,7 @@ absl::StatusOr<TableManifest> TableDirectory::ReadManifest() const {
       PartInfo part;
       part.dir = p.value("dir", "");
       part.rows = p.value("rows", uint64_t{0});
+      part.version = p.value("version", uint64_t{0});
       if (p.contains("partition") && p["partition"].is_string()) part.partition = p["partition"].get<std::string>();
       if (part.dir.empty() || part.dir.find("..") != std::string::npos) return corrupt("part with a bad dir");
       version.parts.push_back(std::move(part));
@@ -202,58 +204,117 @@ absl::StatusOr<fs::path> TableDirectory::CreateStagingDir() const {
 }
 
 absl::StatusOr<TableManifest> TableDirectory::Publish(const Schema& schema, const fs::path& staging_dir,
-                                                      std::vector<PartInfo> parts, uint64_t keep_versions) {
+                                                      std::vector<PartInfo> parts, uint64_t keep_versions,
+                                                      PublishMode mode) {
   PREDSTORE_ASSIGN_OR_RETURN(TableLock lock, TableLock::Acquire(path_));
   TableManifest manifest;
   auto existing = ReadManifest();
   if (existing.ok()) {
     manifest = std::move(*existing);
     if (!(manifest.schema == schema)) {
-      return absl::FailedPreconditionError(StrCat("table \"", table_, "\" has schema ",
-                                                        manifest.schema.Describe(), "; this load has ",
-                                                        schema.Describe()));
+      return absl::FailedPreconditionError(StrCat("table \"", table_, "\" has schema ", manifest.schema.Describe(),
+                                                  "; this load has ", schema.Describe()));
     }
   } else if (absl::IsNotFound(existing.status())) {
     manifest.schema = schema;
   } else {
     return existing.status();
   }
+  if (mode == PublishMode::kReplacePartitions && !schema.partition_column()) {
+    return absl::InvalidArgumentError(StrCat("table \"", table_, "\" is not partitioned: nothing to replace by partition"));
+  }
 
-  SnapshotVersion version;
-  version.version = manifest.next_version++;
-  version.created_at_micros = absl::ToUnixMicros(absl::Now());
+  const uint64_t number = manifest.next_version;
   std::error_code error;
   fs::create_directories(path_ / "parts", error);
   for (size_t i = 0; i < parts.size(); ++i) {
-    std::string dir = StrCat("parts/v", version.version, "-", i);
+    std::string dir = StrCat("parts/v", number, "-", i);
     fs::rename(staging_dir / parts[i].dir, path_ / dir, error);
     if (error) return absl::InternalError(StrCat("moving ", parts[i].dir, " into ", dir, ": ", error.message()));
     parts[i].dir = dir;
-    version.row_count += parts[i].rows;
+    parts[i].version = number;
   }
+  if (mode == PublishMode::kReplacePartitions && manifest.Find(manifest.active_version)) {
+    for (const PartInfo& old : manifest.Find(manifest.active_version)->parts) {
+      bool replaced = std::any_of(parts.begin(), parts.end(),
+                                  [&](const PartInfo& p) { return p.partition == old.partition; });
+      if (!replaced) parts.push_back(old);
+    }
+  }
+  PREDSTORE_RETURN_IF_ERROR(CommitVersion(&manifest, std::move(parts), keep_versions));
+  fs::remove_all(staging_dir, error);
+  return manifest;
+}
+
+absl::StatusOr<TableManifest> TableDirectory::DropPartition(std::string_view partition, uint64_t keep_versions) {
+  PREDSTORE_ASSIGN_OR_RETURN(TableLock lock, TableLock::Acquire(path_));
+  PREDSTORE_ASSIGN_OR_RETURN(TableManifest manifest, ReadManifest());
+  if (!manifest.schema.partition_column()) {
+    return absl::InvalidArgumentError(StrCat("table \"", table_, "\" is not partitioned"));
+  }
+  auto cell = ParseCell(manifest.schema.partition_column()->type, partition);
+  if (!cell.ok()) {
+    return absl::InvalidArgumentError(StrCat("partition \"", partition, "\": ", cell.status().message()));
+  }
+  const std::string canonical = FormatCell(ViewOf(*cell));
+  std::vector<PartInfo> parts = manifest.Find(manifest.active_version)->parts;
+  auto it = std::find_if(parts.begin(), parts.end(), [&](const PartInfo& p) { return p.partition == canonical; });
+  if (it == parts.end()) {
+    return absl::NotFoundError(StrCat("table \"", table_, "\" has no partition ", canonical, " in version ",
+                                      manifest.active_version));
+  }
+  if (parts.size() == 1) {
+    return absl::FailedPreconditionError(StrCat("partition ", canonical, " is the table's last; load new data instead"));
+  }
+  parts.erase(it);
+  PREDSTORE_RETURN_IF_ERROR(CommitVersion(&manifest, std::move(parts), keep_versions));
+  return manifest;
+}
+
+absl::Status TableDirectory::CommitVersion(TableManifest* manifest, std::vector<PartInfo> parts,
+                                           uint64_t keep_versions) {
+  // Key order of the parts: their encoded partition prefixes.
+  if (manifest->schema.partition_column()) {
+    KeyCodec codec(manifest->schema);
+    std::vector<std::pair<std::string, PartInfo>> keyed;
+    for (PartInfo& part : parts) {
+      if (!part.partition) return absl::DataLossError(StrCat(part.dir, ": partition value missing"));
+      PREDSTORE_ASSIGN_OR_RETURN(Cell cell, ParseCell(manifest->schema.partition_column()->type, *part.partition));
+      std::string prefix;
+      codec.EncodePartition(cell, &prefix);
+      keyed.emplace_back(std::move(prefix), std::move(part));
+    }
+    std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    parts.clear();
+    for (auto& [prefix, part] : keyed) parts.push_back(std::move(part));
+  }
+  SnapshotVersion version;
+  version.version = manifest->next_version++;
+  version.created_at_micros = absl::ToUnixMicros(absl::Now());
+  for (const PartInfo& part : parts) version.row_count += part.rows;
   version.parts = std::move(parts);
-  manifest.versions.insert(manifest.versions.begin(), std::move(version));
-  manifest.active_version = manifest.versions.front().version;
+  manifest->versions.insert(manifest->versions.begin(), std::move(version));
+  manifest->active_version = manifest->versions.front().version;
 
   std::vector<SnapshotVersion> pruned;
-  while (manifest.versions.size() > std::max<uint64_t>(keep_versions, 1)) {
-    pruned.push_back(std::move(manifest.versions.back()));
-    manifest.versions.pop_back();
+  while (manifest->versions.size() > std::max<uint64_t>(keep_versions, 1)) {
+    pruned.push_back(std::move(manifest->versions.back()));
+    manifest->versions.pop_back();
   }
-  PREDSTORE_RETURN_IF_ERROR(WriteManifest(manifest));
+  PREDSTORE_RETURN_IF_ERROR(WriteManifest(*manifest));
 
   // Delete pruned parts no kept version still uses.
+  std::error_code error;
   for (const SnapshotVersion& old : pruned) {
     for (const PartInfo& part : old.parts) {
       bool used = false;
-      for (const SnapshotVersion& kept : manifest.versions) {
+      for (const SnapshotVersion& kept : manifest->versions) {
         for (const PartInfo& p : kept.parts) used = used || p.dir == part.dir;
       }
       if (!used) fs::remove_all(path_ / part.dir, error);
     }
   }
-  fs::remove_all(staging_dir, error);
-  return manifest;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TableManifest> TableDirectory::Rollback(uint64_t to_version) {

@@ -33,6 +33,18 @@ struct PartInfo {
   // Relative to the table folder (or, before publishing, to the staging dir).
   std::string dir;
   uint64_t rows = 0;
+  // The version whose load wrote this part (set when published); a
+  // partition carried over from an older version keeps its number.
+  uint64_t version = 0;
+};
+
+// What a published load replaces.
+enum class PublishMode {
+  // The new parts are the whole new version.
+  kReplaceTable,
+  // The new parts replace the same partitions of the active version; its
+  // other partitions are carried over unchanged (no data is rewritten).
+  kReplacePartitions,
 };
 
 struct SnapshotVersion {
@@ -80,8 +92,18 @@ class TableDirectory {
   // versions beyond the newest `keep_versions` (the active one always
   // stays) and removes `staging_dir`. Returns the new manifest.
   // REQUIRES: keep_versions >= 1.
+  // With kReplacePartitions the table must be partitioned
+  // (kInvalidArgument) and the active version's other partitions are kept.
   absl::StatusOr<TableManifest> Publish(const Schema& schema, const std::filesystem::path& staging_dir,
-                                        std::vector<PartInfo> parts, uint64_t keep_versions);
+                                        std::vector<PartInfo> parts, uint64_t keep_versions,
+                                        PublishMode mode = PublishMode::kReplaceTable);
+
+  // Publishes a new version: the active one without the partition whose
+  // value has the text form `partition`. Its files are deleted once no kept
+  // version uses them. kNotFound for an absent partition; kInvalidArgument
+  // for an unpartitioned table or a value that does not parse;
+  // kFailedPrecondition for the last partition.
+  absl::StatusOr<TableManifest> DropPartition(std::string_view partition, uint64_t keep_versions);
 
   // Makes the kept version `to_version` active (0: the newest kept version
   // older than the active one). kNotFound for an unknown version;
@@ -90,6 +112,11 @@ class TableDirectory {
 
  private:
   absl::Status WriteManifest(const TableManifest& manifest) const;
+  // Adds a version numbered manifest->next_version with `parts` (sorted
+  // into key order here), makes it active, prunes beyond keep_versions,
+  // writes the manifest and deletes the parts no kept version uses.
+  // REQUIRES: the table lock is held.
+  absl::Status CommitVersion(TableManifest* manifest, std::vector<PartInfo> parts, uint64_t keep_versions);
 
   std::filesystem::path data_dir_;
   std::string table_;

@@ -22,6 +22,10 @@ ABSL_FLAG(std::string, keys, "", "Key columns, to create a table: name:type,... 
 ABSL_FLAG(std::string, values, "", "Value columns, to create a table: name:type,... (double, float, int64, string).");
 ABSL_FLAG(std::string, partition, "", "Optional partition column, to create a table: name:type.");
 ABSL_FLAG(std::string, format, "", "Input format: csv or jsonl; default: from each file's extension.");
+ABSL_FLAG(std::string, replace, "table",
+          "load: what the load replaces: table (a whole new version) or partitions (only the partitions present "
+          "in the input; the others are kept).");
+ABSL_FLAG(std::string, value, "", "drop-partition: the partition value to drop, e.g. 2026-11-26.");
 ABSL_FLAG(std::string, duplicates, "error", "Equal keys in one load: error (reject the load) or last-wins.");
 ABSL_FLAG(uint64_t, memory_mb, 512, "Sort buffer in MiB; larger inputs spill sorted runs to disk.");
 ABSL_FLAG(uint64_t, keep_versions, 3, "Snapshot versions kept on disk for rollback, the new one included.");
@@ -41,6 +45,8 @@ constexpr char kUsage[] =
     "      Validates every row, sorts by z-order key and publishes a new version atomically. The schema\n"
     "      flags are needed only to create the table. With --server, the server swaps to the new version\n"
     "      before this returns (the server must see the same --data_dir).\n"
+    "      --replace=partitions replaces only the partitions present in the input (e.g. today's).\n"
+    "  predstore-load drop-partition --table=T --value=V [--server=host:port]\n"
     "  predstore-load rollback --table=T [--to_version=N] [--server=host:port]\n"
     "  predstore-load versions --table=T\n"
     "  predstore-load sample --rows=N --out=FILE [--seed=S]   write sample forecasts\n"
@@ -86,6 +92,24 @@ absl::StatusOr<std::optional<predstore::Schema>> SchemaFromFlags() {
   return std::optional<predstore::Schema>(*schema);
 }
 
+// Tells a running server (if --server is set) to swap to the table's
+// newest published version; prints what it serves.
+int NotifyServer(const std::string& table) {
+  auto client = ServerClient();
+  if (!client.ok()) return Fail(client.status());
+  if (!*client) return 0;
+  auto refreshed = (*client)->RefreshTables(table);
+  if (!refreshed.ok()) {
+    return Fail(absl::Status(refreshed.status().code(), "published on disk, but the server did not swap to it: " +
+                                                            std::string(refreshed.status().message())));
+  }
+  for (const auto& info : refreshed->tables()) {
+    std::printf("server %s now serves table %s version %llu\n", absl::GetFlag(FLAGS_server).c_str(),
+                info.name().c_str(), (unsigned long long)info.active_version());
+  }
+  return 0;
+}
+
 int Load(const std::vector<std::string>& files) {
   predstore::LoadRequest request;
   request.data_dir = absl::GetFlag(FLAGS_data_dir);
@@ -105,10 +129,14 @@ int Load(const std::vector<std::string>& files) {
     return Fail(absl::InvalidArgumentError("--duplicates must be error or last-wins"));
   }
   request.last_wins = duplicates == "last-wins";
+  std::string replace = absl::GetFlag(FLAGS_replace);
+  if (replace != "table" && replace != "partitions") {
+    return Fail(absl::InvalidArgumentError("--replace must be table or partitions"));
+  }
+  request.mode = replace == "partitions" ? predstore::PublishMode::kReplacePartitions : predstore::PublishMode::kReplaceTable;
   request.memory_budget_bytes = absl::GetFlag(FLAGS_memory_mb) << 20;
   request.keep_versions = absl::GetFlag(FLAGS_keep_versions);
-  auto client = ServerClient();
-  if (!client.ok()) return Fail(client.status());
+  if (auto client = ServerClient(); !client.ok()) return Fail(client.status());  // before a long load
   const bool tty = isatty(STDERR_FILENO);
   if (tty) {
     request.on_progress = [](const predstore::LoadProgress& progress) {
@@ -122,23 +150,28 @@ int Load(const std::vector<std::string>& files) {
               request.table.c_str(), (unsigned long long)result->version, (unsigned long long)result->rows,
               result->parts, result->seconds, result->rows / std::max(result->seconds, 1e-9),
               result->spilled_runs ? (", sort spilled " + std::to_string(result->spilled_runs) + " runs").c_str() : "");
+  if (request.mode == predstore::PublishMode::kReplacePartitions) {
+    std::printf("  replaced only the partitions in the input; the table now has %llu rows\n",
+                (unsigned long long)result->table_rows);
+  }
   if (result->duplicates_dropped) {
     std::printf("  %llu duplicate keys resolved last-wins\n", (unsigned long long)result->duplicates_dropped);
   }
-  if (*client) {
-    auto refreshed = (*client)->RefreshTables(request.table);
-    if (!refreshed.ok()) {
-      return Fail(absl::Status(refreshed.status().code(),
-                               "published version " + std::to_string(result->version) +
-                                   " on disk, but the server did not swap to it: " +
-                                   std::string(refreshed.status().message())));
-    }
-    for (const auto& table : refreshed->tables()) {
-      std::printf("server %s now serves table %s version %llu\n", absl::GetFlag(FLAGS_server).c_str(),
-                  table.name().c_str(), (unsigned long long)table.active_version());
-    }
-  }
-  return 0;
+  return NotifyServer(request.table);
+}
+
+int DropPartition() {
+  std::string table = absl::GetFlag(FLAGS_table), value = absl::GetFlag(FLAGS_value);
+  if (table.empty() || value.empty()) return Fail(absl::InvalidArgumentError("drop-partition needs --table and --value"));
+  auto status = predstore::TableDirectory::ValidateTableName(table);
+  if (!status.ok()) return Fail(status);
+  predstore::TableDirectory directory(absl::GetFlag(FLAGS_data_dir), table);
+  auto manifest = directory.DropPartition(value, absl::GetFlag(FLAGS_keep_versions));
+  if (!manifest.ok()) return Fail(manifest.status());
+  std::printf("table %s: published version %llu without partition %s (%llu rows left)\n", table.c_str(),
+              (unsigned long long)manifest->active_version, value.c_str(),
+              (unsigned long long)manifest->Find(manifest->active_version)->row_count);
+  return NotifyServer(table);
 }
 
 int Rollback() {
@@ -176,6 +209,12 @@ int Versions() {
                 v.version == manifest->active_version ? "*" : " ", (unsigned long long)v.version,
                 (unsigned long long)v.row_count, v.parts.size(),
                 predstore::FormatCell(predstore::Timestamp{v.created_at_micros}).c_str());
+    if (v.version == manifest->active_version && manifest->schema.partition_column()) {
+      for (const auto& part : v.parts) {
+        std::printf("    partition %s: %llu rows (written by version %llu)\n", part.partition.value_or("").c_str(),
+                    (unsigned long long)part.rows, (unsigned long long)part.version);
+      }
+    }
   }
   return 0;
 }
@@ -209,6 +248,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(positional.begin() + 2, positional.end());
   if (command == "load") return Load(args);
   if (command == "rollback") return Rollback();
+  if (command == "drop-partition") return DropPartition();
   if (command == "versions") return Versions();
   if (command == "sample") return Sample();
   std::fprintf(stderr, "predstore-load: unknown command \"%s\"\n%s\n", command.c_str(), kUsage);

@@ -120,6 +120,14 @@ void TableInfoToWire(const TableSnapshot& snapshot, v1::TableInfo* out) {
   out->set_active_version(snapshot.version());
   out->set_row_count(snapshot.info().row_count);
   TimeToWire(snapshot.info().created_at_micros, out->mutable_loaded_at());
+  if (schema.partition_column()) {
+    for (const PartInfo& part : snapshot.info().parts) {
+      v1::PartitionInfo* partition = out->add_partitions();
+      partition->set_value(part.partition.value_or(""));
+      partition->set_row_count(part.rows);
+      partition->set_version(part.version);
+    }
+  }
   for (const SnapshotVersion& v : snapshot.manifest().versions) {
     v1::SnapshotInfo* info = out->add_versions();
     info->set_version(v.version);

@@ -89,13 +89,26 @@ class ScanTest : public ::testing::Test {
   ScanQuery::Range RandomRange(std::mt19937_64& rng, const std::vector<Cell>& values, int shape) const {
     const Cell& a = values[rng() % values.size()];
     const Cell& b = values[rng() % values.size()];
+    ScanQuery::Range range;
     switch (shape) {
-      case 0: return {std::min(a, b), std::max(a, b)};  // closed range
-      case 1: return {a, a};                             // equality
-      case 2: return {a, std::nullopt};                  // at least
-      case 3: return {std::nullopt, a};                  // at most
-      default: return {};                                // any
+      case 0:  // closed range
+        range.low.emplace(a < b ? a : b);
+        range.high.emplace(a < b ? b : a);
+        break;
+      case 1:  // equality
+        range.low.emplace(a);
+        range.high.emplace(a);
+        break;
+      case 2:  // at least
+        range.low.emplace(a);
+        break;
+      case 3:  // at most
+        range.high.emplace(a);
+        break;
+      default:  // any
+        break;
     }
+    return range;
   }
 
   test_support::ScratchDir dir_;

@@ -524,6 +524,51 @@ TEST_F(EndToEndTest, ScanReturnsTheBoxInPagesThroughClientAndCli) {
   EXPECT_EQ(code_of(no_table), absl::StatusCode::kNotFound);
 }
 
+TEST_F(EndToEndTest, PartitionsReplaceListAndDropWhileServing) {
+  std::ofstream(File("days.csv")) << "day,user,score\n2026-11-24,ann,1\n2026-11-25,ann,2\n2026-11-26,ann,3\n";
+  std::ofstream(File("today.csv")) << "day,user,score\n2026-11-26,ann,30\n2026-11-26,bob,31\n";
+  ProgramResult load = RunProgram({LoaderBinary(), "load", "--data_dir=" + data().string(), "--table=churn",
+                                   "--keys=user:string", "--values=score:double", "--partition=day:date",
+                                   File("days.csv").string()});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  ServerProcess server(data());
+  ASSERT_TRUE(server.started());
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {CliBinary(), "--server=" + server.target()});
+    return RunProgram(args);
+  };
+
+  ProgramResult replace = cli({"load", "--data_dir=" + data().string(), "--table=churn", "--replace=partitions",
+                               "--server=" + server.target(), File("today.csv").string()});
+  ASSERT_EQ(replace.exit_code, 0) << replace.err;
+  EXPECT_THAT(replace.out, HasSubstr("the table now has 4 rows"));
+  EXPECT_THAT(replace.out, HasSubstr("now serves table churn version 2"));
+
+  ProgramResult partitions = cli({"partitions", "--table=churn", "--output=table"});
+  ASSERT_EQ(partitions.exit_code, 0) << partitions.err;
+  EXPECT_EQ(partitions.out,
+            "day         rows  written_by_version\n"
+            "2026-11-24  1     1\n"
+            "2026-11-25  1     1\n"
+            "2026-11-26  2     2\n");
+
+  ProgramResult drop = cli({"drop-partition", "--data_dir=" + data().string(), "--table=churn",
+                            "--value=2026-11-24", "--server=" + server.target()});
+  ASSERT_EQ(drop.exit_code, 0) << drop.err;
+  EXPECT_THAT(drop.out, HasSubstr("now serves table churn version 3"));
+
+  ProgramResult scan = cli({"scan", "--table=churn", "--where=day >= 2026-11-01"});
+  ASSERT_EQ(scan.exit_code, 0) << scan.err;
+  EXPECT_EQ(scan.out,
+            "{\"day\":\"2026-11-25\",\"user\":\"ann\",\"score\":2.0,\"snapshot_version\":3}\n"
+            "{\"day\":\"2026-11-26\",\"user\":\"ann\",\"score\":30.0,\"snapshot_version\":3}\n"
+            "{\"day\":\"2026-11-26\",\"user\":\"bob\",\"score\":31.0,\"snapshot_version\":3}\n");
+  ProgramResult missing = cli({"drop-partition", "--data_dir=" + data().string(), "--table=churn",
+                               "--value=2026-11-24"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("has no partition 2026-11-24"));
+}
+
 TEST_F(EndToEndTest, ReflectionListsTheServices) {
   WriteTaggedCsv(File("a.csv"), 10, 1);
   ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
