@@ -103,6 +103,10 @@ absl::StatusOr<std::string> ReadEscapedString(std::string_view* key) {
 KeyCodec::KeyCodec(const Schema& schema) : schema_(schema) {
   const auto& columns = schema.lookup_columns();
   size_t first_key = schema.partition_column() ? 1 : 0;
+  if (schema.layout() == KeyLayout::kLinear) {
+    for (size_t i = first_key; i < columns.size(); ++i) linear_columns_.push_back(static_cast<int>(i));
+    return;
+  }
   for (size_t i = first_key; i < columns.size(); ++i) {
     if (IsIntegerLike(columns[i].type)) {
       morton_columns_.push_back(static_cast<int>(i));
@@ -115,16 +119,34 @@ KeyCodec::KeyCodec(const Schema& schema) : schema_(schema) {
 }
 
 void KeyCodec::EncodePartition(const Cell& partition, std::string* out) const {
-  ColumnType type = schema_.partition_column()->type;
+  AppendColumn(partition, schema_.partition_column()->type, out);
+}
+
+void KeyCodec::AppendColumn(const Cell& cell, ColumnType type, std::string* out) {
   if (type == ColumnType::kString) {
-    AppendEscapedString(std::get<std::string>(partition), out);
+    AppendEscapedString(std::get<std::string>(cell), out);
   } else {
-    AppendBigEndian(Ordinal(partition), OrdinalWidth(type) / 8, out);
+    AppendBigEndian(Ordinal(cell), OrdinalWidth(type) / 8, out);
   }
+}
+
+absl::StatusOr<Cell> KeyCodec::ReadColumn(ColumnType type, std::string_view* key) {
+  if (type == ColumnType::kString) {
+    auto text = ReadEscapedString(key);
+    if (!text.ok()) return text.status();
+    return Cell(std::move(*text));
+  }
+  size_t width = OrdinalWidth(type) / 8;
+  if (key->size() < width) return absl::DataLossError("key: too short for its columns");
+  Cell cell = FromOrdinal(type, ReadBigEndian(key->substr(0, width)));
+  key->remove_prefix(width);
+  return cell;
 }
 
 void KeyCodec::Encode(std::span<const Cell> cells, std::string* out) const {
   if (schema_.partition_column()) EncodePartition(cells[0], out);
+  const auto& columns = schema_.lookup_columns();
+  for (int column : linear_columns_) AppendColumn(cells[column], columns[column].type, out);
   if (!morton_columns_.empty()) {
     ZPoint ordinals{};
     for (size_t j = 0; j < morton_columns_.size(); ++j) ordinals[j] = OrdinalOf(cells[morton_columns_[j]]);
@@ -205,17 +227,14 @@ absl::StatusOr<std::vector<Cell>> KeyCodec::Decode(std::string_view key) const {
   const auto& columns = schema_.lookup_columns();
   std::vector<Cell> cells(columns.size());
   if (schema_.partition_column()) {
-    ColumnType type = schema_.partition_column()->type;
-    if (type == ColumnType::kString) {
-      auto text = ReadEscapedString(&key);
-      if (!text.ok()) return text.status();
-      cells[0] = std::move(*text);
-    } else {
-      size_t width = OrdinalWidth(type) / 8;
-      if (key.size() < width) return absl::DataLossError("key: too short for its partition prefix");
-      cells[0] = FromOrdinal(type, ReadBigEndian(key.substr(0, width)));
-      key.remove_prefix(width);
-    }
+    auto cell = ReadColumn(schema_.partition_column()->type, &key);
+    if (!cell.ok()) return cell.status();
+    cells[0] = std::move(*cell);
+  }
+  for (int column : linear_columns_) {
+    auto cell = ReadColumn(columns[column].type, &key);
+    if (!cell.ok()) return cell.status();
+    cells[column] = std::move(*cell);
   }
   if (key.size() < static_cast<size_t>(morton_bytes_)) {
     return absl::DataLossError(StrCat("key: ", key.size(), " bytes left, the z-order part needs ", morton_bytes_));
@@ -226,9 +245,9 @@ absl::StatusOr<std::vector<Cell>> KeyCodec::Decode(std::string_view key) const {
   }
   key.remove_prefix(morton_bytes_);
   for (int column : string_columns_) {
-    auto text = ReadEscapedString(&key);
-    if (!text.ok()) return text.status();
-    cells[column] = std::move(*text);
+    auto cell = ReadColumn(ColumnType::kString, &key);
+    if (!cell.ok()) return cell.status();
+    cells[column] = std::move(*cell);
   }
   if (!key.empty()) return absl::DataLossError("key: trailing bytes after the last column");
   return cells;

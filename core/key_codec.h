@@ -20,6 +20,9 @@
 //      order, and no encoded string is a prefix of another.
 // Rows with equal partition values therefore sit together, in z-order of
 // their integer key columns, ties broken by their string key columns.
+// The linear layout (KeyLayout::kLinear) replaces parts 2 and 3 by every key
+// column in schema order: integer-like ones as big-endian ordinals, strings
+// as in part 3; rows sort by the first key column, then the second, ...
 #pragma once
 
 #include <optional>
@@ -57,7 +60,7 @@ class KeyCodec {
   // kDataLoss when `key` is not a well-formed key of this schema.
   absl::StatusOr<std::vector<Cell>> Decode(std::string_view key) const;
 
-  // The Morton part's layout, for range scans: the positions in
+  // The Morton part's layout (zorder layout only), for range scans: the positions in
   // lookup_columns() of the interleaved columns, their ordinal widths in
   // bits (32 or 64), and the part's length in bytes.
   const std::vector<int>& morton_columns() const { return morton_columns_; }
@@ -70,8 +73,17 @@ class KeyCodec {
   // The ordinals of a Morton part. REQUIRES: morton.size() >= morton_bytes().
   ZPoint ReadInterleaved(std::string_view morton) const;
 
+  // Appends one column in its stand-alone form (the partition prefix's,
+  // and every key column's in the linear layout).
+  // REQUIRES: `cell` holds `type`.
+  static void AppendColumn(const Cell& cell, ColumnType type, std::string* out);
+
  private:
+  static absl::StatusOr<Cell> ReadColumn(ColumnType type, std::string_view* key);
+
   const Schema& schema_;
+  // Positions in lookup_columns() of the key columns, linear layout only.
+  std::vector<int> linear_columns_;
   // Positions in lookup_columns() of the Morton columns and string key columns.
   std::vector<int> morton_columns_;
   std::vector<int> morton_widths_;  // bits: 32 or 64

@@ -174,18 +174,21 @@ absl::StatusOr<ScanResult> TableSnapshot::Scan(
     return absl::InvalidArgumentError("resume key (page token) is not a key of this table");
   }
 
-  // The z-order box of the interleaved columns.
+  // The z-order box of the interleaved columns (none in the linear layout,
+  // which seeks to the first key column's low bound and filters the rest).
   const auto& morton_columns = key_codec_.morton_columns();
   const auto& widths = key_codec_.morton_widths();
   ZPoint low{}, high{};
-  bool filter_strings = false;
+  bool filter_keys = false;
   for (size_t j = 0; j < morton_columns.size(); ++j) {
     const ScanQuery::Range& r = ranges[morton_columns[j]];
     low[j] = r.low ? KeyCodec::OrdinalOf(*r.low) : 0;
     high[j] = r.high ? KeyCodec::OrdinalOf(*r.high) : (widths[j] == 64 ? UINT64_MAX : (uint64_t{1} << widths[j]) - 1);
   }
-  for (size_t i = schema().partition_column() ? 1 : 0; i < columns.size(); ++i) {
-    if (columns[i].type == ColumnType::kString && (ranges[i].low || ranges[i].high)) filter_strings = true;
+  const size_t first_key = schema().partition_column() ? 1 : 0;
+  const bool linear = schema().layout() == KeyLayout::kLinear;
+  for (size_t i = first_key; i < columns.size(); ++i) {
+    if ((linear || columns[i].type == ColumnType::kString) && (ranges[i].low || ranges[i].high)) filter_keys = true;
   }
   ZBox box(widths, low, high);
 
@@ -210,6 +213,7 @@ absl::StatusOr<ScanResult> TableSnapshot::Scan(
     std::unique_ptr<rocksdb::Iterator> it(part.db->NewIterator(read_options));
     seek_key.assign(prefix);
     if (!morton_columns.empty()) key_codec_.AppendInterleaved(box.low(), &seek_key);
+    if (linear && ranges[first_key].low) KeyCodec::AppendColumn(*ranges[first_key].low, columns[first_key].type, &seek_key);
     if (!resume.empty() && std::string_view(seek_key) < resume) seek_key.assign(resume);
     it->Seek(seek_key);
     ++result.stats.seeks;
@@ -236,10 +240,12 @@ absl::StatusOr<ScanResult> TableSnapshot::Scan(
         }
       }
       bool matches = true;
-      if (filter_strings) {
+      if (filter_keys) {
         PREDSTORE_ASSIGN_OR_RETURN(std::vector<Cell> cells, key_codec_.Decode(key));
-        for (size_t i = 0; i < columns.size() && matches; ++i) {
-          if (columns[i].type == ColumnType::kString) matches = InRange(cells[i], ranges[i]);
+        // Linear layout: past the first key column's range, nothing more matches.
+        if (linear && ranges[first_key].high && *ranges[first_key].high < cells[first_key]) break;
+        for (size_t i = first_key; i < columns.size() && matches; ++i) {
+          if (linear || columns[i].type == ColumnType::kString) matches = InRange(cells[i], ranges[i]);
         }
       }
       if (matches) {

@@ -100,9 +100,11 @@ class TableSnapshot {
 
   // Calls on_row(key, value) for every row inside the query's box, in key
   // order, views valid during the call. Parts (partitions) outside the
-  // partition range are skipped; within a part, when the iterator lands
-  // outside the box's z-order range it seeks to the next z-value inside it
-  // (ZBox::NextInBox) instead of stepping. kInvalidArgument naming the
+  // partition range are skipped; within a part of the zorder layout, when
+  // the iterator lands outside the box's z-order range it seeks to the next
+  // z-value inside it (ZBox::NextInBox) instead of stepping; the linear
+  // layout seeks to the first key column's low bound, filters every key and
+  // stops past that column's high bound. kInvalidArgument naming the
   // column for a bound of the wrong type, a range with low > high, more
   // ranges than lookup columns, or a malformed resume key.
   absl::StatusOr<ScanResult> Scan(const ScanQuery& query,

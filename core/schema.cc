@@ -199,13 +199,15 @@ std::string FormatCell(const CellView& cell) {
 std::string_view KeyLayoutName(KeyLayout layout) {
   switch (layout) {
     case KeyLayout::kZOrder: return "zorder";
+    case KeyLayout::kLinear: return "linear";
   }
   return "?";
 }
 
 absl::StatusOr<KeyLayout> ParseKeyLayout(std::string_view name) {
   if (name == "zorder") return KeyLayout::kZOrder;
-  return absl::InvalidArgumentError(StrCat("unknown key layout \"", name, "\" (expected zorder)"));
+  if (name == "linear") return KeyLayout::kLinear;
+  return absl::InvalidArgumentError(StrCat("unknown key layout \"", name, "\" (expected zorder or linear)"));
 }
 
 absl::StatusOr<Schema> Schema::Create(std::vector<Column> key_columns, std::vector<Column> value_columns,

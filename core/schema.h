@@ -60,7 +60,9 @@ struct Column {
 };
 
 // How key columns become a RocksDB key. See key_codec.h for the byte format.
-enum class KeyLayout { kZOrder };
+// kZOrder interleaves the integer-like key columns (Morton order); kLinear
+// concatenates the key columns in schema order (the plain baseline).
+enum class KeyLayout { kZOrder, kLinear };
 std::string_view KeyLayoutName(KeyLayout layout);
 absl::StatusOr<KeyLayout> ParseKeyLayout(std::string_view name);
 

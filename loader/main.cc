@@ -21,6 +21,8 @@ ABSL_FLAG(std::string, table, "", "Table to load or roll back.");
 ABSL_FLAG(std::string, keys, "", "Key columns, to create a table: name:type,... (int64, uint64, date, timestamp, string).");
 ABSL_FLAG(std::string, values, "", "Value columns, to create a table: name:type,... (double, float, int64, string).");
 ABSL_FLAG(std::string, partition, "", "Optional partition column, to create a table: name:type.");
+ABSL_FLAG(std::string, layout, "zorder",
+          "Key layout, to create a table: zorder (integer key columns interleaved) or linear (concatenated).");
 ABSL_FLAG(std::string, format, "", "Input format: csv or jsonl; default: from each file's extension.");
 ABSL_FLAG(std::string, replace, "table",
           "load: what the load replaces: table (a whole new version) or partitions (only the partitions present "
@@ -87,7 +89,9 @@ absl::StatusOr<std::optional<predstore::Schema>> SchemaFromFlags() {
     if (parsed->size() != 1) return absl::InvalidArgumentError("--partition takes one column, name:type");
     partition_column = parsed->front();
   }
-  auto schema = predstore::Schema::Create(*key_columns, *value_columns, partition_column);
+  auto layout = predstore::ParseKeyLayout(absl::GetFlag(FLAGS_layout));
+  if (!layout.ok()) return layout.status();
+  auto schema = predstore::Schema::Create(*key_columns, *value_columns, partition_column, *layout);
   if (!schema.ok()) return schema.status();
   return std::optional<predstore::Schema>(*schema);
 }

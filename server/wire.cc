@@ -116,7 +116,7 @@ void TableInfoToWire(const TableSnapshot& snapshot, v1::TableInfo* out) {
   for (const Column& c : schema.key_columns()) ColumnToWire(c, wire_schema->add_key_columns());
   for (const Column& c : schema.value_columns()) ColumnToWire(c, wire_schema->add_value_columns());
   if (schema.partition_column()) ColumnToWire(*schema.partition_column(), wire_schema->mutable_partition_column());
-  wire_schema->set_layout(v1::KEY_LAYOUT_ZORDER);
+  wire_schema->set_layout(schema.layout() == KeyLayout::kLinear ? v1::KEY_LAYOUT_LINEAR : v1::KEY_LAYOUT_ZORDER);
   out->set_active_version(snapshot.version());
   out->set_row_count(snapshot.info().row_count);
   TimeToWire(snapshot.info().created_at_micros, out->mutable_loaded_at());
