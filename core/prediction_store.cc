@@ -16,13 +16,7 @@ namespace predstore {
 namespace fs = std::filesystem;
 namespace {
 
-absl::Status FromRocks(const rocksdb::Status& status, std::string_view context) {
-  if (status.ok()) return absl::OkStatus();
-  std::string message = StrCat(context, ": ", status.ToString());
-  if (status.IsCorruption()) return absl::DataLossError(message);
-  if (status.IsIOError()) return absl::UnavailableError(message);
-  return absl::InternalError(message);
-}
+using internal::FromRocksStatus;
 
 }  // namespace
 
@@ -65,7 +59,7 @@ absl::StatusOr<bool> TableSnapshot::Get(std::string_view key,
   rocksdb::Status status = part->db->Get(rocksdb::ReadOptions(), part->db->DefaultColumnFamily(),
                                          rocksdb::Slice(key.data(), key.size()), &value);
   if (status.IsNotFound()) return false;
-  PREDSTORE_RETURN_IF_ERROR(FromRocks(status, part->dir));
+  PREDSTORE_RETURN_IF_ERROR(FromRocksStatus(status, part->dir));
   on_found(std::string_view(value.data(), value.size()));
   return true;
 }
@@ -107,7 +101,7 @@ absl::Status TableSnapshot::MultiGet(std::span<const std::string_view> keys,
     }
   }
   for (size_t i = 0; i < n; ++i) {
-    if (!statuses[i].ok() && !statuses[i].IsNotFound()) return FromRocks(statuses[i], table_);
+    if (!statuses[i].ok() && !statuses[i].IsNotFound()) return FromRocksStatus(statuses[i], table_);
   }
   for (size_t i = 0; i < n; ++i) {
     if (statuses[i].ok()) {
@@ -259,7 +253,7 @@ absl::StatusOr<ScanResult> TableSnapshot::Scan(
       }
       it->Next();
     }
-    PREDSTORE_RETURN_IF_ERROR(FromRocks(it->status(), part.dir));
+    PREDSTORE_RETURN_IF_ERROR(FromRocksStatus(it->status(), part.dir));
     if (!result.resume_after.empty()) break;
   }
   counter.Collect(&result.stats);
@@ -323,7 +317,7 @@ absl::StatusOr<std::shared_ptr<const TableSnapshot>> PredictionStore::OpenSnapsh
     }
     if (!part) {
       rocksdb::DB* raw = nullptr;
-      PREDSTORE_RETURN_IF_ERROR(FromRocks(rocksdb::DB::OpenForReadOnly(resources_->options, dir, &raw), dir));
+      PREDSTORE_RETURN_IF_ERROR(FromRocksStatus(rocksdb::DB::OpenForReadOnly(resources_->options, dir, &raw), dir));
       auto opened = std::make_shared<TableSnapshot::Part>();
       opened->dir = dir;
       opened->db.reset(raw);

@@ -13,13 +13,7 @@ namespace predstore {
 namespace fs = std::filesystem;
 namespace {
 
-absl::Status FromRocks(const rocksdb::Status& status, std::string_view context) {
-  if (status.ok()) return absl::OkStatus();
-  std::string message = StrCat(context, ": ", status.ToString());
-  if (status.IsNoSpace()) return absl::ResourceExhaustedError(message);
-  if (status.IsCorruption()) return absl::DataLossError(message);
-  return absl::InternalError(message);
-}
+using internal::FromRocksStatus;
 
 // Writes one part: rows go to an SST file, then Finish() ingests it into a
 // new RocksDB directory.
@@ -33,26 +27,26 @@ class PartWriter {
         db_path_(staging_dir / db_dir_),
         partition_(std::move(partition)) {}
 
-  absl::Status Open() { return FromRocks(writer_.Open(sst_path_.string()), sst_path_.string()); }
+  absl::Status Open() { return FromRocksStatus(writer_.Open(sst_path_.string()), sst_path_.string()); }
 
   absl::Status Put(std::string_view key, std::string_view value) {
     ++rows_;
-    return FromRocks(writer_.Put(rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size())),
+    return FromRocksStatus(writer_.Put(rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size())),
                      sst_path_.string());
   }
 
   absl::StatusOr<PartInfo> Finish() {
-    PREDSTORE_RETURN_IF_ERROR(FromRocks(writer_.Finish(), sst_path_.string()));
+    PREDSTORE_RETURN_IF_ERROR(FromRocksStatus(writer_.Finish(), sst_path_.string()));
     rocksdb::Options db_options = options_;
     db_options.create_if_missing = true;
     db_options.error_if_exists = true;
     rocksdb::DB* raw = nullptr;
-    PREDSTORE_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(db_options, db_path_.string(), &raw), db_path_.string()));
+    PREDSTORE_RETURN_IF_ERROR(FromRocksStatus(rocksdb::DB::Open(db_options, db_path_.string(), &raw), db_path_.string()));
     std::unique_ptr<rocksdb::DB> db(raw);
     rocksdb::IngestExternalFileOptions ingest;
     ingest.move_files = true;
-    PREDSTORE_RETURN_IF_ERROR(FromRocks(db->IngestExternalFile({sst_path_.string()}, ingest), db_path_.string()));
-    PREDSTORE_RETURN_IF_ERROR(FromRocks(db->Close(), db_path_.string()));
+    PREDSTORE_RETURN_IF_ERROR(FromRocksStatus(db->IngestExternalFile({sst_path_.string()}, ingest), db_path_.string()));
+    PREDSTORE_RETURN_IF_ERROR(FromRocksStatus(db->Close(), db_path_.string()));
     return PartInfo{partition_, db_dir_, rows_};
   }
 
