@@ -116,6 +116,16 @@ KeyCodec::KeyCodec(const Schema& schema) : schema_(schema) {
       string_columns_.push_back(static_cast<int>(i));
     }
   }
+  int max_bytes = 0;
+  for (int w : morton_widths_) max_bytes = std::max(max_bytes, w / 8);
+  for (int byte = max_bytes - 1; byte >= 0; --byte) {
+    ByteRound round;
+    round.byte = byte;
+    for (size_t j = 0; j < morton_widths_.size(); ++j) {
+      if (morton_widths_[j] / 8 > byte) round.index[round.columns++] = static_cast<uint8_t>(j);
+    }
+    byte_rounds_.push_back(round);
+  }
 }
 
 void KeyCodec::EncodePartition(const Cell& partition, std::string* out) const {
@@ -162,29 +172,18 @@ void KeyCodec::AppendInterleaved(const ZPoint& ordinals, std::string* out) const
   // the most significant byte of the widest column) the m columns at least
   // b+1 bytes wide contribute their byte b, spread so that their bits
   // alternate; the result is m whole bytes, written big-endian.
-  const size_t n = morton_columns_.size();
-  int max_bytes = 0;
-  for (size_t j = 0; j < n; ++j) max_bytes = std::max(max_bytes, morton_widths_[j] / 8);
   char bytes[16 * 8];
   char* p = bytes;
-  for (int b = max_bytes - 1; b >= 0; --b) {
-    int m = 0;
-    for (size_t j = 0; j < n; ++j) m += (morton_widths_[j] / 8 > b);
+  for (const ByteRound& round : byte_rounds_) {
+    const int m = round.columns;
+    const int shift = 8 * round.byte;
     if (m <= 8) {
       uint64_t word = 0;
-      int position = m - 1;
-      for (size_t j = 0; j < n; ++j) {
-        if (morton_widths_[j] / 8 <= b) continue;
-        word |= kSpread[m][(ordinals[j] >> (8 * b)) & 0xFF] << position--;
-      }
+      for (int k = 0; k < m; ++k) word |= kSpread[m][(ordinals[round.index[k]] >> shift) & 0xFF] << (m - 1 - k);
       for (int i = m - 1; i >= 0; --i) *p++ = static_cast<char>(word >> (8 * i));
     } else {
       unsigned __int128 word = 0;
-      int position = m - 1;
-      for (size_t j = 0; j < n; ++j) {
-        if (morton_widths_[j] / 8 <= b) continue;
-        word |= Spread((ordinals[j] >> (8 * b)) & 0xFF, m) << position--;
-      }
+      for (int k = 0; k < m; ++k) word |= Spread((ordinals[round.index[k]] >> shift) & 0xFF, m) << (m - 1 - k);
       for (int i = m - 1; i >= 0; --i) *p++ = static_cast<char>(word >> (8 * i));
     }
   }

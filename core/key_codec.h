@@ -25,6 +25,8 @@
 // as in part 3; rows sort by the first key column, then the second, ...
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -89,6 +91,14 @@ class KeyCodec {
   std::vector<int> morton_widths_;  // bits: 32 or 64
   std::vector<int> string_columns_;
   int morton_bytes_ = 0;
+  // The Morton part by byte-rounds, most significant first: which columns
+  // (indices into morton_columns_) contribute their byte `byte`.
+  struct ByteRound {
+    int byte = 0;
+    int columns = 0;
+    std::array<uint8_t, 16> index{};
+  };
+  std::vector<ByteRound> byte_rounds_;
 };
 
 }  // namespace predstore
