@@ -109,10 +109,9 @@ int main(int argc, char** argv) {
   options.target = absl::GetFlag(FLAGS_server);
   options.timeout = std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms));
   if (std::string token_file = absl::GetFlag(FLAGS_admin_token_file); !token_file.empty()) {
-    std::ifstream in(token_file);
-    if (!in || !std::getline(in, options.admin_token)) {
-      return Fail(absl::InvalidArgumentError("cannot read the admin token file " + token_file));
-    }
+    auto token = predstore::ReadAdminToken(token_file);
+    if (!token.ok()) return Fail(token.status());
+    options.admin_token = *token;
   }
   predstore::PredstoreClient client(options);
   std::string table = absl::GetFlag(FLAGS_table);

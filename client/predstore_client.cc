@@ -1,5 +1,6 @@
 #include "client/predstore_client.h"
 
+#include <fstream>
 #include <thread>
 
 #include "grpcpp/grpcpp.h"
@@ -23,6 +24,16 @@ absl::StatusOr<Response> Invoke(Call&& call) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> ReadAdminToken(const std::string& path) {
+  std::ifstream in(path);
+  std::string token;
+  if (!in) return absl::NotFoundError("cannot read the admin token file " + path);
+  if (!std::getline(in, token) || token.empty()) {
+    return absl::InvalidArgumentError("the admin token file " + path + " has an empty first line");
+  }
+  return token;
+}
 
 PredstoreClient::PredstoreClient(ClientOptions options) : options_(std::move(options)) {
   grpc::ChannelArguments arguments;

@@ -22,6 +22,10 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{10000};
 };
 
+// The admin bearer token: the first line of `path`. kNotFound when the file
+// cannot be read, kInvalidArgument when its first line is empty.
+absl::StatusOr<std::string> ReadAdminToken(const std::string& path);
+
 class PredstoreClient {
  public:
   // Creates the channel; does not connect until the first call.

@@ -75,6 +75,11 @@ class MappedFile {
   uint64_t released_ = 0;
 };
 
+// kInvalidArgument "path:line:column: message".
+absl::Status PositionError(std::string_view path, uint64_t line, uint64_t column, std::string_view message) {
+  return absl::InvalidArgumentError(StrCat(path, ":", line, ":", column, ": ", message));
+}
+
 // Position of the first invalid UTF-8 sequence in [begin, end), or end.
 const char* FindInvalidUtf8(const char* begin, const char* end) {
   const auto* p = reinterpret_cast<const unsigned char*>(begin);
@@ -189,7 +194,7 @@ class CsvReader final : public RecordReader {
 
  private:
   absl::Status Error(uint64_t line, uint64_t column, std::string_view message) const {
-    return absl::InvalidArgumentError(StrCat(path(), ":", line, ":", column, ": ", message));
+    return PositionError(path(), line, column, message);
   }
   uint32_t FieldColumn(size_t index) const {
     return index < header_field_columns_.size() ? header_field_columns_[index] : 1;
@@ -385,7 +390,7 @@ class JsonLinesReader final : public RecordReader {
 
  private:
   absl::Status Error(uint64_t line, uint64_t column, std::string_view message) const {
-    return absl::InvalidArgumentError(StrCat(path(), ":", line, ":", column, ": ", message));
+    return PositionError(path(), line, column, message);
   }
 
   std::unique_ptr<MappedFile> file_;

@@ -66,10 +66,9 @@ absl::StatusOr<std::optional<predstore::PredstoreClient>> ServerClient() {
   options.target = server;
   options.timeout = std::chrono::seconds(60);
   if (std::string token_file = absl::GetFlag(FLAGS_admin_token_file); !token_file.empty()) {
-    std::ifstream in(token_file);
-    if (!in || !std::getline(in, options.admin_token)) {
-      return absl::InvalidArgumentError("cannot read the admin token file " + token_file);
-    }
+    auto token = predstore::ReadAdminToken(token_file);
+    if (!token.ok()) return token.status();
+    options.admin_token = *token;
   }
   return std::optional<predstore::PredstoreClient>(std::in_place, options);
 }

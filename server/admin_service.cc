@@ -5,12 +5,6 @@
 namespace predstore {
 namespace {
 
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
-
 // Constant-time comparison, so that a wrong token's timing reveals nothing.
 bool SameSecret(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -39,22 +33,22 @@ grpc::ServerUnaryReactor* AdminService::RefreshTables(grpc::CallbackServerContex
                                                       const v1::RefreshTablesRequest* request,
                                                       v1::RefreshTablesResponse* response) {
   absl::Status status = Authenticate(*context);
-  if (!status.ok()) return Finish(context, status);
+  if (!status.ok()) return FinishUnary(context, status);
   auto served = store_->Refresh(request->table());
-  if (!served.ok()) return Finish(context, served.status());
+  if (!served.ok()) return FinishUnary(context, served.status());
   for (const auto& snapshot : *served) TableInfoToWire(*snapshot, response->add_tables());
-  return Finish(context, absl::OkStatus());
+  return FinishUnary(context, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* AdminService::Rollback(grpc::CallbackServerContext* context,
                                                  const v1::RollbackRequest* request, v1::TableInfo* response) {
   absl::Status status = Authenticate(*context);
-  if (!status.ok()) return Finish(context, status);
-  if (request->table().empty()) return Finish(context, absl::InvalidArgumentError("table: required"));
+  if (!status.ok()) return FinishUnary(context, status);
+  if (request->table().empty()) return FinishUnary(context, absl::InvalidArgumentError("table: required"));
   auto snapshot = store_->Rollback(request->table(), request->to_version());
-  if (!snapshot.ok()) return Finish(context, snapshot.status());
+  if (!snapshot.ok()) return FinishUnary(context, snapshot.status());
   TableInfoToWire(**snapshot, response);
-  return Finish(context, absl::OkStatus());
+  return FinishUnary(context, absl::OkStatus());
 }
 
 }  // namespace predstore

@@ -9,6 +9,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "core/logging.h"
+#include "client/predstore_client.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, data_dir, "./predstore-data", "Data directory holding one folder per table.");
@@ -43,11 +44,13 @@ int main(int argc, char** argv) {
   options.refresh_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_refresh_interval_ms));
   options.shutdown_grace = std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
   if (std::string token_file = absl::GetFlag(FLAGS_admin_token_file); !token_file.empty()) {
-    std::ifstream in(token_file);
-    if (!in || !std::getline(in, options.admin_token) || options.admin_token.empty()) {
-      std::fprintf(stderr, "predstore-server: cannot read an admin token from %s\n", token_file.c_str());
+    auto token = predstore::ReadAdminToken(token_file);
+    if (!token.ok()) {
+      std::fprintf(stderr, "predstore-server: %s\n", std::string(token.status().message()).c_str());
       return 2;
     }
+    options.admin_token = *token;
+  }
   }
 
   auto server = predstore::PredstoreServer::Start(options);

@@ -12,6 +12,7 @@
 #include "core/prediction_store.h"
 #include "client/wire_values.h"
 #include "core/schema.h"
+#include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
 #include "predstore/v1/predstore.pb.h"
 
@@ -19,6 +20,9 @@ namespace predstore {
 
 // Keeps the canonical code; bounds the message to 1 KiB.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Finishes a unary callback call with `status` on its default reactor.
+grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context, const absl::Status& status);
 
 // Orders named key fields as schema.lookup_columns(). kInvalidArgument for
 // an unknown, repeated or missing column, naming it.
