@@ -51,7 +51,6 @@ int main(int argc, char** argv) {
     }
     options.admin_token = *token;
   }
-  }
 
   auto server = predstore::PredstoreServer::Start(options);
   if (!server.ok()) {
