@@ -35,6 +35,7 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set logscale y
+set yrange [1:*]
 set ylabel "data blocks"
 set xtics rotate by -15 scale 0
 set key top left
