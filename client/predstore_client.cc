@@ -74,6 +74,17 @@ absl::Status PredstoreClient::Scan(const v1::ScanRequest& request,
   return FromGrpc(reader->Finish());
 }
 
+bool LookupStream::Write(const v1::StreamLookupRequest& request) { return stream_->Write(request); }
+bool LookupStream::Read(v1::StreamLookupResponse* response) { return stream_->Read(response); }
+void LookupStream::WritesDone() { stream_->WritesDone(); }
+absl::Status LookupStream::Finish() { return FromGrpc(stream_->Finish()); }
+
+std::unique_ptr<LookupStream> PredstoreClient::OpenLookupStream() const {
+  auto stream = std::unique_ptr<LookupStream>(new LookupStream());
+  stream->stream_ = predictions_->LookupStream(&stream->context_);
+  return stream;
+}
+
 absl::StatusOr<v1::ListTablesResponse> PredstoreClient::ListTables() const {
   return Invoke<v1::ListTablesResponse>([&](v1::ListTablesResponse* response) {
     grpc::ClientContext context;

@@ -26,6 +26,27 @@ struct ClientOptions {
 // cannot be read, kInvalidArgument when its first line is empty.
 absl::StatusOr<std::string> ReadAdminToken(const std::string& path);
 
+// One long-lived Predictions.LookupStream. Write and Read may be called
+// from two different threads (one writer, one reader); answers carry the id
+// of their request and may arrive in another order.
+class LookupStream {
+ public:
+  // False when the stream is broken (then Finish tells why).
+  bool Write(const v1::StreamLookupRequest& request);
+  // False when no answer will come any more.
+  bool Read(v1::StreamLookupResponse* response);
+  // Ends the writing side; Read then drains the remaining answers.
+  void WritesDone();
+  // The stream's final status. REQUIRES: Read has returned false.
+  absl::Status Finish();
+
+ private:
+  friend class PredstoreClient;
+  LookupStream() = default;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::StreamLookupRequest, v1::StreamLookupResponse>> stream_;
+};
+
 class PredstoreClient {
  public:
   // Creates the channel; does not connect until the first call.
@@ -36,6 +57,8 @@ class PredstoreClient {
   // server cannot be reached).
   absl::StatusOr<v1::LookupResponse> Lookup(const v1::LookupRequest& request) const;
   absl::StatusOr<v1::BatchLookupResponse> BatchLookup(const v1::BatchLookupRequest& request) const;
+  // Opens a LookupStream (no deadline: it lives until WritesDone/Finish).
+  std::unique_ptr<LookupStream> OpenLookupStream() const;
   // Streams a scan, calling on_message for each answer message in order.
   // The call's deadline is the client's timeout.
   absl::Status Scan(const v1::ScanRequest& request,

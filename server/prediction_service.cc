@@ -1,6 +1,8 @@
 #include "server/prediction_service.h"
 
 #include <chrono>
+#include <deque>
+#include <mutex>
 
 #include "core/strings.h"
 #include "server/wire.h"
@@ -22,6 +24,98 @@ absl::Status CheckDeadline(grpc::CallbackServerContext* context) {
   }
   return absl::OkStatus();
 }
+
+// Answers one lookup into `response`: the request's key converted to cells,
+// encoded, read from the table's current snapshot, values decoded.
+absl::Status AnswerLookup(const PredictionStore& store, const v1::LookupRequest& request,
+                          v1::LookupResponse* response) {
+  auto snapshot = FindTable(store, request.table());
+  if (!snapshot.ok()) return snapshot.status();
+  const TableSnapshot& table = **snapshot;
+  auto cells = LookupCellsFromWire(request.key(), table.schema());
+  if (!cells.ok()) return cells.status();
+  std::string key;
+  table.key_codec().Encode(*cells, &key);
+  absl::Status decode_status;
+  auto found = table.Get(key, [&](std::string_view value) {
+    decode_status = table.value_codec().ForEach(
+        value, [response](size_t, const CellView& cell) { CellToWire(cell, response->add_values()); });
+  });
+  if (!found.ok()) return found.status();
+  if (!decode_status.ok()) return decode_status;
+  response->set_found(*found);
+  response->set_snapshot_version(table.version());
+  response->set_source(v1::SOURCE_PRECOMPUTED);
+  for (const Column& c : table.schema().value_columns()) response->add_value_columns(c.name);
+  return absl::OkStatus();
+}
+
+// A LookupStream: each request read is answered inline and its answer
+// queued; one read and one write are in flight at a time, so reading the
+// next request overlaps writing the previous answer. Ends when the client
+// has finished writing and every answer is sent.
+class LookupStreamReactor final : public grpc::ServerBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse> {
+ public:
+  explicit LookupStreamReactor(const PredictionStore* store) : store_(store) { StartRead(&request_); }
+
+  void OnReadDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_) return;
+    if (!ok) {
+      reads_done_ = true;
+      MaybeFinish();
+      return;
+    }
+    v1::StreamLookupResponse& answer = pending_.emplace_back();
+    answer.set_id(request_.id());
+    absl::Status status = AnswerLookup(*store_, request_.lookup(), answer.mutable_result());
+    if (!status.ok()) {
+      answer.clear_result();
+      answer.set_error_code(static_cast<int32_t>(status.code()));
+      answer.set_error_message(std::string(status.message()));
+    }
+    if (!writing_) {
+      writing_ = true;
+      StartWrite(&pending_.front());
+    }
+    StartRead(&request_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.pop_front();
+    writing_ = false;
+    if (!ok) {
+      // The client went away; drop what is left.
+      pending_.clear();
+      write_failed_ = true;
+    } else if (!pending_.empty()) {
+      writing_ = true;
+      StartWrite(&pending_.front());
+      return;
+    }
+    MaybeFinish();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  // REQUIRES: mu_ held.
+  void MaybeFinish() {
+    if (finished_ || writing_ || !(reads_done_ || write_failed_)) return;
+    finished_ = true;
+    Finish(write_failed_ ? grpc::Status(grpc::StatusCode::CANCELLED, "the client stopped reading") : grpc::Status::OK);
+  }
+
+  const PredictionStore* store_;
+  std::mutex mu_;
+  v1::StreamLookupRequest request_;  // the one read in flight
+  std::deque<v1::StreamLookupResponse> pending_;  // front: the write in flight
+  bool writing_ = false;
+  bool reads_done_ = false;
+  bool write_failed_ = false;
+  bool finished_ = false;
+};
 
 // Streams a scan in chunks: each chunk is a Scan resumed after the last
 // row sent, run when the previous message has been written.
@@ -131,26 +225,13 @@ grpc::ServerWriteReactor<v1::ScanResponse>* PredictionService::Scan(grpc::Callba
 grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext* context,
                                                     const v1::LookupRequest* request, v1::LookupResponse* response) {
   absl::Status status = CheckDeadline(context);
-  if (!status.ok()) return FinishUnary(context, status);
-  auto snapshot = FindTable(*store_, request->table());
-  if (!snapshot.ok()) return FinishUnary(context, snapshot.status());
-  const TableSnapshot& table = **snapshot;
-  auto cells = LookupCellsFromWire(request->key(), table.schema());
-  if (!cells.ok()) return FinishUnary(context, cells.status());
-  std::string key;
-  table.key_codec().Encode(*cells, &key);
-  absl::Status decode_status;
-  auto found = table.Get(key, [&](std::string_view value) {
-    decode_status = table.value_codec().ForEach(
-        value, [response](size_t, const CellView& cell) { CellToWire(cell, response->add_values()); });
-  });
-  if (!found.ok()) return FinishUnary(context, found.status());
-  if (!decode_status.ok()) return FinishUnary(context, decode_status);
-  response->set_found(*found);
-  response->set_snapshot_version(table.version());
-  response->set_source(v1::SOURCE_PRECOMPUTED);
-  for (const Column& c : table.schema().value_columns()) response->add_value_columns(c.name);
-  return FinishUnary(context, absl::OkStatus());
+  if (status.ok()) status = AnswerLookup(*store_, *request, response);
+  return FinishUnary(context, status);
+}
+
+grpc::ServerBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse>* PredictionService::LookupStream(
+    grpc::CallbackServerContext*) {
+  return new LookupStreamReactor(store_);
 }
 
 grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerContext* context,

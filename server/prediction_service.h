@@ -20,6 +20,8 @@ class PredictionService final : public v1::Predictions::CallbackService {
 
   grpc::ServerUnaryReactor* Lookup(grpc::CallbackServerContext* context, const v1::LookupRequest* request,
                                    v1::LookupResponse* response) override;
+  grpc::ServerBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse>* LookupStream(
+      grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* BatchLookup(grpc::CallbackServerContext* context, const v1::BatchLookupRequest* request,
                                         v1::BatchLookupResponse* response) override;
   grpc::ServerUnaryReactor* ListTables(grpc::CallbackServerContext* context, const v1::ListTablesRequest* request,

@@ -569,6 +569,53 @@ TEST_F(EndToEndTest, PartitionsReplaceListAndDropWhileServing) {
   EXPECT_THAT(missing.err, HasSubstr("has no partition 2026-11-24"));
 }
 
+TEST_F(EndToEndTest, LookupStreamAnswersEveryRequestById) {
+  ASSERT_EQ(RunProgram({LoaderBinary(), "sample", "--rows=5000", "--out=" + File("f.csv").string()}).exit_code, 0);
+  ASSERT_EQ(Load("forecasts", {File("f.csv").string()}).exit_code, 0);
+  ServerProcess server(data());
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+  std::vector<Row> rows = ReadSampleCsv(File("f.csv"));
+
+  std::unique_ptr<LookupStream> stream = client.OpenLookupStream();
+  constexpr int kRequests = 3000;
+  std::thread writer([&] {
+    for (int id = 0; id < kRequests; ++id) {
+      v1::StreamLookupRequest request;
+      request.set_id(1000 + id);
+      const Row& row = rows[(id * 7) % rows.size()];
+      *request.mutable_lookup() = LookupOf("forecasts", row.store, row.item, row.horizon);
+      if (id % 100 == 99) request.mutable_lookup()->mutable_key(0)->set_column("shop");  // a bad request
+      if (id % 100 == 98) request.mutable_lookup()->mutable_key(2)->mutable_value()->set_int64_value(999);  // a miss
+      if (!stream->Write(request)) break;
+    }
+    stream->WritesDone();
+  });
+  std::map<uint64_t, v1::StreamLookupResponse> answers;
+  v1::StreamLookupResponse response;
+  while (stream->Read(&response)) answers[response.id()] = response;
+  writer.join();
+  ASSERT_TRUE(stream->Finish().ok());
+
+  ASSERT_EQ(answers.size(), static_cast<size_t>(kRequests));
+  for (int id = 0; id < kRequests; ++id) {
+    const v1::StreamLookupResponse& answer = answers[1000 + id];
+    const Row& row = rows[(id * 7) % rows.size()];
+    if (id % 100 == 99) {
+      EXPECT_EQ(answer.error_code(), static_cast<int>(absl::StatusCode::kInvalidArgument)) << id;
+      EXPECT_THAT(answer.error_message(), HasSubstr("unknown key column \"shop\"")) << id;
+    } else if (id % 100 == 98) {
+      EXPECT_EQ(answer.error_code(), 0);
+      EXPECT_FALSE(answer.result().found()) << id;
+    } else {
+      ASSERT_EQ(answer.error_code(), 0) << answer.error_message();
+      ASSERT_TRUE(answer.result().found()) << id;
+      EXPECT_EQ(answer.result().values(0).double_value(), row.forecast) << id;
+      EXPECT_EQ(answer.result().snapshot_version(), 1u);
+    }
+  }
+}
+
 TEST_F(EndToEndTest, ReflectionListsTheServices) {
   WriteTaggedCsv(File("a.csv"), 10, 1);
   ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
