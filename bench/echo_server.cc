@@ -37,6 +37,40 @@ class EchoService final : public predstore::bench::v1::Echo::CallbackService {
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
+
+  grpc::ServerBidiReactor<predstore::bench::v1::EchoRequest, predstore::bench::v1::EchoResponse>* EchoStream(
+      grpc::CallbackServerContext*) override {
+    return new StreamEcho();
+  }
+
+ private:
+  // Reads a request, writes it back, reads the next: one at a time.
+  class StreamEcho final
+      : public grpc::ServerBidiReactor<predstore::bench::v1::EchoRequest, predstore::bench::v1::EchoResponse> {
+   public:
+    StreamEcho() { StartRead(&request_); }
+    void OnReadDone(bool ok) override {
+      if (!ok) {
+        Finish(grpc::Status::OK);
+        return;
+      }
+      response_.set_payload(request_.payload());
+      response_.mutable_rows()->CopyFrom(request_.rows());
+      StartWrite(&response_);
+    }
+    void OnWriteDone(bool ok) override {
+      if (!ok) {
+        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+        return;
+      }
+      StartRead(&request_);
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    predstore::bench::v1::EchoRequest request_;
+    predstore::bench::v1::EchoResponse response_;
+  };
 };
 
 }  // namespace

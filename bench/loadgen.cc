@@ -10,6 +10,9 @@
 //   batch       Predictions.BatchLookup of --batch random existing keys
 //   echo        predstore.bench.v1.Echo of one 3-int64 row (the floor)
 //   echo_batch  Echo of --batch 3-int64 rows
+//   stream      Predictions.LookupStream: one long-lived stream per caller,
+//               one lookup in flight (write, then read its answer)
+//   echo_stream Echo.EchoStream, the same way (the streaming floor)
 // Keys are those of `predstore-load sample --rows=--rows`: row i has
 // store_id = i / (14 * 500) + 1, item_id = (i / 14) % 500 + 1000 and
 // horizon_days = i % 14 + 1 (the formula and defaults of core/sample_data.h).
@@ -46,7 +49,7 @@
 #include "predstore/v1/predstore.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "host:port of predstore-server (lookup, batch) or the echo server.");
-ABSL_FLAG(std::string, mode, "lookup", "lookup, batch, echo or echo_batch.");
+ABSL_FLAG(std::string, mode, "lookup", "lookup, batch, echo, echo_batch, stream (LookupStream) or echo_stream.");
 ABSL_FLAG(int, concurrency, 1, "Concurrent callers (threads), each with one call in flight.");
 ABSL_FLAG(double, duration_s, 5, "Measured seconds (unless --requests is set).");
 ABSL_FLAG(double, warmup_s, 1, "Seconds of calls before measuring; not recorded.");
@@ -70,7 +73,7 @@ using Clock = std::chrono::steady_clock;
 namespace v1 = predstore::v1;
 namespace echo = predstore::bench::v1;
 
-enum class Mode { kLookup, kBatch, kEcho, kEchoBatch };
+enum class Mode { kLookup, kBatch, kEcho, kEchoBatch, kStream, kEchoStream };
 
 struct Settings {
   Mode mode = Mode::kLookup;
@@ -135,7 +138,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, int id) {
 class Caller {
  public:
   Caller(const Settings& settings, std::shared_ptr<grpc::Channel> channel, uint64_t seed) : s_(settings), rng_(seed) {
-    if (s_.mode == Mode::kLookup || s_.mode == Mode::kBatch) {
+    if (s_.mode == Mode::kLookup || s_.mode == Mode::kBatch || s_.mode == Mode::kStream) {
       predictions_ = v1::Predictions::NewStub(channel);
     } else {
       echo_ = echo::Echo::NewStub(channel);
@@ -149,6 +152,8 @@ class Caller {
     } else {
       result->latencies_ns.reserve(schedule.quota);
     }
+    if (s_.mode == Mode::kStream) lookup_stream_ = predictions_->LookupStream(&stream_context_);
+    if (s_.mode == Mode::kEchoStream) echo_stream_ = echo_->EchoStream(&stream_context_);
     uint64_t measured = 0;
     while (true) {
       Clock::time_point begin = Clock::now();
@@ -174,6 +179,14 @@ class Caller {
       result->latencies_ns.push_back(static_cast<uint32_t>(
           std::min<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(end - begin).count(), UINT32_MAX)));
     }
+    if (lookup_stream_) {
+      lookup_stream_->WritesDone();
+      [[maybe_unused]] grpc::Status finished = lookup_stream_->Finish();  // outcomes were counted per call
+    }
+    if (echo_stream_) {
+      echo_stream_->WritesDone();
+      [[maybe_unused]] grpc::Status finished = echo_stream_->Finish();  // as above
+    }
   }
 
  private:
@@ -182,6 +195,7 @@ class Caller {
     keys_.resize(s_.keys_per_call);
     switch (s_.mode) {
       case Mode::kLookup:
+      case Mode::kStream:
         lookup_.set_table(s_.table);
         for (const char* name : names) lookup_.add_key()->set_column(name);
         break;
@@ -195,6 +209,7 @@ class Caller {
         break;
       case Mode::kEcho:
       case Mode::kEchoBatch:
+      case Mode::kEchoStream:
         for (int k = 0; k < s_.keys_per_call; ++k) {
           echo::Row* row = echo_request_.add_rows();
           for (int c = 0; c < 3; ++c) row->add_values();
@@ -207,6 +222,7 @@ class Caller {
     for (Key& key : keys_) key = SampleKey(s_.sample, rng_() % s_.rows);
     switch (s_.mode) {
       case Mode::kLookup:
+      case Mode::kStream:
         lookup_.mutable_key(0)->mutable_value()->set_int64_value(keys_[0].store_id);
         lookup_.mutable_key(1)->mutable_value()->set_int64_value(keys_[0].item_id);
         lookup_.mutable_key(2)->mutable_value()->set_int64_value(keys_[0].horizon_days);
@@ -221,6 +237,7 @@ class Caller {
         break;
       case Mode::kEcho:
       case Mode::kEchoBatch:
+      case Mode::kEchoStream:
         for (int k = 0; k < s_.keys_per_call; ++k) {
           echo::Row* row = echo_request_.mutable_rows(k);
           row->mutable_values(0)->set_int64_value(keys_[k].store_id);
@@ -237,6 +254,10 @@ class Caller {
     context.set_deadline(std::chrono::system_clock::now() + s_.timeout);
     grpc::Status status;
     switch (s_.mode) {
+      case Mode::kStream:
+        return StreamCall(right);
+      case Mode::kEchoStream:
+        return EchoStreamCall(right);
       case Mode::kLookup: {
         lookup_response_.Clear();
         status = predictions_->Lookup(&context, lookup_, &lookup_response_);
@@ -281,8 +302,42 @@ class Caller {
     return status;
   }
 
+  // One request and its answer on the caller's LookupStream.
+  grpc::Status StreamCall(bool* right) {
+    stream_request_.set_id(++stream_id_);
+    *stream_request_.mutable_lookup() = lookup_;
+    stream_response_.Clear();
+    if (!lookup_stream_->Write(stream_request_) || !lookup_stream_->Read(&stream_response_)) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the lookup stream broke");
+    }
+    if (stream_response_.error_code() != 0) {
+      return grpc::Status(static_cast<grpc::StatusCode>(stream_response_.error_code()), stream_response_.error_message());
+    }
+    if (s_.verify) {
+      const auto& r = stream_response_.result();
+      *right = stream_response_.id() == stream_id_ && r.found() && r.values_size() == 2 &&
+               RightValues(s_, keys_[0].index, r.values(0).double_value(), r.values(1).double_value());
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status EchoStreamCall(bool* right) {
+    echo_response_.Clear();
+    if (!echo_stream_->Write(echo_request_) || !echo_stream_->Read(&echo_response_)) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the echo stream broke");
+    }
+    if (s_.verify) *right = echo_response_.rows_size() == s_.keys_per_call;
+    return grpc::Status::OK;
+  }
+
   const Settings& s_;
   std::mt19937_64 rng_;
+  grpc::ClientContext stream_context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::StreamLookupRequest, v1::StreamLookupResponse>> lookup_stream_;
+  std::unique_ptr<grpc::ClientReaderWriter<echo::EchoRequest, echo::EchoResponse>> echo_stream_;
+  v1::StreamLookupRequest stream_request_;
+  v1::StreamLookupResponse stream_response_;
+  uint64_t stream_id_ = 0;
   std::unique_ptr<v1::Predictions::Stub> predictions_;
   std::unique_ptr<echo::Echo::Stub> echo_;
   std::vector<Key> keys_;
@@ -333,8 +388,12 @@ int main(int argc, char** argv) {
     s.mode = Mode::kEcho;
   } else if (s.mode_name == "echo_batch") {
     s.mode = Mode::kEchoBatch;
+  } else if (s.mode_name == "stream") {
+    s.mode = Mode::kStream;
+  } else if (s.mode_name == "echo_stream") {
+    s.mode = Mode::kEchoStream;
   } else {
-    return Usage("--mode must be lookup, batch, echo or echo_batch");
+    return Usage("--mode must be lookup, batch, echo, echo_batch, stream or echo_stream");
   }
   const int batch = absl::GetFlag(FLAGS_batch);
   if ((s.mode == Mode::kBatch || s.mode == Mode::kEchoBatch) && batch < 1) return Usage("--batch must be >= 1");

@@ -214,6 +214,10 @@ run_case "lookup c=16" "$server" --mode=lookup --concurrency=16
 run_case "lookup c=16 shared" "$server" --mode=lookup --concurrency=16 --channels=shared
 run_case "echo_batch(100) c=1" "$echo" --mode=echo_batch --batch=100 --concurrency=1
 run_case "batch(100) c=1" "$server" --mode=batch --batch=100 --concurrency=1
+run_case "echo_stream c=1" "$echo" --mode=echo_stream --concurrency=1
+run_case "stream c=1" "$server" --mode=stream --concurrency=1
+run_case "echo_stream c=16" "$echo" --mode=echo_stream --concurrency=16
+run_case "stream c=16" "$server" --mode=stream --concurrency=16
 
 # ---- 5. results -------------------------------------------------------------
 field() {  # case key
@@ -233,12 +237,12 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 echo
 log "ratios (predstore / echo floor, same concurrency)"
-printf '%-42s %6s %6s\n' "" p50 p99
+printf '%-42s %6s %6s %8s\n' "" p50 p99 calls/s
 for pair in "lookup c=1|echo c=1" "lookup c=16|echo c=16" "lookup c=16 shared|echo c=16" \
-  "batch(100) c=1|echo_batch(100) c=1"; do
+  "batch(100) c=1|echo_batch(100) c=1" "stream c=1|echo_stream c=1" "stream c=16|echo_stream c=16"; do
   a=${pair%%|*} b=${pair#*|}
-  printf '%-42s %6s %6s\n' "$a / $b" "$(ratio "$(field "$a" p50_us)" "$(field "$b" p50_us)")" \
-    "$(ratio "$(field "$a" p99_us)" "$(field "$b" p99_us)")"
+  printf '%-42s %6s %6s %8s\n' "$a / $b" "$(ratio "$(field "$a" p50_us)" "$(field "$b" p50_us)")" \
+    "$(ratio "$(field "$a" p99_us)" "$(field "$b" p99_us)")" "$(ratio "$(field "$a" qps)" "$(field "$b" qps)")"
 done
 
 # ---- 6. stop (the EXIT trap) ------------------------------------------------
