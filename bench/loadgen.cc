@@ -3,7 +3,10 @@
 // time, for a warm-up (not recorded) and then a fixed duration or a fixed
 // number of calls. Every call's latency is kept and sorted at the end, so
 // percentiles are exact. Prints one human summary line and, with --json,
-// one JSON object line.
+// one JSON object line. With --cdf_out=FILE, also writes the latency CDF of
+// the measured calls to FILE: about 200 "latency_us fraction" lines
+// (fractions 0, 0.005, 0.010, ..., 0.995, 0.999, 0.9999 and 1 = max), for
+// plotting.
 //
 // Modes:
 //   lookup      Predictions.Lookup of one random existing sample key
@@ -66,6 +69,8 @@ ABSL_FLAG(int64_t, timeout_ms, 10000, "Deadline of each call.");
 ABSL_FLAG(int64_t, connect_timeout_ms, 10000, "How long to wait for the channels to connect before giving up.");
 ABSL_FLAG(std::string, label, "", "Name of this run in the output; default: the mode.");
 ABSL_FLAG(bool, json, false, "Also print the results as one JSON object line.");
+ABSL_FLAG(std::string, cdf_out, "",
+          "If set, write the latency CDF here after the run: \"latency_us fraction\" lines, about 200 of them.");
 
 namespace {
 
@@ -364,6 +369,24 @@ double PercentileUs(const std::vector<uint32_t>& sorted, double p) {
   return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1] / 1000.0;
 }
 
+// Writes the CDF of sorted samples to `path` (see the file comment); false
+// when the file cannot be written.
+bool WriteCdf(const std::string& path, const std::vector<uint32_t>& sorted) {
+  std::FILE* file = std::fopen(path.c_str(), "w");
+  if (file == nullptr) return false;
+  std::fprintf(file, "# latency_us fraction (%zu measured calls)\n", sorted.size());
+  if (!sorted.empty()) {
+    std::fprintf(file, "%.3f 0\n", sorted.front() / 1000.0);
+    for (int k = 1; k < 200; ++k) {
+      const double fraction = k * 0.005;
+      std::fprintf(file, "%.3f %.4f\n", PercentileUs(sorted, fraction), fraction);
+    }
+    for (double fraction : {0.999, 0.9999}) std::fprintf(file, "%.3f %.4f\n", PercentileUs(sorted, fraction), fraction);
+    std::fprintf(file, "%.3f 1\n", sorted.back() / 1000.0);
+  }
+  return std::fclose(file) == 0;
+}
+
 int Usage(const std::string& message) {
   std::fprintf(stderr, "predstore-loadgen: %s\n", message.c_str());
   return 2;
@@ -504,6 +527,11 @@ int main(int argc, char** argv) {
     std::printf("%s\n", j.dump().c_str());
   }
   std::fflush(stdout);
+  const std::string cdf_out = absl::GetFlag(FLAGS_cdf_out);
+  if (!cdf_out.empty() && !WriteCdf(cdf_out, latencies)) {
+    std::fprintf(stderr, "predstore-loadgen: cannot write --cdf_out=%s\n", cdf_out.c_str());
+    return 1;
+  }
   if (errors > 0)
     std::fprintf(stderr, "predstore-loadgen: %llu calls failed; first: %s\n", static_cast<unsigned long long>(errors),
                  first_error.c_str());

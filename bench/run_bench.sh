@@ -1,28 +1,43 @@
 #!/usr/bin/env bash
 # End-to-end benchmark of predstore, side by side with a trivial gRPC echo
-# server as the latency floor, all in one run on this machine:
+# server as the latency floor, all in one run on this machine, reproducing
+# a results report with one command:
 #   1. builds predstore-server, predstore-load, predstore-bench-echo and
 #      predstore-loadgen in $BUILD_DIR;
 #   2. writes a sample of $ROWS rows and loads it, printing the loader's
 #      rows/s and peak RSS;
 #   3. starts predstore-server and the echo server on free ports;
-#   4. runs predstore-loadgen against each in turn for $DURATION seconds;
-#   5. prints a table and the lookup/echo latency ratios;
+#   4. runs predstore-loadgen against each for $DURATION seconds per case,
+#      $REPEATS times, round-robin (every case once, then every case again)
+#      so that machine noise spreads evenly over the cases; the cases
+#      include a concurrency sweep of lookup and echo (c = 1, 4, 16, 64;
+#      --short: 1, 4), one channel (TCP connection) per caller;
+#   5. prints a table of medians over the repeats (with the min-max of p50
+#      and calls/s) and the predstore/echo ratios of the medians, and
+#      writes $OUT_DIR/RESULTS.md (machine, versions, parameters, loader,
+#      tables) with two gnuplot figures beside it: latency_cdf.png (the
+#      last repeat's latency CDF per case) and throughput.png (calls/s vs
+#      concurrency); without gnuplot the figures are skipped with a message;
 #   6. stops the servers (also on error or Ctrl-C).
 #
 # Usage: bench/run_bench.sh [--short]
-#   --short            ROWS=20000 DURATION=1 WARMUP=0.5 (CI: keeps the suite from rotting)
+#   --short            ROWS=20000 DURATION=1 WARMUP=0.5 REPEATS=1, sweep c=1,4, and
+#                      OUT_DIR=$BUILD_DIR/bench-short (CI: keeps the suite from rotting
+#                      without dirtying the tree)
 # Environment (each overrides the mode's default):
 #   BUILD_DIR   build folder, relative to the repository root or absolute (default: build)
 #   ROWS        sample rows (default 1000000)
-#   DURATION    measured seconds per case (default 5)
-#   WARMUP      unrecorded seconds before each case (default 1)
+#   DURATION    measured seconds per case and repeat (default 5)
+#   WARMUP      unrecorded seconds before each case and repeat (default 1)
+#   REPEATS     rounds over all cases (default 3)
+#   OUT_DIR     where RESULTS.md and the PNGs go (default: bench/, the committed report)
 #   JOBS        parallel build jobs (default: nproc)
-#   JSON_OUT    if set, the loadgen JSON lines are appended to this file
-#   KEEP_WORK=1 keep the temporary folder (sample, data, logs)
+#   JSON_OUT    if set, the loadgen JSON lines (with a "repeat" field) are appended to this file
+#   KEEP_WORK=1 keep the temporary folder (sample, data, logs, CDF and plot data)
 # Exit status: 0 when every case ran with no failed call and no wrong
-# answer; 1 otherwise (the table is still printed, unless a server died
-# mid-run: then its exit status and log are); 2 on bad usage.
+# answer; 1 otherwise (the table and report are still written, unless a
+# server died mid-run: then its exit status and log are printed); 2 on bad
+# usage.
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
@@ -36,15 +51,20 @@ for arg in "$@"; do
   esac
 done
 if ((short)); then
-  ROWS=${ROWS:-20000} DURATION=${DURATION:-1} WARMUP=${WARMUP:-0.5}
+  ROWS=${ROWS:-20000} DURATION=${DURATION:-1} WARMUP=${WARMUP:-0.5} REPEATS=${REPEATS:-1}
+  sweep=(1 4)
 else
-  ROWS=${ROWS:-1000000} DURATION=${DURATION:-5} WARMUP=${WARMUP:-1}
+  ROWS=${ROWS:-1000000} DURATION=${DURATION:-5} WARMUP=${WARMUP:-1} REPEATS=${REPEATS:-3}
+  sweep=(1 4 16 64)
 fi
 JOBS=${JOBS:-$(nproc)}
+[[ "$REPEATS" =~ ^[1-9][0-9]*$ ]] || { echo "run_bench.sh: REPEATS must be a positive integer" >&2; exit 2; }
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-build}
 [[ "$build" = /* ]] || build="$root/$build"
+if ((short)); then out_dir=${OUT_DIR:-$build/bench-short}; else out_dir=${OUT_DIR:-$root/bench}; fi
+[[ "$out_dir" = /* ]] || out_dir="$root/$out_dir"
 
 log() { printf '== %s\n' "$*"; }
 
@@ -109,7 +129,7 @@ echo_bin="$build/bench/predstore-bench-echo"
 loadgen_bin="$build/bench/predstore-loadgen"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/predstore-bench.XXXXXX")
-log "rows=$ROWS duration=${DURATION}s warmup=${WARMUP}s build=$build_type cpus=$(nproc) work=$work"
+log "rows=$ROWS duration=${DURATION}s warmup=${WARMUP}s repeats=$REPEATS build=$build_type cpus=$(nproc) work=$work"
 
 # ---- 2. sample and load -----------------------------------------------------
 "$load_bin" sample --rows="$ROWS" --out="$work/sample.csv" >/dev/null
@@ -175,19 +195,47 @@ echo_port=$(wait_for_port_file "$work/echo.port" "$echo_pid" predstore-bench-ech
 log "predstore-server on 127.0.0.1:$server_port (pid $server_pid), echo on 127.0.0.1:$echo_port (pid $echo_pid)"
 
 # ---- 4. load generation -----------------------------------------------------
+# The cases, in run order: name, target (server or echo) and loadgen flags.
 names=()
-declare -A json
-failed=0
-run_case() {  # name target loadgen-flags...
+declare -A case_target case_flags
+add_case() {  # name target flags...
   local name=$1 target=$2
   shift 2
-  local out rc=0
+  names+=("$name")
+  case_target[$name]=$target
+  case_flags[$name]="$*"
+}
+add_case "echo c=1" echo --mode=echo --concurrency=1
+add_case "lookup c=1" server --mode=lookup --concurrency=1
+add_case "echo c=16" echo --mode=echo --concurrency=16
+add_case "lookup c=16" server --mode=lookup --concurrency=16
+add_case "lookup c=16 shared" server --mode=lookup --concurrency=16 --channels=shared
+add_case "echo_batch(100) c=1" echo --mode=echo_batch --batch=100 --concurrency=1
+add_case "batch(100) c=1" server --mode=batch --batch=100 --concurrency=1
+add_case "echo_stream c=1" echo --mode=echo_stream --concurrency=1
+add_case "stream c=1" server --mode=stream --concurrency=1
+add_case "echo_stream c=16" echo --mode=echo_stream --concurrency=16
+add_case "stream c=16" server --mode=stream --concurrency=16
+for c in "${sweep[@]}"; do  # the concurrency sweep: what the list above lacks
+  [[ -v "case_target[echo c=$c]" ]] || add_case "echo c=$c" echo --mode=echo --concurrency="$c"
+  [[ -v "case_target[lookup c=$c]" ]] || add_case "lookup c=$c" server --mode=lookup --concurrency="$c"
+done
+
+slug() { tr -c 'A-Za-z0-9=\n' '_' <<<"$1" | tr '=' '-'; }
+mkdir -p "$work/cdf"
+declare -A json  # "name#repeat" -> the loadgen JSON line
+failed=0
+run_case() {  # name repeat
+  local name=$1 repeat=$2 target flags out rc=0
+  if [[ "${case_target[$name]}" == server ]]; then target="127.0.0.1:$server_port"; else target="127.0.0.1:$echo_port"; fi
+  read -ra flags <<<"${case_flags[$name]}"
+  # The last repeat's CDF survives: each repeat overwrites the file.
   out=$("$loadgen_bin" --target="$target" --label="$name" --duration_s="$DURATION" --warmup_s="$WARMUP" \
-    --rows="$ROWS" --json "$@" 2>"$work/loadgen.err") || rc=$?
+    --rows="$ROWS" --json --cdf_out="$work/cdf/$(slug "$name").dat" "${flags[@]}" 2>"$work/loadgen.err") || rc=$?
   grep -v '^{' <<<"$out" | sed 's/^/   /' || true
   if ((rc != 0)); then
     failed=1
-    echo "run_bench.sh: case '$name' exited with status $rc:" >&2
+    echo "run_bench.sh: case '$name' (repeat $repeat) exited with status $rc:" >&2
     sed 's/^/   /' "$work/loadgen.err" >&2
   fi
   local entry pid what logname
@@ -200,50 +248,190 @@ run_case() {  # name target loadgen-flags...
       exit 1
     fi
   done
-  names+=("$name")
-  json[$name]=$(grep '^{' <<<"$out" || echo '{}')
-  if [[ -n "${JSON_OUT:-}" ]]; then echo "${json[$name]}" >>"$JSON_OUT"; fi
+  json[$name#$repeat]=$(grep '^{' <<<"$out" || echo '{}')
+  if [[ -n "${JSON_OUT:-}" ]]; then echo "{\"repeat\":$repeat,${json[$name#$repeat]#\{}" >>"$JSON_OUT"; fi
 }
-server="127.0.0.1:$server_port"
-echo="127.0.0.1:$echo_port"
-log "loadgen: closed loop, ${DURATION}s per case after ${WARMUP}s warm-up; one channel (TCP connection) per caller"
-run_case "echo c=1" "$echo" --mode=echo --concurrency=1
-run_case "lookup c=1" "$server" --mode=lookup --concurrency=1
-run_case "echo c=16" "$echo" --mode=echo --concurrency=16
-run_case "lookup c=16" "$server" --mode=lookup --concurrency=16
-run_case "lookup c=16 shared" "$server" --mode=lookup --concurrency=16 --channels=shared
-run_case "echo_batch(100) c=1" "$echo" --mode=echo_batch --batch=100 --concurrency=1
-run_case "batch(100) c=1" "$server" --mode=batch --batch=100 --concurrency=1
-run_case "echo_stream c=1" "$echo" --mode=echo_stream --concurrency=1
-run_case "stream c=1" "$server" --mode=stream --concurrency=1
-run_case "echo_stream c=16" "$echo" --mode=echo_stream --concurrency=16
-run_case "stream c=16" "$server" --mode=stream --concurrency=16
+log "loadgen: closed loop, ${DURATION}s per case after ${WARMUP}s warm-up, ${#names[@]} cases x $REPEATS repeats round-robin;" \
+  "one channel (TCP connection) per caller unless 'shared'"
+started=$SECONDS
+for ((r = 1; r <= REPEATS; r++)); do
+  log "repeat $r/$REPEATS"
+  for name in "${names[@]}"; do run_case "$name" "$r"; done
+done
+log "load generation took $((SECONDS - started)) s"
 
 # ---- 5. results -------------------------------------------------------------
-field() {  # case key
+field() {  # "name#repeat" key
   local value
   value=$(sed -n 's/.*"'"$2"'":\(-\{0,1\}[0-9.eE+-]*\).*/\1/p' <<<"${json[$1]}")
   echo "${value:-nan}"
 }
-echo
-log "results (latency in microseconds; rows=$ROWS, ${DURATION}s per case, $(nproc) CPUs shared by client and servers)"
-printf '%-22s %10s %11s %9s %9s %9s %9s %9s %7s %6s\n' case calls/s keys/s p50 p90 p99 p99.9 max errors wrong
+# Median (the mean of the middle two for an even count), min and max over
+# the repeats, into med, lo and hi keyed "name|key"; errors and wrong are
+# summed, max is the max.
+declare -A med lo hi
 for name in "${names[@]}"; do
-  printf '%-22s %10.0f %11.0f %9.1f %9.1f %9.1f %9.1f %9.1f %7s %6s\n' "$name" \
-    "$(field "$name" qps)" "$(field "$name" keys_per_s)" "$(field "$name" p50_us)" "$(field "$name" p90_us)" \
-    "$(field "$name" p99_us)" "$(field "$name" p999_us)" "$(field "$name" max_us)" \
-    "$(field "$name" errors)" "$(field "$name" wrong)"
+  for key in qps keys_per_s p50_us p90_us p99_us p999_us max_us errors wrong; do
+    read -r "med[$name|$key]" "lo[$name|$key]" "hi[$name|$key]" < <(
+      for ((r = 1; r <= REPEATS; r++)); do field "$name#$r" "$key"; done | sort -g |
+        awk -v key="$key" '{ a[NR] = $1; s += $1 }
+          END { n = NR; m = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2;
+                if (key == "errors" || key == "wrong") m = s; else if (key == "max_us") m = a[n];
+                print m, a[1], a[n] }')
+  done
 done
+num() { awk -v v="$1" -v f="$2" 'BEGIN { if (v == "nan" || v == "") printf "nan"; else printf f, v }'; }
+range() { printf '%s–%s' "$(num "${lo[$1|$2]}" "$3")" "$(num "${hi[$1|$2]}" "$3")"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'; }
-echo
-log "ratios (predstore / echo floor, same concurrency)"
-printf '%-42s %6s %6s %8s\n' "" p50 p99 calls/s
-for pair in "lookup c=1|echo c=1" "lookup c=16|echo c=16" "lookup c=16 shared|echo c=16" \
-  "batch(100) c=1|echo_batch(100) c=1" "stream c=1|echo_stream c=1" "stream c=16|echo_stream c=16"; do
-  a=${pair%%|*} b=${pair#*|}
-  printf '%-42s %6s %6s %8s\n' "$a / $b" "$(ratio "$(field "$a" p50_us)" "$(field "$b" p50_us)")" \
-    "$(ratio "$(field "$a" p99_us)" "$(field "$b" p99_us)")" "$(ratio "$(field "$a" qps)" "$(field "$b" qps)")"
+pairs=("lookup c=1|echo c=1" "lookup c=16|echo c=16" "lookup c=16 shared|echo c=16"
+  "batch(100) c=1|echo_batch(100) c=1" "stream c=1|echo_stream c=1" "stream c=16|echo_stream c=16")
+for c in "${sweep[@]}"; do
+  [[ " ${pairs[*]} " == *"lookup c=$c|echo c=$c"* ]] || pairs+=("lookup c=$c|echo c=$c")
 done
+
+echo
+log "results: medians over $REPEATS repeat(s) (latency in microseconds; rows=$ROWS, ${DURATION}s per case," \
+  "$(nproc) CPUs shared by client and servers); max is the max, errors and wrong the sums, over the repeats"
+printf '%-22s %10s %11s %9s %9s %9s %9s %9s %7s %6s %17s %15s\n' case calls/s keys/s p50 p90 p99 p99.9 max errors wrong \
+  "p50 min-max" "calls/s min-max"
+for name in "${names[@]}"; do
+  printf '%-22s %10.0f %11.0f %9.1f %9.1f %9.1f %9.1f %9.1f %7s %6s %17s %15s\n' "$name" \
+    "${med[$name|qps]}" "${med[$name|keys_per_s]}" "${med[$name|p50_us]}" "${med[$name|p90_us]}" \
+    "${med[$name|p99_us]}" "${med[$name|p999_us]}" "${med[$name|max_us]}" "${med[$name|errors]}" \
+    "${med[$name|wrong]}" "$(range "$name" p50_us %.1f)" "$(range "$name" qps %.0f)"
+done
+echo
+log "ratios of the medians (predstore / echo floor, same concurrency)"
+printf '%-42s %6s %6s %8s\n' "" p50 p99 calls/s
+for pair in "${pairs[@]}"; do
+  a=${pair%%|*} b=${pair#*|}
+  printf '%-42s %6s %6s %8s\n' "$a / $b" "$(ratio "${med[$a|p50_us]}" "${med[$b|p50_us]}")" \
+    "$(ratio "${med[$a|p99_us]}" "${med[$b|p99_us]}")" "$(ratio "${med[$a|qps]}" "${med[$b|qps]}")"
+done
+
+# ---- plots ------------------------------------------------------------------
+mkdir -p "$out_dir"
+{
+  echo "# concurrency lookup_median lookup_min lookup_max echo_median echo_min echo_max (calls/s)"
+  for c in "${sweep[@]}"; do
+    echo "$c ${med[lookup c=$c|qps]} ${lo[lookup c=$c|qps]} ${hi[lookup c=$c|qps]}" \
+      "${med[echo c=$c|qps]} ${lo[echo c=$c|qps]} ${hi[echo c=$c|qps]}"
+  done
+} >"$work/throughput.dat"
+plots=""
+if command -v gnuplot >/dev/null 2>&1; then
+  {
+    echo "set terminal pngcairo size 1200,800 font ',10'"
+    echo "set output '$out_dir/latency_cdf.png'"
+    echo "set title 'Latency CDF per case (last of $REPEATS repeat(s), ${DURATION}s each; rows=$ROWS; dashed: echo floor)'"
+    echo "set xlabel 'latency (µs, log scale)'; set ylabel 'percentile'; set logscale x; set grid"
+    echo "set yrange [0:100]; set key outside right top"
+    echo "set termoption noenhanced"
+    # A predstore case and its echo floor share a colour (echo dashed).
+    palette=('#1f77b4' '#d62728' '#2ca02c' '#9467bd' '#ff7f0e' '#8c564b' '#e377c2' '#17becf' '#7f7f7f' '#bcbd22' '#000000')
+    declare -A colour_of
+    colours=0
+    printf 'plot'
+    sep=""
+    for name in "${names[@]}"; do
+      partner=$(sed 's/^echo_//; s/^echo /lookup /' <<<"$name")
+      if [[ ! -v "colour_of[$partner]" ]]; then
+        colour_of[$partner]=${palette[colours % ${#palette[@]}]}
+        colours=$((colours + 1))
+      fi
+      dash=1
+      [[ "$name" == echo* ]] && dash=2
+      printf "%s '%s' using 1:(\$2*100) with lines lw 2 dt %s lc rgb '%s' title '%s'" "$sep" \
+        "$work/cdf/$(slug "$name").dat" "$dash" "${colour_of[$partner]}" "$name"
+      sep=", \\"$'\n'
+    done
+    echo
+    echo "set output '$out_dir/throughput.png'"
+    echo "unset logscale; set logscale x 2; set autoscale; set yrange [0:*]; set key inside left top"
+    echo "set xrange [0.8:${sweep[-1]} * 1.25]"
+    echo "set title 'Throughput vs concurrency (median over $REPEATS repeat(s), bars: min-max; one channel per caller)'"
+    echo "set xlabel 'concurrency (closed-loop callers)'; set ylabel 'calls/s'; set xtics (${sweep[*]/%/,})"
+    echo "plot '$work/throughput.dat' using 1:2:3:4 with yerrorlines lw 2 pt 7 title 'lookup (predstore)', \\"
+    echo "     '' using 1:5:6:7 with yerrorlines lw 2 pt 5 dt 2 title 'echo (floor)'"
+  } >"$work/plots.gp"
+  sed -i 's/set xtics (\(.*\),)$/set xtics (\1)/; s/, )/)/' "$work/plots.gp"
+  if gnuplot "$work/plots.gp" 2>"$work/gnuplot.err"; then
+    plots=yes
+    log "plots: $out_dir/latency_cdf.png, $out_dir/throughput.png"
+  else
+    echo "run_bench.sh: gnuplot failed; no plots:" >&2
+    cat "$work/gnuplot.err" >&2
+  fi
+else
+  echo "run_bench.sh: gnuplot not found; skipping the plots" >&2
+fi
+
+# ---- RESULTS.md -------------------------------------------------------------
+version_of() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (working tree has uncommitted changes)"
+{
+  echo "# predstore end-to-end benchmark"
+  echo
+  echo "Written by \`bench/run_bench.sh$( ((short)) && printf ' --short')\` on $(date -u '+%Y-%m-%d %H:%M UTC')," \
+    "at commit $commit. Rerun that command to reproduce."
+  echo
+  echo "## Machine and versions"
+  echo
+  echo "- CPUs: $(nproc) ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1))," \
+    "shared by the load generator and both servers"
+  echo "- Memory: $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+  echo "- Compiler: $(g++ --version 2>/dev/null | head -1); build type $build_type"
+  echo "- gRPC (libgrpc++-dev): $(version_of libgrpc++-dev); RocksDB (librocksdb-dev): $(version_of librocksdb-dev)"
+  echo
+  echo "## Parameters"
+  echo
+  echo "ROWS=$ROWS, DURATION=${DURATION} s measured per case and repeat, WARMUP=${WARMUP} s, REPEATS=$REPEATS."
+  echo "Closed loop: each caller has one call in flight; one channel (TCP connection) per caller," \
+    "except 'shared' (one channel for all). The $REPEATS repeat(s) run round-robin over the" \
+    "${#names[@]} cases. Concurrency sweep: c = ${sweep[*]}."
+  echo
+  echo "## Loader"
+  echo
+  echo "${load_rows_per_s:-?} rows/s, peak RSS $(awk -v k="${peak_rss_kib:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }')" \
+    "(measured by $rss_method). Loader line: \`$load_line\`"
+  echo
+  echo "## Results"
+  echo
+  echo "Medians over the repeats; latency in µs; max is the max and errors/wrong the sums over the repeats."
+  echo
+  echo "| case | calls/s | keys/s | p50 | p90 | p99 | p99.9 | max | errors | wrong | p50 min–max | calls/s min–max |"
+  echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+  for name in "${names[@]}"; do
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" \
+      "$(num "${med[$name|qps]}" %.0f)" "$(num "${med[$name|keys_per_s]}" %.0f)" "$(num "${med[$name|p50_us]}" %.1f)" \
+      "$(num "${med[$name|p90_us]}" %.1f)" "$(num "${med[$name|p99_us]}" %.1f)" "$(num "${med[$name|p999_us]}" %.1f)" \
+      "$(num "${med[$name|max_us]}" %.1f)" "${med[$name|errors]}" "${med[$name|wrong]}" \
+      "$(range "$name" p50_us %.1f)" "$(range "$name" qps %.0f)"
+  done
+  echo
+  echo "## Ratios"
+  echo
+  echo "predstore / echo floor at the same concurrency, from the medians."
+  echo
+  echo "| pair | p50 | p99 | calls/s |"
+  echo "|---|--:|--:|--:|"
+  for pair in "${pairs[@]}"; do
+    a=${pair%%|*} b=${pair#*|}
+    echo "| $a / $b | $(ratio "${med[$a|p50_us]}" "${med[$b|p50_us]}") | $(ratio "${med[$a|p99_us]}" "${med[$b|p99_us]}")" \
+      "| $(ratio "${med[$a|qps]}" "${med[$b|qps]}") |"
+  done
+  echo
+  echo "## Plots"
+  echo
+  if [[ -n "$plots" ]]; then
+    echo "- [Latency CDF per case](latency_cdf.png) (the last repeat of each case)"
+    echo "- [Throughput vs concurrency](throughput.png) (lookup and echo, medians with min–max bars)"
+  else
+    echo "Not drawn: gnuplot was missing or failed."
+  fi
+} >"$out_dir/RESULTS.md"
+log "report: $out_dir/RESULTS.md"
 
 # ---- 6. stop (the EXIT trap) ------------------------------------------------
 if ((failed)); then
