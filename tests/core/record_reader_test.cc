@@ -9,7 +9,7 @@
 #include "core/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/core/scratch_dir.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/core/status_matchers.h"
 
 namespace predstore {

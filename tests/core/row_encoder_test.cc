@@ -12,7 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/core/cell_printers.h"
-#include "tests/core/scratch_dir.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/core/status_matchers.h"
 
 namespace predstore {

@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/subprocess.h"
+#include "tests/support/scratch_dir.h"
 
 namespace predstore::testing {
 namespace {
@@ -111,7 +112,7 @@ class EndToEndTest : public ::testing::Test {
     return RunProgram(args);
   }
 
-  TempDir dir_;
+  test_support::ScratchDir dir_;
 };
 
 TEST_F(EndToEndTest, LoadedRowsAreServedExactly) {

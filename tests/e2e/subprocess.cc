@@ -1,5 +1,7 @@
 #include "tests/e2e/subprocess.h"
 
+#include "tests/support/scratch_dir.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -51,22 +53,8 @@ int WaitExit(pid_t pid) {
 
 }  // namespace
 
-TempDir::TempDir() {
-  static std::atomic<int> counter{0};
-  const char* base = std::getenv("TEST_TMPDIR");
-  path_ = fs::path(base ? base : fs::temp_directory_path().string()) /
-          ("predstore-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-  fs::remove_all(path_);
-  fs::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  fs::remove_all(path_, ignored);
-}
-
 ProgramResult RunProgram(const std::vector<std::string>& args, const std::string& input) {
-  TempDir io;
+  test_support::ScratchDir io;
   fs::path in = "/dev/null";
   if (!input.empty()) {
     in = io.path() / "stdin";

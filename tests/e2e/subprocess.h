@@ -50,15 +50,4 @@ std::string ServerBinary();
 std::string LoaderBinary();
 std::string CliBinary();
 
-// A fresh, empty folder for one test, removed by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 }  // namespace predstore::testing

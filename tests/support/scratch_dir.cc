@@ -1,4 +1,4 @@
-#include "tests/core/scratch_dir.h"
+#include "tests/support/scratch_dir.h"
 
 #include <unistd.h>
 
