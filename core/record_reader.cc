@@ -125,11 +125,34 @@ absl::Status CheckFileShape(const std::string& path, const MappedFile& file) {
   return absl::OkStatus();
 }
 
-class CsvReader final : public RecordReader {
+// What both readers share: the mapped file, the position, the current
+// record's fields and start line, and errors that name path:line:column.
+class MappedRecordReader : public RecordReader {
+ public:
+  std::span<const FieldText> fields() const override { return fields_; }
+  uint64_t line() const override { return record_line_; }
+  uint64_t bytes_read() const override { return pos_ - file_->data(); }
+  uint64_t total_bytes() const override { return file_->size(); }
+
+ protected:
+  MappedRecordReader(std::string path, std::unique_ptr<MappedFile> file, const Schema& schema)
+      : RecordReader(std::move(path)), file_(std::move(file)), schema_(schema), pos_(file_->data()) {}
+
+  absl::Status Error(uint64_t line, uint64_t column, std::string_view message) const {
+    return PositionError(path(), line, column, message);
+  }
+
+  std::unique_ptr<MappedFile> file_;
+  const Schema& schema_;
+  const char* pos_;
+  uint64_t record_line_ = 0;
+  std::vector<FieldText> fields_;
+};
+
+class CsvReader final : public MappedRecordReader {
  public:
   CsvReader(std::string path, std::unique_ptr<MappedFile> file, const Schema& schema)
-      : RecordReader(std::move(path)), file_(std::move(file)), schema_(schema) {
-    pos_ = file_->data();
+      : MappedRecordReader(std::move(path), std::move(file), schema) {
     line_start_ = pos_;
     if (file_->size() >= 3 && std::memcmp(pos_, "\xEF\xBB\xBF", 3) == 0) pos_ += 3;  // byte order mark
   }
@@ -187,15 +210,7 @@ class CsvReader final : public RecordReader {
     return true;
   }
 
-  std::span<const FieldText> fields() const override { return fields_; }
-  uint64_t line() const override { return record_line_; }
-  uint64_t bytes_read() const override { return pos_ - file_->data(); }
-  uint64_t total_bytes() const override { return file_->size(); }
-
  private:
-  absl::Status Error(uint64_t line, uint64_t column, std::string_view message) const {
-    return PositionError(path(), line, column, message);
-  }
   uint32_t FieldColumn(size_t index) const {
     return index < header_field_columns_.size() ? header_field_columns_[index] : 1;
   }
@@ -270,25 +285,19 @@ class CsvReader final : public RecordReader {
     }
   }
 
-  std::unique_ptr<MappedFile> file_;
-  const Schema& schema_;
-  const char* pos_;
   const char* line_start_;
   uint64_t line_ = 1;
-  uint64_t record_line_ = 0;
   bool last_field_quoted_ = false;
   std::vector<int> slot_of_field_;  // header position -> input column
   std::vector<uint32_t> header_field_columns_;
-  std::vector<FieldText> fields_;
   std::vector<std::string> scratch_;  // unescaped quoted fields, per position
   std::string header_scratch_;
 };
 
-class JsonLinesReader final : public RecordReader {
+class JsonLinesReader final : public MappedRecordReader {
  public:
   JsonLinesReader(std::string path, std::unique_ptr<MappedFile> file, const Schema& schema)
-      : RecordReader(std::move(path)), file_(std::move(file)), schema_(schema) {
-    pos_ = file_->data();
+      : MappedRecordReader(std::move(path), std::move(file), schema) {
     fields_.resize(schema_.input_columns().size());
   }
 
@@ -383,24 +392,11 @@ class JsonLinesReader final : public RecordReader {
     return true;
   }
 
-  std::span<const FieldText> fields() const override { return fields_; }
-  uint64_t line() const override { return record_line_; }
-  uint64_t bytes_read() const override { return pos_ - file_->data(); }
-  uint64_t total_bytes() const override { return file_->size(); }
-
  private:
-  absl::Status Error(uint64_t line, uint64_t column, std::string_view message) const {
-    return PositionError(path(), line, column, message);
-  }
 
-  std::unique_ptr<MappedFile> file_;
-  const Schema& schema_;
-  const char* pos_;
   uint64_t line_ = 1;
-  uint64_t record_line_ = 0;
   simdjson::ondemand::parser parser_;
   std::string padded_;
-  std::vector<FieldText> fields_;
   std::vector<bool> seen_;
 };
 
