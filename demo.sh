@@ -9,7 +9,7 @@ rows=${1:-100000}
 build=${BUILD_DIR:-build}
 
 echo "== building (cmake, Release) into $build/"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DPREDSTORE_BUILD_TESTS=ON -DPREDSTORE_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target predstore-server predstore-load predstore-cli
 load="$build/loader/predstore-load"
 server="$build/server/predstore-server"
