@@ -22,12 +22,19 @@
 // With --verify, every answer is checked: found, and forecast equal to the
 // value the sample wrote for that row; a mismatch counts as a wrong answer.
 //
+// Open loop (--rate=R): the callers send at a fixed total rate R, each call
+// at its intended time (or at once, when the caller is behind); latency
+// counts from the intended time, so queueing is not hidden (coordinated
+// omission). Enough callers must be given to sustain R.
+//
 // Channels: "per_caller" gives each caller its own channel with a local
 // subchannel pool, hence its own TCP connection; "shared" gives all callers
 // one channel, hence one connection (HTTP/2 streams multiplexed on it).
 //
 // Exit status: 0; 1 when any call failed or answered wrongly (after
 // printing the summary); 2 on bad usage or when the target is unreachable.
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -54,6 +61,10 @@
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "host:port of predstore-server (lookup, batch) or the echo server.");
 ABSL_FLAG(std::string, mode, "lookup", "lookup, batch, echo, echo_batch, stream (LookupStream) or echo_stream.");
 ABSL_FLAG(int, concurrency, 1, "Concurrent callers (threads), each with one call in flight.");
+ABSL_FLAG(double, rate, 0,
+          "Open loop: total calls per second, spread evenly over the callers; each call's latency counts from "
+          "its intended send time, so time spent queued behind a slow call is not hidden (coordinated "
+          "omission). 0: closed loop (each caller sends as soon as its previous call returns).");
 ABSL_FLAG(double, duration_s, 5, "Measured seconds (unless --requests is set).");
 ABSL_FLAG(double, warmup_s, 1, "Seconds of calls before measuring; not recorded.");
 ABSL_FLAG(uint64_t, requests, 0, "If > 0, measure this many calls in total instead of --duration_s.");
@@ -85,6 +96,7 @@ struct Settings {
   std::string mode_name;
   std::string table;
   int keys_per_call = 1;
+  int concurrency = 1;
   uint64_t rows = 0;
   uint64_t sample_seed = 0;
   bool verify = true;
@@ -94,9 +106,13 @@ struct Settings {
 
 // The measurement window and the per-caller quota, shared read-only.
 struct Schedule {
+  Clock::time_point start;  // when the callers are released
   Clock::time_point measure_start;
   Clock::time_point measure_end;  // duration mode only
   uint64_t quota = 0;             // calls per caller; 0: duration mode
+  // Open loop: each caller's interval between intended send times; zero:
+  // closed loop.
+  Clock::duration interval{0};
 };
 
 struct CallerResult {
@@ -142,7 +158,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, int id) {
 // One caller: issues calls back to back until its schedule ends.
 class Caller {
  public:
-  Caller(const Settings& settings, std::shared_ptr<grpc::Channel> channel, uint64_t seed) : s_(settings), rng_(seed) {
+  Caller(const Settings& settings, std::shared_ptr<grpc::Channel> channel, uint64_t seed, int index)
+      : s_(settings), rng_(seed), caller_index_(index) {
     if (s_.mode == Mode::kLookup || s_.mode == Mode::kBatch || s_.mode == Mode::kStream) {
       predictions_ = v1::Predictions::NewStub(channel);
     } else {
@@ -160,8 +177,18 @@ class Caller {
     if (s_.mode == Mode::kStream) lookup_stream_ = predictions_->LookupStream(&stream_context_);
     if (s_.mode == Mode::kEchoStream) echo_stream_ = echo_->EchoStream(&stream_context_);
     uint64_t measured = 0;
+    // Open loop: caller i's k-th call is intended at start + (k + i/N) * interval.
+    // The kernel's default 50 us timer slack would make every wake-up late
+    // and count against the server; ask for the tightest slack instead.
+    if (schedule.interval.count() > 0) prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    Clock::time_point intended = schedule.start + schedule.interval * caller_index_ / s_.concurrency;
     while (true) {
       Clock::time_point begin = Clock::now();
+      if (schedule.interval.count() > 0) {
+        if (begin < intended) std::this_thread::sleep_until(intended);
+        begin = intended;  // latency counts from the intended send time
+        intended += schedule.interval;
+      }
       const bool in_window = begin >= schedule.measure_start;
       if (schedule.quota == 0 ? begin >= schedule.measure_end : (in_window && measured >= schedule.quota)) break;
       NextKeys();
@@ -337,6 +364,7 @@ class Caller {
 
   const Settings& s_;
   std::mt19937_64 rng_;
+  int caller_index_;
   grpc::ClientContext stream_context_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::StreamLookupRequest, v1::StreamLookupResponse>> lookup_stream_;
   std::unique_ptr<grpc::ClientReaderWriter<echo::EchoRequest, echo::EchoResponse>> echo_stream_;
@@ -429,6 +457,8 @@ int main(int argc, char** argv) {
   s.timeout = std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms));
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
   if (concurrency < 1) return Usage("--concurrency must be >= 1");
+  s.concurrency = concurrency;
+  if (absl::GetFlag(FLAGS_rate) < 0) return Usage("--rate must be >= 0");
   const double duration_s = absl::GetFlag(FLAGS_duration_s), warmup_s = absl::GetFlag(FLAGS_warmup_s);
   const uint64_t requests = absl::GetFlag(FLAGS_requests);
   if (requests == 0 && !(duration_s > 0)) return Usage("--duration_s must be > 0 (or set --requests)");
@@ -453,7 +483,7 @@ int main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<Caller>> callers;
   for (int i = 0; i < concurrency; ++i) {
-    callers.push_back(std::make_unique<Caller>(s, channel_of[i], CallerSeed(absl::GetFlag(FLAGS_seed), i)));
+    callers.push_back(std::make_unique<Caller>(s, channel_of[i], CallerSeed(absl::GetFlag(FLAGS_seed), i), i));
   }
 
   // Every caller starts at once; the schedule is fixed just before release.
@@ -473,7 +503,11 @@ int main(int argc, char** argv) {
   auto to_duration = [](double seconds) {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   };
-  schedule.measure_start = Clock::now() + to_duration(warmup_s);
+  schedule.start = Clock::now();
+  schedule.measure_start = schedule.start + to_duration(warmup_s);
+  if (const double rate = absl::GetFlag(FLAGS_rate); rate > 0) {
+    schedule.interval = to_duration(concurrency / rate);
+  }
   if (requests == 0) {
     schedule.measure_end = schedule.measure_start + to_duration(duration_s);
   } else {
@@ -507,9 +541,11 @@ int main(int argc, char** argv) {
                max = latencies.empty() ? 0 : latencies.back() / 1000.0;
 
   std::printf(
-      "%s: c=%d channels=%s keys/call=%d: %llu calls in %.2f s = %.0f calls/s (%.0f keys/s); latency us: "
+      "%s: c=%d%s channels=%s keys/call=%d: %llu calls in %.2f s = %.0f calls/s (%.0f keys/s); latency us: "
       "p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (mean %.1f); errors %llu, wrong answers %llu\n",
-      label.c_str(), concurrency, channels.c_str(), s.keys_per_call, static_cast<unsigned long long>(calls), seconds,
+      label.c_str(), concurrency,
+      absl::GetFlag(FLAGS_rate) > 0 ? (" open-loop rate=" + std::to_string(static_cast<int64_t>(absl::GetFlag(FLAGS_rate)))).c_str() : "",
+      channels.c_str(), s.keys_per_call, static_cast<unsigned long long>(calls), seconds,
       qps, qps * s.keys_per_call, p50, p90, p99, p999, max, mean_us, static_cast<unsigned long long>(errors),
       static_cast<unsigned long long>(wrong));
   if (absl::GetFlag(FLAGS_json)) {
@@ -523,7 +559,7 @@ int main(int argc, char** argv) {
                         {"p99_us", p99},        {"p999_us", p999},
                         {"max_us", max},        {"mean_us", mean_us},
                         {"errors", errors},     {"wrong", wrong},
-                        {"verified", s.verify}};
+                        {"verified", s.verify}, {"open_loop_rate", absl::GetFlag(FLAGS_rate)}};
     std::printf("%s\n", j.dump().c_str());
   }
   std::fflush(stdout);

@@ -216,6 +216,9 @@ add_case "echo_stream c=1" echo --mode=echo_stream --concurrency=1
 add_case "stream c=1" server --mode=stream --concurrency=1
 add_case "echo_stream c=16" echo --mode=echo_stream --concurrency=16
 add_case "stream c=16" server --mode=stream --concurrency=16
+# Open loop at a fixed arrival rate: latency from the intended send time.
+add_case "echo open 2000/s" echo --mode=echo --concurrency=4 --rate=2000
+add_case "lookup open 2000/s" server --mode=lookup --concurrency=4 --rate=2000
 for c in "${sweep[@]}"; do  # the concurrency sweep: what the list above lacks
   [[ -v "case_target[echo c=$c]" ]] || add_case "echo c=$c" echo --mode=echo --concurrency="$c"
   [[ -v "case_target[lookup c=$c]" ]] || add_case "lookup c=$c" server --mode=lookup --concurrency="$c"
@@ -284,7 +287,8 @@ num() { awk -v v="$1" -v f="$2" 'BEGIN { if (v == "nan" || v == "") printf "nan"
 range() { printf '%s–%s' "$(num "${lo[$1|$2]}" "$3")" "$(num "${hi[$1|$2]}" "$3")"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 pairs=("lookup c=1|echo c=1" "lookup c=16|echo c=16" "lookup c=16 shared|echo c=16"
-  "batch(100) c=1|echo_batch(100) c=1" "stream c=1|echo_stream c=1" "stream c=16|echo_stream c=16")
+  "batch(100) c=1|echo_batch(100) c=1" "stream c=1|echo_stream c=1" "stream c=16|echo_stream c=16"
+  "lookup open 2000/s|echo open 2000/s")
 for c in "${sweep[@]}"; do
   [[ " ${pairs[*]} " == *"lookup c=$c|echo c=$c"* ]] || pairs+=("lookup c=$c|echo c=$c")
 done
