@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "hiredis/hiredis.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "bench/echo.grpc.pb.h"
@@ -59,7 +60,9 @@
 #include "predstore/v1/predstore.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "host:port of predstore-server (lookup, batch) or the echo server.");
-ABSL_FLAG(std::string, mode, "lookup", "lookup, batch, echo, echo_batch, stream (LookupStream) or echo_stream.");
+ABSL_FLAG(std::string, mode, "lookup",
+          "lookup, batch, echo, echo_batch, stream (LookupStream), echo_stream, redis_get or redis_mget (--batch keys; "
+          "Redis holds key fc:<store_id>:<item_id>:<horizon_days> = \"<forecast>,<p90>\").");
 ABSL_FLAG(int, concurrency, 1, "Concurrent callers (threads), each with one call in flight.");
 ABSL_FLAG(double, rate, 0,
           "Open loop: total calls per second, spread evenly over the callers; each call's latency counts from "
@@ -89,7 +92,8 @@ using Clock = std::chrono::steady_clock;
 namespace v1 = predstore::v1;
 namespace echo = predstore::bench::v1;
 
-enum class Mode { kLookup, kBatch, kEcho, kEchoBatch, kStream, kEchoStream };
+enum class Mode { kLookup, kBatch, kEcho, kEchoBatch, kStream, kEchoStream, kRedisGet, kRedisMget };
+bool IsRedis(Mode mode) { return mode == Mode::kRedisGet || mode == Mode::kRedisMget; }
 
 struct Settings {
   Mode mode = Mode::kLookup;
@@ -97,6 +101,8 @@ struct Settings {
   std::string table;
   int keys_per_call = 1;
   int concurrency = 1;
+  std::string redis_host;  // Redis modes: from --target
+  int redis_port = 0;
   uint64_t rows = 0;
   uint64_t sample_seed = 0;
   bool verify = true;
@@ -160,13 +166,21 @@ class Caller {
  public:
   Caller(const Settings& settings, std::shared_ptr<grpc::Channel> channel, uint64_t seed, int index)
       : s_(settings), rng_(seed), caller_index_(index) {
-    if (s_.mode == Mode::kLookup || s_.mode == Mode::kBatch || s_.mode == Mode::kStream) {
+    if (IsRedis(s_.mode)) {
+      // The same client harness drives Redis, through hiredis.
+      redis_ = redisConnect(s_.redis_host.c_str(), s_.redis_port);
+    } else if (s_.mode == Mode::kLookup || s_.mode == Mode::kBatch || s_.mode == Mode::kStream) {
       predictions_ = v1::Predictions::NewStub(channel);
     } else {
       echo_ = echo::Echo::NewStub(channel);
     }
     BuildRequests();
   }
+  ~Caller() {
+    if (redis_) redisFree(redis_);
+  }
+  Caller(const Caller&) = delete;
+  Caller& operator=(const Caller&) = delete;
 
   void Run(const Schedule& schedule, CallerResult* result) {
     if (schedule.quota == 0) {
@@ -247,6 +261,9 @@ class Caller {
           for (int c = 0; c < 3; ++c) row->add_values();
         }
         break;
+      case Mode::kRedisGet:
+      case Mode::kRedisMget:
+        break;  // RedisCall builds its arguments from keys_
     }
   }
 
@@ -277,6 +294,9 @@ class Caller {
           row->mutable_values(2)->set_int64_value(keys_[k].horizon_days);
         }
         break;
+      case Mode::kRedisGet:
+      case Mode::kRedisMget:
+        break;
     }
   }
 
@@ -286,6 +306,9 @@ class Caller {
     context.set_deadline(std::chrono::system_clock::now() + s_.timeout);
     grpc::Status status;
     switch (s_.mode) {
+      case Mode::kRedisGet:
+      case Mode::kRedisMget:
+        return RedisCall(right);
       case Mode::kStream:
         return StreamCall(right);
       case Mode::kEchoStream:
@@ -334,6 +357,44 @@ class Caller {
     return status;
   }
 
+  // GET of one key or MGET of keys_per_call keys; values "forecast,p90".
+  grpc::Status RedisCall(bool* right) {
+    if (!redis_ || redis_->err) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, redis_ ? redis_->errstr : "cannot connect to Redis");
+    }
+    redis_args_.assign(1, s_.mode == Mode::kRedisGet ? "GET" : "MGET");
+    for (int k = 0; k < s_.keys_per_call; ++k) {
+      redis_args_.push_back("fc:" + std::to_string(keys_[k].store_id) + ":" + std::to_string(keys_[k].item_id) + ":" +
+                            std::to_string(keys_[k].horizon_days));
+    }
+    std::vector<const char*> argv;
+    std::vector<size_t> lengths;
+    for (const std::string& a : redis_args_) {
+      argv.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+    auto* reply = static_cast<redisReply*>(
+        redisCommandArgv(redis_, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+    if (!reply) return grpc::Status(grpc::StatusCode::UNAVAILABLE, redis_->errstr);
+    auto right_value = [&](const redisReply* value, int k) {
+      if (value->type != REDIS_REPLY_STRING) return false;
+      char* end = nullptr;
+      double forecast = std::strtod(value->str, &end);
+      double p90 = (*end == ',') ? std::strtod(end + 1, nullptr) : -1;
+      return RightValues(s_, keys_[k].index, forecast, p90);
+    };
+    if (s_.verify) {
+      if (s_.mode == Mode::kRedisGet) {
+        *right = right_value(reply, 0);
+      } else {
+        *right = reply->type == REDIS_REPLY_ARRAY && reply->elements == static_cast<size_t>(s_.keys_per_call);
+        for (int k = 0; *right && k < s_.keys_per_call; ++k) *right = right_value(reply->element[k], k);
+      }
+    }
+    freeReplyObject(reply);
+    return grpc::Status::OK;
+  }
+
   // One request and its answer on the caller's LookupStream.
   grpc::Status StreamCall(bool* right) {
     stream_request_.set_id(++stream_id_);
@@ -365,6 +426,8 @@ class Caller {
   const Settings& s_;
   std::mt19937_64 rng_;
   int caller_index_;
+  redisContext* redis_ = nullptr;
+  std::vector<std::string> redis_args_;
   grpc::ClientContext stream_context_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::StreamLookupRequest, v1::StreamLookupResponse>> lookup_stream_;
   std::unique_ptr<grpc::ClientReaderWriter<echo::EchoRequest, echo::EchoResponse>> echo_stream_;
@@ -443,12 +506,17 @@ int main(int argc, char** argv) {
     s.mode = Mode::kStream;
   } else if (s.mode_name == "echo_stream") {
     s.mode = Mode::kEchoStream;
+  } else if (s.mode_name == "redis_get") {
+    s.mode = Mode::kRedisGet;
+  } else if (s.mode_name == "redis_mget") {
+    s.mode = Mode::kRedisMget;
   } else {
-    return Usage("--mode must be lookup, batch, echo, echo_batch, stream or echo_stream");
+    return Usage("--mode must be lookup, batch, echo, echo_batch, stream, echo_stream, redis_get or redis_mget");
   }
   const int batch = absl::GetFlag(FLAGS_batch);
-  if ((s.mode == Mode::kBatch || s.mode == Mode::kEchoBatch) && batch < 1) return Usage("--batch must be >= 1");
-  s.keys_per_call = (s.mode == Mode::kBatch || s.mode == Mode::kEchoBatch) ? batch : 1;
+  const bool batched = s.mode == Mode::kBatch || s.mode == Mode::kEchoBatch || s.mode == Mode::kRedisMget;
+  if (batched && batch < 1) return Usage("--batch must be >= 1");
+  s.keys_per_call = batched ? batch : 1;
   s.table = absl::GetFlag(FLAGS_table);
   s.rows = absl::GetFlag(FLAGS_rows);
   if (s.rows == 0) return Usage("--rows must be > 0");
@@ -468,12 +536,19 @@ int main(int argc, char** argv) {
   const std::string target = absl::GetFlag(FLAGS_target);
   const std::string label = absl::GetFlag(FLAGS_label).empty() ? s.mode_name : absl::GetFlag(FLAGS_label);
 
-  // Channels, connected before the clock starts.
+  if (IsRedis(s.mode)) {
+    size_t colon = target.rfind(':');
+    if (colon == std::string::npos) return Usage("--target must be host:port");
+    s.redis_host = target.substr(0, colon);
+    s.redis_port = std::atoi(target.c_str() + colon + 1);
+  }
+
+  // Channels, connected before the clock starts (none for Redis).
   std::vector<std::shared_ptr<grpc::Channel>> channel_of(concurrency);
   std::shared_ptr<grpc::Channel> shared = channels == "shared" ? MakeChannel(target, -1) : nullptr;
   auto connect_deadline =
       std::chrono::system_clock::now() + std::chrono::milliseconds(absl::GetFlag(FLAGS_connect_timeout_ms));
-  for (int i = 0; i < concurrency; ++i) {
+  for (int i = 0; i < concurrency && !IsRedis(s.mode); ++i) {
     channel_of[i] = shared ? shared : MakeChannel(target, i);
     if (!channel_of[i]->WaitForConnected(connect_deadline)) {
       std::fprintf(stderr, "predstore-loadgen: cannot connect to %s\n", target.c_str());

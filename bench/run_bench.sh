@@ -72,6 +72,7 @@ log() { printf '== %s\n' "$*"; }
 work=""
 server_pid=""
 echo_pid=""
+redis_pid=""
 load_pid=""
 stop_process() {  # pid name
   local pid=$1 name=$2
@@ -93,6 +94,7 @@ cleanup() {
   set +e
   stop_process "$load_pid" predstore-load
   stop_process "$echo_pid" predstore-bench-echo
+  stop_process "$redis_pid" redis-server
   stop_process "$server_pid" predstore-server
   if [[ -n "$work" ]]; then
     if [[ "${KEEP_WORK:-0}" == 1 ]]; then
@@ -194,6 +196,28 @@ server_port=$(wait_for_port_file "$work/server.port" "$server_pid" predstore-ser
 echo_port=$(wait_for_port_file "$work/echo.port" "$echo_pid" predstore-bench-echo "$work/echo.log")
 log "predstore-server on 127.0.0.1:$server_port (pid $server_pid), echo on 127.0.0.1:$echo_port (pid $echo_pid)"
 
+# Redis (Debian's redis-server), loaded with the same rows, as the obvious
+# alternative store: key fc:<store_id>:<item_id>:<horizon_days>, value
+# "<forecast>,<p90>" (the CSV's text), bulk-loaded with redis-cli --pipe.
+redis_port=""
+if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+  redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+    >"$work/redis.log" 2>&1 &
+  redis_pid=$!
+  for _ in $(seq 1 200); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  redis_load_start=$(date +%s.%N)
+  awk -F, 'NR > 1 { k = "fc:" $1 ":" $2 ":" $3; v = $4 "," $5;
+    printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(k), k, length(v), v }' "$work/sample.csv" |
+    redis-cli -p "$redis_port" --pipe >"$work/redis.load" 2>&1 || { cat "$work/redis.load" >&2; exit 1; }
+  redis_load_s=$(awk -v a="$redis_load_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+  redis_rows_per_s=$(awk -v r="$ROWS" -v s="$redis_load_s" 'BEGIN { printf "%.0f", r / s }')
+  log "redis-server on 127.0.0.1:$redis_port (pid $redis_pid): loaded $ROWS rows in ${redis_load_s}s" \
+    "(${redis_rows_per_s} rows/s, awk + redis-cli --pipe)"
+else
+  log "redis-server not installed: skipping the Redis cases"
+fi
+
 # ---- 4. load generation -----------------------------------------------------
 # The cases, in run order: name, target (server or echo) and loadgen flags.
 names=()
@@ -219,6 +243,11 @@ add_case "stream c=16" server --mode=stream --concurrency=16
 # Open loop at a fixed arrival rate: latency from the intended send time.
 add_case "echo open 2000/s" echo --mode=echo --concurrency=4 --rate=2000
 add_case "lookup open 2000/s" server --mode=lookup --concurrency=4 --rate=2000
+if [[ -n "$redis_port" ]]; then
+  add_case "redis GET c=1" redis --mode=redis_get --concurrency=1
+  add_case "redis GET c=16" redis --mode=redis_get --concurrency=16
+  add_case "redis MGET(100) c=1" redis --mode=redis_mget --batch=100 --concurrency=1
+fi
 for c in "${sweep[@]}"; do  # the concurrency sweep: what the list above lacks
   [[ -v "case_target[echo c=$c]" ]] || add_case "echo c=$c" echo --mode=echo --concurrency="$c"
   [[ -v "case_target[lookup c=$c]" ]] || add_case "lookup c=$c" server --mode=lookup --concurrency="$c"
@@ -230,7 +259,11 @@ declare -A json  # "name#repeat" -> the loadgen JSON line
 failed=0
 run_case() {  # name repeat
   local name=$1 repeat=$2 target flags out rc=0
-  if [[ "${case_target[$name]}" == server ]]; then target="127.0.0.1:$server_port"; else target="127.0.0.1:$echo_port"; fi
+  case "${case_target[$name]}" in
+    server) target="127.0.0.1:$server_port" ;;
+    redis) target="127.0.0.1:$redis_port" ;;
+    *) target="127.0.0.1:$echo_port" ;;
+  esac
   read -ra flags <<<"${case_flags[$name]}"
   # The last repeat's CDF survives: each repeat overwrites the file.
   out=$("$loadgen_bin" --target="$target" --label="$name" --duration_s="$DURATION" --warmup_s="$WARMUP" \
@@ -289,6 +322,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; 
 pairs=("lookup c=1|echo c=1" "lookup c=16|echo c=16" "lookup c=16 shared|echo c=16"
   "batch(100) c=1|echo_batch(100) c=1" "stream c=1|echo_stream c=1" "stream c=16|echo_stream c=16"
   "lookup open 2000/s|echo open 2000/s")
+if [[ -n "$redis_port" ]]; then
+  pairs+=("lookup c=1|redis GET c=1" "stream c=16|redis GET c=16" "batch(100) c=1|redis MGET(100) c=1")
+fi
 for c in "${sweep[@]}"; do
   [[ " ${pairs[*]} " == *"lookup c=$c|echo c=$c"* ]] || pairs+=("lookup c=$c|echo c=$c")
 done
@@ -371,6 +407,10 @@ else
 fi
 
 # ---- RESULTS.md -------------------------------------------------------------
+rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null || echo 0; }
+server_rss_kib=$(rss_kib "$server_pid")
+redis_rss_kib=0
+[[ -n "$redis_pid" ]] && redis_rss_kib=$(rss_kib "$redis_pid")
 version_of() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (working tree has uncommitted changes)"
@@ -400,6 +440,17 @@ git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (working tree ha
   echo "${load_rows_per_s:-?} rows/s, peak RSS $(awk -v k="${peak_rss_kib:-0}" 'BEGIN { printf "%.1f MiB", k / 1024 }')" \
     "(measured by $rss_method). Loader line: \`$load_line\`"
   echo
+  if [[ -n "$redis_port" ]]; then
+    echo "Redis bulk load of the same rows (awk + \`redis-cli --pipe\`): ${redis_rows_per_s} rows/s;" \
+      "predstore / Redis: $(ratio "${load_rows_per_s:-0}" "$redis_rows_per_s")x."
+    echo
+    echo "## Memory while serving (after the runs)"
+    echo
+    echo "predstore-server RSS $(awk -v k="$server_rss_kib" 'BEGIN { printf "%.1f MiB", k / 1024 }');" \
+      "redis-server RSS $(awk -v k="$redis_rss_kib" 'BEGIN { printf "%.1f MiB", k / 1024 }');" \
+      "predstore / Redis: $(ratio "$server_rss_kib" "$redis_rss_kib")x."
+    echo
+  fi
   echo "## Results"
   echo
   echo "Medians over the repeats; latency in µs; max is the max and errors/wrong the sums over the repeats."
@@ -416,7 +467,7 @@ git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (working tree ha
   echo
   echo "## Ratios"
   echo
-  echo "predstore / echo floor at the same concurrency, from the medians."
+  echo "predstore / echo floor at the same concurrency (and predstore / Redis), from the medians."
   echo
   echo "| pair | p50 | p99 | calls/s |"
   echo "|---|--:|--:|--:|"
