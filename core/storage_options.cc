@@ -12,6 +12,10 @@ rocksdb::Options PredictionTableOptions(std::shared_ptr<rocksdb::Cache> block_ca
   table.whole_key_filtering = true;
   table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
   table.format_version = 5;
+  // 1 KiB data blocks: less to search and decode per point lookup
+  // (store_benchmark, 1M rows: Get 2.3 -> 1.8 us, MultiGet 2.6 -> 1.8 us per
+  // key against the 4 KiB default), at the cost of a larger in-memory index.
+  table.block_size = 1024;
   if (block_cache) {
     // Index and filter blocks stay in the table readers' memory (all files
     // are opened once: max_open_files = -1) rather than competing in the

@@ -15,8 +15,8 @@
 namespace predstore::internal {
 
 // Options for writing and reading prediction SST files. `block_cache` may be
-// null (the writer's case). Point lookups: 10-bit bloom filters on whole
-// keys, a hash index inside data blocks, index and filter blocks held by the
+// null (the writer's case). Point lookups: 1 KiB data blocks, 10-bit bloom
+// filters on whole keys, a hash index inside data blocks, index and filter blocks held by the
 // open table readers (outside the block cache, so scans cannot evict them).
 rocksdb::Options PredictionTableOptions(std::shared_ptr<rocksdb::Cache> block_cache);
 
