@@ -27,6 +27,7 @@ struct TableSnapshot::Part {
 
 struct PredictionStore::Resources {
   rocksdb::Options options;
+  std::shared_ptr<rocksdb::Cache> block_cache;
   std::mutex mu;  // guards open_parts
   absl::flat_hash_map<std::string, std::weak_ptr<const TableSnapshot::Part>> open_parts;
 };
@@ -263,8 +264,8 @@ absl::StatusOr<ScanResult> TableSnapshot::Scan(
 
 PredictionStore::PredictionStore(StoreOptions options)
     : options_(std::move(options)), resources_(std::make_unique<Resources>()) {
-  auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
-  resources_->options = internal::PredictionTableOptions(std::move(cache));
+  resources_->block_cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  resources_->options = internal::PredictionTableOptions(resources_->block_cache);
 }
 
 PredictionStore::~PredictionStore() = default;
@@ -321,6 +322,7 @@ absl::StatusOr<std::shared_ptr<const TableSnapshot>> PredictionStore::OpenSnapsh
       auto opened = std::make_shared<TableSnapshot::Part>();
       opened->dir = dir;
       opened->db.reset(raw);
+      if (options_.warm_block_cache) WarmBlockCache(*opened->db, dir);
       part = std::move(opened);
       std::lock_guard<std::mutex> lock(resources_->mu);
       resources_->open_parts[dir] = part;
@@ -330,6 +332,20 @@ absl::StatusOr<std::shared_ptr<const TableSnapshot>> PredictionStore::OpenSnapsh
   }
   if (snapshot->parts_.empty()) return absl::DataLossError(StrCat(table, ": active version has no parts"));
   return snapshot;
+}
+
+void PredictionStore::WarmBlockCache(rocksdb::DB& db, const std::string& dir) {
+  uint64_t file_bytes = 0;
+  const rocksdb::Cache& cache = *resources_->block_cache;
+  if (!db.GetIntProperty("rocksdb.total-sst-files-size", &file_bytes)) return;
+  const uint64_t free_bytes = cache.GetCapacity() - std::min(cache.GetCapacity(), cache.GetUsage());
+  if (file_bytes * 3 > free_bytes) return;
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = true;
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(read_options));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  }
+  if (!it->status().ok()) LogWarning(dir, ": warming the block cache: ", it->status().ToString());
 }
 
 absl::StatusOr<std::shared_ptr<const TableSnapshot>> PredictionStore::Reload(const std::string& table,

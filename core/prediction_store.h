@@ -28,6 +28,10 @@
 #include "core/table_directory.h"
 #include "core/value_codec.h"
 
+namespace rocksdb {
+class DB;
+}
+
 namespace predstore {
 
 struct StoreOptions {
@@ -35,6 +39,11 @@ struct StoreOptions {
   std::filesystem::path data_dir;
   // Block cache shared by every table, in bytes. Default 256 MiB. Fixed at Open.
   uint64_t block_cache_bytes = uint64_t{256} << 20;
+  // Read a newly opened part's data blocks into the block cache when they
+  // fit in what the cache has left (estimated at 3x the compressed files),
+  // so that the first lookups after a load or swap do not each pay a file
+  // read and a decompression. The swap waits for it. Default true.
+  bool warm_block_cache = true;
 };
 
 // A box query: for any subset of the lookup columns (partition first, then
@@ -162,6 +171,8 @@ class PredictionStore {
   // version is unchanged, else opens the new one.
   absl::StatusOr<std::shared_ptr<const TableSnapshot>> Reload(const std::string& table, const Catalog& current);
   void Publish(std::shared_ptr<const Catalog> catalog);
+  // See StoreOptions::warm_block_cache.
+  void WarmBlockCache(rocksdb::DB& db, const std::string& dir);
 
   StoreOptions options_;
   std::unique_ptr<Resources> resources_;

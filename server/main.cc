@@ -16,6 +16,8 @@ ABSL_FLAG(std::string, data_dir, "./predstore-data", "Data directory holding one
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to listen on; port 0 picks a free port.");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written to this file once serving.");
 ABSL_FLAG(uint64_t, block_cache_mb, 256, "Block cache shared by all tables, in MiB.");
+ABSL_FLAG(bool, warm_cache, true,
+          "Read a newly served snapshot's data into the block cache when it fits, before swapping to it.");
 ABSL_FLAG(uint32_t, max_batch_keys, 10000, "Most keys one BatchLookup may ask for (more: RESOURCE_EXHAUSTED).");
 ABSL_FLAG(std::string, admin_token_file, "",
           "File holding the bearer token the Admin service requires; empty: admin calls are not authenticated.");
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.store.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.store.block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20;
+  options.store.warm_block_cache = absl::GetFlag(FLAGS_warm_cache);
   options.max_batch_keys = absl::GetFlag(FLAGS_max_batch_keys);
   options.refresh_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_refresh_interval_ms));
   options.shutdown_grace = std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
