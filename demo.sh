@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The quick-start job: builds predstore, generates a sample prediction file,
 # loads it as a snapshot, starts the server on a free loopback port, answers
-# lookups through the CLI, publishes and rolls back a second version, stops.
+# lookups and a range scan through the CLI, publishes and rolls back a second version, stops.
 # Usage: ./demo.sh [ROWS]   (default 100000; BUILD_DIR=build)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -57,6 +57,9 @@ echo "== 4. lookups through predstore-cli"
 "$cli" --server="$target" lookup --table=forecasts store_id=1 item_id=1000 horizon_days=99
 printf 'store_id,item_id,horizon_days\n1,1000,2\n2,1499,14\n3,1250,7\n' >"$work/keys.csv"
 "$cli" --server="$target" batch-lookup --table=forecasts --keys="$work/keys.csv" --output=table
+echo "-- a range scan over a box of the key columns (z-order jumps; statistics on stderr)"
+"$cli" --server="$target" scan --table=forecasts --where='store_id between 1 and 3' \
+  --where='item_id = 1000' --where='horizon_days <= 2' --stats --output=table
 
 echo
 echo "== 5. a new batch arrives: publish version 2 while serving, then roll back"
