@@ -1,0 +1,57 @@
+// Scoring with XGBoost's C API (libxgboost, Debian's 1.7 series).
+// An XGBoostScorer owns one booster loaded from a model file in any format
+// XGBoost saves (legacy binary, JSON, UBJSON; the format is read from the
+// bytes, not the file name). Predict is thread-safe: XGBoost's in-place
+// prediction keeps its output buffer per thread, and this class copies it out
+// before returning.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace predstore {
+
+class XGBoostScorer {
+ public:
+  // Loads `path`. `threads` is XGBoost's own thread count per Predict call
+  // (1 suits a server that runs many calls at once; 0 means all cores).
+  // kNotFound if the file is missing; kFailedPrecondition naming the file if
+  // XGBoost cannot read it.
+  static absl::StatusOr<std::unique_ptr<XGBoostScorer>> LoadFile(const std::string& path, int threads);
+  ~XGBoostScorer();
+  XGBoostScorer(const XGBoostScorer&) = delete;
+  XGBoostScorer& operator=(const XGBoostScorer&) = delete;
+
+  // Features the booster was trained on, in column order.
+  size_t num_features() const { return num_features_; }
+  // Feature names stored in the booster (empty if it was trained without).
+  const std::vector<std::string>& feature_names() const { return feature_names_; }
+  // Floats produced per row: the class count for multi:softprob, else 1.
+  size_t outputs_per_row() const { return outputs_per_row_; }
+  // The training objective, e.g. "binary:logistic", "reg:squarederror".
+  const std::string& objective() const { return objective_; }
+
+  // Scores `rows.size() / num_features()` rows stored row-major, NaN marking a
+  // missing value; writes outputs_per_row() floats per row to `out` (resized).
+  // Normal prediction: probabilities for logistic and softprob objectives,
+  // values for regression. kInternal carries XGBoost's message on failure.
+  absl::Status Predict(std::span<const float> rows, std::vector<float>* out) const;
+
+ private:
+  explicit XGBoostScorer(void* booster) : booster_(booster) {}
+  absl::Status ReadModelFacts();
+
+  void* booster_;  // BoosterHandle
+  size_t num_features_ = 0;
+  size_t outputs_per_row_ = 1;
+  std::string objective_;
+  std::vector<std::string> feature_names_;
+};
+
+}  // namespace predstore
