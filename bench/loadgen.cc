@@ -16,6 +16,12 @@
 //   stream      Predictions.LookupStream: one long-lived stream per caller,
 //               one lookup in flight (write, then read its answer)
 //   echo_stream Echo.EchoStream, the same way (the streaming floor)
+//   predict     Predictions.Predict of one row of --features random
+//               features f0..fN-1 with --model (on-demand scoring)
+//   fallback    Predictions.Lookup of a key that is not stored (store_id
+//               beyond the sample), with --features just-in-time features:
+//               the server scores the table's bound model
+//               (answers must say SOURCE_COMPUTED)
 // Keys are those of `predstore-load sample --rows=--rows`: row i has
 // store_id = i / (14 * 500) + 1, item_id = (i / 14) % 500 + 1000 and
 // horizon_days = i % 14 + 1 (the formula and defaults of core/sample_data.h).
@@ -83,6 +89,8 @@ ABSL_FLAG(int64_t, timeout_ms, 10000, "Deadline of each call.");
 ABSL_FLAG(int64_t, connect_timeout_ms, 10000, "How long to wait for the channels to connect before giving up.");
 ABSL_FLAG(std::string, label, "", "Name of this run in the output; default: the mode.");
 ABSL_FLAG(bool, json, false, "Also print the results as one JSON object line.");
+ABSL_FLAG(std::string, model, "models:/bench/Production", "predict: the model to score.");
+ABSL_FLAG(int, features, 30, "predict, fallback: features per row, named f0..f<N-1>.");
 ABSL_FLAG(std::string, cdf_out, "",
           "If set, write the latency CDF here after the run: \"latency_us fraction\" lines, about 200 of them.");
 
@@ -92,7 +100,7 @@ using Clock = std::chrono::steady_clock;
 namespace v1 = predstore::v1;
 namespace echo = predstore::bench::v1;
 
-enum class Mode { kLookup, kBatch, kEcho, kEchoBatch, kStream, kEchoStream, kRedisGet, kRedisMget };
+enum class Mode { kLookup, kBatch, kEcho, kEchoBatch, kStream, kEchoStream, kRedisGet, kRedisMget, kPredict, kFallback };
 bool IsRedis(Mode mode) { return mode == Mode::kRedisGet || mode == Mode::kRedisMget; }
 
 struct Settings {
@@ -108,6 +116,8 @@ struct Settings {
   bool verify = true;
   std::chrono::milliseconds timeout{0};
   predstore::SampleOptions sample;  // items and horizons of the sample
+  std::string model;  // predict
+  int features = 0;   // predict, fallback
 };
 
 // The measurement window and the per-caller quota, shared read-only.
@@ -169,7 +179,8 @@ class Caller {
     if (IsRedis(s_.mode)) {
       // The same client harness drives Redis, through hiredis.
       redis_ = redisConnect(s_.redis_host.c_str(), s_.redis_port);
-    } else if (s_.mode == Mode::kLookup || s_.mode == Mode::kBatch || s_.mode == Mode::kStream) {
+    } else if (s_.mode == Mode::kLookup || s_.mode == Mode::kBatch || s_.mode == Mode::kStream ||
+               s_.mode == Mode::kPredict || s_.mode == Mode::kFallback) {
       predictions_ = v1::Predictions::NewStub(channel);
     } else {
       echo_ = echo::Echo::NewStub(channel);
@@ -264,6 +275,20 @@ class Caller {
       case Mode::kRedisGet:
       case Mode::kRedisMget:
         break;  // RedisCall builds its arguments from keys_
+      case Mode::kPredict: {
+        predict_.set_model(s_.model);
+        v1::FeatureRow* row = predict_.add_rows();
+        for (int f = 0; f < s_.features; ++f) {
+          predict_.add_feature_names("f" + std::to_string(f));
+          row->add_values();
+        }
+        break;
+      }
+      case Mode::kFallback:
+        lookup_.set_table(s_.table);
+        for (const char* name : names) lookup_.add_key()->set_column(name);
+        for (int f = 0; f < s_.features; ++f) lookup_.add_features()->set_column("f" + std::to_string(f));
+        break;
     }
   }
 
@@ -297,6 +322,20 @@ class Caller {
       case Mode::kRedisGet:
       case Mode::kRedisMget:
         break;
+      case Mode::kPredict:
+        for (int f = 0; f < s_.features; ++f) {
+          predict_.mutable_rows(0)->mutable_values(f)->set_double_value(normal_(rng_));
+        }
+        break;
+      case Mode::kFallback:
+        // A key past the sample's last store: never stored, always scored.
+        lookup_.mutable_key(0)->mutable_value()->set_int64_value(keys_[0].store_id + 1000000);
+        lookup_.mutable_key(1)->mutable_value()->set_int64_value(keys_[0].item_id);
+        lookup_.mutable_key(2)->mutable_value()->set_int64_value(keys_[0].horizon_days);
+        for (int f = 0; f < s_.features; ++f) {
+          lookup_.mutable_features(f)->mutable_value()->set_double_value(normal_(rng_));
+        }
+        break;
     }
   }
 
@@ -313,6 +352,24 @@ class Caller {
         return StreamCall(right);
       case Mode::kEchoStream:
         return EchoStreamCall(right);
+      case Mode::kPredict: {
+        predict_response_.Clear();
+        status = predictions_->Predict(&context, predict_, &predict_response_);
+        if (status.ok() && s_.verify) {
+          const auto& r = predict_response_;
+          *right = r.predictions_size() == 1 && r.predictions(0).values_size() >= 1 && r.model_version() > 0;
+        }
+        break;
+      }
+      case Mode::kFallback: {
+        lookup_response_.Clear();
+        status = predictions_->Lookup(&context, lookup_, &lookup_response_);
+        if (status.ok() && s_.verify) {
+          const auto& r = lookup_response_;
+          *right = r.found() && r.source() == v1::SOURCE_COMPUTED && r.model_version() > 0;
+        }
+        break;
+      }
       case Mode::kLookup: {
         lookup_response_.Clear();
         status = predictions_->Lookup(&context, lookup_, &lookup_response_);
@@ -441,6 +498,9 @@ class Caller {
   v1::LookupResponse lookup_response_;
   v1::BatchLookupRequest batch_;
   v1::BatchLookupResponse batch_response_;
+  v1::PredictRequest predict_;
+  v1::PredictResponse predict_response_;
+  std::normal_distribution<double> normal_{0.0, 1.0};
   echo::EchoRequest echo_request_;
   echo::EchoResponse echo_response_;
 };
@@ -510,9 +570,18 @@ int main(int argc, char** argv) {
     s.mode = Mode::kRedisGet;
   } else if (s.mode_name == "redis_mget") {
     s.mode = Mode::kRedisMget;
+  } else if (s.mode_name == "predict") {
+    s.mode = Mode::kPredict;
+  } else if (s.mode_name == "fallback") {
+    s.mode = Mode::kFallback;
   } else {
-    return Usage("--mode must be lookup, batch, echo, echo_batch, stream, echo_stream, redis_get or redis_mget");
+    return Usage(
+        "--mode must be lookup, batch, echo, echo_batch, stream, echo_stream, redis_get, redis_mget, predict or "
+        "fallback");
   }
+  s.model = absl::GetFlag(FLAGS_model);
+  s.features = absl::GetFlag(FLAGS_features);
+  if (s.features < 1) return Usage("--features must be >= 1");
   const int batch = absl::GetFlag(FLAGS_batch);
   const bool batched = s.mode == Mode::kBatch || s.mode == Mode::kEchoBatch || s.mode == Mode::kRedisMget;
   if (batched && batch < 1) return Usage("--batch must be >= 1");

@@ -19,6 +19,14 @@
 #      last repeat's latency CDF per case) and throughput.png (calls/s vs
 #      concurrency); without gnuplot the figures are skipped with a message;
 #   6. stops the servers (also on error or Ctrl-C).
+# The model cases: a seeded XGBoost model (MODEL_TREES trees of depth 6 over
+# 30 features, predstore-load sample-model) is registered as
+# models:/bench/Production in an MLflow file-store registry that the server
+# serves, and the table is bound to it for fallback. Predict of one row and
+# a fallback lookup (a key never stored, with just-in-time features) run
+# beside the precomputed lookup; Predict at c=32 runs against this server
+# (concurrent calls batched) and against a second server on the same data
+# started with --batch_max_rows=1 (each call scored alone).
 #
 # Usage: bench/run_bench.sh [--short]
 #   --short            ROWS=20000 DURATION=1 WARMUP=0.5 REPEATS=1, sweep c=1,4, and
@@ -32,6 +40,7 @@
 #   REPEATS     rounds over all cases (default 3)
 #   OUT_DIR     where RESULTS.md and the PNGs go (default: bench/, the committed report)
 #   JOBS        parallel build jobs (default: nproc)
+#   MODEL_TREES trees of the benchmark model (default 100; --short: 20)
 #   JSON_OUT    if set, the loadgen JSON lines (with a "repeat" field) are appended to this file
 #   KEEP_WORK=1 keep the temporary folder (sample, data, logs, CDF and plot data)
 # Exit status: 0 when every case ran with no failed call and no wrong
@@ -51,10 +60,10 @@ for arg in "$@"; do
   esac
 done
 if ((short)); then
-  ROWS=${ROWS:-20000} DURATION=${DURATION:-1} WARMUP=${WARMUP:-0.5} REPEATS=${REPEATS:-1}
+  ROWS=${ROWS:-20000} DURATION=${DURATION:-1} WARMUP=${WARMUP:-0.5} REPEATS=${REPEATS:-1} MODEL_TREES=${MODEL_TREES:-20}
   sweep=(1 4)
 else
-  ROWS=${ROWS:-1000000} DURATION=${DURATION:-5} WARMUP=${WARMUP:-1} REPEATS=${REPEATS:-3}
+  ROWS=${ROWS:-1000000} DURATION=${DURATION:-5} WARMUP=${WARMUP:-1} REPEATS=${REPEATS:-3} MODEL_TREES=${MODEL_TREES:-100}
   sweep=(1 4 16 64)
 fi
 JOBS=${JOBS:-$(nproc)}
@@ -71,6 +80,7 @@ log() { printf '== %s\n' "$*"; }
 # ---- cleanup: stop what we started, remove the work folder ----------------
 work=""
 server_pid=""
+unbatched_pid=""
 echo_pid=""
 redis_pid=""
 load_pid=""
@@ -96,6 +106,7 @@ cleanup() {
   stop_process "$echo_pid" predstore-bench-echo
   stop_process "$redis_pid" redis-server
   stop_process "$server_pid" predstore-server
+  stop_process "$unbatched_pid" "predstore-server (unbatched)"
   if [[ -n "$work" ]]; then
     if [[ "${KEEP_WORK:-0}" == 1 ]]; then
       echo "run_bench.sh: kept $work" >&2
@@ -187,13 +198,22 @@ wait_for_port_file() {  # file pid name log; prints the port
   return 1
 }
 
+"$load_bin" sample-model --out="$work/model" --features=30 --trees="$MODEL_TREES" --depth=6 \
+  --registry="$work/mlruns" --name=bench --version=1 --stage=Production >"$work/model.log"
+log "model: $(head -1 "$work/model.log")"
+model_flags=(--model_registry="$work/mlruns" --fallback="table=forecasts,model=models:/bench/Production,output=forecast")
 "$server_bin" --data_dir="$work/data" --listen=127.0.0.1:0 --port_file="$work/server.port" \
-  --shutdown_grace_ms=1000 2>"$work/server.log" &
+  --shutdown_grace_ms=1000 "${model_flags[@]}" 2>"$work/server.log" &
 server_pid=$!
+"$server_bin" --data_dir="$work/data" --listen=127.0.0.1:0 --port_file="$work/unbatched.port" \
+  --shutdown_grace_ms=1000 --warm_cache=false "${model_flags[@]}" --batch_max_rows=1 2>"$work/unbatched.log" &
+unbatched_pid=$!
 "$echo_bin" --listen=127.0.0.1:0 --port_file="$work/echo.port" 2>"$work/echo.log" &
 echo_pid=$!
 server_port=$(wait_for_port_file "$work/server.port" "$server_pid" predstore-server "$work/server.log")
 echo_port=$(wait_for_port_file "$work/echo.port" "$echo_pid" predstore-bench-echo "$work/echo.log")
+unbatched_port=$(wait_for_port_file "$work/unbatched.port" "$unbatched_pid" "predstore-server (unbatched)" \
+  "$work/unbatched.log")
 log "predstore-server on 127.0.0.1:$server_port (pid $server_pid), echo on 127.0.0.1:$echo_port (pid $echo_pid)"
 
 # Redis (Debian's redis-server), loaded with the same rows, as the obvious
@@ -243,6 +263,11 @@ add_case "stream c=16" server --mode=stream --concurrency=16
 # Open loop at a fixed arrival rate: latency from the intended send time.
 add_case "echo open 2000/s" echo --mode=echo --concurrency=4 --rate=2000
 add_case "lookup open 2000/s" server --mode=lookup --concurrency=4 --rate=2000
+# Models: precomputed lookup (above) vs on-demand scoring, and batching.
+add_case "predict c=1" server --mode=predict --concurrency=1
+add_case "fallback c=1" server --mode=fallback --concurrency=1
+add_case "predict c=32" server --mode=predict --concurrency=32
+add_case "predict c=32 unbatched" unbatched --mode=predict --concurrency=32
 if [[ -n "$redis_port" ]]; then
   add_case "redis GET c=1" redis --mode=redis_get --concurrency=1
   add_case "redis GET c=16" redis --mode=redis_get --concurrency=16
@@ -261,6 +286,7 @@ run_case() {  # name repeat
   local name=$1 repeat=$2 target flags out rc=0
   case "${case_target[$name]}" in
     server) target="127.0.0.1:$server_port" ;;
+    unbatched) target="127.0.0.1:$unbatched_port" ;;
     redis) target="127.0.0.1:$redis_port" ;;
     *) target="127.0.0.1:$echo_port" ;;
   esac
@@ -275,7 +301,8 @@ run_case() {  # name repeat
     sed 's/^/   /' "$work/loadgen.err" >&2
   fi
   local entry pid what logname
-  for entry in "$server_pid predstore-server server" "$echo_pid predstore-bench-echo echo"; do
+  for entry in "$server_pid predstore-server server" "$unbatched_pid predstore-server unbatched" \
+    "$echo_pid predstore-bench-echo echo"; do
     read -r pid what logname <<<"$entry"
     if ! kill -0 "$pid" 2>/dev/null; then
       wait "$pid" && rc=0 || rc=$?
@@ -321,7 +348,8 @@ range() { printf '%s–%s' "$(num "${lo[$1|$2]}" "$3")" "$(num "${hi[$1|$2]}" "$
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 pairs=("lookup c=1|echo c=1" "lookup c=16|echo c=16" "lookup c=16 shared|echo c=16"
   "batch(100) c=1|echo_batch(100) c=1" "stream c=1|echo_stream c=1" "stream c=16|echo_stream c=16"
-  "lookup open 2000/s|echo open 2000/s")
+  "lookup open 2000/s|echo open 2000/s"
+  "predict c=1|lookup c=1" "fallback c=1|lookup c=1" "predict c=32|predict c=32 unbatched")
 if [[ -n "$redis_port" ]]; then
   pairs+=("lookup c=1|redis GET c=1" "stream c=16|redis GET c=16" "batch(100) c=1|redis MGET(100) c=1")
 fi
@@ -341,7 +369,7 @@ for name in "${names[@]}"; do
     "${med[$name|wrong]}" "$(range "$name" p50_us %.1f)" "$(range "$name" qps %.0f)"
 done
 echo
-log "ratios of the medians (predstore / echo floor, same concurrency)"
+log "ratios of the medians (predstore / echo floor at the same concurrency; models: / precomputed lookup, batched / unbatched)"
 printf '%-42s %6s %6s %8s\n' "" p50 p99 calls/s
 for pair in "${pairs[@]}"; do
   a=${pair%%|*} b=${pair#*|}
@@ -467,7 +495,9 @@ git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (working tree ha
   echo
   echo "## Ratios"
   echo
-  echo "predstore / echo floor at the same concurrency (and predstore / Redis), from the medians."
+  echo "predstore / echo floor at the same concurrency (and predstore / Redis), from the medians." \
+    "Models: on-demand Predict and fallback / precomputed lookup; batched / unbatched Predict at c=32" \
+    "(a $MODEL_TREES-tree depth-6 XGBoost model over 30 features)."
   echo
   echo "| pair | p50 | p99 | calls/s |"
   echo "|---|--:|--:|--:|"

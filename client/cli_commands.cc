@@ -48,6 +48,7 @@ nlohmann::json ValueToJson(const v1::Value& value) {
     case v1::Value::kUint64Value: return value.uint64_value();
     case v1::Value::kDoubleValue: return value.double_value();
     case v1::Value::kFloatValue: return value.float_value();
+    case v1::Value::kBoolValue: return value.bool_value();
     case v1::Value::KIND_NOT_SET: return nullptr;
     default: return WireValueToText(value);
   }
@@ -59,15 +60,18 @@ class ResultPrinter {
   ResultPrinter(OutputFormat format, std::ostream& out) : format_(format), out_(out) {}
 
   // `found` unset (scans): no "found" column.
+  // `source`: where a lookup answer came from ("" for scans).
   void Row(const std::vector<std::pair<std::string, v1::Value>>& key, std::optional<bool> found,
            const google::protobuf::RepeatedPtrField<std::string>& names,
-           const google::protobuf::RepeatedPtrField<v1::Value>& values, uint64_t version) {
+           const google::protobuf::RepeatedPtrField<v1::Value>& values, uint64_t version,
+           const std::string& source = "") {
     if (format_ == OutputFormat::kJsonLines) {
       nlohmann::ordered_json json;
       for (const auto& [name, value] : key) json[name] = ValueToJson(value);
       if (found) json["found"] = *found;
       for (int i = 0; i < values.size() && i < names.size(); ++i) json[names[i]] = ValueToJson(values[i]);
       json["snapshot_version"] = version;
+      if (!source.empty()) json["source"] = source;
       out_ << json.dump() << "\n";
       return;
     }
@@ -76,12 +80,14 @@ class ResultPrinter {
       if (found) header_.push_back("found");
       for (const std::string& name : names) header_.push_back(name);
       header_.push_back("version");
+      if (!source.empty()) header_.push_back("source");
     }
     std::vector<std::string> row;
     for (const auto& [name, value] : key) row.push_back(WireValueToText(value));
     if (found) row.push_back(*found ? "yes" : "no");
     for (int i = 0; i < names.size(); ++i) row.push_back(i < values.size() ? WireValueToText(values[i]) : "");
     row.push_back(StrCat(version));
+    if (!source.empty()) row.push_back(source);
     rows_.push_back(std::move(row));
   }
 
@@ -148,7 +154,32 @@ std::vector<std::string> SplitPlainCsv(const std::string& line) {
   return fields;
 }
 
+// "precomputed", or "computed by <model> version <N>".
+std::string SourceText(v1::Source source, const std::string& model_name, int64_t model_version) {
+  if (source == v1::SOURCE_COMPUTED) return StrCat("computed by ", model_name, " version ", model_version);
+  return "precomputed";
+}
+
 }  // namespace
+
+absl::StatusOr<std::pair<std::string, v1::Value>> ParseFeatureAssignment(std::string_view assignment) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return absl::InvalidArgumentError(StrCat("feature \"", assignment, "\" must be written name=value"));
+  }
+  std::pair<std::string, v1::Value> feature{std::string(assignment.substr(0, eq)), v1::Value()};
+  const std::string_view text = assignment.substr(eq + 1);
+  if (text == "true" || text == "false") {
+    feature.second.set_bool_value(text == "true");
+  } else if (auto integer = ParseCell(ColumnType::kInt64, text); integer.ok()) {
+    feature.second.set_int64_value(std::get<int64_t>(*integer));
+  } else if (auto real = ParseCell(ColumnType::kDouble, text); real.ok()) {
+    feature.second.set_double_value(std::get<double>(*real));
+  } else {
+    feature.second.set_string_value(std::string(text));  // the server names the type it expects
+  }
+  return feature;
+}
 
 absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name) {
   if (name == "jsonl") return OutputFormat::kJsonLines;
@@ -208,7 +239,8 @@ absl::Status PartitionsCommand(const PredstoreClient& client, const std::string&
 }
 
 absl::Status LookupCommand(const PredstoreClient& client, const std::string& table,
-                           const std::vector<std::string>& assignments, OutputFormat format, std::ostream& out) {
+                           const std::vector<std::string>& assignments, const std::vector<std::string>& features,
+                           bool no_fallback, OutputFormat format, std::ostream& out) {
   auto info = client.GetTable(table);
   if (!info.ok()) return info.status();
   auto columns = LookupColumns(*info);
@@ -233,10 +265,20 @@ absl::Status LookupCommand(const PredstoreClient& client, const std::string& tab
     *field->mutable_value() = *value;
     key.emplace_back(name, *value);
   }
+  for (const std::string& assignment : features) {
+    auto feature = ParseFeatureAssignment(assignment);
+    if (!feature.ok()) return feature.status();
+    v1::KeyField* field = request.add_features();
+    field->set_column(feature->first);
+    *field->mutable_value() = feature->second;
+  }
+  request.set_no_fallback(no_fallback);
   auto response = client.Lookup(request);
   if (!response.ok()) return response.status();
   ResultPrinter printer(format, out);
-  printer.Row(key, response->found(), response->value_columns(), response->values(), response->snapshot_version());
+  printer.Row(key, response->found(), response->value_columns(), response->values(), response->snapshot_version(),
+              response->found() ? SourceText(response->source(), response->model_name(), response->model_version())
+                                : "");
   printer.Flush();
   return absl::OkStatus();
 }
@@ -262,7 +304,8 @@ absl::Status BatchLookupCommand(const PredstoreClient& client, const std::string
     for (int i = 0; i < response->results_size(); ++i) {
       const v1::LookupResult& result = response->results(i);
       printer.Row(pending_keys[i], result.found(), response->value_columns(), result.values(),
-                  response->snapshot_version());
+                  response->snapshot_version(),
+                  result.found() ? SourceText(result.source(), response->model_name(), response->model_version()) : "");
     }
     request.clear_keys();
     pending_keys.clear();
@@ -439,6 +482,64 @@ absl::Status RefreshCommand(const PredstoreClient& client, const std::string& ta
   for (const v1::TableInfo& t : response->tables()) {
     out << "table " << t.name() << ": serving version " << t.active_version() << " (" << t.row_count() << " rows)\n";
   }
+  return absl::OkStatus();
+}
+
+absl::Status PredictCommand(const PredstoreClient& client, const std::string& model,
+                            const std::vector<std::string>& assignments, std::ostream& out) {
+  if (model.empty()) return absl::InvalidArgumentError("predict needs --model=models:/NAME/STAGE (or /VERSION, @ALIAS)");
+  if (assignments.empty()) return absl::InvalidArgumentError("predict needs features as name=value arguments");
+  v1::PredictRequest request;
+  request.set_model(model);
+  v1::FeatureRow* row = request.add_rows();
+  for (const std::string& assignment : assignments) {
+    auto feature = ParseFeatureAssignment(assignment);
+    if (!feature.ok()) return feature.status();
+    request.add_feature_names(feature->first);
+    *row->add_values() = feature->second;
+  }
+  auto response = client.Predict(request);
+  if (!response.ok()) return response.status();
+  for (const v1::Prediction& prediction : response->predictions()) {
+    const std::vector<float> values(prediction.values().begin(), prediction.values().end());
+    nlohmann::ordered_json json = {{"prediction", values},
+                                   {"model", response->model_name()},
+                                   {"version", response->model_version()}};
+    out << json.dump() << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ModelsCommand(const PredstoreClient& client, OutputFormat format, std::ostream& out, std::ostream& info) {
+  auto models = client.ListModels();
+  if (!models.ok()) return models.status();
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::ServedModelInfo& model : models->models()) {
+    std::string serves;
+    for (const std::string& name : model.serves()) StrAppend(&serves, serves.empty() ? "" : ",", name);
+    if (format == OutputFormat::kJsonLines) {
+      nlohmann::ordered_json json = {{"model", model.name()},         {"version", model.version()},
+                                     {"serves", serves},              {"objective", model.objective()},
+                                     {"features", model.features_size()}, {"model_dir", model.model_dir()}};
+      out << json.dump() << "\n";
+    } else {
+      rows.push_back({model.name(), StrCat(model.version()), serves, model.objective(), StrCat(model.features_size()),
+                      model.model_dir()});
+    }
+  }
+  if (format == OutputFormat::kTable) {
+    ResultPrinter::PrintTable({"model", "version", "serves", "objective", "features", "model_dir"}, rows, out);
+  }
+  for (const std::string& error : models->load_errors()) info << "load error: " << error << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status ReloadModelsCommand(const PredstoreClient& client, std::ostream& out) {
+  auto reloaded = client.ReloadModels();
+  if (!reloaded.ok()) return reloaded.status();
+  out << "loaded " << reloaded->loaded() << ", unloaded " << reloaded->unloaded() << ", serving "
+      << reloaded->models_size() << " model versions\n";
+  for (const std::string& error : reloaded->errors()) out << "load error: " << error << "\n";
   return absl::OkStatus();
 }
 

@@ -28,10 +28,27 @@ absl::Status PartitionsCommand(const PredstoreClient& client, const std::string&
                                std::ostream& out);
 
 // Looks up one key given as "column=value" assignments (text forms as in
-// core/schema.h: 2026-11-26 for dates, RFC 3339 for timestamps).
-// kInvalidArgument naming the column for a bad or missing assignment.
+// core/schema.h: 2026-11-26 for dates, RFC 3339 for timestamps), sending
+// `features` ("name=value") for the table's fallback model; prints where the
+// answer came from. kInvalidArgument naming the column for a bad or missing
+// assignment.
 absl::Status LookupCommand(const PredstoreClient& client, const std::string& table,
-                           const std::vector<std::string>& assignments, OutputFormat format, std::ostream& out);
+                           const std::vector<std::string>& assignments, const std::vector<std::string>& features,
+                           bool no_fallback, OutputFormat format, std::ostream& out);
+
+// A model feature "name=value": true/false a bool, an integer an int64, a
+// decimal a double, anything else a string (the server rejects it, naming
+// the type the model expects).
+absl::StatusOr<std::pair<std::string, v1::Value>> ParseFeatureAssignment(std::string_view assignment);
+
+// Scores one row of "name=value" features with `model` (a models:/ URI) and
+// prints the prediction with the model version that made it, as JSON.
+absl::Status PredictCommand(const PredstoreClient& client, const std::string& model,
+                            const std::vector<std::string>& assignments, std::ostream& out);
+// The served model versions and what each answers for; load errors to `info`.
+absl::Status ModelsCommand(const PredstoreClient& client, OutputFormat format, std::ostream& out, std::ostream& info);
+// Admin: re-read the model registry now.
+absl::Status ReloadModelsCommand(const PredstoreClient& client, std::ostream& out);
 
 // Looks up every key read from `keys` (JSON Lines objects, or CSV with a
 // header naming the key columns; told apart by the first character), in

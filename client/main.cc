@@ -25,6 +25,10 @@ ABSL_FLAG(uint64_t, limit, 0, "scan: most rows to return; 0 means all.");
 ABSL_FLAG(std::string, page_token, "", "scan: resume from the token an earlier scan printed.");
 ABSL_FLAG(bool, stats, false, "scan: print the scan's statistics to stderr.");
 ABSL_FLAG(uint64_t, to_version, 0, "rollback: version to make active; 0 means the previous one.");
+ABSL_FLAG(std::string, model, "", "predict: models:/NAME/STAGE, models:/NAME/VERSION or models:/NAME@ALIAS.");
+ABSL_FLAG(std::vector<std::string>, features, {},
+          "lookup: just-in-time features for the table's fallback model, name=value,name=value.");
+ABSL_FLAG(bool, no_fallback, false, "lookup: answer from stored predictions only.");
 ABSL_FLAG(std::string, admin_token_file, "", "File holding the admin bearer token (rollback, refresh).");
 ABSL_FLAG(int64_t, timeout_ms, 10000, "Deadline of each call, in milliseconds.");
 
@@ -39,6 +43,10 @@ constexpr char kUsage[] =
     "                                                         rows in a box, in key order (also >=, <=)\n"
     "  predstore-cli rollback --table=T [--to_version=N]       admin: serve an older kept version\n"
     "  predstore-cli refresh [--table=T]                       admin: pick up newly published snapshots\n"
+    "  predstore-cli lookup --table=T col=value ... --features=f0=1.5,f1=2  fallback features for a miss\n"
+    "  predstore-cli predict --model=models:/NAME/Production f0=1.5 f1=2  score one row with a registered model\n"
+    "  predstore-cli models                                   served model versions and their stages/aliases\n"
+    "  predstore-cli reload-models                            admin: re-read the model registry now\n"
     "  predstore-cli health                                    SERVING or NOT_SERVING\n"
     "  predstore-cli partitions --table=T                     partitions of the active version\n"
     "  predstore-cli load ...                                  runs predstore-load load ... (see its --help)\n"
@@ -127,7 +135,16 @@ int main(int argc, char** argv) {
     if (status.ok()) status = predstore::PartitionsCommand(client, table, *format, std::cout);
   } else if (command == "lookup") {
     status = need_table();
-    if (status.ok()) status = predstore::LookupCommand(client, table, args, *format, std::cout);
+    if (status.ok()) {
+      status = predstore::LookupCommand(client, table, args, absl::GetFlag(FLAGS_features),
+                                        absl::GetFlag(FLAGS_no_fallback), *format, std::cout);
+    }
+  } else if (command == "predict") {
+    status = predstore::PredictCommand(client, absl::GetFlag(FLAGS_model), args, std::cout);
+  } else if (command == "models") {
+    status = predstore::ModelsCommand(client, *format, std::cout, std::cerr);
+  } else if (command == "reload-models") {
+    status = predstore::ReloadModelsCommand(client, std::cout);
   } else if (command == "batch-lookup") {
     status = need_table();
     std::string keys_path = absl::GetFlag(FLAGS_keys);

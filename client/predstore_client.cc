@@ -124,6 +124,30 @@ absl::StatusOr<v1::TableInfo> PredstoreClient::Rollback(const std::string& table
   });
 }
 
+absl::StatusOr<v1::PredictResponse> PredstoreClient::Predict(const v1::PredictRequest& request) const {
+  return Invoke<v1::PredictResponse>([&](v1::PredictResponse* response) {
+    grpc::ClientContext context;
+    Prepare(&context, false);
+    return predictions_->Predict(&context, request, response);
+  });
+}
+
+absl::StatusOr<v1::ListModelsResponse> PredstoreClient::ListModels() const {
+  return Invoke<v1::ListModelsResponse>([&](v1::ListModelsResponse* response) {
+    grpc::ClientContext context;
+    Prepare(&context, false);
+    return predictions_->ListModels(&context, v1::ListModelsRequest(), response);
+  });
+}
+
+absl::StatusOr<v1::ReloadModelsResponse> PredstoreClient::ReloadModels() const {
+  return Invoke<v1::ReloadModelsResponse>([&](v1::ReloadModelsResponse* response) {
+    grpc::ClientContext context;
+    Prepare(&context, true);
+    return admin_->ReloadModels(&context, v1::ReloadModelsRequest(), response);
+  });
+}
+
 absl::StatusOr<bool> PredstoreClient::IsServing() const {
   auto stub = grpc::health::v1::Health::NewStub(channel_);
   grpc::ClientContext context;

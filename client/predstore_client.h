@@ -67,6 +67,10 @@ class PredstoreClient {
   absl::StatusOr<v1::TableInfo> GetTable(const std::string& table) const;
   absl::StatusOr<v1::RefreshTablesResponse> RefreshTables(const std::string& table) const;
   absl::StatusOr<v1::TableInfo> Rollback(const std::string& table, uint64_t to_version) const;
+  absl::StatusOr<v1::PredictResponse> Predict(const v1::PredictRequest& request) const;
+  absl::StatusOr<v1::ListModelsResponse> ListModels() const;
+  // Admin: re-read the model registry now.
+  absl::StatusOr<v1::ReloadModelsResponse> ReloadModels() const;
   // grpc.health.v1 Check of the whole server: true when SERVING.
   absl::StatusOr<bool> IsServing() const;
 

@@ -16,6 +16,7 @@ std::string_view KindName(const v1::Value& value) {
     case v1::Value::kStringValue: return "string_value";
     case v1::Value::kDateValue: return "date_value";
     case v1::Value::kTimestampValue: return "timestamp_value";
+    case v1::Value::kBoolValue: return "bool_value";
     case v1::Value::KIND_NOT_SET: return "no value";
   }
   return "?";
@@ -115,6 +116,21 @@ void CellToWire(const CellView& cell, v1::Value* out) {
   }, cell);
 }
 
+std::optional<CellView> FeatureViewFromWire(const v1::Value& value) {
+  switch (value.kind_case()) {
+    case v1::Value::kInt64Value: return CellView(value.int64_value());
+    case v1::Value::kUint64Value: return CellView(value.uint64_value());
+    case v1::Value::kDoubleValue: return CellView(value.double_value());
+    case v1::Value::kFloatValue: return CellView(value.float_value());
+    case v1::Value::kStringValue: return CellView(std::string_view(value.string_value()));
+    case v1::Value::kDateValue: return CellView(Date{value.date_value()});
+    case v1::Value::kTimestampValue: return CellView(Timestamp{value.timestamp_value()});
+    case v1::Value::kBoolValue: return CellView(int64_t{value.bool_value() ? 1 : 0});
+    case v1::Value::KIND_NOT_SET: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 std::string WireValueToText(const v1::Value& value) {
   switch (value.kind_case()) {
     case v1::Value::kInt64Value: return FormatCell(CellView(value.int64_value()));
@@ -124,6 +140,7 @@ std::string WireValueToText(const v1::Value& value) {
     case v1::Value::kStringValue: return value.string_value();
     case v1::Value::kDateValue: return FormatCell(CellView(Date{value.date_value()}));
     case v1::Value::kTimestampValue: return FormatCell(CellView(Timestamp{value.timestamp_value()}));
+    case v1::Value::kBoolValue: return value.bool_value() ? "true" : "false";
     case v1::Value::KIND_NOT_SET: return "null";
   }
   return "null";

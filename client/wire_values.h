@@ -3,6 +3,7 @@
 // side converts the same way. Stateless.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -20,6 +21,10 @@ absl::StatusOr<ColumnType> ColumnTypeFromWire(v1::ColumnType type);
 // (an int64 fits a uint64 column when not negative, and the reverse).
 absl::StatusOr<Cell> CellFromWire(const v1::Value& value, const Column& column);
 void CellToWire(const CellView& cell, v1::Value* out);
+
+// A model feature's value as a view into `value` (booleans become 0 or 1);
+// nullopt for an unset value (an absent feature).
+std::optional<CellView> FeatureViewFromWire(const v1::Value& value);
 
 // The wire value's text form (FormatCell); "null" for an unset value.
 std::string WireValueToText(const v1::Value& value);

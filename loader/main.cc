@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "client/predstore_client.h"
 #include "core/batch_load.h"
 #include "core/sample_data.h"
+#include "core/sample_model.h"
 #include "core/table_directory.h"
 #include "loader/progress_line.h"
 
@@ -36,7 +38,18 @@ ABSL_FLAG(std::string, admin_token_file, "", "File holding the server's admin be
 ABSL_FLAG(uint64_t, to_version, 0, "rollback: the version to make active; 0 means the previous one.");
 ABSL_FLAG(uint64_t, rows, 1000, "sample: number of rows.");
 ABSL_FLAG(uint64_t, seed, 42, "sample: random seed.");
-ABSL_FLAG(std::string, out, "", "sample: file to write (.csv or .jsonl).");
+ABSL_FLAG(std::string, out, "", "sample: file to write (.csv or .jsonl); sample-model: the model directory.");
+ABSL_FLAG(int32_t, features, 30, "sample-model: number of features (named f0, f1, ...).");
+ABSL_FLAG(int32_t, trees, 100, "sample-model: boosting rounds.");
+ABSL_FLAG(int32_t, depth, 6, "sample-model: tree depth.");
+ABSL_FLAG(std::string, objective, "binary:logistic",
+          "sample-model: binary:logistic, reg:squarederror or multi:softprob (3 classes).");
+ABSL_FLAG(std::string, model_format, "xgb", "sample-model: file format xgb, json or ubj.");
+ABSL_FLAG(std::string, registry, "", "sample-model: an MLflow file-store folder (mlruns) to register the model in.");
+ABSL_FLAG(std::string, name, "", "sample-model: registered model name.");
+ABSL_FLAG(int64_t, version, 1, "sample-model: registered version number.");
+ABSL_FLAG(std::string, stage, "None", "sample-model: the version's stage: None, Staging, Production, Archived.");
+ABSL_FLAG(std::vector<std::string>, aliases, {}, "sample-model: aliases of the version, comma-separated.");
 
 namespace {
 
@@ -52,6 +65,10 @@ constexpr char kUsage[] =
     "  predstore-load rollback --table=T [--to_version=N] [--server=host:port]\n"
     "  predstore-load versions --table=T\n"
     "  predstore-load sample --rows=N --out=FILE [--seed=S]   write sample forecasts\n"
+    "  predstore-load sample-model --out=DIR [--features=30 --trees=100 --depth=6 --objective=binary:logistic]\n"
+    "                      [--registry=mlruns --name=M --version=N --stage=Production --aliases=champion]\n"
+    "      Trains a seeded XGBoost model, saves it as an MLflow model directory and optionally registers (or\n"
+    "      re-stages) it in an MLflow file-store registry, as MLflow's client would.\n"
     "Exit status: 0 on success, 1 on a failed load (nothing is published), 2 on bad usage.";
 
 int Fail(const absl::Status& status) {
@@ -238,6 +255,37 @@ int Sample() {
   return 0;
 }
 
+int SampleModel() {
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) return Fail(absl::InvalidArgumentError("sample-model needs --out=DIR"));
+  const std::string model_dir = std::filesystem::absolute(out).lexically_normal().string();
+  if (!std::filesystem::exists(std::filesystem::path(model_dir) / "MLmodel")) {
+    predstore::SampleModelOptions options;
+    options.features = absl::GetFlag(FLAGS_features);
+    options.trees = absl::GetFlag(FLAGS_trees);
+    options.depth = absl::GetFlag(FLAGS_depth);
+    options.objective = absl::GetFlag(FLAGS_objective);
+    options.seed = absl::GetFlag(FLAGS_seed);
+    options.model_format = absl::GetFlag(FLAGS_model_format);
+    if (auto status = predstore::WriteSampleModel(options, model_dir); !status.ok()) return Fail(status);
+    std::printf("wrote a %d-tree depth-%d %s model with %d features to %s\n", options.trees, options.depth,
+                options.objective.c_str(), options.features, model_dir.c_str());
+  }
+  const std::string registry = absl::GetFlag(FLAGS_registry);
+  if (registry.empty()) return 0;
+  predstore::SampleRegistration registration;
+  registration.name = absl::GetFlag(FLAGS_name);
+  if (registration.name.empty()) return Fail(absl::InvalidArgumentError("--registry needs --name"));
+  registration.version = absl::GetFlag(FLAGS_version);
+  registration.stage = absl::GetFlag(FLAGS_stage);
+  registration.aliases = absl::GetFlag(FLAGS_aliases);
+  registration.model_dir = model_dir;
+  if (auto status = predstore::WriteSampleRegistration(registry, registration); !status.ok()) return Fail(status);
+  std::printf("registered %s version %lld (stage %s) in %s\n", registration.name.c_str(),
+              static_cast<long long>(registration.version), registration.stage.c_str(), registry.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -254,6 +302,7 @@ int main(int argc, char** argv) {
   if (command == "drop-partition") return DropPartition();
   if (command == "versions") return Versions();
   if (command == "sample") return Sample();
+  if (command == "sample-model") return SampleModel();
   std::fprintf(stderr, "predstore-load: unknown command \"%s\"\n%s\n", command.c_str(), kUsage);
   return 2;
 }

@@ -51,4 +51,21 @@ grpc::ServerUnaryReactor* AdminService::Rollback(grpc::CallbackServerContext* co
   return FinishUnary(context, absl::OkStatus());
 }
 
+grpc::ServerUnaryReactor* AdminService::ReloadModels(grpc::CallbackServerContext* context,
+                                                     const v1::ReloadModelsRequest*,
+                                                     v1::ReloadModelsResponse* response) {
+  absl::Status status = Authenticate(*context);
+  if (!status.ok()) return FinishUnary(context, status);
+  if (models_ == nullptr) {
+    return FinishUnary(context, absl::FailedPreconditionError("this server serves no models: start it with --model_registry"));
+  }
+  absl::StatusOr<ModelReloadSummary> summary = models_->Reload();
+  if (!summary.ok()) return FinishUnary(context, summary.status());
+  response->set_loaded(summary->loaded);
+  response->set_unloaded(summary->unloaded);
+  for (const std::string& error : summary->errors) response->add_errors(error);
+  ServedModelsToWire(*models_, response->mutable_models());
+  return FinishUnary(context, absl::OkStatus());
+}
+
 }  // namespace predstore

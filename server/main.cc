@@ -22,12 +22,29 @@ ABSL_FLAG(uint32_t, max_batch_keys, 10000, "Most keys one BatchLookup may ask fo
 ABSL_FLAG(std::string, admin_token_file, "",
           "File holding the bearer token the Admin service requires; empty: admin calls are not authenticated.");
 ABSL_FLAG(int64_t, refresh_interval_ms, 2000, "How often to look for newly published snapshots; 0 turns it off.");
+ABSL_FLAG(std::string, model_registry, "",
+          "MLflow registry to serve models from: sqlite:///mlflow.db, a file store folder (mlruns) or file:// URI. "
+          "Every version with a stage or an alias is loaded; the registry is re-read every refresh interval.");
+ABSL_FLAG(int32_t, scorer_threads, 1, "XGBoost threads per scoring call (0: all cores).");
+ABSL_FLAG(uint32_t, batch_max_rows, 256,
+          "Most rows scored in one XGBoost call when concurrent Predict/fallback calls are batched; 1 turns batching "
+          "off (each call scores on its own gRPC thread).");
+ABSL_FLAG(int64_t, batch_max_wait_us, 0,
+          "How long a batch waits for more calls before scoring; 0 batches only calls that queued while the scorers "
+          "were busy, so a lone call never waits.");
+ABSL_FLAG(int32_t, batch_workers, 2, "Threads scoring batches.");
+ABSL_FLAG(std::string, fallback, "",
+          "Tables answered by a model on a lookup miss, ';'-separated: "
+          "table=T,model=models:/NAME/Production[,features=FEATURES_TABLE][,output=COLUMN][,max_age=24h]"
+          "[,cache_ttl=10m].");
 ABSL_FLAG(int64_t, shutdown_grace_ms, 5000, "On SIGTERM, how long in-flight calls may take to finish.");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "Serves precomputed predictions from a data directory built by predstore-load.\n"
+      "Serves precomputed predictions from a data directory built by predstore-load, and registered models.\n"
       "  predstore-server --data_dir=./predstore-data --listen=127.0.0.1:50051\n"
+      "  predstore-server --data_dir=./predstore-data --model_registry=sqlite:///mlflow.db \\\n"
+      "      --fallback='table=forecasts,model=models:/demand/Production,features=store_features'\n"
       "SIGTERM or SIGINT: health goes NOT_SERVING, in-flight calls finish, then exit.");
   absl::ParseCommandLine(argc, argv);
 
@@ -46,6 +63,19 @@ int main(int argc, char** argv) {
   options.max_batch_keys = absl::GetFlag(FLAGS_max_batch_keys);
   options.refresh_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_refresh_interval_ms));
   options.shutdown_grace = std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
+  options.model_registry = absl::GetFlag(FLAGS_model_registry);
+  options.scorer_threads = absl::GetFlag(FLAGS_scorer_threads);
+  options.batching.max_batch_rows = absl::GetFlag(FLAGS_batch_max_rows);
+  options.batching.max_wait = std::chrono::microseconds(absl::GetFlag(FLAGS_batch_max_wait_us));
+  options.batching.workers = absl::GetFlag(FLAGS_batch_workers);
+  if (std::string spec = absl::GetFlag(FLAGS_fallback); !spec.empty()) {
+    auto bindings = predstore::ParseFallbackBindings(spec);
+    if (!bindings.ok()) {
+      std::fprintf(stderr, "predstore-server: --fallback: %s\n", std::string(bindings.status().message()).c_str());
+      return 2;
+    }
+    options.fallback = *std::move(bindings);
+  }
   if (std::string token_file = absl::GetFlag(FLAGS_admin_token_file); !token_file.empty()) {
     auto token = predstore::ReadAdminToken(token_file);
     if (!token.ok()) {

@@ -1,9 +1,11 @@
 #include "server/prediction_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <mutex>
 
+#include "core/status_macros.h"
 #include "core/strings.h"
 #include "server/wire.h"
 
@@ -25,19 +27,14 @@ absl::Status CheckDeadline(grpc::CallbackServerContext* context) {
   return absl::OkStatus();
 }
 
-// Answers one lookup into `response`: the request's key converted to cells,
-// encoded, read from the table's current snapshot, values decoded.
-absl::Status AnswerLookup(const PredictionStore& store, const v1::LookupRequest& request,
-                          v1::LookupResponse* response) {
-  auto snapshot = FindTable(store, request.table());
-  if (!snapshot.ok()) return snapshot.status();
-  const TableSnapshot& table = **snapshot;
-  auto cells = LookupCellsFromWire(request.key(), table.schema());
-  if (!cells.ok()) return cells.status();
-  std::string key;
-  table.key_codec().Encode(*cells, &key);
+// Answers one lookup from `table` into `response`; leaves the key's cells
+// and encoded key in `cells` and `key` for a fallback.
+absl::Status AnswerLookupFrom(const TableSnapshot& table, const v1::LookupRequest& request, std::vector<Cell>* cells,
+                              std::string* key, v1::LookupResponse* response) {
+  PREDSTORE_ASSIGN_OR_RETURN(*cells, LookupCellsFromWire(request.key(), table.schema()));
+  table.key_codec().Encode(*cells, key);
   absl::Status decode_status;
-  auto found = table.Get(key, [&](std::string_view value) {
+  auto found = table.Get(*key, [&](std::string_view value) {
     decode_status = table.value_codec().ForEach(
         value, [response](size_t, const CellView& cell) { CellToWire(cell, response->add_values()); });
   });
@@ -48,6 +45,40 @@ absl::Status AnswerLookup(const PredictionStore& store, const v1::LookupRequest&
   response->set_source(v1::SOURCE_PRECOMPUTED);
   for (const Column& c : table.schema().value_columns()) response->add_value_columns(c.name);
   return absl::OkStatus();
+}
+
+// Answers one lookup from the store only (LookupStream answers: no fallback).
+absl::Status AnswerLookup(const PredictionStore& store, const v1::LookupRequest& request,
+                          v1::LookupResponse* response) {
+  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> table, FindTable(store, request.table()));
+  std::vector<Cell> cells;
+  std::string key;
+  return AnswerLookupFrom(*table, request, &cells, &key, response);
+}
+
+// The values of a computed answer: the output in its column, the other
+// value columns unset.
+void ComputedValuesToWire(const Schema& schema, size_t output_column, float output,
+                          google::protobuf::RepeatedPtrField<v1::Value>* values) {
+  values->Clear();
+  for (size_t i = 0; i < schema.value_columns().size(); ++i) {
+    v1::Value* value = values->Add();
+    if (i != output_column) continue;
+    if (schema.value_columns()[i].type == ColumnType::kFloat) {
+      value->set_float_value(output);
+    } else {
+      value->set_double_value(output);
+    }
+  }
+}
+
+std::vector<NamedFeature> RequestFeatures(const google::protobuf::RepeatedPtrField<v1::KeyField>& fields) {
+  std::vector<NamedFeature> features;
+  features.reserve(fields.size());
+  for (const v1::KeyField& field : fields) {
+    if (std::optional<CellView> view = FeatureViewFromWire(field.value())) features.push_back({field.column(), *view});
+  }
+  return features;
 }
 
 // A LookupStream: each request read is answered inline and its answer
@@ -225,8 +256,48 @@ grpc::ServerWriteReactor<v1::ScanResponse>* PredictionService::Scan(grpc::Callba
 grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext* context,
                                                     const v1::LookupRequest* request, v1::LookupResponse* response) {
   absl::Status status = CheckDeadline(context);
-  if (status.ok()) status = AnswerLookup(*store_, *request, response);
-  return FinishUnary(context, status);
+  if (!status.ok()) return FinishUnary(context, status);
+  auto snapshot = FindTable(*store_, request->table());
+  if (!snapshot.ok()) return FinishUnary(context, snapshot.status());
+  const TableSnapshot& table = **snapshot;
+  std::vector<Cell> cells;
+  std::string key;
+  status = AnswerLookupFrom(table, *request, &cells, &key, response);
+  const FallbackBinding* binding = fallback_ == nullptr ? nullptr : fallback_->BindingFor(request->table());
+  if (!status.ok() || binding == nullptr || request->no_fallback() ||
+      (response->found() && !fallback_->IsStale(*binding, table))) {
+    return FinishUnary(context, status);
+  }
+  const std::vector<NamedFeature> features = RequestFeatures(request->features());
+  absl::StatusOr<FallbackPlan> plan = fallback_->Plan(*binding, table, cells, key, features);
+  if (!plan.ok()) {
+    // A stale stored answer is still an answer when there is nothing to score.
+    if (response->found() && plan.status().code() == absl::StatusCode::kNotFound) return FinishUnary(context, status);
+    return FinishUnary(context, plan.status());
+  }
+  const size_t output_column = *fallback_->OutputColumn(*binding, table.schema());
+  auto answer = [response, output_column, table = *snapshot, model = plan->model](float output) {
+    response->set_found(true);
+    response->set_source(v1::SOURCE_COMPUTED);
+    response->set_model_name(model->name);
+    response->set_model_version(model->version);
+    ComputedValuesToWire(table->schema(), output_column, output, response->mutable_values());
+  };
+  if (plan->cached_output.has_value()) {
+    answer(*plan->cached_output);
+    return FinishUnary(context, absl::OkStatus());
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  batcher_->Submit(plan->model, std::move(plan->row),
+                   [reactor, answer = std::move(answer), fallback = fallback_, binding, key = std::move(key),
+                    model = plan->model](absl::Status scored, std::vector<float> outputs) {
+                     if (scored.ok()) {
+                       answer(outputs[0]);
+                       fallback->Remember(*binding, key, *model, outputs[0]);
+                     }
+                     reactor->Finish(ToGrpcStatus(scored));
+                   });
+  return reactor;
 }
 
 grpc::ServerBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse>* PredictionService::LookupStream(
@@ -291,6 +362,163 @@ grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerCon
   if (!decode_status.ok()) return FinishUnary(context, decode_status);
   response->set_snapshot_version(table.version());
   for (const Column& c : schema.value_columns()) response->add_value_columns(c.name);
+
+  const FallbackBinding* binding = fallback_ == nullptr ? nullptr : fallback_->BindingFor(request->table());
+  if (binding == nullptr || request->no_fallback()) return FinishUnary(context, absl::OkStatus());
+  if (request->features_size() != 0 && request->features_size() != request->keys_size()) {
+    return FinishUnary(context, absl::InvalidArgumentError(StrCat("features: ", request->features_size(),
+                                                                  " rows for ", request->keys_size(), " keys")));
+  }
+  const bool stale = fallback_->IsStale(*binding, table);
+  std::vector<size_t> misses;
+  std::vector<std::vector<Cell>> miss_cells;
+  std::vector<std::string> miss_keys;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    if (response->results(static_cast<int>(k)).found() && !stale) continue;
+    misses.push_back(k);
+    miss_keys.emplace_back(keys[k]);
+    std::vector<Cell>& key_cells = miss_cells.emplace_back(columns.size());
+    for (size_t i = 0; i < columns.size(); ++i) {
+      key_cells[i] = *CellFromWire(request->keys(static_cast<int>(k)).values((*positions)[i]), columns[i]);
+    }
+  }
+  if (misses.empty()) return FinishUnary(context, absl::OkStatus());
+  return FallBackBatch(context, *binding, *std::move(snapshot), *request, std::move(misses), std::move(miss_cells),
+                       std::move(miss_keys), response);
+}
+
+grpc::ServerUnaryReactor* PredictionService::FallBackBatch(
+    grpc::CallbackServerContext* context, const FallbackBinding& binding, std::shared_ptr<const TableSnapshot> table,
+    const v1::BatchLookupRequest& request, std::vector<size_t> misses, std::vector<std::vector<Cell>> miss_cells,
+    std::vector<std::string> miss_keys, v1::BatchLookupResponse* response) {
+  const size_t output_column = *fallback_->OutputColumn(binding, table->schema());
+  // Rows to score, grouped by model (one group unless a swap lands mid-call).
+  struct Group {
+    std::shared_ptr<const ServedModel> model;
+    std::vector<float> rows;
+    std::vector<size_t> results;  // response indexes, one per row
+    std::vector<std::string> keys;
+  };
+  auto groups = std::make_shared<std::vector<Group>>();
+  auto answer = [response, output_column, table](size_t index, const ServedModel& model, float output) {
+    v1::LookupResult* result = response->mutable_results(static_cast<int>(index));
+    result->set_found(true);
+    result->set_source(v1::SOURCE_COMPUTED);
+    ComputedValuesToWire(table->schema(), output_column, output, result->mutable_values());
+    response->set_model_name(model.name);
+    response->set_model_version(model.version);
+  };
+  std::vector<NamedFeature> features;
+  for (size_t m = 0; m < misses.size(); ++m) {
+    const size_t index = misses[m];
+    features.clear();
+    if (request.features_size() > 0) {
+      const v1::FeatureRow& row = request.features(static_cast<int>(index));
+      if (row.values_size() != request.feature_names_size()) {
+        return FinishUnary(context, absl::InvalidArgumentError(StrCat("features[", index, "]: has ", row.values_size(),
+                                                                      " values for ", request.feature_names_size(),
+                                                                      " feature_names")));
+      }
+      for (int f = 0; f < row.values_size(); ++f) {
+        if (std::optional<CellView> view = FeatureViewFromWire(row.values(f))) {
+          features.push_back({request.feature_names(f), *view});
+        }
+      }
+    }
+    absl::StatusOr<FallbackPlan> plan = fallback_->Plan(binding, *table, miss_cells[m], miss_keys[m], features);
+    if (!plan.ok()) {
+      if (plan.status().code() == absl::StatusCode::kNotFound) continue;  // nothing to score: stays as it was
+      return FinishUnary(context, absl::Status(plan.status().code(),
+                                               StrCat("keys[", index, "]: ", FromAbsl(plan.status().message()))));
+    }
+    if (plan->cached_output.has_value()) {
+      answer(index, *plan->model, *plan->cached_output);
+      continue;
+    }
+    auto group = std::find_if(groups->begin(), groups->end(), [&](const Group& g) { return g.model == plan->model; });
+    if (group == groups->end()) group = groups->insert(groups->end(), Group{plan->model, {}, {}, {}});
+    group->rows.insert(group->rows.end(), plan->row.begin(), plan->row.end());
+    group->results.push_back(index);
+    group->keys.push_back(std::move(miss_keys[m]));
+  }
+  if (groups->empty()) return FinishUnary(context, absl::OkStatus());
+
+  struct Pending {
+    std::mutex mutex;
+    size_t remaining;
+    absl::Status status;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->remaining = groups->size();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  for (Group& group : *groups) {
+    std::vector<float> rows = std::move(group.rows);
+    batcher_->Submit(group.model, std::move(rows),
+                     [reactor, pending, groups, &group, answer, fallback = fallback_, &binding](
+                         absl::Status scored, std::vector<float> outputs) {
+                       std::lock_guard<std::mutex> lock(pending->mutex);
+                       if (scored.ok()) {
+                         for (size_t r = 0; r < group.results.size(); ++r) {
+                           answer(group.results[r], *group.model, outputs[r]);
+                           fallback->Remember(binding, group.keys[r], *group.model, outputs[r]);
+                         }
+                       } else {
+                         pending->status = scored;
+                       }
+                       if (--pending->remaining == 0) reactor->Finish(ToGrpcStatus(pending->status));
+                     });
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PredictionService::Predict(grpc::CallbackServerContext* context,
+                                                     const v1::PredictRequest* request,
+                                                     v1::PredictResponse* response) {
+  if (models_ == nullptr) {
+    return FinishUnary(context, absl::FailedPreconditionError(
+                                    "this server serves no models: start it with --model_registry"));
+  }
+  absl::Status status = CheckDeadline(context);
+  if (!status.ok()) return FinishUnary(context, status);
+  absl::StatusOr<ModelReference> reference = ParseModelReference(request->model());
+  if (!reference.ok()) {
+    return FinishUnary(context, absl::InvalidArgumentError(StrCat("model: ", FromAbsl(reference.status().message()))));
+  }
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model = models_->Resolve(*reference);
+  if (!model.ok()) return FinishUnary(context, model.status());
+  if (request->rows_size() == 0) return FinishUnary(context, absl::InvalidArgumentError("rows: at least one row is needed"));
+  if (static_cast<uint64_t>(request->rows_size()) > max_batch_keys_) {
+    return FinishUnary(context, absl::ResourceExhaustedError(StrCat("rows: ", request->rows_size(),
+                                                                    " rows exceed the server's limit of ",
+                                                                    max_batch_keys_, " per call; split them")));
+  }
+  absl::StatusOr<std::vector<float>> rows =
+      ScoringRowsFromWire(**model, request->feature_names(), request->rows());
+  if (!rows.ok()) return FinishUnary(context, rows.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  batcher_->Submit(*model, *std::move(rows),
+                   [reactor, response, model = *model](absl::Status scored, std::vector<float> outputs) {
+                     if (scored.ok()) {
+                       const size_t per_row = model->scorer->outputs_per_row();
+                       response->mutable_predictions()->Reserve(static_cast<int>(outputs.size() / per_row));
+                       for (size_t at = 0; at < outputs.size(); at += per_row) {
+                         response->add_predictions()->mutable_values()->Add(outputs.begin() + at,
+                                                                            outputs.begin() + at + per_row);
+                       }
+                       response->set_model_name(model->name);
+                       response->set_model_version(model->version);
+                     }
+                     reactor->Finish(ToGrpcStatus(scored));
+                   });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PredictionService::ListModels(grpc::CallbackServerContext* context,
+                                                        const v1::ListModelsRequest*,
+                                                        v1::ListModelsResponse* response) {
+  if (models_ == nullptr) return FinishUnary(context, absl::OkStatus());
+  ServedModelsToWire(*models_, response->mutable_models());
+  for (const std::string& error : models_->LastErrors()) response->add_load_errors(error);
   return FinishUnary(context, absl::OkStatus());
 }
 

@@ -1,22 +1,30 @@
 // The predstore.v1.Predictions gRPC service: converts requests to core
-// types, reads the store, converts answers back. Every handler finishes
-// inline on the calling gRPC thread; a Scan streams chunks of rows, each
-// produced when the previous one has been sent. Thread-safe; holds no state of its own.
+// types, reads the store or scores a model, converts answers back. Store
+// reads finish inline on the calling gRPC thread; Predict and fallback
+// lookups finish on the scoring batcher's thread when their batch is scored;
+// a Scan streams chunks of rows, each produced when the previous one has
+// been sent. Thread-safe; holds no state of its own.
 #pragma once
 
 #include <cstdint>
 
+#include "core/lookup_fallback.h"
+#include "core/model_catalog.h"
 #include "core/prediction_store.h"
+#include "core/scoring_batcher.h"
 #include "predstore/v1/predstore.grpc.pb.h"
 
 namespace predstore {
 
 class PredictionService final : public v1::Predictions::CallbackService {
  public:
-  // `store` must outlive the service. `max_batch_keys` bounds BatchLookup
-  // (more keys: RESOURCE_EXHAUSTED).
-  PredictionService(const PredictionStore* store, uint32_t max_batch_keys)
-      : store_(store), max_batch_keys_(max_batch_keys) {}
+  // Everything passed must outlive the service. `max_batch_keys` bounds
+  // BatchLookup keys and Predict rows (more: RESOURCE_EXHAUSTED). Without a
+  // model catalog (null) Predict fails FAILED_PRECONDITION; `fallback` may be
+  // null (no table is bound to a model).
+  PredictionService(const PredictionStore* store, uint32_t max_batch_keys, const ModelCatalog* models,
+                    ScoringBatcher* batcher, LookupFallback* fallback)
+      : store_(store), max_batch_keys_(max_batch_keys), models_(models), batcher_(batcher), fallback_(fallback) {}
 
   grpc::ServerUnaryReactor* Lookup(grpc::CallbackServerContext* context, const v1::LookupRequest* request,
                                    v1::LookupResponse* response) override;
@@ -30,10 +38,24 @@ class PredictionService final : public v1::Predictions::CallbackService {
                                                    const v1::ScanRequest* request) override;
   grpc::ServerUnaryReactor* GetTable(grpc::CallbackServerContext* context, const v1::GetTableRequest* request,
                                      v1::TableInfo* response) override;
+  grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* context, const v1::PredictRequest* request,
+                                    v1::PredictResponse* response) override;
+  grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context, const v1::ListModelsRequest* request,
+                                       v1::ListModelsResponse* response) override;
 
  private:
+  // Answers a BatchLookup's misses (`misses`: indexes into the request) by
+  // scoring the bound model; finishes the call when every one is answered.
+  grpc::ServerUnaryReactor* FallBackBatch(grpc::CallbackServerContext* context, const FallbackBinding& binding,
+                                          std::shared_ptr<const TableSnapshot> table, const v1::BatchLookupRequest& request,
+                                          std::vector<size_t> misses, std::vector<std::vector<Cell>> miss_cells,
+                                          std::vector<std::string> miss_keys, v1::BatchLookupResponse* response);
+
   const PredictionStore* store_;
   uint32_t max_batch_keys_;
+  const ModelCatalog* models_;
+  ScoringBatcher* batcher_;
+  LookupFallback* fallback_;
 };
 
 }  // namespace predstore

@@ -17,8 +17,22 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   auto store = PredictionStore::Open(o.store);
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
-  server->predictions_ = std::make_unique<PredictionService>(server->store_.get(), o.max_batch_keys);
-  server->admin_ = std::make_unique<AdminService>(server->store_.get(), o.admin_token);
+  if (!o.model_registry.empty()) {
+    auto models = ModelCatalog::Open({o.model_registry, o.scorer_threads});
+    if (!models.ok()) return models.status();
+    server->models_ = *std::move(models);
+  }
+  if (!o.fallback.empty() && server->models_ == nullptr) {
+    return absl::InvalidArgumentError("fallback bindings need a model registry (--model_registry)");
+  }
+  server->batcher_ = std::make_unique<ScoringBatcher>(o.batching);
+  if (!o.fallback.empty()) {
+    server->fallback_ = std::make_unique<LookupFallback>(server->store_.get(), server->models_.get(), o.fallback);
+  }
+  server->predictions_ = std::make_unique<PredictionService>(server->store_.get(), o.max_batch_keys,
+                                                             server->models_.get(), server->batcher_.get(),
+                                                             server->fallback_.get());
+  server->admin_ = std::make_unique<AdminService>(server->store_.get(), server->models_.get(), o.admin_token);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -34,7 +48,8 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   server->server_->GetHealthCheckService()->SetServingStatus(true);
   if (o.refresh_interval.count() > 0) server->watcher_ = std::thread([s = server.get()] { s->WatchManifests(); });
   LogInfo("predstore-server listening on ", o.listen_address.substr(0, o.listen_address.rfind(':')), ":",
-          server->port_, ", data in ", o.store.data_dir.string(), ", ", server->store_->Tables().size(), " tables");
+          server->port_, ", data in ", o.store.data_dir.string(), ", ", server->store_->Tables().size(), " tables",
+          server->models_ ? StrCat(", ", server->models_->Served().size(), " model versions") : "");
   return server;
 }
 
@@ -49,6 +64,10 @@ void PredstoreServer::WatchManifests() {
     lock.unlock();
     auto refreshed = store_->Refresh("");
     if (!refreshed.ok()) LogWarning("refreshing tables: ", refreshed.status().ToString());
+    if (models_ != nullptr) {
+      absl::StatusOr<ModelReloadSummary> reloaded = models_->Reload();
+      if (!reloaded.ok()) LogWarning("reloading models: ", reloaded.status().ToString());
+    }
     lock.lock();
   }
 }

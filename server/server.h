@@ -1,6 +1,8 @@
 // PredstoreServer assembles a running server: the prediction store, the
+// model catalog with its scoring batcher and lookup fallback, the
 // Predictions and Admin services, grpc.health.v1 health checking, server
-// reflection, and a watcher that swaps in newly published snapshots.
+// reflection, and a watcher that swaps in newly published snapshots and
+// newly staged model versions.
 // Start/Shutdown/Wait may be called from different threads; Shutdown is
 // idempotent.
 #pragma once
@@ -14,7 +16,10 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "core/lookup_fallback.h"
+#include "core/model_catalog.h"
 #include "core/prediction_store.h"
+#include "core/scoring_batcher.h"
 
 namespace grpc {
 class Server;
@@ -38,6 +43,14 @@ struct ServerOptions {
   // zero disables the watcher (the loader's RefreshTables call still works).
   // Default 2 s.
   std::chrono::milliseconds refresh_interval{2000};
+  // MLflow registry to serve models from (see ReadRegistry); empty: no
+  // models, Predict fails FAILED_PRECONDITION. The watcher re-reads it.
+  std::string model_registry;
+  // XGBoost threads per scoring call. Default 1.
+  int scorer_threads = 1;
+  BatchingOptions batching;
+  // Tables bound to models for lookups that miss (ParseFallbackBindings).
+  std::vector<FallbackBinding> fallback;
   // Time given to in-flight calls at shutdown before they are cancelled.
   // Default 5 s.
   std::chrono::milliseconds shutdown_grace{5000};
@@ -53,6 +66,8 @@ class PredstoreServer {
   // The bound port.
   int port() const { return port_; }
   PredictionStore& store() { return *store_; }
+  // Null when the server runs without a model registry.
+  ModelCatalog* models() { return models_.get(); }
 
   // Health goes NOT_SERVING, new calls are refused, in-flight calls get
   // shutdown_grace to finish, the watcher stops.
@@ -66,6 +81,9 @@ class PredstoreServer {
 
   ServerOptions options_;
   std::unique_ptr<PredictionStore> store_;
+  std::unique_ptr<ModelCatalog> models_;  // null without a registry
+  std::unique_ptr<ScoringBatcher> batcher_;
+  std::unique_ptr<LookupFallback> fallback_;
   std::unique_ptr<PredictionService> predictions_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;

@@ -1,5 +1,7 @@
 #include "server/wire.h"
 
+#include <cmath>
+
 #include "core/strings.h"
 
 namespace predstore {
@@ -140,6 +142,65 @@ void TableInfoToWire(const TableSnapshot& snapshot, v1::TableInfo* out) {
     info->set_row_count(v.row_count);
     TimeToWire(v.created_at_micros, info->mutable_created_at());
   }
+}
+
+void ServedModelsToWire(const ModelCatalog& catalog, google::protobuf::RepeatedPtrField<v1::ServedModelInfo>* out) {
+  for (const ServedVersionInfo& info : catalog.Served()) {
+    v1::ServedModelInfo* served = out->Add();
+    served->set_name(info.name);
+    served->set_version(info.version);
+    for (const std::string& name : info.serves) served->add_serves(name);
+    served->set_model_dir(info.model_dir);
+    absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+        catalog.Resolve(ModelReference{info.name, ModelReference::Kind::kVersion, "", info.version, ""});
+    if (!model.ok()) continue;  // unloaded since Served() was taken
+    for (const SignatureColumn& feature : (*model)->features) served->add_features(feature.name);
+    served->set_objective((*model)->scorer->objective());
+  }
+}
+
+absl::StatusOr<std::vector<float>> ScoringRowsFromWire(const ServedModel& model,
+                                                       const google::protobuf::RepeatedPtrField<std::string>& feature_names,
+                                                       const google::protobuf::RepeatedPtrField<v1::FeatureRow>& rows) {
+  const size_t width = model.features.size();
+  std::vector<int> positions(feature_names.size());
+  std::vector<bool> named(width, false);
+  for (int i = 0; i < feature_names.size(); ++i) {
+    positions[i] = model.FeatureIndex(feature_names[i]);
+    if (positions[i] < 0) {
+      std::string inputs;
+      for (const SignatureColumn& f : model.features) StrAppend(&inputs, inputs.empty() ? "" : ", ", f.name);
+      return absl::InvalidArgumentError(StrCat("feature_names[", i, "]: model ", model.name, " version ", model.version,
+                                               " has no feature '", feature_names[i], "' (its inputs: ", inputs, ")"));
+    }
+    if (named[positions[i]]) {
+      return absl::InvalidArgumentError(StrCat("feature_names[", i, "]: '", feature_names[i], "' given twice"));
+    }
+    named[positions[i]] = true;
+  }
+  std::vector<float> values(static_cast<size_t>(rows.size()) * width, NAN);
+  for (int r = 0; r < rows.size(); ++r) {
+    const v1::FeatureRow& row = rows[r];
+    if (row.values_size() != feature_names.size()) {
+      return absl::InvalidArgumentError(StrCat("rows[", r, "]: has ", row.values_size(), " values for ",
+                                               feature_names.size(), " feature_names"));
+    }
+    std::span<float> out(values.data() + r * width, width);
+    for (int i = 0; i < row.values_size(); ++i) {
+      std::optional<CellView> view = FeatureViewFromWire(row.values(i));
+      if (!view.has_value()) continue;
+      const SignatureColumn& feature = model.features[positions[i]];
+      absl::StatusOr<float> number = FeatureFloat(feature, *view);
+      if (!number.ok()) {
+        return absl::InvalidArgumentError(
+            StrCat("rows[", r, "]: feature '", feature.name, "' ", FromAbsl(number.status().message())));
+      }
+      out[positions[i]] = *number;
+    }
+    absl::Status complete = CheckRequiredFeatures(model, out);
+    if (!complete.ok()) return absl::InvalidArgumentError(StrCat("rows[", r, "]: ", FromAbsl(complete.message())));
+  }
+  return values;
 }
 
 }  // namespace predstore

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/model_catalog.h"
 #include "core/prediction_store.h"
 #include "client/wire_values.h"
 #include "core/schema.h"
@@ -40,5 +41,16 @@ absl::StatusOr<std::vector<int>> KeyColumnPositions(const google::protobuf::Repe
 absl::StatusOr<ScanQuery> ScanQueryFromWire(const v1::ScanRequest& request, const Schema& schema);
 
 void TableInfoToWire(const TableSnapshot& snapshot, v1::TableInfo* out);
+
+// Every version `catalog` serves, with its features and objective.
+void ServedModelsToWire(const ModelCatalog& catalog, google::protobuf::RepeatedPtrField<v1::ServedModelInfo>* out);
+
+// The scoring rows of a Predict request: rows x model.features, NaN for an
+// absent feature. kInvalidArgument naming feature_names[i] (unknown to the
+// model, repeated) or rows[r] and the feature (wrong count, mistyped value,
+// required feature missing).
+absl::StatusOr<std::vector<float>> ScoringRowsFromWire(const ServedModel& model,
+                                                       const google::protobuf::RepeatedPtrField<std::string>& feature_names,
+                                                       const google::protobuf::RepeatedPtrField<v1::FeatureRow>& rows);
 
 }  // namespace predstore

@@ -1,0 +1,66 @@
+// XGBoost scoring cost in process, for the figures the end-to-end
+// benchmark compares against: one row and batches of rows through
+// XGBoostScorer (in-place prediction), single-threaded and through the
+// ScoringBatcher. The model is the benchmark's: 100 trees of depth 6 over
+// 30 features (predstore-load sample-model's defaults), trained once.
+#include <filesystem>
+#include <future>
+#include <memory>
+
+#include "benchmark/benchmark.h"
+#include "core/sample_model.h"
+#include "core/scoring_batcher.h"
+#include "core/served_model.h"
+
+namespace predstore {
+namespace {
+
+constexpr int kFeatures = 30;
+
+const ServedModel& BenchModel() {
+  static const std::shared_ptr<const ServedModel> model = [] {
+    const std::string dir = (std::filesystem::temp_directory_path() /
+                             ("predstore-scorer-benchmark-" + std::to_string(::getpid())))
+                                .string();
+    SampleModelOptions options;  // 100 trees, depth 6, 30 features
+    if (!WriteSampleModel(options, dir).ok()) std::abort();
+    auto loaded = LoadServedModel("bench", 1, dir, /*scorer_threads=*/1);
+    if (!loaded.ok()) std::abort();
+    std::filesystem::remove_all(dir);
+    return *loaded;
+  }();
+  return *model;
+}
+
+void BM_PredictRows(benchmark::State& state) {
+  const ServedModel& model = BenchModel();
+  const int rows = static_cast<int>(state.range(0));
+  const std::vector<float> features = SampleFeatureRows(rows, kFeatures, 11);
+  std::vector<float> outputs;
+  for (auto _ : state) {
+    if (!model.scorer->Predict(features, &outputs).ok()) state.SkipWithError("predict failed");
+    benchmark::DoNotOptimize(outputs.data());
+  }
+  state.SetItemsProcessed(state.iterations() * rows);
+}
+BENCHMARK(BM_PredictRows)->Arg(1)->Arg(10)->Arg(100)->Arg(1000);
+
+// One row through the batcher, as a lone Predict call sends it: with
+// max_wait 0 it is scored on the caller's thread; with a batching window
+// (state.range(0) µs) it waits for the window on a worker thread.
+void BM_PredictOneRowThroughBatcher(benchmark::State& state) {
+  std::shared_ptr<const ServedModel> model(&BenchModel(), [](const ServedModel*) {});
+  ScoringBatcher batcher(
+      {.max_batch_rows = 256, .max_wait = std::chrono::microseconds(state.range(0)), .workers = 1});
+  const std::vector<float> features = SampleFeatureRows(1, kFeatures, 12);
+  for (auto _ : state) {
+    std::promise<void> done;
+    batcher.Submit(model, features, [&done](absl::Status, std::vector<float>) { done.set_value(); });
+    done.get_future().wait();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_PredictOneRowThroughBatcher)->Arg(0)->Arg(1)->UseRealTime();
+
+}  // namespace
+}  // namespace predstore
