@@ -13,6 +13,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/forecast_requests.h"
 #include "tests/e2e/subprocess.h"
 #include "tests/support/scratch_dir.h"
 
@@ -22,80 +23,11 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-constexpr char kKeys[] = "--keys=store_id:int64,item_id:int64,horizon_days:int64";
-constexpr char kValues[] = "--values=forecast:double,p90:double";
-
-struct Row {
-  int64_t store, item, horizon;
-  double forecast, p90;
-};
-
-// Reads a sample CSV independently of the code under test.
-std::vector<Row> ReadSampleCsv(const fs::path& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);  // header
-  std::vector<Row> rows;
-  while (std::getline(in, line)) {
-    Row row;
-    char* p = line.data();
-    row.store = std::strtoll(p, &p, 10);
-    row.item = std::strtoll(p + 1, &p, 10);
-    row.horizon = std::strtoll(p + 1, &p, 10);
-    row.forecast = std::strtod(p + 1, &p);
-    row.p90 = std::strtod(p + 1, &p);
-    rows.push_back(row);
-  }
-  return rows;
-}
-
 // Writes a CSV whose p90 column carries `tag`, to tell versions apart.
 void WriteTaggedCsv(const fs::path& path, int rows, int tag) {
   std::ofstream out(path);
   out << "store_id,item_id,horizon_days,forecast,p90\n";
   for (int i = 0; i < rows; ++i) out << i % 7 << "," << i << "," << i % 3 << "," << i * 0.5 << "," << tag << "\n";
-}
-
-ClientOptions ClientFor(const std::string& target, const std::string& token = "") {
-  ClientOptions options;
-  options.target = target;
-  options.admin_token = token;
-  return options;
-}
-
-v1::Value Int(int64_t v) {
-  v1::Value value;
-  value.set_int64_value(v);
-  return value;
-}
-
-v1::BatchLookupRequest BatchOf(const std::string& table, const std::vector<Row>& rows, size_t begin, size_t end) {
-  v1::BatchLookupRequest request;
-  request.set_table(table);
-  request.add_key_columns("item_id");  // any order
-  request.add_key_columns("store_id");
-  request.add_key_columns("horizon_days");
-  for (size_t i = begin; i < end; ++i) {
-    v1::KeyRow* key = request.add_keys();
-    *key->add_values() = Int(rows[i].item);
-    *key->add_values() = Int(rows[i].store);
-    *key->add_values() = Int(rows[i].horizon);
-  }
-  return request;
-}
-
-v1::LookupRequest LookupOf(const std::string& table, int64_t store, int64_t item, int64_t horizon) {
-  v1::LookupRequest request;
-  request.set_table(table);
-  auto add = [&](const char* name, int64_t v) {
-    v1::KeyField* field = request.add_key();
-    field->set_column(name);
-    *field->mutable_value() = Int(v);
-  };
-  add("store_id", store);
-  add("item_id", item);
-  add("horizon_days", horizon);
-  return request;
 }
 
 class EndToEndTest : public ::testing::Test {
@@ -183,7 +115,10 @@ TEST_F(EndToEndTest, JsonLinesAndPartitionedTableThroughTheCli) {
   ProgramResult hit = RunProgram({CliBinary(), "--server=" + server.target(), "lookup", "--table=churn",
                                   "day=2026-11-26", "user=ann"});
   ASSERT_EQ(hit.exit_code, 0) << hit.err;
-  EXPECT_EQ(hit.out, "{\"day\":\"2026-11-26\",\"user\":\"ann\",\"found\":true,\"score\":0.75,\"snapshot_version\":1}\n");
+  // A found answer says where it came from (cli_commands.h).
+  EXPECT_EQ(hit.out,
+            "{\"day\":\"2026-11-26\",\"user\":\"ann\",\"found\":true,\"score\":0.75,\"snapshot_version\":1,"
+            "\"source\":\"precomputed\"}\n");
 
   ProgramResult batch = RunProgram({CliBinary(), "--server=" + server.target(), "batch-lookup", "--table=churn"},
                                    "{\"user\":\"bob\",\"day\":\"2026-11-26\"}\n{\"user\":\"bob\",\"day\":\"2026-11-25\"}\n");
