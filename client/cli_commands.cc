@@ -60,18 +60,19 @@ class ResultPrinter {
   ResultPrinter(OutputFormat format, std::ostream& out) : format_(format), out_(out) {}
 
   // `found` unset (scans): no "found" column.
-  // `source`: where a lookup answer came from ("" for scans).
+  // `source`: where a lookup answer came from ("" for a miss); unset for
+  // scans, which have no source column.
   void Row(const std::vector<std::pair<std::string, v1::Value>>& key, std::optional<bool> found,
            const google::protobuf::RepeatedPtrField<std::string>& names,
            const google::protobuf::RepeatedPtrField<v1::Value>& values, uint64_t version,
-           const std::string& source = "") {
+           const std::optional<std::string>& source = std::nullopt) {
     if (format_ == OutputFormat::kJsonLines) {
       nlohmann::ordered_json json;
       for (const auto& [name, value] : key) json[name] = ValueToJson(value);
       if (found) json["found"] = *found;
       for (int i = 0; i < values.size() && i < names.size(); ++i) json[names[i]] = ValueToJson(values[i]);
       json["snapshot_version"] = version;
-      if (!source.empty()) json["source"] = source;
+      if (source.has_value() && !source->empty()) json["source"] = *source;
       out_ << json.dump() << "\n";
       return;
     }
@@ -80,14 +81,14 @@ class ResultPrinter {
       if (found) header_.push_back("found");
       for (const std::string& name : names) header_.push_back(name);
       header_.push_back("version");
-      if (!source.empty()) header_.push_back("source");
+      if (source.has_value()) header_.push_back("source");
     }
     std::vector<std::string> row;
     for (const auto& [name, value] : key) row.push_back(WireValueToText(value));
     if (found) row.push_back(*found ? "yes" : "no");
     for (int i = 0; i < names.size(); ++i) row.push_back(i < values.size() ? WireValueToText(values[i]) : "");
     row.push_back(StrCat(version));
-    if (!source.empty()) row.push_back(source);
+    if (source.has_value()) row.push_back(*source);
     rows_.push_back(std::move(row));
   }
 

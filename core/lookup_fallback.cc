@@ -136,7 +136,7 @@ std::optional<float> LookupFallback::Recall(const std::string& cache_key, const 
   std::lock_guard<std::mutex> lock(shard.mutex);
   auto it = shard.answers.find(cache_key);
   if (it == shard.answers.end()) return std::nullopt;
-  if (it->second.model != &model || it->second.expires < std::chrono::steady_clock::now()) {
+  if (it->second.model_version != model.version || it->second.expires < std::chrono::steady_clock::now()) {
     shard.answers.erase(it);
     return std::nullopt;
   }
@@ -144,8 +144,8 @@ std::optional<float> LookupFallback::Recall(const std::string& cache_key, const 
 }
 
 void LookupFallback::Remember(const FallbackBinding& binding, std::string_view key, const ServedModel& model,
-                              float output) {
-  if (binding.cache_ttl.count() == 0) return;
+                              bool cacheable, float output) {
+  if (binding.cache_ttl.count() == 0 || !cacheable) return;
   std::string cache_key = StrCat(binding.table, std::string_view("\0", 1), key);
   CacheShard& shard = ShardFor(cache_key);
   const auto now = std::chrono::steady_clock::now();
@@ -154,7 +154,7 @@ void LookupFallback::Remember(const FallbackBinding& binding, std::string_view k
     absl::erase_if(shard.answers, [now](const auto& entry) { return entry.second.expires < now; });
     if (shard.answers.size() >= kMaxCachedPerShard) return;  // full of live answers: skip, never grow unbounded
   }
-  shard.answers.insert_or_assign(std::move(cache_key), CachedAnswer{&model, output, now + binding.cache_ttl});
+  shard.answers.insert_or_assign(std::move(cache_key), CachedAnswer{model.version, output, now + binding.cache_ttl});
 }
 
 absl::StatusOr<FallbackPlan> LookupFallback::Plan(const FallbackBinding& binding, const TableSnapshot& snapshot,
@@ -174,7 +174,8 @@ absl::StatusOr<FallbackPlan> LookupFallback::Plan(const FallbackBinding& binding
   }
   PREDSTORE_RETURN_IF_ERROR(OutputColumn(binding, snapshot.schema()).status());
   // A request with its own features is scored on them, never answered from the cache.
-  if (binding.cache_ttl.count() > 0 && request_features.empty()) {
+  plan.cacheable = request_features.empty();
+  if (binding.cache_ttl.count() > 0 && plan.cacheable) {
     plan.cached_output = Recall(StrCat(binding.table, std::string_view("\0", 1), key), served);
     if (plan.cached_output.has_value()) return plan;
   }

@@ -8,8 +8,10 @@
 // The model's single output fills the binding's output column; the other
 // value columns are left empty. Computed predictions can be kept in an
 // in-memory cache for cache_ttl, tagged with the model version that made
-// them (a promoted model does not answer from its predecessor's cache);
-// lookups that send their own features are always scored.
+// them (a promoted model does not answer from its predecessor's cache).
+// Only answers scored on the key's own features (key columns and features
+// table) are cached and served from the cache: a lookup that sends its own
+// features is always scored, and its answer is not kept for other callers.
 //
 // Thread-safe: bindings are fixed at construction; the cache is sharded
 // behind mutexes; tables and models are read through their atomic catalogs.
@@ -62,6 +64,8 @@ struct FallbackPlan {
   std::shared_ptr<const ServedModel> model;
   std::vector<float> row;
   std::optional<float> cached_output;
+  // Whether the answer may be cached: scored without request features.
+  bool cacheable = false;
 };
 
 class LookupFallback {
@@ -86,15 +90,17 @@ class LookupFallback {
                                     std::span<const Cell> key_cells, std::string_view key,
                                     std::span<const NamedFeature> request_features) const;
 
-  // Keeps `output` for the key for binding.cache_ttl (no-op when 0).
-  void Remember(const FallbackBinding& binding, std::string_view key, const ServedModel& model, float output);
+  // Keeps `output`, scored by `model` for `key`, for binding.cache_ttl;
+  // a no-op when the TTL is 0 or the plan was not `cacheable`.
+  void Remember(const FallbackBinding& binding, std::string_view key, const ServedModel& model, bool cacheable,
+                float output);
 
   // The index of the value column the output fills.
   absl::StatusOr<size_t> OutputColumn(const FallbackBinding& binding, const Schema& schema) const;
 
  private:
   struct CachedAnswer {
-    const ServedModel* model;  // identity only: compared, never dereferenced
+    int64_t model_version;  // the binding names one model: its version identifies it
     float output;
     std::chrono::steady_clock::time_point expires;
   };

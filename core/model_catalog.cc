@@ -19,12 +19,14 @@ std::string Lowercase(std::string_view text) {
 }
 
 // The names a registry version answers to: its stage if it is a serving
-// stage, and "@alias" for each alias. Empty: the version is not served.
-std::vector<std::string> ServingNames(const ModelVersionRecord& record) {
+// stage, "@alias" for each alias, and "latest" when it is the model's highest
+// version (as MLflow resolves models:/name/latest). Empty: not served.
+std::vector<std::string> ServingNames(const ModelVersionRecord& record, bool is_latest) {
   std::vector<std::string> names;
   const std::string stage = Lowercase(record.stage);
   if (stage == "production" || stage == "staging") names.push_back(stage);
   for (const std::string& alias : record.aliases) names.push_back("@" + alias);
+  if (is_latest) names.push_back("latest");
   return names;
 }
 
@@ -53,8 +55,11 @@ absl::StatusOr<ModelReloadSummary> ModelCatalog::Reload() {
   const std::shared_ptr<const State> current = state_.load(std::memory_order_acquire);
   auto next = std::make_shared<State>();
   ModelReloadSummary summary;
-  for (const ModelVersionRecord& record : registry->versions) {
-    const std::vector<std::string> names = ServingNames(record);
+  const std::vector<ModelVersionRecord>& versions = registry->versions;  // sorted by (name, version)
+  for (size_t v = 0; v < versions.size(); ++v) {
+    const ModelVersionRecord& record = versions[v];
+    const bool is_latest = v + 1 == versions.size() || versions[v + 1].name != record.name;
+    const std::vector<std::string> names = ServingNames(record, is_latest);
     if (names.empty()) continue;
     next->model_names.insert(record.name);
     const VersionKey key{record.name, record.version};
@@ -136,9 +141,8 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> ModelCatalog::Resolve(const M
                                         " is not served: only versions with a stage or an alias are loaded"));
     }
     case ModelReference::Kind::kLatest: {
-      auto upper = state->versions.upper_bound({name, INT64_MAX});
-      if (upper != state->versions.begin() && std::prev(upper)->first.first == name) return std::prev(upper)->second;
-      return absl::NotFoundError(StrCat("model '", name, "' has no loaded version"));
+      if (auto target = state->targets.find({name, "latest"}); target != state->targets.end()) return target->second;
+      return absl::NotFoundError(StrCat("the latest version of model '", name, "' failed to load"));
     }
     case ModelReference::Kind::kPath:
       break;

@@ -1,5 +1,6 @@
 // The models a server answers for: every version of an MLflow registry that
-// has a stage (Production, Staging) or an alias, loaded side by side.
+// has a stage (Production, Staging) or an alias, and each model's latest
+// version, loaded side by side.
 //
 // Concurrency: the resolved state is an immutable value behind an atomic
 // shared_ptr. Resolve() takes it once and never blocks on Reload(), which
@@ -53,9 +54,8 @@ class ModelCatalog {
   // itself cannot be read; versions that fail to load are reported.
   static absl::StatusOr<std::unique_ptr<ModelCatalog>> Open(ModelCatalogOptions options);
 
-  // The served model for a models:/ reference: a stage or alias gives its
-  // current target, a version number that version if it is served, "latest"
-  // the highest served version. kNotFound says which part did not match;
+  // The served model for a models:/ reference: a stage, alias or "latest"
+  // gives its current target, a version number that version if it is served. kNotFound says which part did not match;
   // kFailedPrecondition carries the load error of the version asked for.
   absl::StatusOr<std::shared_ptr<const ServedModel>> Resolve(const ModelReference& reference) const;
 

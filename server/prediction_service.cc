@@ -290,10 +290,10 @@ grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext*
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   batcher_->Submit(plan->model, std::move(plan->row),
                    [reactor, answer = std::move(answer), fallback = fallback_, binding, key = std::move(key),
-                    model = plan->model](absl::Status scored, std::vector<float> outputs) {
+                    model = plan->model, cacheable = plan->cacheable](absl::Status scored, std::vector<float> outputs) {
                      if (scored.ok()) {
                        answer(outputs[0]);
-                       fallback->Remember(*binding, key, *model, outputs[0]);
+                       fallback->Remember(*binding, key, *model, cacheable, outputs[0]);
                      }
                      reactor->Finish(ToGrpcStatus(scored));
                    });
@@ -398,6 +398,7 @@ grpc::ServerUnaryReactor* PredictionService::FallBackBatch(
     std::vector<float> rows;
     std::vector<size_t> results;  // response indexes, one per row
     std::vector<std::string> keys;
+    std::vector<bool> cacheable;
   };
   auto groups = std::make_shared<std::vector<Group>>();
   auto answer = [response, output_column, table](size_t index, const ServedModel& model, float output) {
@@ -436,10 +437,11 @@ grpc::ServerUnaryReactor* PredictionService::FallBackBatch(
       continue;
     }
     auto group = std::find_if(groups->begin(), groups->end(), [&](const Group& g) { return g.model == plan->model; });
-    if (group == groups->end()) group = groups->insert(groups->end(), Group{plan->model, {}, {}, {}});
+    if (group == groups->end()) group = groups->insert(groups->end(), Group{plan->model, {}, {}, {}, {}});
     group->rows.insert(group->rows.end(), plan->row.begin(), plan->row.end());
     group->results.push_back(index);
     group->keys.push_back(std::move(miss_keys[m]));
+    group->cacheable.push_back(plan->cacheable);
   }
   if (groups->empty()) return FinishUnary(context, absl::OkStatus());
 
@@ -460,7 +462,7 @@ grpc::ServerUnaryReactor* PredictionService::FallBackBatch(
                        if (scored.ok()) {
                          for (size_t r = 0; r < group.results.size(); ++r) {
                            answer(group.results[r], *group.model, outputs[r]);
-                           fallback->Remember(binding, group.keys[r], *group.model, outputs[r]);
+                           fallback->Remember(binding, group.keys[r], *group.model, group.cacheable[r], outputs[r]);
                          }
                        } else {
                          pending->status = scored;

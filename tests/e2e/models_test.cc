@@ -236,7 +236,8 @@ TEST_F(ModelsTest, StagesAndAliasesAnswerSideBySideWithXGBoostsOwnPredictions) {
   ASSERT_TRUE(models.ok()) << models.status();
   EXPECT_THAT(models->load_errors(), IsEmpty());
   ASSERT_EQ(models->models_size(), 3);
-  const std::vector<std::vector<std::string>> serves = {{"Production"}, {"Staging"}, {"@challenger"}};
+  // Version 3 is also the latest version, which models:/m/latest names.
+  const std::vector<std::vector<std::string>> serves = {{"Production"}, {"Staging"}, {"@challenger", "latest"}};
   const fs::path dirs[] = {v1.dir, v2.dir, v3.dir};
   for (int i = 0; i < 3; ++i) {
     const v1::ServedModelInfo& info = models->models(i);
@@ -248,11 +249,15 @@ TEST_F(ModelsTest, StagesAndAliasesAnswerSideBySideWithXGBoostsOwnPredictions) {
     EXPECT_EQ(info.objective(), "binary:logistic");
   }
 
-  // A version with neither stage nor alias is not served.
+  // A version with neither stage nor alias, and not the latest, is not served.
   Register(v3.dir, 4, "Archived");
+  Register(v3.dir, 5, "Archived");
   ASSERT_TRUE(client.ReloadModels().ok());
   auto unserved = client.Predict(PredictOf("models:/m/4", 0, 1));
   EXPECT_THAT(unserved.status(), HasCodeAndMessage(absl::StatusCode::kNotFound, HasSubstr("not served")));
+  auto latest = client.Predict(PredictOf("models:/m/latest", 0, 1));
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_EQ(latest->model_version(), 5);
 }
 
 // Concurrent calls on several models are batched into shared XGBoost calls;
@@ -410,12 +415,12 @@ TEST_F(ModelsTest, PromotionThroughReloadModelsUnderLoadNeverFailsOrMixesVersion
   ASSERT_TRUE(load.WaitForMoreCalls(200));
   load.Stop();
 
-  EXPECT_EQ(reloaded->loaded(), 1);
+  EXPECT_EQ(reloaded->loaded(), 0);  // version 2 was loaded already, as the latest version
   EXPECT_EQ(reloaded->unloaded(), 1);
   EXPECT_THAT(reloaded->errors(), IsEmpty());
   ASSERT_EQ(reloaded->models_size(), 1);
   EXPECT_EQ(reloaded->models(0).version(), 2);
-  EXPECT_THAT(reloaded->models(0).serves(), ElementsAre("Production"));
+  EXPECT_THAT(reloaded->models(0).serves(), ElementsAre("latest", "Production"));
   ExpectCleanRun(load);
   EXPECT_EQ(client.Predict(PredictOf("models:/m/1", 0, 1)).status().code(), absl::StatusCode::kNotFound);
 }
@@ -492,7 +497,8 @@ TEST_F(ModelsTest, AVersionWithoutAnXGBoostFlavorIsReportedAndProductionKeepsSer
   EXPECT_THAT(models->load_errors(), ElementsAre(AllOf(HasSubstr("m version 2"), HasSubstr("sklearn"))));
   ASSERT_EQ(models->models_size(), 1);
   EXPECT_EQ(models->models(0).version(), 1);
-  EXPECT_THAT(models->models(0).serves(), ElementsAre("Production"));
+  // Version 2 failed to load: Production and latest stay on version 1.
+  EXPECT_THAT(models->models(0).serves(), ElementsAre("latest", "Production"));
 
   auto production = client.Predict(PredictOf("models:/m/Production", 0, kInputRows));
   ASSERT_TRUE(production.ok()) << production.status();
@@ -1080,14 +1086,14 @@ TEST_F(ModelsTest, CliPredictsListsAndReloadsModels) {
             "\"features\":5,\"model_dir\":\"" +
                 m1 +
                 "\"}\n"
-                "{\"model\":\"m\",\"version\":2,\"serves\":\"Staging\",\"objective\":\"binary:logistic\","
+                "{\"model\":\"m\",\"version\":2,\"serves\":\"latest,Staging\",\"objective\":\"binary:logistic\","
                 "\"features\":5,\"model_dir\":\"" +
                 m2 + "\"}\n");
   ProgramResult table = cli({"models", "--output=table"});
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_THAT(table.out, ::testing::MatchesRegex("model +version +serves +objective +features +model_dir\n"
                                                  "m +1 +@champion,Production +binary:logistic +5 +[^ ]+/m1\n"
-                                                 "m +2 +Staging +binary:logistic +5 +[^ ]+/m2\n"));
+                                                 "m +2 +latest,Staging +binary:logistic +5 +[^ ]+/m2\n"));
 
   std::string features_flag = "--features=";
   for (const std::string& assignment : assignments) StrAppend(&features_flag, assignment, ",");
@@ -1110,7 +1116,7 @@ TEST_F(ModelsTest, CliPredictsListsAndReloadsModels) {
   models = cli({"models"});
   ASSERT_EQ(models.exit_code, 0) << models.err;
   EXPECT_THAT(models.out, HasSubstr("\"version\":1,\"serves\":\"@champion\""));
-  EXPECT_THAT(models.out, HasSubstr("\"version\":2,\"serves\":\"Production\""));
+  EXPECT_THAT(models.out, HasSubstr("\"version\":2,\"serves\":\"latest,Production\""));
   production = predict("models:/m/Production");
   ASSERT_EQ(production.exit_code, 0) << production.err;
   EXPECT_THAT(production.out, ::testing::EndsWith("\"version\":2}\n"));
