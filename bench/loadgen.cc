@@ -146,9 +146,8 @@ struct Key {
 };
 
 Key SampleKey(const predstore::SampleOptions& sample, uint64_t index) {
-  return Key{index, static_cast<int64_t>(index / (sample.horizons * sample.items) + 1),
-             static_cast<int64_t>((index / sample.horizons) % sample.items + 1000),
-             static_cast<int64_t>(index % sample.horizons + 1)};
+  const predstore::SampleKey key = predstore::SampleKeyAt(sample, index);
+  return Key{index, key.store_id, key.item_id, key.horizon_days};
 }
 
 // True when a returned (forecast, p90) pair is the one the sample wrote for

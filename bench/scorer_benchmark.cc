@@ -62,5 +62,23 @@ void BM_PredictOneRowThroughBatcher(benchmark::State& state) {
 }
 BENCHMARK(BM_PredictOneRowThroughBatcher)->Arg(0)->Arg(1)->UseRealTime();
 
+// 32 threads each scoring one row at a time through one shared batcher:
+// state.range(0) = max_batch_rows (1: every row its own XGBoost call; 256:
+// rows queued meanwhile share a call). Scoring alone, without gRPC.
+void BM_ConcurrentOneRowCalls(benchmark::State& state) {
+  static std::shared_ptr<const ServedModel> model(&BenchModel(), [](const ServedModel*) {});
+  static ScoringBatcher unbatched({.max_batch_rows = 1});
+  static ScoringBatcher batched({.max_batch_rows = 256, .max_wait = std::chrono::microseconds(0), .workers = 2});
+  ScoringBatcher& batcher = state.range(0) == 1 ? unbatched : batched;
+  const std::vector<float> features = SampleFeatureRows(1, kFeatures, 13 + state.thread_index());
+  for (auto _ : state) {
+    std::promise<void> done;
+    batcher.Submit(model, features, [&done](absl::Status, std::vector<float>) { done.set_value(); });
+    done.get_future().wait();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ConcurrentOneRowCalls)->Arg(1)->Arg(256)->Threads(32)->UseRealTime();
+
 }  // namespace
 }  // namespace predstore

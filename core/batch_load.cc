@@ -1,5 +1,6 @@
 #include "core/batch_load.h"
 
+#include <fstream>
 #include <system_error>
 
 #include "core/strings.h"
@@ -50,6 +51,18 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
     schema = manifest->schema;
   }
 
+  // A scoring load reads features instead of the value columns.
+  Schema read_schema = schema;
+  if (request.scoring) {
+    if (request.scoring->model == nullptr) return absl::InvalidArgumentError("batch scoring without a model");
+    if (schema.value_columns() != PredictionColumns(*request.scoring->model, request.scoring->output)) {
+      return absl::FailedPreconditionError(StrCat("table \"", request.table, "\" has value columns ",
+                                                  schema.Describe(), "; scored predictions need one double column "
+                                                  "per model output"));
+    }
+    PREDSTORE_ASSIGN_OR_RETURN(read_schema, FeatureFileSchema(schema, *request.scoring->model));
+  }
+
   LoadProgress progress;
   std::vector<std::unique_ptr<RecordReader>> readers;
   std::vector<std::string> paths;
@@ -60,7 +73,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
     } else {
       PREDSTORE_ASSIGN_OR_RETURN(format, InputFormatOfPath(input));
     }
-    PREDSTORE_ASSIGN_OR_RETURN(auto reader, OpenRecordReader(input, format, schema));
+    PREDSTORE_ASSIGN_OR_RETURN(auto reader, OpenRecordReader(input, format, read_schema));
     progress.total_bytes += reader->total_bytes();
     paths.push_back(input.string());
     readers.push_back(std::move(reader));
@@ -82,17 +95,46 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
     request.on_progress(progress);
   };
 
+  std::ofstream rejects;
+  uint64_t rows_rejected = 0;
+  RejectRow reject;
+  if (!request.reject_file.empty()) {
+    reject = [&](std::string_view reason) -> absl::Status {
+      if (!rejects.is_open()) {
+        rejects.open(request.reject_file, std::ios::trunc);
+        if (!rejects) return absl::InternalError(StrCat("cannot write the reject file ", request.reject_file.string()));
+      }
+      rejects << reason << "\n";
+      ++rows_rejected;
+      return absl::OkStatus();
+    };
+  }
+
   uint64_t bytes_before = 0;
   for (uint32_t file = 0; file < readers.size(); ++file) {
     RecordReader& reader = *readers[file];
-    for (;;) {
-      PREDSTORE_ASSIGN_OR_RETURN(bool has_record, reader.Next());
-      if (!has_record) break;
-      PREDSTORE_RETURN_IF_ERROR(encoder.Encode(reader, &key, &value));
-      PREDSTORE_RETURN_IF_ERROR(sorter.Add(key, value, RowOrigin{file, reader.line()}));
+    auto add_row = [&](std::string_view row_key, std::string_view row_value, RowOrigin origin) -> absl::Status {
+      PREDSTORE_RETURN_IF_ERROR(sorter.Add(row_key, row_value, origin));
       if ((++progress.rows & 0xFFFF) == 0) {
         progress.bytes_read = bytes_before + reader.bytes_read();
         report(LoadProgress::Phase::kReading, false);
+      }
+      return absl::OkStatus();
+    };
+    if (request.scoring) {
+      uint64_t scored = 0;
+      PREDSTORE_RETURN_IF_ERROR(ScoreRecords(reader, file, schema, *request.scoring, reject, add_row, &scored));
+    } else {
+      for (;;) {
+        PREDSTORE_ASSIGN_OR_RETURN(bool has_record, reader.Next());
+        if (!has_record) break;
+        absl::Status encoded = encoder.Encode(reader, &key, &value);
+        if (!encoded.ok() && reject) {
+          PREDSTORE_RETURN_IF_ERROR(reject(FromAbsl(encoded.message())));
+          continue;
+        }
+        PREDSTORE_RETURN_IF_ERROR(encoded);
+        PREDSTORE_RETURN_IF_ERROR(add_row(key, value, RowOrigin{file, reader.line()}));
       }
     }
     bytes_before += reader.total_bytes();
@@ -113,7 +155,15 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   sorted.reset();
 
   report(LoadProgress::Phase::kPublishing, true);
-  PREDSTORE_ASSIGN_OR_RETURN(TableManifest manifest, table.Publish(schema, staging, built.parts, request.keep_versions, request.mode));
+  if (rejects.is_open() && !rejects.flush()) {
+    return absl::InternalError(StrCat("cannot write the reject file ", request.reject_file.string()));
+  }
+  if (built.rows == 0) {
+    return absl::InvalidArgumentError(StrCat("no valid rows to publish (", rows_rejected, " rejected to ",
+                                             request.reject_file.string(), ")"));
+  }
+  PREDSTORE_ASSIGN_OR_RETURN(TableManifest manifest, table.Publish(schema, staging, built.parts, request.keep_versions,
+                                                                   request.mode, request.produced_by));
   guard.Release();
 
   LoadResult result;
@@ -121,6 +171,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   result.rows = built.rows;
   result.table_rows = manifest.Find(manifest.active_version)->row_count;
   result.duplicates_dropped = built.duplicates_dropped;
+  result.rows_rejected = rows_rejected;
   result.parts = built.parts.size();
   result.spilled_runs = sorter.spilled_runs();
   result.seconds = absl::ToDoubleSeconds(absl::Now() - start);

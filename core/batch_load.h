@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/batch_scoring.h"
 #include "core/record_reader.h"
 #include "core/schema.h"
 #include "core/table_directory.h"
@@ -48,6 +49,17 @@ struct LoadRequest {
   uint64_t memory_budget_bytes = uint64_t{512} << 20;
   // Versions kept on disk after publishing, the new one included. Default 3.
   uint64_t keep_versions = 3;
+  // Batch scoring: the inputs hold the lookup columns and the model's
+  // features (FeatureFileSchema), and every row's values are the model's
+  // predictions; the schema's value columns must be PredictionColumns.
+  std::optional<BatchScoring> scoring;
+  // Rows with a bad field are written here ("file:line:column: reason", one
+  // per line) and skipped; empty: the first bad row fails the load. Defects
+  // of the file's structure (a CSV row with the wrong number of fields, a
+  // line that is not JSON) always fail the load.
+  std::filesystem::path reject_file;
+  // Recorded with the published version (SnapshotVersion::produced_by).
+  std::string produced_by;
   // Called about twice a second and at phase changes. May be empty.
   std::function<void(const LoadProgress&)> on_progress;
 };
@@ -57,6 +69,7 @@ struct LoadResult {
   uint64_t rows = 0;         // rows this load wrote
   uint64_t table_rows = 0;   // rows of the new version (with kept partitions)
   uint64_t duplicates_dropped = 0;
+  uint64_t rows_rejected = 0;  // written to reject_file
   size_t parts = 0;
   int spilled_runs = 0;
   double seconds = 0;

@@ -38,6 +38,24 @@ std::string DisplayName(const std::string& serving_name) {
 
 }  // namespace
 
+absl::StatusOr<std::shared_ptr<const ServedModel>> LoadModelFromReference(std::string_view registry_uri,
+                                                                          std::string_view uri, int scorer_threads) {
+  PREDSTORE_ASSIGN_OR_RETURN(ModelReference reference, ParseModelReference(uri));
+  if (reference.kind == ModelReference::Kind::kPath) {
+    return LoadServedModel(reference.path, 0, reference.path, scorer_threads);
+  }
+  if (registry_uri.empty()) {
+    return absl::InvalidArgumentError(StrCat("resolving ", uri, " needs a model registry (--registry)"));
+  }
+  PREDSTORE_ASSIGN_OR_RETURN(RegistryContents registry, ReadRegistry(registry_uri));
+  PREDSTORE_ASSIGN_OR_RETURN(const ModelVersionRecord* record, Resolve(registry, reference));
+  if (record->model_dir.empty()) {
+    return absl::FailedPreconditionError(
+        StrCat(uri, " is model '", record->name, "' version ", record->version, ": ", record->model_dir_error));
+  }
+  return LoadServedModel(record->name, record->version, record->model_dir, scorer_threads);
+}
+
 absl::StatusOr<std::unique_ptr<ModelCatalog>> ModelCatalog::Open(ModelCatalogOptions options) {
   std::unique_ptr<ModelCatalog> catalog(new ModelCatalog(std::move(options)));
   catalog->state_.store(std::make_shared<const State>());

@@ -48,6 +48,13 @@ struct ModelReloadSummary {
   bool changed() const { return loaded > 0 || unloaded > 0 || !errors.empty(); }
 };
 
+// Loads the one model `uri` names, outside any catalog (batch scoring): a
+// models:/ reference resolved in the registry at `registry_uri` as
+// ModelCatalog::Resolve would, or a model directory (a path or file: URI;
+// then the name is the directory and the version 0).
+absl::StatusOr<std::shared_ptr<const ServedModel>> LoadModelFromReference(std::string_view registry_uri,
+                                                                          std::string_view uri, int scorer_threads);
+
 class ModelCatalog {
  public:
   // Reads the registry and loads what it serves. Fails only if the registry

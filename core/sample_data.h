@@ -29,6 +29,21 @@ Schema SampleSchema();
 // always produce the same file. kInternal/kResourceExhausted on write errors.
 absl::Status WriteSampleFile(const std::filesystem::path& path, const SampleOptions& options);
 
+// The key of the sample's row `index`: store_id = index / (horizons * items)
+// + 1, item_id = (index / horizons) % items + 1000, horizon_days = index %
+// horizons + 1.
+struct SampleKey {
+  int64_t store_id = 0;
+  int64_t item_id = 0;
+  int64_t horizon_days = 0;
+};
+SampleKey SampleKeyAt(const SampleOptions& options, uint64_t index);
+
+// Writes a features file for batch scoring: the sample's keys (rows
+// 0..rows-1) then `features` columns f0..f<features-1> of
+// SampleFeatureRows(rows, features, seed) values, as CSV or JSON Lines.
+absl::Status WriteSampleFeaturesFile(const std::filesystem::path& path, const SampleOptions& options, int features);
+
 // The forecast value of the row at `index` for `seed`, as written to the file.
 double SampleForecast(uint64_t seed, uint64_t index);
 

@@ -138,6 +138,7 @@ absl::StatusOr<TableManifest> TableDirectory::ReadManifest() const {
     version.version = v.value("version", uint64_t{0});
     version.created_at_micros = v.value("created_at_micros", int64_t{0});
     version.row_count = v.value("row_count", uint64_t{0});
+    version.produced_by = v.value("produced_by", "");
     if (!v.contains("parts") || !v["parts"].is_array()) return corrupt("version without parts");
     for (const auto& p : v["parts"]) {
       PartInfo part;
@@ -168,6 +169,7 @@ absl::Status TableDirectory::WriteManifest(const TableManifest& manifest) const 
                               {"row_count", v.row_count},
                               {"parts", nlohmann::json::array()}};
     for (const PartInfo& part : v.parts) version["parts"].push_back(PartToJson(part));
+    if (!v.produced_by.empty()) version["produced_by"] = v.produced_by;
     json["versions"].push_back(std::move(version));
   }
   fs::path temp = path_ / StrCat(kManifestFile, ".tmp");
@@ -205,7 +207,7 @@ absl::StatusOr<fs::path> TableDirectory::CreateStagingDir() const {
 
 absl::StatusOr<TableManifest> TableDirectory::Publish(const Schema& schema, const fs::path& staging_dir,
                                                       std::vector<PartInfo> parts, uint64_t keep_versions,
-                                                      PublishMode mode) {
+                                                      PublishMode mode, std::string produced_by) {
   PREDSTORE_ASSIGN_OR_RETURN(TableLock lock, TableLock::Acquire(path_));
   TableManifest manifest;
   auto existing = ReadManifest();
@@ -241,7 +243,7 @@ absl::StatusOr<TableManifest> TableDirectory::Publish(const Schema& schema, cons
       if (!replaced) parts.push_back(old);
     }
   }
-  PREDSTORE_RETURN_IF_ERROR(CommitVersion(&manifest, std::move(parts), keep_versions));
+  PREDSTORE_RETURN_IF_ERROR(CommitVersion(&manifest, std::move(parts), keep_versions, std::move(produced_by)));
   fs::remove_all(staging_dir, error);
   return manifest;
 }
@@ -272,7 +274,7 @@ absl::StatusOr<TableManifest> TableDirectory::DropPartition(std::string_view par
 }
 
 absl::Status TableDirectory::CommitVersion(TableManifest* manifest, std::vector<PartInfo> parts,
-                                           uint64_t keep_versions) {
+                                           uint64_t keep_versions, std::string produced_by) {
   // Key order of the parts: their encoded partition prefixes.
   if (manifest->schema.partition_column()) {
     KeyCodec codec(manifest->schema);
@@ -291,6 +293,7 @@ absl::Status TableDirectory::CommitVersion(TableManifest* manifest, std::vector<
   SnapshotVersion version;
   version.version = manifest->next_version++;
   version.created_at_micros = absl::ToUnixMicros(absl::Now());
+  version.produced_by = std::move(produced_by);
   for (const PartInfo& part : parts) version.row_count += part.rows;
   version.parts = std::move(parts);
   manifest->versions.insert(manifest->versions.begin(), std::move(version));

@@ -52,6 +52,9 @@ struct SnapshotVersion {
   int64_t created_at_micros = 0;
   uint64_t row_count = 0;
   std::vector<PartInfo> parts;  // in key order
+  // What produced the rows, when not a plain load: e.g. "scored by
+  // models:/demand/Production (demand version 3)". Empty for a plain load.
+  std::string produced_by;
 };
 
 struct TableManifest {
@@ -94,9 +97,10 @@ class TableDirectory {
   // REQUIRES: keep_versions >= 1.
   // With kReplacePartitions the table must be partitioned
   // (kInvalidArgument) and the active version's other partitions are kept.
+  // `produced_by` is recorded with the new version.
   absl::StatusOr<TableManifest> Publish(const Schema& schema, const std::filesystem::path& staging_dir,
                                         std::vector<PartInfo> parts, uint64_t keep_versions,
-                                        PublishMode mode = PublishMode::kReplaceTable);
+                                        PublishMode mode = PublishMode::kReplaceTable, std::string produced_by = "");
 
   // Publishes a new version: the active one without the partition whose
   // value has the text form `partition`. Its files are deleted once no kept
@@ -116,7 +120,8 @@ class TableDirectory {
   // into key order here), makes it active, prunes beyond keep_versions,
   // writes the manifest and deletes the parts no kept version uses.
   // REQUIRES: the table lock is held.
-  absl::Status CommitVersion(TableManifest* manifest, std::vector<PartInfo> parts, uint64_t keep_versions);
+  absl::Status CommitVersion(TableManifest* manifest, std::vector<PartInfo> parts, uint64_t keep_versions,
+                             std::string produced_by = "");
 
   std::filesystem::path data_dir_;
   std::string table_;

@@ -13,6 +13,7 @@
 #include "absl/flags/usage.h"
 #include "client/predstore_client.h"
 #include "core/batch_load.h"
+#include "core/model_catalog.h"
 #include "core/sample_data.h"
 #include "core/sample_model.h"
 #include "core/table_directory.h"
@@ -45,7 +46,17 @@ ABSL_FLAG(int32_t, depth, 6, "sample-model: tree depth.");
 ABSL_FLAG(std::string, objective, "binary:logistic",
           "sample-model: binary:logistic, reg:squarederror or multi:softprob (3 classes).");
 ABSL_FLAG(std::string, model_format, "xgb", "sample-model: file format xgb, json or ubj.");
-ABSL_FLAG(std::string, registry, "", "sample-model: an MLflow file-store folder (mlruns) to register the model in.");
+ABSL_FLAG(std::string, registry, "",
+          "score: the MLflow registry resolving --model (sqlite:///mlflow.db, an mlruns folder); sample-model: the "
+          "file-store folder (mlruns) to register the model in.");
+ABSL_FLAG(std::string, model, "", "score: models:/NAME/STAGE, models:/NAME/VERSION, models:/NAME@ALIAS or a model dir.");
+ABSL_FLAG(std::string, output, "prediction",
+          "score: the value column of the predictions (output_0, output_1, ... for multi-class models).");
+ABSL_FLAG(int32_t, workers, 0, "score: scoring threads; 0 means one per core.");
+ABSL_FLAG(uint64_t, chunk_rows, 4096, "score: rows per XGBoost call.");
+ABSL_FLAG(std::string, reject_file, "",
+          "load, score: write rows with a bad field here (file:line:column: reason) and load the rest; default: a "
+          "bad row rejects the whole load.");
 ABSL_FLAG(std::string, name, "", "sample-model: registered model name.");
 ABSL_FLAG(int64_t, version, 1, "sample-model: registered version number.");
 ABSL_FLAG(std::string, stage, "None", "sample-model: the version's stage: None, Staging, Production, Archived.");
@@ -61,10 +72,16 @@ constexpr char kUsage[] =
     "      flags are needed only to create the table. With --server, the server swaps to the new version\n"
     "      before this returns (the server must see the same --data_dir).\n"
     "      --replace=partitions replaces only the partitions present in the input (e.g. today's).\n"
+    "  predstore-load score --table=T --model=models:/NAME/Production --registry=sqlite:///mlflow.db\n"
+    "                      --keys=a:int64,b:int64 [--partition=day:date] [--output=prediction] [--workers=N]\n"
+    "                      [--reject_file=F] FEATURES_FILE...\n"
+    "      Batch scoring: reads the key columns and the model's features, scores every row with the model\n"
+    "      on all cores, and publishes the predictions as a new version (same options as load).\n"
     "  predstore-load drop-partition --table=T --value=V [--server=host:port]\n"
     "  predstore-load rollback --table=T [--to_version=N] [--server=host:port]\n"
     "  predstore-load versions --table=T\n"
     "  predstore-load sample --rows=N --out=FILE [--seed=S]   write sample forecasts\n"
+    "  predstore-load sample-features --rows=N --features=30 --out=FILE   keys and features to score\n"
     "  predstore-load sample-model --out=DIR [--features=30 --trees=100 --depth=6 --objective=binary:logistic]\n"
     "                      [--registry=mlruns --name=M --version=N --stage=Production --aliases=champion]\n"
     "      Trains a seeded XGBoost model, saves it as an MLflow model directory and optionally registers (or\n"
@@ -130,11 +147,40 @@ int NotifyServer(const std::string& table) {
   return 0;
 }
 
-int Load(const std::vector<std::string>& files) {
+// `score`: the inputs are features files scored with --model. Otherwise a
+// plain load of prediction files.
+int Load(const std::vector<std::string>& files, bool score) {
   predstore::LoadRequest request;
   request.data_dir = absl::GetFlag(FLAGS_data_dir);
   request.table = absl::GetFlag(FLAGS_table);
-  if (request.table.empty()) return Fail(absl::InvalidArgumentError("load needs --table"));
+  const char* command = score ? "score" : "load";
+  if (request.table.empty()) return Fail(absl::InvalidArgumentError(std::string(command) + " needs --table"));
+  if (files.empty()) return Fail(absl::InvalidArgumentError(std::string(command) + " needs input files"));
+  if (score) {
+    const std::string model_uri = absl::GetFlag(FLAGS_model);
+    if (model_uri.empty()) return Fail(absl::InvalidArgumentError("score needs --model"));
+    auto model = predstore::LoadModelFromReference(absl::GetFlag(FLAGS_registry), model_uri, /*scorer_threads=*/1);
+    if (!model.ok()) return Fail(model.status());
+    predstore::BatchScoring scoring;
+    scoring.model = *model;
+    scoring.output = absl::GetFlag(FLAGS_output);
+    scoring.workers = absl::GetFlag(FLAGS_workers);
+    scoring.chunk_rows = std::max<uint64_t>(1, absl::GetFlag(FLAGS_chunk_rows));
+    request.scoring = scoring;
+    request.produced_by = "scored by " + model_uri + " (" + (*model)->name + " version " +
+                          std::to_string((*model)->version) + ")";
+    if (!absl::GetFlag(FLAGS_values).empty()) {
+      return Fail(absl::InvalidArgumentError("score takes no --values: the value columns are the predictions (--output)"));
+    }
+    absl::SetFlag(&FLAGS_values, [&] {
+      std::string values;
+      for (const predstore::Column& c : predstore::PredictionColumns(**model, scoring.output)) {
+        values += (values.empty() ? "" : ",") + c.name + ":double";
+      }
+      return values;
+    }());
+  }
+  request.reject_file = absl::GetFlag(FLAGS_reject_file);
   auto schema = SchemaFromFlags();
   if (!schema.ok()) return Fail(schema.status());
   request.schema = *schema;
@@ -177,6 +223,11 @@ int Load(const std::vector<std::string>& files) {
   if (result->duplicates_dropped) {
     std::printf("  %llu duplicate keys resolved last-wins\n", (unsigned long long)result->duplicates_dropped);
   }
+  if (result->rows_rejected) {
+    std::printf("  %llu rows rejected to %s\n", (unsigned long long)result->rows_rejected,
+                request.reject_file.string().c_str());
+  }
+  if (!request.produced_by.empty()) std::printf("  %s\n", request.produced_by.c_str());
   return NotifyServer(request.table);
 }
 
@@ -229,6 +280,7 @@ int Versions() {
                 v.version == manifest->active_version ? "*" : " ", (unsigned long long)v.version,
                 (unsigned long long)v.row_count, v.parts.size(),
                 predstore::FormatCell(predstore::Timestamp{v.created_at_micros}).c_str());
+    if (!v.produced_by.empty()) std::printf("    %s\n", v.produced_by.c_str());
     if (v.version == manifest->active_version && manifest->schema.partition_column()) {
       for (const auto& part : v.parts) {
         std::printf("    partition %s: %llu rows (written by version %llu)\n", part.partition.value_or("").c_str(),
@@ -252,6 +304,22 @@ int Sample() {
   if (!status.ok()) return Fail(status);
   std::printf("wrote %llu sample rows to %s (keys %s)\n", (unsigned long long)options.rows, out.c_str(),
               predstore::SampleSchema().Describe().c_str());
+  return 0;
+}
+
+int SampleFeatures() {
+  std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) return Fail(absl::InvalidArgumentError("sample-features needs --out=FILE"));
+  predstore::SampleOptions options;
+  options.rows = absl::GetFlag(FLAGS_rows);
+  options.seed = absl::GetFlag(FLAGS_seed);
+  auto format = predstore::InputFormatOfPath(out);
+  if (!format.ok()) return Fail(format.status());
+  options.format = *format;
+  const int features = absl::GetFlag(FLAGS_features);
+  if (auto status = predstore::WriteSampleFeaturesFile(out, options, features); !status.ok()) return Fail(status);
+  std::printf("wrote %llu rows of keys and %d features (f0..f%d) to %s\n", (unsigned long long)options.rows, features,
+              features - 1, out.c_str());
   return 0;
 }
 
@@ -297,12 +365,14 @@ int main(int argc, char** argv) {
   }
   std::string command = positional[1];
   std::vector<std::string> args(positional.begin() + 2, positional.end());
-  if (command == "load") return Load(args);
+  if (command == "load") return Load(args, /*score=*/false);
+  if (command == "score") return Load(args, /*score=*/true);
   if (command == "rollback") return Rollback();
   if (command == "drop-partition") return DropPartition();
   if (command == "versions") return Versions();
   if (command == "sample") return Sample();
   if (command == "sample-model") return SampleModel();
+  if (command == "sample-features") return SampleFeatures();
   std::fprintf(stderr, "predstore-load: unknown command \"%s\"\n%s\n", command.c_str(), kUsage);
   return 2;
 }
