@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 
+#include "client/stream_events.h"
 #include "client/wire_values.h"
 #include "core/strings.h"
 #include "nlohmann/json.hpp"
@@ -14,25 +15,7 @@ namespace predstore {
 namespace {
 
 
-// The lookup columns (partition first, then keys) of a table, as core columns.
-absl::StatusOr<std::vector<Column>> LookupColumns(const v1::TableInfo& info) {
-  std::vector<Column> columns;
-  auto add = [&](const v1::Column& c) -> absl::Status {
-    auto type = ColumnTypeFromWire(c.type());
-    if (!type.ok()) return type.status();
-    columns.push_back(Column{c.name(), *type});
-    return absl::OkStatus();
-  };
-  if (info.schema().has_partition_column()) {
-    absl::Status s = add(info.schema().partition_column());
-    if (!s.ok()) return s;
-  }
-  for (const v1::Column& c : info.schema().key_columns()) {
-    absl::Status s = add(c);
-    if (!s.ok()) return s;
-  }
-  return columns;
-}
+
 
 absl::StatusOr<v1::Value> ValueFromText(const Column& column, std::string_view text) {
   auto cell = ParseCell(column.type, text);
@@ -155,9 +138,11 @@ std::vector<std::string> SplitPlainCsv(const std::string& line) {
   return fields;
 }
 
-// "precomputed", or "computed by <model> version <N>".
-std::string SourceText(v1::Source source, const std::string& model_name, int64_t model_version) {
+// "precomputed", "computed by <model> version <N>" or "stream event of <time>".
+std::string SourceText(v1::Source source, const std::string& model_name, int64_t model_version,
+                       int64_t event_time_micros) {
   if (source == v1::SOURCE_COMPUTED) return StrCat("computed by ", model_name, " version ", model_version);
+  if (source == v1::SOURCE_STREAM) return StrCat("stream event of ", FormatCell(CellView(Timestamp{event_time_micros})));
   return "precomputed";
 }
 
@@ -241,7 +226,7 @@ absl::Status PartitionsCommand(const PredstoreClient& client, const std::string&
 
 absl::Status LookupCommand(const PredstoreClient& client, const std::string& table,
                            const std::vector<std::string>& assignments, const std::vector<std::string>& features,
-                           bool no_fallback, OutputFormat format, std::ostream& out) {
+                           bool no_fallback, const std::string& as_of, OutputFormat format, std::ostream& out) {
   auto info = client.GetTable(table);
   if (!info.ok()) return info.status();
   auto columns = LookupColumns(*info);
@@ -274,11 +259,17 @@ absl::Status LookupCommand(const PredstoreClient& client, const std::string& tab
     *field->mutable_value() = feature->second;
   }
   request.set_no_fallback(no_fallback);
+  if (!as_of.empty()) {
+    auto time = ParseCell(ColumnType::kTimestamp, as_of);
+    if (!time.ok()) return absl::InvalidArgumentError(StrCat("--as_of: ", FromAbsl(time.status().message())));
+    request.set_as_of_micros(std::get<Timestamp>(*time).micros);
+  }
   auto response = client.Lookup(request);
   if (!response.ok()) return response.status();
   ResultPrinter printer(format, out);
   printer.Row(key, response->found(), response->value_columns(), response->values(), response->snapshot_version(),
-              response->found() ? SourceText(response->source(), response->model_name(), response->model_version())
+              response->found() ? SourceText(response->source(), response->model_name(), response->model_version(),
+                                             response->event_time_micros())
                                 : "");
   printer.Flush();
   return absl::OkStatus();
@@ -306,7 +297,9 @@ absl::Status BatchLookupCommand(const PredstoreClient& client, const std::string
       const v1::LookupResult& result = response->results(i);
       printer.Row(pending_keys[i], result.found(), response->value_columns(), result.values(),
                   response->snapshot_version(),
-                  result.found() ? SourceText(result.source(), response->model_name(), response->model_version()) : "");
+                  result.found() ? SourceText(result.source(), response->model_name(), response->model_version(),
+                                              result.event_time_micros())
+                                 : "");
     }
     request.clear_keys();
     pending_keys.clear();
@@ -541,6 +534,51 @@ absl::Status ReloadModelsCommand(const PredstoreClient& client, std::ostream& ou
   out << "loaded " << reloaded->loaded() << ", unloaded " << reloaded->unloaded() << ", serving "
       << reloaded->models_size() << " model versions\n";
   for (const std::string& error : reloaded->errors()) out << "load error: " << error << "\n";
+  return absl::OkStatus();
+}
+
+std::string SourceStatusText(const v1::SourceStatus& status) {
+  auto time_text = [](int64_t micros) {
+    return micros == INT64_MIN ? std::string("-") : FormatCell(CellView(Timestamp{micros}));
+  };
+  return StrCat("source ", status.source(), ": batch ", status.sequence(), ", applied ", status.applied(),
+                ", duplicates ", status.duplicates(), ", late ", status.late(), ", superseded ", status.superseded(),
+                ", newest event ", time_text(status.max_event_time_micros()), ", watermark ",
+                time_text(status.watermark_micros()), ", lag ", status.event_time_lag_micros() / 1000, " ms (event time) / ",
+                status.wall_lag_micros() / 1000, " ms (since the last commit)");
+}
+
+absl::Status IngestCommand(const PredstoreClient& client, const std::string& table, const std::string& source,
+                           std::istream& events, uint32_t batch_size, std::ostream& out) {
+  if (source.empty()) return absl::InvalidArgumentError("ingest needs --source=NAME (the producer's name)");
+  auto info = client.GetTable(table);
+  if (!info.ok()) return info.status();
+  auto parser = EventParser::ForTable(*info);
+  if (!parser.ok()) return parser.status();
+  EventIngester ingester(client, table, source, batch_size);
+  if (absl::Status started = ingester.Start(); !started.ok()) return started;
+  std::string line;
+  uint64_t line_number = 0, sent = 0;
+  while (std::getline(events, line)) {
+    ++line_number;
+    if (line.empty() || line == "\r") continue;
+    auto event = parser->Parse(line);
+    if (!event.ok()) {
+      return absl::InvalidArgumentError(StrCat("events line ", line_number, ": ", FromAbsl(event.status().message())));
+    }
+    if (absl::Status added = ingester.Add(*std::move(event), StrCat("line ", line_number)); !added.ok()) return added;
+    ++sent;
+  }
+  if (absl::Status finished = ingester.Finish(); !finished.ok()) return finished;
+  out << "sent " << sent << " events; " << SourceStatusText(ingester.committed()) << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status IngestStatusCommand(const PredstoreClient& client, const std::string& table, std::ostream& out) {
+  auto status = client.IngestStatus(table);
+  if (!status.ok()) return status.status();
+  for (const v1::SourceStatus& source : status->sources()) out << SourceStatusText(source) << "\n";
+  if (!status->dead_letter_file().empty()) out << "late events go to " << status->dead_letter_file() << "\n";
   return absl::OkStatus();
 }
 

@@ -32,9 +32,10 @@ absl::Status PartitionsCommand(const PredstoreClient& client, const std::string&
 // `features` ("name=value") for the table's fallback model; prints where the
 // answer came from. kInvalidArgument naming the column for a bad or missing
 // assignment.
+// `as_of`: empty for the latest, else a timestamp's text form.
 absl::Status LookupCommand(const PredstoreClient& client, const std::string& table,
                            const std::vector<std::string>& assignments, const std::vector<std::string>& features,
-                           bool no_fallback, OutputFormat format, std::ostream& out);
+                           bool no_fallback, const std::string& as_of, OutputFormat format, std::ostream& out);
 
 // A model feature "name=value": true/false a bool, an integer an int64, a
 // decimal a double, anything else a string (the server rejects it, naming
@@ -47,6 +48,16 @@ absl::Status PredictCommand(const PredstoreClient& client, const std::string& mo
                             const std::vector<std::string>& assignments, std::ostream& out);
 // The served model versions and what each answers for; load errors to `info`.
 absl::Status ModelsCommand(const PredstoreClient& client, OutputFormat format, std::ostream& out, std::ostream& info);
+// Sends the JSON Lines events read from `events` (see stream_events.h) to
+// the server as `source`, in batches; prints the source's committed state.
+// kInvalidArgument naming the line of a bad event.
+absl::Status IngestCommand(const PredstoreClient& client, const std::string& table, const std::string& source,
+                           std::istream& events, uint32_t batch_size, std::ostream& out);
+// Every source of a table's stream: position, counts, watermark and lag.
+absl::Status IngestStatusCommand(const PredstoreClient& client, const std::string& table, std::ostream& out);
+// One line describing a source's committed state.
+std::string SourceStatusText(const v1::SourceStatus& status);
+
 // Admin: re-read the model registry now.
 absl::Status ReloadModelsCommand(const PredstoreClient& client, std::ostream& out);
 

@@ -29,6 +29,10 @@ ABSL_FLAG(std::string, model, "", "predict: models:/NAME/STAGE, models:/NAME/VER
 ABSL_FLAG(std::vector<std::string>, features, {},
           "lookup: just-in-time features for the table's fallback model, name=value,name=value.");
 ABSL_FLAG(bool, no_fallback, false, "lookup: answer from stored predictions only.");
+ABSL_FLAG(std::string, as_of, "",
+          "lookup: the prediction in force at this time (RFC 3339, e.g. 2026-11-26T10:00:00Z, or microseconds).");
+ABSL_FLAG(std::string, source, "", "ingest: the producer's name (each has its own sequence and watermark).");
+ABSL_FLAG(std::string, events, "-", "ingest: JSON Lines file of events; - reads stdin.");
 ABSL_FLAG(std::string, admin_token_file, "", "File holding the admin bearer token (rollback, refresh).");
 ABSL_FLAG(int64_t, timeout_ms, 10000, "Deadline of each call, in milliseconds.");
 
@@ -46,6 +50,9 @@ constexpr char kUsage[] =
     "  predstore-cli lookup --table=T col=value ... --features=f0=1.5,f1=2  fallback features for a miss\n"
     "  predstore-cli predict --model=models:/NAME/Production f0=1.5 f1=2  score one row with a registered model\n"
     "  predstore-cli models                                   served model versions and their stages/aliases\n"
+    "  predstore-cli ingest --table=T --source=S --events=events.jsonl  admin: stream events into a table\n"
+    "  predstore-cli ingest-status --table=T                  sources: position, counts, watermark, lag\n"
+    "  predstore-cli lookup --table=T col=value ... --as_of=2026-11-26T10:00:00Z  the prediction in force then\n"
     "  predstore-cli reload-models                            admin: re-read the model registry now\n"
     "  predstore-cli health                                    SERVING or NOT_SERVING\n"
     "  predstore-cli partitions --table=T                     partitions of the active version\n"
@@ -137,8 +144,24 @@ int main(int argc, char** argv) {
     status = need_table();
     if (status.ok()) {
       status = predstore::LookupCommand(client, table, args, absl::GetFlag(FLAGS_features),
-                                        absl::GetFlag(FLAGS_no_fallback), *format, std::cout);
+                                        absl::GetFlag(FLAGS_no_fallback), absl::GetFlag(FLAGS_as_of), *format,
+                                        std::cout);
     }
+  } else if (command == "ingest") {
+    status = need_table();
+    std::string events_path = absl::GetFlag(FLAGS_events);
+    std::ifstream file;
+    if (status.ok() && events_path != "-") {
+      file.open(events_path);
+      if (!file) status = absl::NotFoundError("cannot open events file " + events_path);
+    }
+    if (status.ok()) {
+      status = predstore::IngestCommand(client, table, absl::GetFlag(FLAGS_source), events_path == "-" ? std::cin : file,
+                                        absl::GetFlag(FLAGS_batch_size), std::cout);
+    }
+  } else if (command == "ingest-status") {
+    status = need_table();
+    if (status.ok()) status = predstore::IngestStatusCommand(client, table, std::cout);
   } else if (command == "predict") {
     status = predstore::PredictCommand(client, absl::GetFlag(FLAGS_model), args, std::cout);
   } else if (command == "models") {

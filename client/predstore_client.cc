@@ -8,18 +8,19 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace predstore {
-namespace {
 
-absl::Status FromGrpc(const grpc::Status& status) {
+absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
+
+namespace {
 
 template <typename Response, typename Call>
 absl::StatusOr<Response> Invoke(Call&& call) {
   Response response;
   grpc::Status status = call(&response);
-  if (!status.ok()) return FromGrpc(status);
+  if (!status.ok()) return FromGrpcStatus(status);
   return response;
 }
 
@@ -71,18 +72,33 @@ absl::Status PredstoreClient::Scan(const v1::ScanRequest& request,
   std::unique_ptr<grpc::ClientReader<v1::ScanResponse>> reader = predictions_->Scan(&context, request);
   v1::ScanResponse response;
   while (reader->Read(&response)) on_message(response);
-  return FromGrpc(reader->Finish());
+  return FromGrpcStatus(reader->Finish());
 }
 
-bool LookupStream::Write(const v1::StreamLookupRequest& request) { return stream_->Write(request); }
-bool LookupStream::Read(v1::StreamLookupResponse* response) { return stream_->Read(response); }
-void LookupStream::WritesDone() { stream_->WritesDone(); }
-absl::Status LookupStream::Finish() { return FromGrpc(stream_->Finish()); }
 
 std::unique_ptr<LookupStream> PredstoreClient::OpenLookupStream() const {
   auto stream = std::unique_ptr<LookupStream>(new LookupStream());
   stream->stream_ = predictions_->LookupStream(&stream->context_);
   return stream;
+}
+
+std::unique_ptr<IngestStream> PredstoreClient::OpenIngestStream() const {
+  auto stream = std::unique_ptr<IngestStream>(new IngestStream());
+  if (!options_.admin_token.empty()) {
+    stream->context_.AddMetadata("authorization", "Bearer " + options_.admin_token);
+  }
+  stream->stream_ = admin_->Ingest(&stream->context_);
+  return stream;
+}
+
+absl::StatusOr<v1::IngestStatusResponse> PredstoreClient::IngestStatus(const std::string& table) const {
+  v1::IngestStatusRequest request;
+  request.set_table(table);
+  return Invoke<v1::IngestStatusResponse>([&](v1::IngestStatusResponse* response) {
+    grpc::ClientContext context;
+    Prepare(&context, false);
+    return predictions_->IngestStatus(&context, request, response);
+  });
 }
 
 absl::StatusOr<v1::ListTablesResponse> PredstoreClient::ListTables() const {
@@ -155,7 +171,7 @@ absl::StatusOr<bool> PredstoreClient::IsServing() const {
   grpc::health::v1::HealthCheckRequest request;
   grpc::health::v1::HealthCheckResponse response;
   grpc::Status status = stub->Check(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status);
+  if (!status.ok()) return FromGrpcStatus(status);
   return response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
 }
 

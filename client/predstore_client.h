@@ -26,26 +26,35 @@ struct ClientOptions {
 // cannot be read, kInvalidArgument when its first line is empty.
 absl::StatusOr<std::string> ReadAdminToken(const std::string& path);
 
-// One long-lived Predictions.LookupStream. Write and Read may be called
-// from two different threads (one writer, one reader); answers carry the id
-// of their request and may arrive in another order.
-class LookupStream {
+// A gRPC status as an absl::Status with the same code and message.
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// One long-lived bidirectional call. Write and Read may be called from two
+// different threads (one writer, one reader).
+template <typename Request, typename Response>
+class BidiStream {
  public:
   // False when the stream is broken (then Finish tells why).
-  bool Write(const v1::StreamLookupRequest& request);
+  bool Write(const Request& request) { return stream_->Write(request); }
   // False when no answer will come any more.
-  bool Read(v1::StreamLookupResponse* response);
+  bool Read(Response* response) { return stream_->Read(response); }
   // Ends the writing side; Read then drains the remaining answers.
-  void WritesDone();
+  void WritesDone() { stream_->WritesDone(); }
   // The stream's final status. REQUIRES: Read has returned false.
-  absl::Status Finish();
+  absl::Status Finish() { return FromGrpcStatus(stream_->Finish()); }
 
  private:
   friend class PredstoreClient;
-  LookupStream() = default;
+  BidiStream() = default;
   grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriter<v1::StreamLookupRequest, v1::StreamLookupResponse>> stream_;
+  std::unique_ptr<grpc::ClientReaderWriter<Request, Response>> stream_;
 };
+
+// Predictions.LookupStream: answers carry the id of their request and may
+// arrive in another order.
+using LookupStream = BidiStream<v1::StreamLookupRequest, v1::StreamLookupResponse>;
+// Admin.Ingest: one ack per batch, in order.
+using IngestStream = BidiStream<v1::IngestRequest, v1::IngestAck>;
 
 class PredstoreClient {
  public:
@@ -59,6 +68,9 @@ class PredstoreClient {
   absl::StatusOr<v1::BatchLookupResponse> BatchLookup(const v1::BatchLookupRequest& request) const;
   // Opens a LookupStream (no deadline: it lives until WritesDone/Finish).
   std::unique_ptr<LookupStream> OpenLookupStream() const;
+  // Opens an Admin.Ingest stream (no deadline), with the admin token.
+  std::unique_ptr<IngestStream> OpenIngestStream() const;
+  absl::StatusOr<v1::IngestStatusResponse> IngestStatus(const std::string& table) const;
   // Streams a scan, calling on_message for each answer message in order.
   // The call's deadline is the client's timeout.
   absl::Status Scan(const v1::ScanRequest& request,

@@ -146,4 +146,34 @@ std::string WireValueToText(const v1::Value& value) {
   return "null";
 }
 
+namespace {
+
+absl::Status AppendColumn(const v1::Column& column, std::vector<Column>* columns) {
+  absl::StatusOr<ColumnType> type = ColumnTypeFromWire(column.type());
+  if (!type.ok()) return type.status();
+  columns->push_back(Column{column.name(), *type});
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Column>> LookupColumns(const v1::TableInfo& info) {
+  std::vector<Column> columns;
+  if (info.schema().has_partition_column()) {
+    if (absl::Status s = AppendColumn(info.schema().partition_column(), &columns); !s.ok()) return s;
+  }
+  for (const v1::Column& c : info.schema().key_columns()) {
+    if (absl::Status s = AppendColumn(c, &columns); !s.ok()) return s;
+  }
+  return columns;
+}
+
+absl::StatusOr<std::vector<Column>> ValueColumns(const v1::TableInfo& info) {
+  std::vector<Column> columns;
+  for (const v1::Column& c : info.schema().value_columns()) {
+    if (absl::Status s = AppendColumn(c, &columns); !s.ok()) return s;
+  }
+  return columns;
+}
+
 }  // namespace predstore

@@ -26,6 +26,11 @@ void CellToWire(const CellView& cell, v1::Value* out);
 // nullopt for an unset value (an absent feature).
 std::optional<CellView> FeatureViewFromWire(const v1::Value& value);
 
+// The lookup columns (partition first, then keys) and the value columns of
+// a table, as core columns. kInvalidArgument for an unknown column type.
+absl::StatusOr<std::vector<Column>> LookupColumns(const v1::TableInfo& info);
+absl::StatusOr<std::vector<Column>> ValueColumns(const v1::TableInfo& info);
+
 // The wire value's text form (FormatCell); "null" for an unset value.
 std::string WireValueToText(const v1::Value& value);
 

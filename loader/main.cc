@@ -13,6 +13,7 @@
 #include "absl/flags/usage.h"
 #include "client/predstore_client.h"
 #include "core/batch_load.h"
+#include "loader/folder_source.h"
 #include "core/model_catalog.h"
 #include "core/sample_data.h"
 #include "core/sample_model.h"
@@ -54,6 +55,12 @@ ABSL_FLAG(std::string, output, "prediction",
           "score: the value column of the predictions (output_0, output_1, ... for multi-class models).");
 ABSL_FLAG(int32_t, workers, 0, "score: scoring threads; 0 means one per core.");
 ABSL_FLAG(uint64_t, chunk_rows, 4096, "score: rows per XGBoost call.");
+ABSL_FLAG(std::string, source, "",
+          "stream: folder:/path (JSON Lines event files landing there, sent in name order). Kafka is not "
+          "supported yet.");
+ABSL_FLAG(std::string, source_name, "", "stream: the producer's name on the server (default: the source).");
+ABSL_FLAG(uint64_t, batch_size, 500, "stream: events per batch (one commit each).");
+ABSL_FLAG(bool, once, false, "stream: stop once every file present is sent (default: keep polling for new files).");
 ABSL_FLAG(std::string, reject_file, "",
           "load, score: write rows with a bad field here (file:line:column: reason) and load the rest; default: a "
           "bad row rejects the whole load.");
@@ -77,6 +84,9 @@ constexpr char kUsage[] =
     "                      [--reject_file=F] FEATURES_FILE...\n"
     "      Batch scoring: reads the key columns and the model's features, scores every row with the model\n"
     "      on all cores, and publishes the predictions as a new version (same options as load).\n"
+    "  predstore-load stream --table=T --source=folder:/path --server=host:port [--once] [--batch_size=500]\n"
+    "      Sends the JSON Lines event files landing in the folder (name order) to the server's Ingest, each\n"
+    "      event exactly once: the position is committed with the events, and read back after a restart.\n"
     "  predstore-load drop-partition --table=T --value=V [--server=host:port]\n"
     "  predstore-load rollback --table=T [--to_version=N] [--server=host:port]\n"
     "  predstore-load versions --table=T\n"
@@ -307,6 +317,26 @@ int Sample() {
   return 0;
 }
 
+int Stream() {
+  const std::string source = absl::GetFlag(FLAGS_source);
+  predstore::FolderSourceOptions options;
+  options.table = absl::GetFlag(FLAGS_table);
+  if (options.table.empty()) return Fail(absl::InvalidArgumentError("stream needs --table"));
+  if (!source.starts_with("folder:")) {
+    return Fail(absl::InvalidArgumentError("stream needs --source=folder:/path (the only source built so far)"));
+  }
+  options.folder = source.substr(std::string_view("folder:").size());
+  options.source = absl::GetFlag(FLAGS_source_name).empty() ? source : absl::GetFlag(FLAGS_source_name);
+  options.batch_size = absl::GetFlag(FLAGS_batch_size);
+  options.once = absl::GetFlag(FLAGS_once);
+  options.on_commit = [](const std::string& line) { std::printf("%s\n", line.c_str()); std::fflush(stdout); };
+  auto client = ServerClient();
+  if (!client.ok()) return Fail(client.status());
+  if (!*client) return Fail(absl::InvalidArgumentError("stream needs --server=host:port (the ingesting server)"));
+  if (auto status = predstore::RunFolderSource(**client, options); !status.ok()) return Fail(status);
+  return 0;
+}
+
 int SampleFeatures() {
   std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) return Fail(absl::InvalidArgumentError("sample-features needs --out=FILE"));
@@ -373,6 +403,7 @@ int main(int argc, char** argv) {
   if (command == "sample") return Sample();
   if (command == "sample-model") return SampleModel();
   if (command == "sample-features") return SampleFeatures();
+  if (command == "stream") return Stream();
   std::fprintf(stderr, "predstore-load: unknown command \"%s\"\n%s\n", command.c_str(), kUsage);
   return 2;
 }

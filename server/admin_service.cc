@@ -1,5 +1,12 @@
 #include "server/admin_service.h"
 
+#include <deque>
+#include <limits>
+#include <mutex>
+
+#include "absl/time/clock.h"
+#include "core/status_macros.h"
+#include "core/strings.h"
 #include "server/wire.h"
 
 namespace predstore {
@@ -12,6 +19,156 @@ bool SameSecret(std::string_view a, std::string_view b) {
   for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
 }
+
+// Scores the feature events of a batch with the table's bound model: the
+// prediction fills the binding's output column, other double and float
+// value columns are NaN.
+absl::Status ScoreFeatureEvents(const LookupFallback* fallback, const TableSnapshot& table,
+                                const v1::IngestRequest& request, const std::vector<size_t>& indexes,
+                                const std::vector<std::vector<Cell>>& key_cells, std::vector<StreamEvent>* events) {
+  const FallbackBinding* binding = fallback == nullptr ? nullptr : fallback->BindingFor(table.table());
+  if (binding == nullptr) {
+    return absl::FailedPreconditionError(StrCat("events[", indexes.front(), "] carries features, but table \"",
+                                                table.table(), "\" is bound to no model (--fallback)"));
+  }
+  PREDSTORE_ASSIGN_OR_RETURN(size_t output_column, fallback->OutputColumn(*binding, table.schema()));
+  const std::vector<Column>& value_columns = table.schema().value_columns();
+  std::vector<Cell> values(value_columns.size());
+  for (size_t c = 0; c < value_columns.size(); ++c) {
+    if (value_columns[c].type == ColumnType::kDouble) {
+      values[c] = std::numeric_limits<double>::quiet_NaN();
+    } else if (value_columns[c].type == ColumnType::kFloat) {
+      values[c] = std::numeric_limits<float>::quiet_NaN();
+    } else {
+      return absl::FailedPreconditionError(StrCat("scored events need double or float value columns; \"",
+                                                  value_columns[c].name, "\" is ",
+                                                  ColumnTypeName(value_columns[c].type)));
+    }
+  }
+  std::vector<NamedFeature> features;
+  for (size_t e = 0; e < indexes.size(); ++e) {
+    const v1::StreamEvent& wire = request.events(static_cast<int>(indexes[e]));
+    features.clear();
+    for (const v1::KeyField& field : wire.features()) {
+      if (std::optional<CellView> view = FeatureViewFromWire(field.value())) features.push_back({field.column(), *view});
+    }
+    StreamEvent& event = (*events)[indexes[e]];
+    absl::StatusOr<FallbackPlan> plan = fallback->Plan(*binding, table, key_cells[e], event.key, features);
+    if (!plan.ok()) {
+      return absl::Status(plan.status().code(), StrCat("events[", indexes[e], "]: ", FromAbsl(plan.status().message())));
+    }
+    std::vector<float> output;
+    PREDSTORE_RETURN_IF_ERROR(plan->model->scorer->Predict(plan->row, &output));
+    if (value_columns[output_column].type == ColumnType::kFloat) {
+      values[output_column] = output[0];
+    } else {
+      values[output_column] = static_cast<double>(output[0]);
+    }
+    table.value_codec().Encode(values, &event.value);
+    StrAppend(&event.text, " (scored by ", plan->model->name, " version ", plan->model->version, ")");
+  }
+  return absl::OkStatus();
+}
+
+// An Ingest stream: each batch read is applied to the table's stream store
+// and acknowledged in order; one read and one write in flight at a time.
+class IngestReactor final : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestAck> {
+ public:
+  IngestReactor(PredictionStore* store, StreamCatalog* streams, LookupFallback* fallback)
+      : store_(store), streams_(streams), fallback_(fallback) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_) return;
+    if (!ok) {
+      reads_done_ = true;
+      MaybeFinish();
+      return;
+    }
+    v1::IngestAck& ack = pending_.emplace_back();
+    ack.set_sequence(request_.sequence());
+    absl::StatusOr<SourceState> state = Apply(request_);
+    if (state.ok()) {
+      SourceStatusToWire(request_.source(), *state, absl::ToUnixMicros(absl::Now()), ack.mutable_status());
+    } else {
+      ack.set_error_code(static_cast<int32_t>(state.status().code()));
+      ack.set_error_message(std::string(FromAbsl(state.status().message())));
+    }
+    if (!writing_) {
+      writing_ = true;
+      StartWrite(&pending_.front());
+    }
+    StartRead(&request_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.pop_front();
+    writing_ = false;
+    if (!ok) {
+      pending_.clear();
+      write_failed_ = true;
+    } else if (!pending_.empty()) {
+      writing_ = true;
+      StartWrite(&pending_.front());
+      return;
+    }
+    MaybeFinish();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  absl::StatusOr<SourceState> Apply(const v1::IngestRequest& request) {
+    if (request.table().empty()) return absl::InvalidArgumentError("table: required");
+    if (request.source().empty()) return absl::InvalidArgumentError("source: required");
+    if (request.sequence() == 0) return absl::InvalidArgumentError("sequence: batches are numbered from 1");
+    std::shared_ptr<const TableSnapshot> table = store_->Find(request.table());
+    if (table == nullptr) {
+      return absl::NotFoundError(
+          StrCat("table \"", request.table(), "\" is not served: load a snapshot first (it gives the schema)"));
+    }
+    PREDSTORE_ASSIGN_OR_RETURN(StreamStore * stream, streams_->OpenOrCreate(request.table()));
+    if (request.sequence() <= stream->State(request.source()).sequence) {
+      return stream->Apply(request.source(), request.sequence(), request.position(), {});  // a replay
+    }
+    PREDSTORE_ASSIGN_OR_RETURN(
+        std::vector<StreamEvent> events,
+        StreamEventsFromWire(request, *table,
+                             [&](const std::vector<size_t>& indexes, const std::vector<std::vector<Cell>>& keys,
+                                 std::vector<StreamEvent>* out) {
+                               return ScoreFeatureEvents(fallback_, *table, request, indexes, keys, out);
+                             }));
+    return stream->Apply(request.source(), request.sequence(), request.position(), events);
+  }
+
+  // REQUIRES: mu_ held.
+  void MaybeFinish() {
+    if (finished_ || writing_ || !(reads_done_ || write_failed_)) return;
+    finished_ = true;
+    Finish(write_failed_ ? grpc::Status(grpc::StatusCode::CANCELLED, "the client stopped reading") : grpc::Status::OK);
+  }
+
+  PredictionStore* store_;
+  StreamCatalog* streams_;
+  LookupFallback* fallback_;
+  std::mutex mu_;
+  v1::IngestRequest request_;
+  std::deque<v1::IngestAck> pending_;
+  bool writing_ = false;
+  bool reads_done_ = false;
+  bool write_failed_ = false;
+  bool finished_ = false;
+};
+
+// A stream that fails before reading anything (no ingestion, bad token).
+class RejectedIngest final : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestAck> {
+ public:
+  explicit RejectedIngest(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
 
 }  // namespace
 
@@ -66,6 +223,15 @@ grpc::ServerUnaryReactor* AdminService::ReloadModels(grpc::CallbackServerContext
   for (const std::string& error : summary->errors) response->add_errors(error);
   ServedModelsToWire(*models_, response->mutable_models());
   return FinishUnary(context, absl::OkStatus());
+}
+
+grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestAck>* AdminService::Ingest(grpc::CallbackServerContext* context) {
+  absl::Status status = Authenticate(*context);
+  if (!status.ok()) return new RejectedIngest(status);
+  if (streams_ == nullptr) {
+    return new RejectedIngest(absl::FailedPreconditionError("this server takes no streams: start it with --ingest"));
+  }
+  return new IngestReactor(store_, streams_, fallback_);
 }
 
 }  // namespace predstore

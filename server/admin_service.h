@@ -1,12 +1,14 @@
 // The predstore.v1.Admin gRPC service: refresh after a load, rollback,
-// reload the model registry.
+// reload the model registry, ingest streams of events.
 // When constructed with a token, every call must carry the metadata
 // "authorization: Bearer <token>" or fails UNAUTHENTICATED. Thread-safe.
 #pragma once
 
 #include <string>
 
+#include "core/lookup_fallback.h"
 #include "core/model_catalog.h"
+#include "core/stream_catalog.h"
 #include "core/prediction_store.h"
 #include "predstore/v1/predstore.grpc.pb.h"
 
@@ -14,10 +16,12 @@ namespace predstore {
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
-  // `store` and `models` (null: no registry) must outlive the service. An
-  // empty `token` disables the check.
-  AdminService(PredictionStore* store, ModelCatalog* models, std::string token)
-      : store_(store), models_(models), token_(std::move(token)) {}
+  // Everything passed must outlive the service; `models` (no registry),
+  // `streams` (no ingestion) and `fallback` (no bound models) may be null.
+  // An empty `token` disables the check.
+  AdminService(PredictionStore* store, ModelCatalog* models, StreamCatalog* streams, LookupFallback* fallback,
+               std::string token)
+      : store_(store), models_(models), streams_(streams), fallback_(fallback), token_(std::move(token)) {}
 
   grpc::ServerUnaryReactor* RefreshTables(grpc::CallbackServerContext* context,
                                           const v1::RefreshTablesRequest* request,
@@ -27,12 +31,15 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* ReloadModels(grpc::CallbackServerContext* context,
                                          const v1::ReloadModelsRequest* request,
                                          v1::ReloadModelsResponse* response) override;
+  grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestAck>* Ingest(grpc::CallbackServerContext* context) override;
 
  private:
   absl::Status Authenticate(const grpc::CallbackServerContext& context) const;
 
   PredictionStore* store_;
   ModelCatalog* models_;
+  StreamCatalog* streams_;
+  LookupFallback* fallback_;
   std::string token_;
 };
 

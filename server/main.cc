@@ -37,6 +37,15 @@ ABSL_FLAG(std::string, fallback, "",
           "Tables answered by a model on a lookup miss, ';'-separated: "
           "table=T,model=models:/NAME/Production[,features=FEATURES_TABLE][,output=COLUMN][,max_age=24h]"
           "[,cache_ttl=10m].");
+ABSL_FLAG(bool, ingest, false,
+          "Accept Admin.Ingest streams of events into each table's time-based store (<data_dir>/<table>/stream; "
+          "one ingesting server per data directory); lookups then combine streams with snapshots.");
+ABSL_FLAG(int64_t, allowed_lateness_s, 600,
+          "ingest: events older than a source's newest event time minus this many seconds are not applied but "
+          "dead-lettered.");
+ABSL_FLAG(int64_t, retention_hours, 168, "ingest: superseded versions older than this are swept away.");
+ABSL_FLAG(std::string, dead_letter_file, "",
+          "ingest: where late events go (one JSON line each); default <data_dir>/<table>/stream/dead_letter.jsonl.");
 ABSL_FLAG(int64_t, shutdown_grace_ms, 5000, "On SIGTERM, how long in-flight calls may take to finish.");
 
 int main(int argc, char** argv) {
@@ -63,6 +72,10 @@ int main(int argc, char** argv) {
   options.max_batch_keys = absl::GetFlag(FLAGS_max_batch_keys);
   options.refresh_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_refresh_interval_ms));
   options.shutdown_grace = std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
+  options.ingest = absl::GetFlag(FLAGS_ingest);
+  options.stream.allowed_lateness = std::chrono::seconds(absl::GetFlag(FLAGS_allowed_lateness_s));
+  options.stream.retention = std::chrono::hours(absl::GetFlag(FLAGS_retention_hours));
+  options.stream.dead_letter_file = absl::GetFlag(FLAGS_dead_letter_file);
   options.model_registry = absl::GetFlag(FLAGS_model_registry);
   options.scorer_threads = absl::GetFlag(FLAGS_scorer_threads);
   options.batching.max_batch_rows = absl::GetFlag(FLAGS_batch_max_rows);

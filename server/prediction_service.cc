@@ -5,6 +5,7 @@
 #include <deque>
 #include <mutex>
 
+#include "absl/time/clock.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "server/wire.h"
@@ -27,10 +28,43 @@ absl::Status CheckDeadline(grpc::CallbackServerContext* context) {
   return absl::OkStatus();
 }
 
-// Answers one lookup from `table` into `response`; leaves the key's cells
-// and encoded key in `cells` and `key` for a fallback.
-absl::Status AnswerLookupFrom(const TableSnapshot& table, const v1::LookupRequest& request, std::vector<Cell>* cells,
-                              std::string* key, v1::LookupResponse* response) {
+std::optional<int64_t> AsOf(bool has_as_of, int64_t as_of_micros) {
+  return has_as_of ? std::optional<int64_t>(as_of_micros) : std::nullopt;
+}
+
+// Puts the stream and `as_of` over a snapshot answer (a LookupResponse or
+// LookupResult): the active snapshot counts as written at its publish time;
+// the newest of it and the table's stream versions at or before `as_of`
+// (latest without) answers.
+template <typename Answer>
+absl::Status OverlayStream(const StreamCatalog* streams, const TableSnapshot& table, std::string_view key,
+                           std::optional<int64_t> as_of, Answer* answer) {
+  const int64_t snapshot_time = table.info().created_at_micros;
+  const bool snapshot_counts = answer->found() && (!as_of.has_value() || snapshot_time <= *as_of);
+  const StreamStore* stream = streams == nullptr ? nullptr : streams->Find(table.table());
+  std::optional<StreamHit> hit;
+  if (stream != nullptr) {
+    PREDSTORE_ASSIGN_OR_RETURN(hit, stream->Get(key, as_of));
+  }
+  if (hit.has_value() && (!snapshot_counts || hit->event_time_micros > snapshot_time)) {
+    answer->clear_values();
+    PREDSTORE_RETURN_IF_ERROR(table.value_codec().ForEach(
+        hit->value, [answer](size_t, const CellView& cell) { CellToWire(cell, answer->add_values()); }));
+    answer->set_found(true);
+    answer->set_source(v1::SOURCE_STREAM);
+    answer->set_event_time_micros(hit->event_time_micros);
+  } else if (answer->found() && !snapshot_counts) {
+    answer->clear_values();  // the snapshot was published after as_of
+    answer->set_found(false);
+  }
+  return absl::OkStatus();
+}
+
+// Answers one lookup from `table` (and its stream) into `response`; leaves
+// the key's cells and encoded key in `cells` and `key` for a fallback.
+absl::Status AnswerLookupFrom(const TableSnapshot& table, const StreamCatalog* streams,
+                              const v1::LookupRequest& request, std::vector<Cell>* cells, std::string* key,
+                              v1::LookupResponse* response) {
   PREDSTORE_ASSIGN_OR_RETURN(*cells, LookupCellsFromWire(request.key(), table.schema()));
   table.key_codec().Encode(*cells, key);
   absl::Status decode_status;
@@ -44,16 +78,16 @@ absl::Status AnswerLookupFrom(const TableSnapshot& table, const v1::LookupReques
   response->set_snapshot_version(table.version());
   response->set_source(v1::SOURCE_PRECOMPUTED);
   for (const Column& c : table.schema().value_columns()) response->add_value_columns(c.name);
-  return absl::OkStatus();
+  return OverlayStream(streams, table, *key, AsOf(request.has_as_of_micros(), request.as_of_micros()), response);
 }
 
 // Answers one lookup from the store only (LookupStream answers: no fallback).
-absl::Status AnswerLookup(const PredictionStore& store, const v1::LookupRequest& request,
-                          v1::LookupResponse* response) {
+absl::Status AnswerLookup(const PredictionStore& store, const StreamCatalog* streams,
+                          const v1::LookupRequest& request, v1::LookupResponse* response) {
   PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> table, FindTable(store, request.table()));
   std::vector<Cell> cells;
   std::string key;
-  return AnswerLookupFrom(*table, request, &cells, &key, response);
+  return AnswerLookupFrom(*table, streams, request, &cells, &key, response);
 }
 
 // The values of a computed answer: the output in its column, the other
@@ -87,7 +121,9 @@ std::vector<NamedFeature> RequestFeatures(const google::protobuf::RepeatedPtrFie
 // has finished writing and every answer is sent.
 class LookupStreamReactor final : public grpc::ServerBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse> {
  public:
-  explicit LookupStreamReactor(const PredictionStore* store) : store_(store) { StartRead(&request_); }
+  LookupStreamReactor(const PredictionStore* store, const StreamCatalog* streams) : store_(store), streams_(streams) {
+    StartRead(&request_);
+  }
 
   void OnReadDone(bool ok) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -99,7 +135,7 @@ class LookupStreamReactor final : public grpc::ServerBidiReactor<v1::StreamLooku
     }
     v1::StreamLookupResponse& answer = pending_.emplace_back();
     answer.set_id(request_.id());
-    absl::Status status = AnswerLookup(*store_, request_.lookup(), answer.mutable_result());
+    absl::Status status = AnswerLookup(*store_, streams_, request_.lookup(), answer.mutable_result());
     if (!status.ok()) {
       answer.clear_result();
       answer.set_error_code(static_cast<int32_t>(status.code()));
@@ -139,6 +175,7 @@ class LookupStreamReactor final : public grpc::ServerBidiReactor<v1::StreamLooku
   }
 
   const PredictionStore* store_;
+  const StreamCatalog* streams_;
   std::mutex mu_;
   v1::StreamLookupRequest request_;  // the one read in flight
   std::deque<v1::StreamLookupResponse> pending_;  // front: the write in flight
@@ -262,7 +299,7 @@ grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext*
   const TableSnapshot& table = **snapshot;
   std::vector<Cell> cells;
   std::string key;
-  status = AnswerLookupFrom(table, *request, &cells, &key, response);
+  status = AnswerLookupFrom(table, streams_, *request, &cells, &key, response);
   const FallbackBinding* binding = fallback_ == nullptr ? nullptr : fallback_->BindingFor(request->table());
   if (!status.ok() || binding == nullptr || request->no_fallback() ||
       (response->found() && !fallback_->IsStale(*binding, table))) {
@@ -302,7 +339,7 @@ grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext*
 
 grpc::ServerBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse>* PredictionService::LookupStream(
     grpc::CallbackServerContext*) {
-  return new LookupStreamReactor(store_);
+  return new LookupStreamReactor(store_, streams_);
 }
 
 grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerContext* context,
@@ -362,6 +399,13 @@ grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerCon
   if (!decode_status.ok()) return FinishUnary(context, decode_status);
   response->set_snapshot_version(table.version());
   for (const Column& c : schema.value_columns()) response->add_value_columns(c.name);
+  const std::optional<int64_t> as_of = AsOf(request->has_as_of_micros(), request->as_of_micros());
+  if (as_of.has_value() || (streams_ != nullptr && streams_->Find(request->table()) != nullptr)) {
+    for (size_t k = 0; k < keys.size(); ++k) {
+      status = OverlayStream(streams_, table, keys[k], as_of, response->mutable_results(static_cast<int>(k)));
+      if (!status.ok()) return FinishUnary(context, status);
+    }
+  }
 
   const FallbackBinding* binding = fallback_ == nullptr ? nullptr : fallback_->BindingFor(request->table());
   if (binding == nullptr || request->no_fallback()) return FinishUnary(context, absl::OkStatus());
@@ -536,6 +580,21 @@ grpc::ServerUnaryReactor* PredictionService::GetTable(grpc::CallbackServerContex
   auto snapshot = FindTable(*store_, request->table());
   if (!snapshot.ok()) return FinishUnary(context, snapshot.status());
   TableInfoToWire(**snapshot, response);
+  return FinishUnary(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* PredictionService::IngestStatus(grpc::CallbackServerContext* context,
+                                                          const v1::IngestStatusRequest* request,
+                                                          v1::IngestStatusResponse* response) {
+  if (streams_ == nullptr) {
+    return FinishUnary(context, absl::FailedPreconditionError("this server takes no streams: start it with --ingest"));
+  }
+  if (request->table().empty()) return FinishUnary(context, absl::InvalidArgumentError("table: required"));
+  const StreamStore* stream = streams_->Find(request->table());
+  if (stream == nullptr) return FinishUnary(context, absl::OkStatus());  // no events yet
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  for (const auto& [source, state] : stream->Sources()) SourceStatusToWire(source, state, now, response->add_sources());
+  response->set_dead_letter_file(stream->dead_letter_file().string());
   return FinishUnary(context, absl::OkStatus());
 }
 

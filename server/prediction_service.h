@@ -12,6 +12,7 @@
 #include "core/model_catalog.h"
 #include "core/prediction_store.h"
 #include "core/scoring_batcher.h"
+#include "core/stream_catalog.h"
 #include "predstore/v1/predstore.grpc.pb.h"
 
 namespace predstore {
@@ -21,10 +22,16 @@ class PredictionService final : public v1::Predictions::CallbackService {
   // Everything passed must outlive the service. `max_batch_keys` bounds
   // BatchLookup keys and Predict rows (more: RESOURCE_EXHAUSTED). Without a
   // model catalog (null) Predict fails FAILED_PRECONDITION; `fallback` may be
-  // null (no table is bound to a model).
+  // null (no table is bound to a model); `streams` is null when the server
+  // takes no streams.
   PredictionService(const PredictionStore* store, uint32_t max_batch_keys, const ModelCatalog* models,
-                    ScoringBatcher* batcher, LookupFallback* fallback)
-      : store_(store), max_batch_keys_(max_batch_keys), models_(models), batcher_(batcher), fallback_(fallback) {}
+                    ScoringBatcher* batcher, LookupFallback* fallback, const StreamCatalog* streams)
+      : store_(store),
+        max_batch_keys_(max_batch_keys),
+        models_(models),
+        batcher_(batcher),
+        fallback_(fallback),
+        streams_(streams) {}
 
   grpc::ServerUnaryReactor* Lookup(grpc::CallbackServerContext* context, const v1::LookupRequest* request,
                                    v1::LookupResponse* response) override;
@@ -42,6 +49,8 @@ class PredictionService final : public v1::Predictions::CallbackService {
                                     v1::PredictResponse* response) override;
   grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context, const v1::ListModelsRequest* request,
                                        v1::ListModelsResponse* response) override;
+  grpc::ServerUnaryReactor* IngestStatus(grpc::CallbackServerContext* context, const v1::IngestStatusRequest* request,
+                                         v1::IngestStatusResponse* response) override;
 
  private:
   // Answers a BatchLookup's misses (`misses`: indexes into the request) by
@@ -56,6 +65,7 @@ class PredictionService final : public v1::Predictions::CallbackService {
   const ModelCatalog* models_;
   ScoringBatcher* batcher_;
   LookupFallback* fallback_;
+  const StreamCatalog* streams_;
 };
 
 }  // namespace predstore

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include "absl/time/clock.h"
 #include "core/logging.h"
 #include "core/strings.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -26,13 +27,19 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
     return absl::InvalidArgumentError("fallback bindings need a model registry (--model_registry)");
   }
   server->batcher_ = std::make_unique<ScoringBatcher>(o.batching);
+  if (o.ingest) {
+    auto streams = StreamCatalog::Open(o.store.data_dir, o.stream);
+    if (!streams.ok()) return streams.status();
+    server->streams_ = *std::move(streams);
+  }
   if (!o.fallback.empty()) {
     server->fallback_ = std::make_unique<LookupFallback>(server->store_.get(), server->models_.get(), o.fallback);
   }
   server->predictions_ = std::make_unique<PredictionService>(server->store_.get(), o.max_batch_keys,
                                                              server->models_.get(), server->batcher_.get(),
-                                                             server->fallback_.get());
-  server->admin_ = std::make_unique<AdminService>(server->store_.get(), server->models_.get(), o.admin_token);
+                                                             server->fallback_.get(), server->streams_.get());
+  server->admin_ = std::make_unique<AdminService>(server->store_.get(), server->models_.get(), server->streams_.get(),
+                                                  server->fallback_.get(), o.admin_token);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -59,6 +66,7 @@ PredstoreServer::~PredstoreServer() {
 }
 
 void PredstoreServer::WatchManifests() {
+  auto next_sweep = std::chrono::steady_clock::now() + options_.stream_sweep_interval;
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_cv_.wait_for(lock, options_.refresh_interval, [this] { return stopping_; })) {
     lock.unlock();
@@ -67,6 +75,11 @@ void PredstoreServer::WatchManifests() {
     if (models_ != nullptr) {
       absl::StatusOr<ModelReloadSummary> reloaded = models_->Reload();
       if (!reloaded.ok()) LogWarning("reloading models: ", reloaded.status().ToString());
+    }
+    if (streams_ != nullptr && std::chrono::steady_clock::now() >= next_sweep) {
+      next_sweep = std::chrono::steady_clock::now() + options_.stream_sweep_interval;
+      absl::StatusOr<uint64_t> swept = streams_->Sweep(absl::ToUnixMicros(absl::Now()));
+      if (!swept.ok()) LogWarning("sweeping stream versions: ", swept.status().ToString());
     }
     lock.lock();
   }

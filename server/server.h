@@ -20,6 +20,7 @@
 #include "core/model_catalog.h"
 #include "core/prediction_store.h"
 #include "core/scoring_batcher.h"
+#include "core/stream_catalog.h"
 
 namespace grpc {
 class Server;
@@ -51,6 +52,12 @@ struct ServerOptions {
   BatchingOptions batching;
   // Tables bound to models for lookups that miss (ParseFallbackBindings).
   std::vector<FallbackBinding> fallback;
+  // Accept Admin.Ingest streams into <data_dir>/<table>/stream (read-write:
+  // one ingesting server per data directory). Lookups then see the streams.
+  bool ingest = false;
+  StreamOptions stream;
+  // How often superseded stream versions past the retention are swept.
+  std::chrono::milliseconds stream_sweep_interval{60000};
   // Time given to in-flight calls at shutdown before they are cancelled.
   // Default 5 s.
   std::chrono::milliseconds shutdown_grace{5000};
@@ -84,6 +91,7 @@ class PredstoreServer {
   std::unique_ptr<ModelCatalog> models_;  // null without a registry
   std::unique_ptr<ScoringBatcher> batcher_;
   std::unique_ptr<LookupFallback> fallback_;
+  std::unique_ptr<StreamCatalog> streams_;  // null without ingestion
   std::unique_ptr<PredictionService> predictions_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/status_macros.h"
 #include "core/strings.h"
 
 namespace predstore {
@@ -201,6 +202,70 @@ absl::StatusOr<std::vector<float>> ScoringRowsFromWire(const ServedModel& model,
     if (!complete.ok()) return absl::InvalidArgumentError(StrCat("rows[", r, "]: ", FromAbsl(complete.message())));
   }
   return values;
+}
+
+void SourceStatusToWire(const std::string& source, const SourceState& state, int64_t now_micros,
+                        v1::SourceStatus* out) {
+  out->set_source(source);
+  out->set_sequence(state.sequence);
+  out->set_position(state.position);
+  out->set_max_event_time_micros(state.max_event_time_micros);
+  out->set_watermark_micros(state.watermark_micros);
+  out->set_applied(state.applied);
+  out->set_duplicates(state.duplicates);
+  out->set_late(state.late);
+  out->set_superseded(state.superseded);
+  if (state.sequence > 0) {
+    out->set_event_time_lag_micros(now_micros - state.max_event_time_micros);
+    out->set_wall_lag_micros(now_micros - state.last_commit_wall_micros);
+  }
+}
+
+absl::StatusOr<std::vector<StreamEvent>> StreamEventsFromWire(const v1::IngestRequest& request,
+                                                             const TableSnapshot& table,
+                                                             const ScoreFeatureEvents& score) {
+  const Schema& schema = table.schema();
+  const std::vector<Column>& value_columns = schema.value_columns();
+  std::vector<StreamEvent> events(request.events_size());
+  std::vector<size_t> feature_events;
+  std::vector<std::vector<Cell>> feature_keys;
+  std::vector<Cell> values(value_columns.size());
+  for (int i = 0; i < request.events_size(); ++i) {
+    const v1::StreamEvent& wire = request.events(i);
+    auto bad = [i](std::string_view reason) {
+      return absl::InvalidArgumentError(StrCat("events[", i, "]: ", reason));
+    };
+    absl::StatusOr<std::vector<Cell>> key = LookupCellsFromWire(wire.key(), schema);
+    if (!key.ok()) return bad(FromAbsl(key.status().message()));
+    StreamEvent& event = events[i];
+    table.key_codec().Encode(*key, &event.key);
+    event.event_time_micros = wire.event_time_micros();
+    event.text = StrCat("events[", i, "] of batch ", request.sequence(), ": ", wire.ShortDebugString());
+    if (wire.values_size() == 0) {
+      if (wire.features_size() == 0) return bad("an event needs values (the prediction) or features (to score)");
+      feature_events.push_back(static_cast<size_t>(i));
+      feature_keys.push_back(*std::move(key));
+      continue;
+    }
+    if (wire.features_size() > 0) return bad("an event carries values or features, not both");
+    std::vector<bool> seen(value_columns.size(), false);
+    for (const v1::KeyField& field : wire.values()) {
+      size_t c = 0;
+      while (c < value_columns.size() && value_columns[c].name != field.column()) ++c;
+      if (c == value_columns.size()) return bad(StrCat("unknown value column \"", field.column(), "\""));
+      if (seen[c]) return bad(StrCat("value column \"", field.column(), "\" given twice"));
+      seen[c] = true;
+      absl::StatusOr<Cell> cell = CellFromWire(field.value(), value_columns[c]);
+      if (!cell.ok()) return bad(FromAbsl(cell.status().message()));
+      values[c] = *std::move(cell);
+    }
+    for (size_t c = 0; c < value_columns.size(); ++c) {
+      if (!seen[c]) return bad(StrCat("value column \"", value_columns[c].name, "\" missing"));
+    }
+    table.value_codec().Encode(values, &event.value);
+  }
+  if (!feature_events.empty()) PREDSTORE_RETURN_IF_ERROR(score(feature_events, feature_keys, &events));
+  return events;
 }
 
 }  // namespace predstore

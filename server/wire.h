@@ -3,6 +3,7 @@
 // single absl::Status -> grpc::Status mapping of the server. Stateless.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "core/model_catalog.h"
 #include "core/prediction_store.h"
+#include "core/stream_store.h"
 #include "client/wire_values.h"
 #include "core/schema.h"
 #include "grpcpp/server_context.h"
@@ -41,6 +43,21 @@ absl::StatusOr<std::vector<int>> KeyColumnPositions(const google::protobuf::Repe
 absl::StatusOr<ScanQuery> ScanQueryFromWire(const v1::ScanRequest& request, const Schema& schema);
 
 void TableInfoToWire(const TableSnapshot& snapshot, v1::TableInfo* out);
+
+// A stream source's committed state, with its lags measured at `now_micros`.
+void SourceStatusToWire(const std::string& source, const SourceState& state, int64_t now_micros,
+                        v1::SourceStatus* out);
+
+// The core events of an IngestRequest for `table`: keys and values encoded
+// with its codecs. Events carrying features (no values) are passed to
+// `score` with their indexes and key cells, which fills their values.
+// kInvalidArgument naming events[i] and the column.
+using ScoreFeatureEvents = std::function<absl::Status(const std::vector<size_t>& indexes,
+                                                      const std::vector<std::vector<Cell>>& key_cells,
+                                                      std::vector<StreamEvent>* events)>;
+absl::StatusOr<std::vector<StreamEvent>> StreamEventsFromWire(const v1::IngestRequest& request,
+                                                             const TableSnapshot& table,
+                                                             const ScoreFeatureEvents& score);
 
 // Every version `catalog` serves, with its features and objective.
 void ServedModelsToWire(const ModelCatalog& catalog, google::protobuf::RepeatedPtrField<v1::ServedModelInfo>* out);

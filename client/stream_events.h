@@ -1,0 +1,70 @@
+// Streams of prediction events from files to a server's Admin.Ingest:
+// parsing JSON Lines events against a table's schema, and sending them in
+// numbered batches with their resume position (exactly once, see
+// IngestRequest). Used by `predstore-cli ingest` and by the folder source of
+// `predstore-load stream`.
+//
+// An event line is one JSON object: the table's key (and partition)
+// columns, "event_time" (RFC 3339 text or integer microseconds since the
+// epoch), and either every value column (a prediction, written as is) or
+// other fields (features for the table's bound model, scored on arrival).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/predstore_client.h"
+#include "core/schema.h"
+#include "predstore/v1/predstore.pb.h"
+
+namespace predstore {
+
+class EventParser {
+ public:
+  // kInvalidArgument for an unknown column type in `table`.
+  static absl::StatusOr<EventParser> ForTable(const v1::TableInfo& table);
+
+  // kInvalidArgument with the reason (the caller adds file and line).
+  absl::StatusOr<v1::StreamEvent> Parse(std::string_view line) const;
+
+ private:
+  std::vector<Column> lookup_columns_;
+  std::vector<Column> value_columns_;
+};
+
+// Sends one source's events to one table in numbered batches over an
+// Ingest stream, one batch in flight. Not thread-safe.
+class EventIngester {
+ public:
+  EventIngester(const PredstoreClient& client, std::string table, std::string source, size_t batch_size);
+  ~EventIngester();
+
+  // Reads the source's committed state from the server (IngestStatus) and
+  // opens the stream; the next batch is numbered committed sequence + 1.
+  absl::Status Start();
+  // The committed state read by Start() and updated by every ack.
+  const v1::SourceStatus& committed() const { return committed_; }
+
+  // Queues `event`; `position` is where the producer resumes after it.
+  // Sends a batch when batch_size events are queued.
+  absl::Status Add(v1::StreamEvent event, std::string position);
+  // Sends what is queued and waits for its ack. A rejected batch's error
+  // (its status code and message) is returned.
+  absl::Status Flush();
+  // Flushes, then ends the stream.
+  absl::Status Finish();
+
+ private:
+  const PredstoreClient& client_;
+  std::string table_;
+  std::string source_;
+  size_t batch_size_;
+  std::unique_ptr<IngestStream> stream_;
+  v1::IngestRequest batch_;
+  v1::SourceStatus committed_;
+};
+
+}  // namespace predstore

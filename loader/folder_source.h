@@ -1,0 +1,43 @@
+// The folder stream source, like a lake-house auto-loader: JSON Lines event
+// files that land in a folder (written elsewhere, then renamed in) are sent
+// to a server's Admin.Ingest in file-name order, each event exactly once.
+//
+// The checkpoint is the server's: each batch carries its position
+// ("<file name><TAB><line>") and is committed with its events, so on start
+// (and after any failure: a server restart, a broken connection) the source
+// reads the committed position back and resumes right after it. Files must
+// therefore arrive in name order (e.g. time-stamped names); a file whose
+// name sorts before the committed one is taken as already processed. Names
+// starting with '.' or ending in .tmp are ignored (files being written).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "client/predstore_client.h"
+
+namespace predstore {
+
+struct FolderSourceOptions {
+  std::filesystem::path folder;
+  std::string table;
+  std::string source;  // the producer's name on the server
+  size_t batch_size = 500;
+  // Stop once every file present has been sent; otherwise poll for new ones.
+  bool once = false;
+  std::chrono::milliseconds poll_interval{500};
+  // How long to keep retrying an unreachable server before giving up.
+  std::chrono::milliseconds retry_for{std::chrono::minutes(5)};
+  // Called after each committed batch with the source's state line.
+  std::function<void(const std::string&)> on_commit;
+};
+
+// Runs until `once` is done, or forever. A malformed event line stops it
+// with kInvalidArgument naming the file and line (nothing after it is sent).
+absl::Status RunFolderSource(const PredstoreClient& client, const FolderSourceOptions& options);
+
+}  // namespace predstore
