@@ -22,6 +22,10 @@
 //               beyond the sample), with --features just-in-time features:
 //               the server scores the table's bound model
 //               (answers must say SOURCE_COMPUTED)
+//   ingest      Admin.Ingest: one long-lived stream per caller (its own
+//               source), each call one batch of --batch prediction events
+//               for random sample keys, event time now; the latency is the
+//               time until the batch is committed (visible to lookups)
 // Keys are those of `predstore-load sample --rows=--rows`: row i has
 // store_id = i / (14 * 500) + 1, item_id = (i / 14) % 500 + 1000 and
 // horizon_days = i % 14 + 1 (the formula and defaults of core/sample_data.h).
@@ -100,7 +104,9 @@ using Clock = std::chrono::steady_clock;
 namespace v1 = predstore::v1;
 namespace echo = predstore::bench::v1;
 
-enum class Mode { kLookup, kBatch, kEcho, kEchoBatch, kStream, kEchoStream, kRedisGet, kRedisMget, kPredict, kFallback };
+enum class Mode {
+  kLookup, kBatch, kEcho, kEchoBatch, kStream, kEchoStream, kRedisGet, kRedisMget, kPredict, kFallback, kIngest
+};
 bool IsRedis(Mode mode) { return mode == Mode::kRedisGet || mode == Mode::kRedisMget; }
 
 struct Settings {
@@ -181,6 +187,8 @@ class Caller {
     } else if (s_.mode == Mode::kLookup || s_.mode == Mode::kBatch || s_.mode == Mode::kStream ||
                s_.mode == Mode::kPredict || s_.mode == Mode::kFallback) {
       predictions_ = v1::Predictions::NewStub(channel);
+    } else if (s_.mode == Mode::kIngest) {
+      admin_ = v1::Admin::NewStub(channel);
     } else {
       echo_ = echo::Echo::NewStub(channel);
     }
@@ -200,6 +208,7 @@ class Caller {
     }
     if (s_.mode == Mode::kStream) lookup_stream_ = predictions_->LookupStream(&stream_context_);
     if (s_.mode == Mode::kEchoStream) echo_stream_ = echo_->EchoStream(&stream_context_);
+    if (s_.mode == Mode::kIngest) ingest_stream_ = admin_->Ingest(&stream_context_);
     uint64_t measured = 0;
     // Open loop: caller i's k-th call is intended at start + (k + i/N) * interval.
     // The kernel's default 50 us timer slack would make every wake-up late
@@ -238,6 +247,10 @@ class Caller {
     if (lookup_stream_) {
       lookup_stream_->WritesDone();
       [[maybe_unused]] grpc::Status finished = lookup_stream_->Finish();  // outcomes were counted per call
+    }
+    if (ingest_stream_) {
+      ingest_stream_->WritesDone();
+      [[maybe_unused]] grpc::Status finished = ingest_stream_->Finish();  // outcomes were counted per call
     }
     if (echo_stream_) {
       echo_stream_->WritesDone();
@@ -288,6 +301,18 @@ class Caller {
         for (const char* name : names) lookup_.add_key()->set_column(name);
         for (int f = 0; f < s_.features; ++f) lookup_.add_features()->set_column("f" + std::to_string(f));
         break;
+      case Mode::kIngest:
+        ingest_.set_table(s_.table);
+        // A fresh source per run and caller, so sequences start at 1.
+        ingest_.set_source("loadgen-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) +
+                           "-" + std::to_string(caller_index_));
+        for (int k = 0; k < s_.keys_per_call; ++k) {
+          v1::StreamEvent* event = ingest_.add_events();
+          for (const char* name : names) event->add_key()->set_column(name);
+          event->add_values()->set_column("forecast");
+          event->add_values()->set_column("p90");
+        }
+        break;
     }
   }
 
@@ -326,6 +351,23 @@ class Caller {
           predict_.mutable_rows(0)->mutable_values(f)->set_double_value(normal_(rng_));
         }
         break;
+      case Mode::kIngest: {
+        const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        ingest_.set_sequence(ingest_.sequence() + 1);
+        ingest_.set_position(std::to_string(ingest_.sequence()));
+        for (int k = 0; k < s_.keys_per_call; ++k) {
+          v1::StreamEvent* event = ingest_.mutable_events(k);
+          event->mutable_key(0)->mutable_value()->set_int64_value(keys_[k].store_id);
+          event->mutable_key(1)->mutable_value()->set_int64_value(keys_[k].item_id);
+          event->mutable_key(2)->mutable_value()->set_int64_value(keys_[k].horizon_days);
+          event->set_event_time_micros(now);
+          event->mutable_values(0)->mutable_value()->set_double_value(static_cast<double>(now % 1000));
+          event->mutable_values(1)->mutable_value()->set_double_value(static_cast<double>(now % 1000) * 1.25);
+        }
+        break;
+      }
       case Mode::kFallback:
         // A key past the sample's last store: never stored, always scored.
         lookup_.mutable_key(0)->mutable_value()->set_int64_value(keys_[0].store_id + 1000000);
@@ -351,6 +393,18 @@ class Caller {
         return StreamCall(right);
       case Mode::kEchoStream:
         return EchoStreamCall(right);
+      case Mode::kIngest: {
+        ingest_ack_.Clear();
+        if (!ingest_stream_->Write(ingest_) || !ingest_stream_->Read(&ingest_ack_)) {
+          return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the ingest stream broke");
+        }
+        if (ingest_ack_.error_code() != 0) {
+          return grpc::Status(static_cast<grpc::StatusCode>(ingest_ack_.error_code()), ingest_ack_.error_message());
+        }
+        if (s_.verify) *right = ingest_ack_.sequence() == ingest_.sequence() &&
+                                ingest_ack_.status().sequence() == ingest_.sequence();
+        return grpc::Status::OK;
+      }
       case Mode::kPredict: {
         predict_response_.Clear();
         status = predictions_->Predict(&context, predict_, &predict_response_);
@@ -497,6 +551,10 @@ class Caller {
   v1::LookupResponse lookup_response_;
   v1::BatchLookupRequest batch_;
   v1::BatchLookupResponse batch_response_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::IngestRequest, v1::IngestAck>> ingest_stream_;
+  v1::IngestRequest ingest_;
+  v1::IngestAck ingest_ack_;
   v1::PredictRequest predict_;
   v1::PredictResponse predict_response_;
   std::normal_distribution<double> normal_{0.0, 1.0};
@@ -573,16 +631,19 @@ int main(int argc, char** argv) {
     s.mode = Mode::kPredict;
   } else if (s.mode_name == "fallback") {
     s.mode = Mode::kFallback;
+  } else if (s.mode_name == "ingest") {
+    s.mode = Mode::kIngest;
   } else {
     return Usage(
-        "--mode must be lookup, batch, echo, echo_batch, stream, echo_stream, redis_get, redis_mget, predict or "
-        "fallback");
+        "--mode must be lookup, batch, echo, echo_batch, stream, echo_stream, redis_get, redis_mget, predict, "
+        "fallback or ingest");
   }
   s.model = absl::GetFlag(FLAGS_model);
   s.features = absl::GetFlag(FLAGS_features);
   if (s.features < 1) return Usage("--features must be >= 1");
   const int batch = absl::GetFlag(FLAGS_batch);
-  const bool batched = s.mode == Mode::kBatch || s.mode == Mode::kEchoBatch || s.mode == Mode::kRedisMget;
+  const bool batched = s.mode == Mode::kBatch || s.mode == Mode::kEchoBatch || s.mode == Mode::kRedisMget ||
+                       s.mode == Mode::kIngest;
   if (batched && batch < 1) return Usage("--batch must be >= 1");
   s.keys_per_call = batched ? batch : 1;
   s.table = absl::GetFlag(FLAGS_table);

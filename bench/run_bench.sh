@@ -27,6 +27,11 @@
 # beside the precomputed lookup; Predict at c=32 runs against this server
 # (concurrent calls batched) and against a second server on the same data
 # started with --batch_max_rows=1 (each call scored alone).
+# The ingest cases stream prediction events (event time now) into a third
+# server with --ingest, on its own copy of the table (so that the lookup
+# cases above read no stream store): one event per batch gives the delay
+# from sending an event to its being visible to lookups (the commit), 100
+# per batch the throughput.
 #
 # Usage: bench/run_bench.sh [--short]
 #   --short            ROWS=20000 DURATION=1 WARMUP=0.5 REPEATS=1, sweep c=1,4, and
@@ -81,6 +86,7 @@ log() { printf '== %s\n' "$*"; }
 work=""
 server_pid=""
 unbatched_pid=""
+ingest_pid=""
 echo_pid=""
 redis_pid=""
 load_pid=""
@@ -107,6 +113,7 @@ cleanup() {
   stop_process "$redis_pid" redis-server
   stop_process "$server_pid" predstore-server
   stop_process "$unbatched_pid" "predstore-server (unbatched)"
+  stop_process "$ingest_pid" "predstore-server (ingest)"
   if [[ -n "$work" ]]; then
     if [[ "${KEEP_WORK:-0}" == 1 ]]; then
       echo "run_bench.sh: kept $work" >&2
@@ -208,12 +215,17 @@ server_pid=$!
 "$server_bin" --data_dir="$work/data" --listen=127.0.0.1:0 --port_file="$work/unbatched.port" \
   --shutdown_grace_ms=1000 --warm_cache=false "${model_flags[@]}" --batch_max_rows=1 2>"$work/unbatched.log" &
 unbatched_pid=$!
+"$load_bin" load --data_dir="$work/data-ingest" "${load_args[@]:2}" >/dev/null  # the same table, its own folder
+"$server_bin" --data_dir="$work/data-ingest" --listen=127.0.0.1:0 --port_file="$work/ingest.port" \
+  --shutdown_grace_ms=1000 --warm_cache=false --ingest 2>"$work/ingest.log" &
+ingest_pid=$!
 "$echo_bin" --listen=127.0.0.1:0 --port_file="$work/echo.port" 2>"$work/echo.log" &
 echo_pid=$!
 server_port=$(wait_for_port_file "$work/server.port" "$server_pid" predstore-server "$work/server.log")
 echo_port=$(wait_for_port_file "$work/echo.port" "$echo_pid" predstore-bench-echo "$work/echo.log")
 unbatched_port=$(wait_for_port_file "$work/unbatched.port" "$unbatched_pid" "predstore-server (unbatched)" \
   "$work/unbatched.log")
+ingest_port=$(wait_for_port_file "$work/ingest.port" "$ingest_pid" "predstore-server (ingest)" "$work/ingest.log")
 log "predstore-server on 127.0.0.1:$server_port (pid $server_pid), echo on 127.0.0.1:$echo_port (pid $echo_pid)"
 
 # Redis (Debian's redis-server), loaded with the same rows, as the obvious
@@ -268,6 +280,9 @@ add_case "predict c=1" server --mode=predict --concurrency=1
 add_case "fallback c=1" server --mode=fallback --concurrency=1
 add_case "predict c=32" server --mode=predict --concurrency=32
 add_case "predict c=32 unbatched" unbatched --mode=predict --concurrency=32
+add_case "ingest(1) c=1" ingest --mode=ingest --batch=1 --concurrency=1
+add_case "ingest(100) c=1" ingest --mode=ingest --batch=100 --concurrency=1
+add_case "ingest(100) c=4" ingest --mode=ingest --batch=100 --concurrency=4
 if [[ -n "$redis_port" ]]; then
   add_case "redis GET c=1" redis --mode=redis_get --concurrency=1
   add_case "redis GET c=16" redis --mode=redis_get --concurrency=16
@@ -287,6 +302,7 @@ run_case() {  # name repeat
   case "${case_target[$name]}" in
     server) target="127.0.0.1:$server_port" ;;
     unbatched) target="127.0.0.1:$unbatched_port" ;;
+    ingest) target="127.0.0.1:$ingest_port" ;;
     redis) target="127.0.0.1:$redis_port" ;;
     *) target="127.0.0.1:$echo_port" ;;
   esac
@@ -302,6 +318,7 @@ run_case() {  # name repeat
   fi
   local entry pid what logname
   for entry in "$server_pid predstore-server server" "$unbatched_pid predstore-server unbatched" \
+    "$ingest_pid predstore-server ingest" \
     "$echo_pid predstore-bench-echo echo"; do
     read -r pid what logname <<<"$entry"
     if ! kill -0 "$pid" 2>/dev/null; then
