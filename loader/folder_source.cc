@@ -50,6 +50,8 @@ absl::Status SendNewEvents(const PredstoreClient& client, const FolderSourceOpti
       if (line.empty() || line == "\r") continue;
       absl::StatusOr<v1::StreamEvent> event = parser.Parse(line);
       if (!event.ok()) {
+        // Commit the good events before it, then stop: nothing after it is sent.
+        if (absl::Status flushed = ingester.Finish(); !flushed.ok()) return flushed;
         return absl::InvalidArgumentError(
             StrCat((options.folder / name).string(), ":", line_number, ": ", FromAbsl(event.status().message())));
       }

@@ -37,7 +37,8 @@ struct FolderSourceOptions {
 };
 
 // Runs until `once` is done, or forever. A malformed event line stops it
-// with kInvalidArgument naming the file and line (nothing after it is sent).
+// with kInvalidArgument naming the file and line: the events before it are
+// committed, nothing after it is sent (fix the file and run again).
 absl::Status RunFolderSource(const PredstoreClient& client, const FolderSourceOptions& options);
 
 }  // namespace predstore

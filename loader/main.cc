@@ -14,6 +14,7 @@
 #include "client/predstore_client.h"
 #include "core/batch_load.h"
 #include "loader/folder_source.h"
+#include "loader/kafka_source.h"
 #include "core/model_catalog.h"
 #include "core/sample_data.h"
 #include "core/sample_model.h"
@@ -56,8 +57,9 @@ ABSL_FLAG(std::string, output, "prediction",
 ABSL_FLAG(int32_t, workers, 0, "score: scoring threads; 0 means one per core.");
 ABSL_FLAG(uint64_t, chunk_rows, 4096, "score: rows per XGBoost call.");
 ABSL_FLAG(std::string, source, "",
-          "stream: folder:/path (JSON Lines event files landing there, sent in name order). Kafka is not "
-          "supported yet.");
+          "stream: folder:/path (JSON Lines event files landing there, sent in name order) or "
+          "kafka:BROKERS/TOPIC[,TOPIC] (a consumer group; one JSON event per message).");
+ABSL_FLAG(std::string, group, "predstore", "stream: the Kafka consumer group (group.id).");
 ABSL_FLAG(std::string, source_name, "", "stream: the producer's name on the server (default: the source).");
 ABSL_FLAG(uint64_t, batch_size, 500, "stream: events per batch (one commit each).");
 ABSL_FLAG(bool, once, false, "stream: stop once every file present is sent (default: keep polling for new files).");
@@ -85,6 +87,7 @@ constexpr char kUsage[] =
     "      Batch scoring: reads the key columns and the model's features, scores every row with the model\n"
     "      on all cores, and publishes the predictions as a new version (same options as load).\n"
     "  predstore-load stream --table=T --source=folder:/path --server=host:port [--once] [--batch_size=500]\n"
+    "  predstore-load stream --table=T --source=kafka:BROKERS/TOPIC[,TOPIC] [--group=G] --server=host:port [--once]\n"
     "      Sends the JSON Lines event files landing in the folder (name order) to the server's Ingest, each\n"
     "      event exactly once: the position is committed with the events, and read back after a restart.\n"
     "  predstore-load drop-partition --table=T --value=V [--server=host:port]\n"
@@ -322,17 +325,32 @@ int Stream() {
   predstore::FolderSourceOptions options;
   options.table = absl::GetFlag(FLAGS_table);
   if (options.table.empty()) return Fail(absl::InvalidArgumentError("stream needs --table"));
+  auto client = ServerClient();
+  if (!client.ok()) return Fail(client.status());
+  if (!*client) return Fail(absl::InvalidArgumentError("stream needs --server=host:port (the ingesting server)"));
+  auto on_commit = [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  };
+  if (source.starts_with("kafka:")) {
+    auto kafka = predstore::ParseKafkaSource(source);
+    if (!kafka.ok()) return Fail(kafka.status());
+    kafka->table = options.table;
+    kafka->group = absl::GetFlag(FLAGS_group);
+    kafka->batch_size = absl::GetFlag(FLAGS_batch_size);
+    kafka->once = absl::GetFlag(FLAGS_once);
+    kafka->on_commit = on_commit;
+    if (auto status = predstore::RunKafkaSource(**client, *kafka); !status.ok()) return Fail(status);
+    return 0;
+  }
   if (!source.starts_with("folder:")) {
-    return Fail(absl::InvalidArgumentError("stream needs --source=folder:/path (the only source built so far)"));
+    return Fail(absl::InvalidArgumentError("stream needs --source=folder:/path or --source=kafka:BROKERS/TOPIC"));
   }
   options.folder = source.substr(std::string_view("folder:").size());
   options.source = absl::GetFlag(FLAGS_source_name).empty() ? source : absl::GetFlag(FLAGS_source_name);
   options.batch_size = absl::GetFlag(FLAGS_batch_size);
   options.once = absl::GetFlag(FLAGS_once);
-  options.on_commit = [](const std::string& line) { std::printf("%s\n", line.c_str()); std::fflush(stdout); };
-  auto client = ServerClient();
-  if (!client.ok()) return Fail(client.status());
-  if (!*client) return Fail(absl::InvalidArgumentError("stream needs --server=host:port (the ingesting server)"));
+  options.on_commit = on_commit;
   if (auto status = predstore::RunFolderSource(**client, options); !status.ok()) return Fail(status);
   return 0;
 }
