@@ -176,4 +176,25 @@ absl::StatusOr<std::vector<Column>> ValueColumns(const v1::TableInfo& info) {
   return columns;
 }
 
+absl::StatusOr<Schema> SchemaFromWire(const v1::TableSchema& schema) {
+  v1::TableInfo info;
+  *info.mutable_schema() = schema;
+  absl::StatusOr<std::vector<Column>> keys = LookupColumns(info);
+  if (!keys.ok()) return keys.status();
+  absl::StatusOr<std::vector<Column>> values = ValueColumns(info);
+  if (!values.ok()) return values.status();
+  std::optional<Column> partition;
+  if (schema.has_partition_column()) {
+    partition = keys->front();
+    keys->erase(keys->begin());
+  }
+  KeyLayout layout = KeyLayout::kZOrder;
+  switch (schema.layout()) {
+    case v1::KEY_LAYOUT_ZORDER: layout = KeyLayout::kZOrder; break;
+    case v1::KEY_LAYOUT_LINEAR: layout = KeyLayout::kLinear; break;
+    default: return absl::InvalidArgumentError(StrCat("unknown key layout number ", static_cast<int>(schema.layout())));
+  }
+  return Schema::Create(*std::move(keys), *std::move(values), std::move(partition), layout);
+}
+
 }  // namespace predstore

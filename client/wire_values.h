@@ -31,6 +31,10 @@ std::optional<CellView> FeatureViewFromWire(const v1::Value& value);
 absl::StatusOr<std::vector<Column>> LookupColumns(const v1::TableInfo& info);
 absl::StatusOr<std::vector<Column>> ValueColumns(const v1::TableInfo& info);
 
+// The core schema of a table's wire schema. kInvalidArgument for an unknown
+// column type or layout, or a schema Schema::Create rejects.
+absl::StatusOr<Schema> SchemaFromWire(const v1::TableSchema& schema);
+
 // The wire value's text form (FormatCell); "null" for an unset value.
 std::string WireValueToText(const v1::Value& value);
 

@@ -1,5 +1,6 @@
 #include "core/row_encoder.h"
 
+#include "core/status_macros.h"
 #include "core/strings.h"
 
 namespace predstore {
@@ -25,6 +26,16 @@ RowEncoder::RowEncoder(const Schema& schema)
     : schema_(schema), key_codec_(schema), value_codec_(schema), cells_(schema.input_columns().size()) {}
 
 absl::Status RowEncoder::Encode(const RecordReader& reader, std::string* key, std::string* value) {
+  PREDSTORE_RETURN_IF_ERROR(Parse(reader));
+  key->clear();
+  value->clear();
+  size_t lookup_count = schema_.lookup_columns().size();
+  key_codec_.Encode(std::span<const Cell>(cells_.data(), lookup_count), key);
+  value_codec_.Encode(std::span<const Cell>(cells_.data() + lookup_count, cells_.size() - lookup_count), value);
+  return absl::OkStatus();
+}
+
+absl::Status RowEncoder::Parse(const RecordReader& reader) {
   const auto& columns = schema_.input_columns();
   auto fields = reader.fields();
   for (size_t i = 0; i < columns.size(); ++i) {
@@ -45,11 +56,6 @@ absl::Status RowEncoder::Encode(const RecordReader& reader, std::string* key, st
     if (!cell.ok()) return error(FromAbsl(cell.status().message()));
     cells_[i] = std::move(*cell);
   }
-  key->clear();
-  value->clear();
-  size_t lookup_count = schema_.lookup_columns().size();
-  key_codec_.Encode(std::span<const Cell>(cells_.data(), lookup_count), key);
-  value_codec_.Encode(std::span<const Cell>(cells_.data() + lookup_count, cells_.size() - lookup_count), value);
   return absl::OkStatus();
 }
 

@@ -1,5 +1,7 @@
 // RowEncoder validates one record against a schema and produces the row's
-// RocksDB key and value. One encoder per thread.
+// cells, or its RocksDB key and value. The one validation of prediction rows:
+// batch loads encode them, the folder stream source sends the cells. One
+// encoder per thread.
 #pragma once
 
 #include <string>
@@ -22,6 +24,12 @@ class RowEncoder {
   // missing field, a JSON value of the wrong kind, or text that does not
   // parse as the column's type (including out-of-range and non-finite).
   absl::Status Encode(const RecordReader& reader, std::string* key, std::string* value);
+
+  // Validates the reader's current record into cells(): the lookup cells,
+  // then the value cells. Errors as Encode's.
+  absl::Status Parse(const RecordReader& reader);
+  // The cells of the last record Parse (or Encode) accepted.
+  std::span<const Cell> cells() const { return cells_; }
 
   const KeyCodec& key_codec() const { return key_codec_; }
   const ValueCodec& value_codec() const { return value_codec_; }

@@ -1,13 +1,18 @@
 #include "loader/folder_source.h"
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <thread>
 #include <vector>
 
 #include "client/cli_commands.h"
 #include "client/stream_events.h"
+#include "client/wire_values.h"
 #include "core/logging.h"
+#include "core/record_reader.h"
+#include "core/row_encoder.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 
 namespace predstore {
@@ -26,10 +31,52 @@ std::vector<std::string> EventFiles(const std::filesystem::path& folder) {
   return names;
 }
 
+// Sends the rows of a prediction file after line `skip_through`, validated
+// exactly as a batch load validates them; the event time is the file's
+// modification time.
+absl::Status SendPredictionFile(const FolderSourceOptions& options, const Schema& schema, const std::string& name,
+                                uint64_t skip_through, EventIngester* ingester) {
+  const std::filesystem::path path = options.folder / name;
+  PREDSTORE_ASSIGN_OR_RETURN(InputFormat format, InputFormatOfPath(path));
+  std::error_code error;
+  const auto modified = std::filesystem::last_write_time(path, error);
+  if (error) return absl::UnavailableError(StrCat("cannot stat ", path.string(), ": ", error.message()));
+  const int64_t event_time = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::file_clock::to_sys(modified).time_since_epoch())
+                                 .count();
+  PREDSTORE_ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, OpenRecordReader(path, format, schema));
+  RowEncoder rows(schema);
+  const std::vector<Column>& lookup = schema.lookup_columns();
+  const std::vector<Column>& values = schema.value_columns();
+  for (;;) {
+    PREDSTORE_ASSIGN_OR_RETURN(bool has_record, reader->Next());
+    if (!has_record) return absl::OkStatus();
+    if (reader->line() <= skip_through) continue;
+    if (absl::Status valid = rows.Parse(*reader); !valid.ok()) {
+      PREDSTORE_RETURN_IF_ERROR(ingester->Finish());  // commit the rows before it, then stop
+      return valid;
+    }
+    v1::StreamEvent event;
+    event.set_event_time_micros(event_time);
+    const std::span<const Cell> cells = rows.cells();
+    for (size_t i = 0; i < lookup.size(); ++i) {
+      v1::KeyField* key = event.add_key();
+      key->set_column(lookup[i].name);
+      CellToWire(ViewOf(cells[i]), key->mutable_value());
+    }
+    for (size_t i = 0; i < values.size(); ++i) {
+      v1::KeyField* value = event.add_values();
+      value->set_column(values[i].name);
+      CellToWire(ViewOf(cells[lookup.size() + i]), value->mutable_value());
+    }
+    PREDSTORE_RETURN_IF_ERROR(ingester->Add(std::move(event), StrCat(name, "\t", reader->line())));
+  }
+}
+
 // One pass: sends every event after the committed position. Returns when
 // all present files are sent (and committed).
 absl::Status SendNewEvents(const PredstoreClient& client, const FolderSourceOptions& options,
-                           const EventParser& parser) {
+                           const EventParser& parser, const Schema& schema) {
   EventIngester ingester(client, options.table, options.source, options.batch_size);
   if (absl::Status started = ingester.Start(); !started.ok()) return started;
   // The committed position: the file and line after which to resume.
@@ -40,6 +87,15 @@ absl::Status SendNewEvents(const PredstoreClient& client, const FolderSourceOpti
   uint64_t last_sequence = ingester.committed().sequence();
   for (const std::string& name : EventFiles(options.folder)) {
     if (name < committed_file) continue;
+    if (options.format == FolderFormat::kPredictions) {
+      PREDSTORE_RETURN_IF_ERROR(SendPredictionFile(options, schema, name,
+                                                   name == committed_file ? committed_line : 0, &ingester));
+      if (options.on_commit && ingester.committed().sequence() != last_sequence) {
+        last_sequence = ingester.committed().sequence();
+        options.on_commit(SourceStatusText(ingester.committed()));
+      }
+      continue;
+    }
     std::ifstream file(options.folder / name);
     if (!file) return absl::UnavailableError(StrCat("cannot open ", (options.folder / name).string()));
     std::string line;
@@ -84,7 +140,14 @@ absl::Status RunFolderSource(const PredstoreClient& client, const FolderSourceOp
     absl::StatusOr<v1::TableInfo> table = client.GetTable(options.table);
     if (table.ok()) {
       absl::StatusOr<EventParser> parser = EventParser::ForTable(*table);
-      pass = parser.ok() ? SendNewEvents(client, options, *parser) : parser.status();
+      absl::StatusOr<Schema> schema = SchemaFromWire(table->schema());
+      if (!parser.ok()) {
+        pass = parser.status();
+      } else if (!schema.ok()) {
+        pass = schema.status();
+      } else {
+        pass = SendNewEvents(client, options, *parser, *schema);
+      }
     } else {
       pass = table.status();
     }

@@ -9,6 +9,16 @@
 // therefore arrive in name order (e.g. time-stamped names); a file whose
 // name sorts before the committed one is taken as already processed. Names
 // starting with '.' or ending in .tmp are ignored (files being written).
+//
+// Two file formats:
+//   kEvents       JSON Lines events (client/stream_events.h): key columns,
+//                 event_time, and the values or features;
+//   kPredictions  the prediction files a batch load takes (CSV or JSON Lines
+//                 with the table's columns), read and validated by the same
+//                 code as `predstore-load load` (RecordReader, RowEncoder);
+//                 each row's event time is its file's modification time. So
+//                 the same job runs as a batch (load the file as a snapshot)
+//                 or as a stream (drop the file into the folder).
 #pragma once
 
 #include <chrono>
@@ -22,8 +32,11 @@
 
 namespace predstore {
 
+enum class FolderFormat { kEvents, kPredictions };
+
 struct FolderSourceOptions {
   std::filesystem::path folder;
+  FolderFormat format = FolderFormat::kEvents;
   std::string table;
   std::string source;  // the producer's name on the server
   size_t batch_size = 500;

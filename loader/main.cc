@@ -60,6 +60,9 @@ ABSL_FLAG(std::string, source, "",
           "stream: folder:/path (JSON Lines event files landing there, sent in name order) or "
           "kafka:BROKERS/TOPIC[,TOPIC] (a consumer group; one JSON event per message).");
 ABSL_FLAG(std::string, group, "predstore", "stream: the Kafka consumer group (group.id).");
+ABSL_FLAG(std::string, files, "events",
+          "stream, folder source: events (JSON Lines events with event_time) or predictions (the CSV / JSON Lines "
+          "files a batch load takes; event time = the file's modification time).");
 ABSL_FLAG(std::string, source_name, "", "stream: the producer's name on the server (default: the source).");
 ABSL_FLAG(uint64_t, batch_size, 500, "stream: events per batch (one commit each).");
 ABSL_FLAG(bool, once, false, "stream: stop once every file present is sent (default: keep polling for new files).");
@@ -351,6 +354,11 @@ int Stream() {
   options.batch_size = absl::GetFlag(FLAGS_batch_size);
   options.once = absl::GetFlag(FLAGS_once);
   options.on_commit = on_commit;
+  const std::string files = absl::GetFlag(FLAGS_files);
+  if (files != "events" && files != "predictions") {
+    return Fail(absl::InvalidArgumentError("--files must be events or predictions"));
+  }
+  options.format = files == "events" ? predstore::FolderFormat::kEvents : predstore::FolderFormat::kPredictions;
   if (auto status = predstore::RunFolderSource(**client, options); !status.ok()) return Fail(status);
   return 0;
 }
