@@ -1,7 +1,9 @@
 #include "core/prediction_store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstring>
 
 #include "core/strings.h"
 #include "core/logging.h"
@@ -20,14 +22,35 @@ using internal::FromRocksStatus;
 
 }  // namespace
 
+// Bytes of the memory budget in use, shared by the store and its parts
+// (a part may outlive the store's last snapshot of it).
+using MemoryBudget = std::atomic<uint64_t>;
+
 struct TableSnapshot::Part {
+  ~Part() {
+    if (memory_budget != nullptr) memory_budget->fetch_sub(memory_bytes);
+  }
+  // The value of `key` from the memory index, or null. REQUIRES: indexed().
+  const absl::string_view* Find(std::string_view key) const {
+    auto it = index.find(ToAbsl(key));
+    return it == index.end() ? nullptr : &it->second;
+  }
+  bool indexed() const { return memory_budget != nullptr; }
+
   std::string dir;
   std::unique_ptr<rocksdb::DB> db;
+  // The memory index (when indexed()): every row's key and value, copied
+  // into arena blocks, and a hash map of views into them.
+  std::vector<std::unique_ptr<char[]>> arena;
+  absl::flat_hash_map<absl::string_view, absl::string_view> index;
+  uint64_t memory_bytes = 0;
+  std::shared_ptr<MemoryBudget> memory_budget;  // set once the index is complete
 };
 
 struct PredictionStore::Resources {
   rocksdb::Options options;
   std::shared_ptr<rocksdb::Cache> block_cache;
+  std::shared_ptr<MemoryBudget> memory_used = std::make_shared<MemoryBudget>(0);
   std::mutex mu;  // guards open_parts
   absl::flat_hash_map<std::string, std::weak_ptr<const TableSnapshot::Part>> open_parts;
 };
@@ -56,6 +79,12 @@ absl::StatusOr<bool> TableSnapshot::Get(std::string_view key,
                                         absl::FunctionRef<void(std::string_view)> on_found) const {
   const Part* part = PartFor(key);
   if (!part) return false;
+  if (part->indexed()) {
+    const absl::string_view* value = part->Find(key);
+    if (value == nullptr) return false;
+    on_found(FromAbsl(*value));
+    return true;
+  }
   rocksdb::PinnableSlice value;
   rocksdb::Status status = part->db->Get(rocksdb::ReadOptions(), part->db->DefaultColumnFamily(),
                                          rocksdb::Slice(key.data(), key.size()), &value);
@@ -88,6 +117,17 @@ absl::Status TableSnapshot::MultiGet(std::span<const std::string_view> keys,
     }
     if (!part) {
       for (size_t j : group) statuses[j] = rocksdb::Status::NotFound();
+      continue;
+    }
+    if (part->indexed()) {
+      for (size_t j : group) {
+        const absl::string_view* value = part->Find(keys[j]);
+        if (value == nullptr) {
+          statuses[j] = rocksdb::Status::NotFound();
+        } else {
+          values[j].PinSelf(rocksdb::Slice(value->data(), value->size()));
+        }
+      }
       continue;
     }
     group_slices.clear();
@@ -295,6 +335,8 @@ std::vector<std::shared_ptr<const TableSnapshot>> PredictionStore::Tables() cons
   return tables;
 }
 
+uint64_t PredictionStore::memory_index_bytes_in_use() const { return resources_->memory_used->load(); }
+
 void PredictionStore::Publish(std::shared_ptr<const Catalog> catalog) {
   catalog_.store(std::move(catalog), std::memory_order_release);
 }
@@ -322,7 +364,8 @@ absl::StatusOr<std::shared_ptr<const TableSnapshot>> PredictionStore::OpenSnapsh
       auto opened = std::make_shared<TableSnapshot::Part>();
       opened->dir = dir;
       opened->db.reset(raw);
-      if (options_.warm_block_cache) WarmBlockCache(*opened->db, dir);
+      BuildMemoryIndex(*opened);
+      if (options_.warm_block_cache && !opened->indexed()) WarmBlockCache(*opened->db, dir);
       part = std::move(opened);
       std::lock_guard<std::mutex> lock(resources_->mu);
       resources_->open_parts[dir] = part;
@@ -332,6 +375,51 @@ absl::StatusOr<std::shared_ptr<const TableSnapshot>> PredictionStore::OpenSnapsh
   }
   if (snapshot->parts_.empty()) return absl::DataLossError(StrCat(table, ": active version has no parts"));
   return snapshot;
+}
+
+void PredictionStore::BuildMemoryIndex(TableSnapshot::Part& part) {
+  const uint64_t budget = options_.memory_index_bytes;
+  MemoryBudget& used = *resources_->memory_used;
+  uint64_t keys = 0;
+  if (budget == 0 || !part.db->GetIntProperty("rocksdb.estimate-num-keys", &keys)) return;
+  // Per row: the key and value bytes, plus about 40 bytes of hash map.
+  constexpr uint64_t kEntryOverhead = 40;
+  constexpr size_t kBlockBytes = size_t{1} << 20;
+  part.index.reserve(keys);
+  uint64_t bytes = part.index.capacity() * (sizeof(std::pair<absl::string_view, absl::string_view>) + 1);
+  char* free = nullptr;
+  size_t free_bytes = 0;
+  std::unique_ptr<rocksdb::Iterator> it(part.db->NewIterator(rocksdb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const size_t row_bytes = it->key().size() + it->value().size();
+    bytes += row_bytes + kEntryOverhead;
+    if (used.load() + bytes > budget) {  // does not fit: this part reads RocksDB
+      part.index = {};
+      part.arena.clear();
+      return;
+    }
+    if (row_bytes > free_bytes) {
+      const size_t block = std::max(kBlockBytes, row_bytes);
+      part.arena.push_back(std::make_unique<char[]>(block));
+      free = part.arena.back().get();
+      free_bytes = block;
+    }
+    std::memcpy(free, it->key().data(), it->key().size());
+    std::memcpy(free + it->key().size(), it->value().data(), it->value().size());
+    part.index.emplace(absl::string_view(free, it->key().size()),
+                       absl::string_view(free + it->key().size(), it->value().size()));
+    free += row_bytes;
+    free_bytes -= row_bytes;
+  }
+  if (!it->status().ok()) {
+    LogWarning(part.dir, ": building the memory index: ", it->status().ToString());
+    part.index = {};
+    part.arena.clear();
+    return;
+  }
+  part.memory_bytes = bytes;
+  used.fetch_add(bytes);
+  part.memory_budget = resources_->memory_used;
 }
 
 void PredictionStore::WarmBlockCache(rocksdb::DB& db, const std::string& dir) {

@@ -44,6 +44,12 @@ struct StoreOptions {
   // so that the first lookups after a load or swap do not each pay a file
   // read and a decompression. The swap waits for it. Default true.
   bool warm_block_cache = true;
+  // Memory for in-memory copies of whole parts, shared by every table: a
+  // newly opened part whose rows fit in what is left is copied into a hash
+  // index, and its Get/MultiGet are answered from memory (a hash probe
+  // instead of a RocksDB read); other parts, and every Scan, read RocksDB.
+  // 0 turns it off. Default 1 GiB.
+  uint64_t memory_index_bytes = uint64_t{1} << 30;
 };
 
 // A box query: for any subset of the lookup columns (partition first, then
@@ -147,6 +153,8 @@ class PredictionStore {
   std::shared_ptr<const TableSnapshot> Find(std::string_view table) const;
   // Every served table's snapshot, sorted by name.
   std::vector<std::shared_ptr<const TableSnapshot>> Tables() const;
+  // Bytes of StoreOptions::memory_index_bytes in use by open parts.
+  uint64_t memory_index_bytes_in_use() const;
 
   // Re-reads manifests (one table, or all when `table` is empty) and swaps
   // in each table whose active version changed. Returns the snapshots now
@@ -173,6 +181,8 @@ class PredictionStore {
   void Publish(std::shared_ptr<const Catalog> catalog);
   // See StoreOptions::warm_block_cache.
   void WarmBlockCache(rocksdb::DB& db, const std::string& dir);
+  // Copies the part's rows into its memory index if they fit the budget.
+  void BuildMemoryIndex(TableSnapshot::Part& part);
 
   StoreOptions options_;
   std::unique_ptr<Resources> resources_;

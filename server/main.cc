@@ -16,6 +16,9 @@ ABSL_FLAG(std::string, data_dir, "./predstore-data", "Data directory holding one
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to listen on; port 0 picks a free port.");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written to this file once serving.");
 ABSL_FLAG(uint64_t, block_cache_mb, 256, "Block cache shared by all tables, in MiB.");
+ABSL_FLAG(uint64_t, memory_index_mb, 1024,
+          "Memory for in-memory copies of whole table parts, answering Lookup/BatchLookup with a hash probe "
+          "instead of a RocksDB read; parts that do not fit read RocksDB. 0 turns it off.");
 ABSL_FLAG(bool, warm_cache, true,
           "Read a newly served snapshot's data into the block cache when it fits, before swapping to it.");
 ABSL_FLAG(uint32_t, max_batch_keys, 10000, "Most keys one BatchLookup may ask for (more: RESOURCE_EXHAUSTED).");
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
   options.store.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.store.block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20;
   options.store.warm_block_cache = absl::GetFlag(FLAGS_warm_cache);
+  options.store.memory_index_bytes = absl::GetFlag(FLAGS_memory_index_mb) << 20;
   options.max_batch_keys = absl::GetFlag(FLAGS_max_batch_keys);
   options.refresh_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_refresh_interval_ms));
   options.shutdown_grace = std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
