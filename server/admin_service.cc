@@ -57,12 +57,23 @@ absl::Status ScoreFeatureEvents(const LookupFallback* fallback, const TableSnaps
     if (!plan.ok()) {
       return absl::Status(plan.status().code(), StrCat("events[", indexes[e], "]: ", FromAbsl(plan.status().message())));
     }
-    std::vector<float> output;
-    PREDSTORE_RETURN_IF_ERROR(plan->model->scorer->Predict(plan->row, &output));
-    if (value_columns[output_column].type == ColumnType::kFloat) {
-      values[output_column] = output[0];
+    // With no usable request features the plan may be a cache hit: the
+    // answer, and no row to score.
+    float prediction = 0;
+    if (plan->cached_output.has_value()) {
+      prediction = *plan->cached_output;
     } else {
-      values[output_column] = static_cast<double>(output[0]);
+      std::vector<float> output;
+      PREDSTORE_RETURN_IF_ERROR(plan->model->scorer->Predict(plan->row, &output));
+      if (output.size() != 1) {
+        return absl::InternalError(StrCat("events[", indexes[e], "]: the model gave ", output.size(), " outputs"));
+      }
+      prediction = output[0];
+    }
+    if (value_columns[output_column].type == ColumnType::kFloat) {
+      values[output_column] = prediction;
+    } else {
+      values[output_column] = static_cast<double>(prediction);
     }
     table.value_codec().Encode(values, &event.value);
     StrAppend(&event.text, " (scored by ", plan->model->name, " version ", plan->model->version, ")");

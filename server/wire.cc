@@ -216,7 +216,10 @@ void SourceStatusToWire(const std::string& source, const SourceState& state, int
   out->set_late(state.late);
   out->set_superseded(state.superseded);
   if (state.sequence > 0) {
-    out->set_event_time_lag_micros(now_micros - state.max_event_time_micros);
+    // No event applied yet (only duplicates, late ones or empty batches): no event time to lag behind.
+    if (state.max_event_time_micros != INT64_MIN) {
+      out->set_event_time_lag_micros(now_micros - state.max_event_time_micros);
+    }
     out->set_wall_lag_micros(now_micros - state.last_commit_wall_micros);
   }
 }

@@ -55,6 +55,12 @@ inline v1::Value Int(int64_t v) {
   return value;
 }
 
+inline v1::Value Double(double v) {
+  v1::Value value;
+  value.set_double_value(v);
+  return value;
+}
+
 // A BatchLookup of rows[begin, end), key columns in a different order than
 // the table's.
 inline v1::BatchLookupRequest BatchOf(const std::string& table, const std::vector<Row>& rows, size_t begin,

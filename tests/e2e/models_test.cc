@@ -1,8 +1,7 @@
 // End-to-end: predstore-server serving XGBoost models from an MLflow
 // registry (file store and SQLite) next to its tables, driven by the real
 // client library and predstore-cli. Expected predictions come from XGBoost
-// itself: the model file loaded into a fresh booster and XGBoosterPredict
-// over a DMatrix, never through predstore's scorer.
+// itself (xgboost_reference.h), never through predstore's scorer.
 #include <sqlite3.h>
 #include <xgboost/c_api.h>
 
@@ -26,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "tests/e2e/forecast_requests.h"
 #include "tests/e2e/subprocess.h"
+#include "tests/e2e/xgboost_reference.h"
 #include "tests/support/mlflow_sqlite.h"
 #include "tests/support/scratch_dir.h"
 
@@ -38,10 +38,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-constexpr int kFeatures = 5;  // f0 .. f4
 constexpr int kInputRows = 16;
-constexpr double kTolerance = 1e-6;
-const std::vector<std::string> kFeatureNames = {"f0", "f1", "f2", "f3", "f4"};
 
 // The feature rows every test scores (row-major, kFeatures per row).
 const std::vector<float>& Inputs() {
@@ -51,34 +48,6 @@ const std::vector<float>& Inputs() {
 
 std::vector<float> InputRow(int row) {
   return std::vector<float>(Inputs().begin() + row * kFeatures, Inputs().begin() + (row + 1) * kFeatures);
-}
-
-// XGBoost's own predictions for `rows` (row-major, kFeatures per row) by the
-// model in `model_file`.
-std::vector<float> XGBoostPredict(const fs::path& model_file, const std::vector<float>& rows) {
-  const bst_ulong count = rows.size() / kFeatures;
-  std::vector<float> predictions;
-  DMatrixHandle matrix = nullptr;
-  BoosterHandle booster = nullptr;
-  bst_ulong length = 0;
-  const float* result = nullptr;
-  if (XGDMatrixCreateFromMat(rows.data(), count, kFeatures, NAN, &matrix) != 0 ||
-      XGBoosterCreate(nullptr, 0, &booster) != 0 || XGBoosterLoadModel(booster, model_file.c_str()) != 0 ||
-      XGBoosterPredict(booster, matrix, /*option_mask=*/0, /*ntree_limit=*/0, /*training=*/0, &length, &result) != 0) {
-    ADD_FAILURE() << "XGBoost: " << XGBGetLastError();
-  } else {
-    predictions.assign(result, result + length);
-  }
-  if (booster != nullptr) XGBoosterFree(booster);
-  if (matrix != nullptr) XGDMatrixFree(matrix);
-  EXPECT_EQ(predictions.size(), count);
-  return predictions;
-}
-
-v1::Value Double(double v) {
-  v1::Value value;
-  value.set_double_value(v);
-  return value;
 }
 
 // Predict on `count` input rows from `first`, features named in `order`
@@ -128,13 +97,6 @@ struct TrainedModel {
   std::vector<float> expected;
 };
 
-// Feature values as text that reads back as the same float.
-std::string FloatText(float v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.9g", v);
-  return buffer;
-}
-
 class ModelsTest : public ::testing::Test {
  protected:
   void SetUp() override { fs::create_directories(data()); }
@@ -146,14 +108,8 @@ class ModelsTest : public ::testing::Test {
 
   // Trains a small seeded model into <scratch>/<name>.
   TrainedModel Train(const std::string& name, uint64_t seed) {
-    SampleModelOptions options;
-    options.features = kFeatures;
-    options.trees = 12;
-    options.depth = 3;
-    options.seed = seed;
-    options.training_rows = 500;
     const fs::path dir = Path(name);
-    const absl::Status status = WriteSampleModel(options, dir.string());
+    const absl::Status status = WriteSampleModel(SmallSampleModel(seed), dir.string());
     EXPECT_TRUE(status.ok()) << status;
     return {dir, XGBoostPredict(dir / "model.xgb", Inputs())};
   }

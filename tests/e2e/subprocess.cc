@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -91,11 +92,73 @@ bool WaitForFile(const fs::path& path, std::chrono::milliseconds timeout) {
   return found;
 }
 
-ServerProcess::ServerProcess(const fs::path& data_dir, const std::vector<std::string>& extra_args) {
+ChildProcess::ChildProcess(const std::vector<std::string>& args, const fs::path& err) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return;
+  fcntl(pipe_fds[1], F_SETPIPE_SZ, 4096);  // the smallest pipe: a page
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0) pid_ = pid;
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
+  out_ = pipe_fds[0];
+}
+
+ChildProcess::~ChildProcess() {
+  Kill();
+  if (out_ >= 0) close(out_);
+}
+
+size_t ChildProcess::ReadLines(size_t count, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out_ >= 0 && lines_.size() < count) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd pfd{out_, POLLIN, 0};
+    if (poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 0))) <= 0) break;
+    // A byte at a time: what the test has not asked for stays in the pipe.
+    char c;
+    if (read(out_, &c, 1) != 1) {  // the end: the child closed its stdout
+      close(out_);
+      out_ = -1;
+      break;
+    }
+    if (c != '\n') {
+      partial_.push_back(c);
+    } else {
+      lines_.push_back(std::move(partial_));
+      partial_.clear();
+    }
+  }
+  return lines_.size();
+}
+
+int ChildProcess::Wait() {
+  if (pid_ < 0) return -1;
+  while (out_ >= 0) ReadLines(lines_.size() + 1, std::chrono::hours(1));
+  int code = WaitExit(pid_);
+  pid_ = -1;
+  return code;
+}
+
+int ChildProcess::Kill() {
+  if (pid_ < 0) return -1;
+  kill(pid_, SIGKILL);
+  return Wait();
+}
+
+ServerProcess::ServerProcess(const fs::path& data_dir, const std::vector<std::string>& extra_args, int port) {
   fs::path port_file = data_dir.parent_path() / ("server-port-" + std::to_string(reinterpret_cast<uintptr_t>(this)));
+  fs::remove(port_file);  // an earlier server at this address may have left one
   log_ = port_file.string() + ".log";
-  std::vector<std::string> args = {ServerBinary(), "--data_dir=" + data_dir.string(), "--listen=127.0.0.1:0",
-                                   "--port_file=" + port_file.string()};
+  std::vector<std::string> args = {ServerBinary(), "--data_dir=" + data_dir.string(),
+                                   "--listen=127.0.0.1:" + std::to_string(port), "--port_file=" + port_file.string()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = Spawn(args, "/dev/null", log_.string() + ".out", log_);
   if (pid_ < 0) return;
@@ -112,6 +175,13 @@ int ServerProcess::Stop() {
   int code = WaitExit(pid_);
   pid_ = -1;
   return code;
+}
+
+void ServerProcess::Kill() {
+  if (pid_ < 0) return;
+  kill(pid_, SIGKILL);
+  WaitExit(pid_);
+  pid_ = -1;
 }
 
 std::string ServerBinary() { return PREDSTORE_SERVER_BIN; }

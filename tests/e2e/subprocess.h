@@ -1,7 +1,10 @@
 // Test support: runs the real predstore programs as child processes.
-// RunProgram waits for exit and captures output; ServerProcess starts
-// predstore-server on a free loopback port (port 0, reported through
-// --port_file, waited for with inotify) and stops it with SIGTERM.
+// RunProgram waits for exit and captures output; ChildProcess runs one in
+// the background, the test reading its output line by line (which paces
+// it); ServerProcess starts predstore-server on a free loopback port (port
+// 0, reported through --port_file, waited for with inotify), or on a given
+// one to restart it where its clients expect it, and stops it with SIGTERM
+// or SIGKILL.
 #pragma once
 
 #include <chrono>
@@ -21,11 +24,43 @@ struct ProgramResult {
 // if `input` is non-empty, from that text.
 ProgramResult RunProgram(const std::vector<std::string>& args, const std::string& input = "");
 
+// A program running in the background, stdin from /dev/null, stderr into
+// a file, stdout into a small pipe that only the test reads: a child that
+// prints faster than the test reads blocks after a few kilobytes, so a
+// test that stops reading holds the child near where it stopped. Not
+// thread-safe.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& args, const std::filesystem::path& err);
+  ~ChildProcess();  // kill -9 if still running
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  bool started() const { return pid_ > 0; }
+  // Reads stdout until `count` lines in all have been read (or it ends, or
+  // `timeout` passes), and no further; returns how many have been read.
+  size_t ReadLines(size_t count, std::chrono::milliseconds timeout);
+  // The complete lines read so far, without their newlines.
+  const std::vector<std::string>& lines() const { return lines_; }
+  // Reads stdout to its end, then waits for the exit; returns the exit
+  // code (-1 if killed by a signal or not running).
+  int Wait();
+  // kill -9 and wait; returns Wait()'s code.
+  int Kill();
+
+ private:
+  int pid_ = -1;
+  int out_ = -1;  // read end of the stdout pipe
+  std::string partial_;
+  std::vector<std::string> lines_;
+};
+
 class ServerProcess {
  public:
-  // Starts predstore-server with `--data_dir=data_dir --listen=127.0.0.1:0`
-  // plus `extra_args`, and waits (up to 20 s) until it reports its port.
-  ServerProcess(const std::filesystem::path& data_dir, const std::vector<std::string>& extra_args = {});
+  // Starts predstore-server with `--data_dir=data_dir --listen=127.0.0.1:<port>`
+  // (0: a free port) plus `extra_args`, and waits (up to 20 s) until it
+  // reports its port. A given port must be free: port reuse is off.
+  ServerProcess(const std::filesystem::path& data_dir, const std::vector<std::string>& extra_args = {}, int port = 0);
   ~ServerProcess();  // Stop() if still running
 
   bool started() const { return port_ > 0; }
@@ -33,6 +68,9 @@ class ServerProcess {
   std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
   // Sends SIGTERM and waits; returns the exit code (-1 if killed by a signal).
   int Stop();
+  // kill -9: no shutdown at all. Returns once the process is gone (and its
+  // port free).
+  void Kill();
   const std::filesystem::path& log_path() const { return log_; }
 
  private:
