@@ -102,13 +102,12 @@ const FallbackBinding* LookupFallback::BindingFor(std::string_view table) const 
   return nullptr;
 }
 
-bool LookupFallback::IsStale(const FallbackBinding& binding, const TableSnapshot& snapshot) const {
+bool LookupFallback::IsStale(const FallbackBinding& binding, int64_t written_at_micros) const {
   if (!binding.max_age.has_value()) return false;
   const int64_t now_micros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
-  return now_micros - snapshot.info().created_at_micros >
-         std::chrono::duration_cast<std::chrono::microseconds>(*binding.max_age).count();
+  return now_micros - written_at_micros > std::chrono::duration_cast<std::chrono::microseconds>(*binding.max_age).count();
 }
 
 absl::StatusOr<size_t> LookupFallback::OutputColumn(const FallbackBinding& binding, const Schema& schema) const {

@@ -77,8 +77,9 @@ class LookupFallback {
   // The binding of `table`, or null.
   const FallbackBinding* BindingFor(std::string_view table) const;
 
-  // Whether a stored answer from `snapshot` is too old for `binding`.
-  bool IsStale(const FallbackBinding& binding, const TableSnapshot& snapshot) const;
+  // Whether a stored answer written at `written_at_micros` (the snapshot's
+  // publish time, or a stream answer's event time) is too old for `binding`.
+  bool IsStale(const FallbackBinding& binding, int64_t written_at_micros) const;
 
   // Resolves the bound model and gathers the features for one key
   // (`key_cells` in schema.lookup_columns() order, `key` encoded). kNotFound

@@ -218,18 +218,25 @@ absl::StatusOr<uint64_t> StreamStore::Sweep(int64_t now_micros) {
   rocksdb::WriteBatch batch;
   uint64_t deleted = 0;
   std::string current_key;
+  bool kept_one_before_horizon = false;
   const std::string prefix(1, kDataTag);
+  // Versions come newest first per key. Kept: every version inside the
+  // window, and the newest one before it (the one in force when the window
+  // starts, which as-of reads inside the window need).
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     const std::string_view data_key(it->key().data(), it->key().size());
     const std::string_view key = data_key.substr(1, data_key.size() - 1 - kTimeBytes);
     if (key != current_key) {
-      current_key = std::string(key);  // the newest version of a key always stays
+      current_key = std::string(key);
+      kept_one_before_horizon = false;
+    }
+    if (ReadTime(data_key.substr(data_key.size() - kTimeBytes)) >= horizon) continue;
+    if (!kept_one_before_horizon) {
+      kept_one_before_horizon = true;
       continue;
     }
-    if (ReadTime(data_key.substr(data_key.size() - kTimeBytes)) < horizon) {
-      batch.Delete(it->key());
-      ++deleted;
-    }
+    batch.Delete(it->key());
+    ++deleted;
   }
   PREDSTORE_RETURN_IF_ERROR(internal::FromRocksStatus(it->status(), dir_.string()));
   if (deleted > 0) {

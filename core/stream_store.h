@@ -17,9 +17,10 @@
 // reason (a crash between the dead-letter write and the commit can write it
 // twice there, never zero times).
 //
-// Retention: Sweep(now) deletes the versions of a key older than now -
-// retention that a newer version of the same key supersedes; a key's newest
-// version always stays.
+// Retention: Sweep(now) keeps, per key, every version inside the window
+// (now - retention .. now) and the newest version before it (the one in
+// force when the window starts); older versions are deleted. So a key's
+// newest version always stays, and as-of reads inside the window are exact.
 //
 // Thread-safe: Apply and Sweep are serialised; Get runs concurrently.
 #pragma once
@@ -96,7 +97,7 @@ class StreamStore {
   // The newest version of `key` (with event_time <= as_of when given).
   absl::StatusOr<std::optional<StreamHit>> Get(std::string_view key, std::optional<int64_t> as_of) const;
 
-  // Deletes superseded versions older than now - retention; returns how many.
+  // Deletes the versions retention no longer needs (above); returns how many.
   absl::StatusOr<uint64_t> Sweep(int64_t now_micros);
 
   const std::filesystem::path& dir() const { return dir_; }

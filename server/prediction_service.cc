@@ -60,6 +60,13 @@ absl::Status OverlayStream(const StreamCatalog* streams, const TableSnapshot& ta
   return absl::OkStatus();
 }
 
+// When a found answer was written: its event time if it came from the
+// stream, else the snapshot's publish time.
+template <typename Answer>
+int64_t WrittenAt(const TableSnapshot& table, const Answer& answer) {
+  return answer.source() == v1::SOURCE_STREAM ? answer.event_time_micros() : table.info().created_at_micros;
+}
+
 // Answers one lookup from `table` (and its stream) into `response`; leaves
 // the key's cells and encoded key in `cells` and `key` for a fallback.
 absl::Status AnswerLookupFrom(const TableSnapshot& table, const StreamCatalog* streams,
@@ -301,8 +308,9 @@ grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext*
   std::string key;
   status = AnswerLookupFrom(table, streams_, *request, &cells, &key, response);
   const FallbackBinding* binding = fallback_ == nullptr ? nullptr : fallback_->BindingFor(request->table());
-  if (!status.ok() || binding == nullptr || request->no_fallback() ||
-      (response->found() && !fallback_->IsStale(*binding, table))) {
+  // An as-of lookup answers history: today's model did not score it then.
+  if (!status.ok() || binding == nullptr || request->no_fallback() || request->has_as_of_micros() ||
+      (response->found() && !fallback_->IsStale(*binding, WrittenAt(table, *response)))) {
     return FinishUnary(context, status);
   }
   const std::vector<NamedFeature> features = RequestFeatures(request->features());
@@ -408,17 +416,17 @@ grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerCon
   }
 
   const FallbackBinding* binding = fallback_ == nullptr ? nullptr : fallback_->BindingFor(request->table());
-  if (binding == nullptr || request->no_fallback()) return FinishUnary(context, absl::OkStatus());
+  if (binding == nullptr || request->no_fallback() || as_of.has_value()) return FinishUnary(context, absl::OkStatus());
   if (request->features_size() != 0 && request->features_size() != request->keys_size()) {
     return FinishUnary(context, absl::InvalidArgumentError(StrCat("features: ", request->features_size(),
                                                                   " rows for ", request->keys_size(), " keys")));
   }
-  const bool stale = fallback_->IsStale(*binding, table);
   std::vector<size_t> misses;
   std::vector<std::vector<Cell>> miss_cells;
   std::vector<std::string> miss_keys;
   for (size_t k = 0; k < keys.size(); ++k) {
-    if (response->results(static_cast<int>(k)).found() && !stale) continue;
+    const v1::LookupResult& result = response->results(static_cast<int>(k));
+    if (result.found() && !fallback_->IsStale(*binding, WrittenAt(table, result))) continue;
     misses.push_back(k);
     miss_keys.emplace_back(keys[k]);
     std::vector<Cell>& key_cells = miss_cells.emplace_back(columns.size());

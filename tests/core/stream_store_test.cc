@@ -131,7 +131,7 @@ TEST(StreamStore, AReplayedBatchChangesNothingAndStateSurvivesAReopen) {
   EXPECT_EQ(reopened->State("other").sequence, 0u);
 }
 
-TEST(StreamStore, SweepDropsOnlySupersededVersionsPastRetention) {
+TEST(StreamStore, SweepKeepsTheWindowAndTheVersionInForceWhenItStarts) {
   test_support::ScratchDir scratch;
   StreamOptions options;
   options.retention = std::chrono::microseconds(1000);
@@ -141,9 +141,12 @@ TEST(StreamStore, SweepDropsOnlySupersededVersionsPastRetention) {
   const std::vector<StreamEvent> events = {Event(1, now - 5000, "old"), Event(1, now - 3000, "older-but-newer"),
                                            Event(1, now - 10, "new"), Event(2, now - 9000, "only")};
   ASSERT_TRUE(store->Apply("s", 1, "", events).ok());
-  EXPECT_EQ(ValueOrDie(store->Sweep(now)), 2u);
+  // Window: now - 1000 .. now. Key 1 keeps "new" (inside) and
+  // "older-but-newer" (in force when the window starts); "old" goes.
+  EXPECT_EQ(ValueOrDie(store->Sweep(now)), 1u);
   EXPECT_EQ(ValueOrDie(store->Get(KeyOf(1), std::nullopt))->value, "new");
-  EXPECT_FALSE(ValueOrDie(store->Get(KeyOf(1), now - 20)).has_value());
+  EXPECT_EQ(ValueOrDie(store->Get(KeyOf(1), now - 500))->value, "older-but-newer");  // exact inside the window
+  EXPECT_FALSE(ValueOrDie(store->Get(KeyOf(1), now - 4000)).has_value());              // before it: swept
   EXPECT_EQ(ValueOrDie(store->Get(KeyOf(2), std::nullopt))->value, "only");  // a key's newest version stays
 }
 

@@ -1329,13 +1329,10 @@ TEST_F(StreamingTest, AFeatureEventWithOnlyNullFeaturesIsScoredOnTheFeaturesTabl
   EXPECT_TRUE(*serving);
 }
 
-// KNOWN BUG, disabled until fixed: with a fallback binding's max_age, a
-// lookup rescores every answer when the *snapshot* is older than max_age
-// (LookupFallback::IsStale looks at the snapshot's publish time only,
-// server/prediction_service.cc Lookup and BatchLookup), so a stream answer
-// one minute old is replaced by the model's score. Stored answers older
-// than max_age are to be rescored; a fresh stream answer is not one.
-TEST_F(StreamingTest, DISABLED_AFreshStreamAnswerIsNotRescoredBecauseTheSnapshotIsOld) {
+// With a fallback binding's max_age, stored answers older than max_age are
+// rescored; a fresh stream answer is not one, even when the snapshot is old
+// (its age is its event time's, not the snapshot's publish time's).
+TEST_F(StreamingTest, AFreshStreamAnswerIsNotRescoredBecauseTheSnapshotIsOld) {
   const std::vector<Row> rows = LoadForecasts(data(), 50);
   {
     // Published two days ago, as far as the manifest says.
