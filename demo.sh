@@ -2,8 +2,9 @@
 # The quick-start job: builds predstore, generates a sample prediction file,
 # loads it as a snapshot, starts the server on a free loopback port, answers
 # lookups and a range scan through the CLI, serves a registered model's stages
-# (Predict, a fallback for a missing key, a promotion), publishes and rolls
-# back a second version, stops.
+# (Predict, a fallback for a missing key, a promotion), streams events by
+# event time (latest and as-of lookups), publishes and rolls back a second
+# version, stops.
 # Usage: ./demo.sh [ROWS]   (default 100000; BUILD_DIR=build)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -51,7 +52,7 @@ echo "== 3. start predstore-server on a free loopback port, serving the table an
 echo "      lookups that miss fall back to scoring models:/demand/Production"
 "$server" --data_dir="$work/data" --listen=127.0.0.1:0 --port_file="$work/port" \
   --model_registry="$work/mlruns" --fallback='table=forecasts,model=models:/demand/Production,output=forecast' \
-  2>"$work/server.log" &
+  --ingest 2>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 1 200); do
   [ -s "$work/port" ] && break
@@ -90,6 +91,20 @@ echo "-- promote version 2 to Production (as MLflow's transition-stage would), t
 "$cli" --server="$target" predict --model=models:/demand/Production f0=0.5 f1=-1.2 f2=0.3 f3=2.0 f4=-0.7
 echo "-- a bad feature is rejected, naming it"
 "$cli" --server="$target" predict --model=models:/demand/Production f0=0.5 f1=oops || true
+
+echo
+echo "== 4c. a stream of events for a new key, by event time: the newest wins whatever the arrival order"
+now=$(date -u +%s)
+{
+  echo "{\"store_id\":9998,\"item_id\":1,\"horizon_days\":1,\"event_time\":$(( (now - 60) * 1000000 )),\"forecast\":12.5,\"p90\":15}"
+  echo "{\"store_id\":9998,\"item_id\":1,\"horizon_days\":1,\"event_time\":$(( (now - 120) * 1000000 )),\"forecast\":11.25,\"p90\":14}"
+} >"$work/events.jsonl"
+"$cli" --server="$target" ingest --table=forecasts --source=demo --events="$work/events.jsonl"
+"$cli" --server="$target" lookup --table=forecasts store_id=9998 item_id=1 horizon_days=1
+echo "-- as of 90 seconds ago: the event in force then"
+"$cli" --server="$target" lookup --table=forecasts store_id=9998 item_id=1 horizon_days=1 \
+  --as_of="$(date -u -d "@$(( now - 90 ))" +%Y-%m-%dT%H:%M:%SZ)"
+"$cli" --server="$target" ingest-status --table=forecasts
 
 echo
 echo "== 5. a new batch arrives: publish version 2 while serving, then roll back"
