@@ -16,6 +16,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libabsl20220623 libgrpc++1.51 libgrpc29 libprotobuf32 librocksdb7.8 libsimdjson14 \
       libc-ares2 libre2-9 libssl3 libgflags2.2 liblz4-1 libsnappy1v5 libzstd1 libbz2-1.0 zlib1g \
+      libxgboost0 libgomp1 librdkafka1 libyaml-cpp0.7 libsqlite3-0 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /data predstore \
  && mkdir /data && chown predstore /data
