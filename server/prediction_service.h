@@ -14,6 +14,7 @@
 #include "core/scoring_batcher.h"
 #include "core/stream_catalog.h"
 #include "predstore/v1/predstore.grpc.pb.h"
+#include "server/arena_allocator.h"
 
 namespace predstore {
 
@@ -31,7 +32,11 @@ class PredictionService final : public v1::Predictions::CallbackService {
         models_(models),
         batcher_(batcher),
         fallback_(fallback),
-        streams_(streams) {}
+        streams_(streams) {
+    SetMessageAllocatorFor_Lookup(&lookup_allocator_);
+    SetMessageAllocatorFor_BatchLookup(&batch_lookup_allocator_);
+    SetMessageAllocatorFor_Predict(&predict_allocator_);
+  }
 
   grpc::ServerUnaryReactor* Lookup(grpc::CallbackServerContext* context, const v1::LookupRequest* request,
                                    v1::LookupResponse* response) override;
@@ -66,6 +71,10 @@ class PredictionService final : public v1::Predictions::CallbackService {
   ScoringBatcher* batcher_;
   LookupFallback* fallback_;
   const StreamCatalog* streams_;
+  // The request-path calls allocate their messages on an arena per call.
+  ArenaMessageAllocator<v1::LookupRequest, v1::LookupResponse> lookup_allocator_;
+  ArenaMessageAllocator<v1::BatchLookupRequest, v1::BatchLookupResponse> batch_lookup_allocator_;
+  ArenaMessageAllocator<v1::PredictRequest, v1::PredictResponse> predict_allocator_;
 };
 
 }  // namespace predstore
