@@ -12,6 +12,7 @@
 #include <system_error>
 #include <utility>
 
+#include "core/file_io.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "nlohmann/json.hpp"
@@ -22,19 +23,6 @@ namespace {
 
 // What mlflow.xgboost._load_model assumes when the flavor has no model_class.
 constexpr char kDefaultXgboostClass[] = "xgboost.core.Booster";
-
-absl::StatusOr<std::string> ReadWholeFile(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    std::error_code error;
-    if (!fs::exists(file, error)) return absl::NotFoundError(StrCat(file.string(), ": no such file"));
-    return absl::PermissionDeniedError(StrCat(file.string(), ": cannot open: ", std::strerror(errno)));
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(StrCat(file.string(), ": read error"));
-  return buffer.str();
-}
 
 // Reads one MLmodel document. Every yaml-cpp call (they throw) happens while
 // Read runs, inside its try.
@@ -167,7 +155,7 @@ absl::StatusOr<MlModel> ReadMlModel(std::string_view model_dir) {
   dir = dir.lexically_normal();
   if (!dir.has_filename() && dir != dir.root_path()) dir = dir.parent_path();
   const fs::path file = dir / "MLmodel";
-  PREDSTORE_ASSIGN_OR_RETURN(const std::string text, ReadWholeFile(file));
+  PREDSTORE_ASSIGN_OR_RETURN(const std::string text, internal::ReadWholeFile(file));
   return MlModelReader(dir, file).Read(text);
 }
 

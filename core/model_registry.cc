@@ -22,6 +22,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "core/file_io.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 
@@ -183,27 +184,13 @@ absl::StatusOr<std::vector<std::string>> ListDir(const fs::path& dir, EntryKind 
   return names;
 }
 
-// kNotFound when `file` does not exist.
-absl::StatusOr<std::string> ReadWholeFile(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    std::error_code error;
-    if (!fs::exists(file, error)) return absl::NotFoundError(StrCat(file.string(), ": no such file"));
-    return absl::PermissionDeniedError(StrCat(file.string(), ": cannot open: ", std::strerror(errno)));
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(StrCat(file.string(), ": read error"));
-  return buffer.str();
-}
-
 // A parsed meta.yaml: a YAML mapping, read field by field.
 class MetaFile {
  public:
   // kNotFound if `file` is missing; std::nullopt when it is empty (MLflow is
   // still writing it); kDataLoss naming the file when it is not a mapping.
   static absl::StatusOr<std::optional<MetaFile>> Load(const fs::path& file) {
-    PREDSTORE_ASSIGN_OR_RETURN(const std::string text, ReadWholeFile(file));
+    PREDSTORE_ASSIGN_OR_RETURN(const std::string text, internal::ReadWholeFile(file));
     try {
       YAML::Node root = YAML::Load(text);
       if (!root.IsDefined() || root.IsNull()) return std::optional<MetaFile>();
@@ -580,7 +567,7 @@ absl::StatusOr<RegistryContents> ReadFileStore(const fs::path& root) {
     PREDSTORE_ASSIGN_OR_RETURN(const std::vector<std::string> aliases, ListDir(aliases_dir, EntryKind::kFiles));
     for (const std::string& alias : aliases) {
       const fs::path file = aliases_dir / alias;
-      PREDSTORE_ASSIGN_OR_RETURN(const std::string text, ReadWholeFile(file));
+      PREDSTORE_ASSIGN_OR_RETURN(const std::string text, internal::ReadWholeFile(file));
       int64_t version = 0;
       if (!absl::SimpleAtoi(text, &version)) {  // SimpleAtoi allows surrounding whitespace
         return absl::DataLossError(StrCat(file.string(), ": alias file does not hold a version number"));

@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "absl/status/status.h"
+#include "core/file_io.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "nlohmann/json.hpp"
@@ -25,18 +26,10 @@ std::string LastXGBoostError() {
   return message;
 }
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(StrCat("cannot open model file ", path, ": ", std::strerror(errno)));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return absl::DataLossError(StrCat("cannot read model file ", path));
-  return bytes;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<XGBoostScorer>> XGBoostScorer::LoadFile(const std::string& path, int threads) {
-  PREDSTORE_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
+  PREDSTORE_ASSIGN_OR_RETURN(std::string bytes, internal::ReadWholeFile(path));
   BoosterHandle booster = nullptr;
   if (XGBoosterCreate(nullptr, 0, &booster) != 0) {
     return absl::InternalError(StrCat("XGBoosterCreate: ", LastXGBoostError()));

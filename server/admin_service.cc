@@ -1,12 +1,11 @@
 #include "server/admin_service.h"
 
-#include <deque>
 #include <limits>
-#include <mutex>
 
 #include "absl/time/clock.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "server/answering_reactor.h"
 #include "server/wire.h"
 
 namespace predstore {
@@ -82,56 +81,26 @@ absl::Status ScoreFeatureEvents(const LookupFallback* fallback, const TableSnaps
 }
 
 // An Ingest stream: each batch read is applied to the table's stream store
-// and acknowledged in order; one read and one write in flight at a time.
-class IngestReactor final : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestAck> {
+// and acknowledged, in order.
+class IngestReactor final : public AnsweringBidiReactor<v1::IngestRequest, v1::IngestAck> {
  public:
   IngestReactor(PredictionStore* store, StreamCatalog* streams, LookupFallback* fallback)
       : store_(store), streams_(streams), fallback_(fallback) {
-    StartRead(&request_);
+    StartReading();
   }
-
-  void OnReadDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (finished_) return;
-    if (!ok) {
-      reads_done_ = true;
-      MaybeFinish();
-      return;
-    }
-    v1::IngestAck& ack = pending_.emplace_back();
-    ack.set_sequence(request_.sequence());
-    absl::StatusOr<SourceState> state = Apply(request_);
-    if (state.ok()) {
-      SourceStatusToWire(request_.source(), *state, absl::ToUnixMicros(absl::Now()), ack.mutable_status());
-    } else {
-      ack.set_error_code(static_cast<int32_t>(state.status().code()));
-      ack.set_error_message(std::string(FromAbsl(state.status().message())));
-    }
-    if (!writing_) {
-      writing_ = true;
-      StartWrite(&pending_.front());
-    }
-    StartRead(&request_);
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    pending_.pop_front();
-    writing_ = false;
-    if (!ok) {
-      pending_.clear();
-      write_failed_ = true;
-    } else if (!pending_.empty()) {
-      writing_ = true;
-      StartWrite(&pending_.front());
-      return;
-    }
-    MaybeFinish();
-  }
-
-  void OnDone() override { delete this; }
 
  private:
+  void Answer(const v1::IngestRequest& request, v1::IngestAck* ack) override {
+    ack->set_sequence(request.sequence());
+    absl::StatusOr<SourceState> state = Apply(request);
+    if (state.ok()) {
+      SourceStatusToWire(request.source(), *state, absl::ToUnixMicros(absl::Now()), ack->mutable_status());
+    } else {
+      ack->set_error_code(static_cast<int32_t>(state.status().code()));
+      ack->set_error_message(std::string(FromAbsl(state.status().message())));
+    }
+  }
+
   absl::StatusOr<SourceState> Apply(const v1::IngestRequest& request) {
     if (request.table().empty()) return absl::InvalidArgumentError("table: required");
     if (request.source().empty()) return absl::InvalidArgumentError("source: required");
@@ -155,23 +124,9 @@ class IngestReactor final : public grpc::ServerBidiReactor<v1::IngestRequest, v1
     return stream->Apply(request.source(), request.sequence(), request.position(), events);
   }
 
-  // REQUIRES: mu_ held.
-  void MaybeFinish() {
-    if (finished_ || writing_ || !(reads_done_ || write_failed_)) return;
-    finished_ = true;
-    Finish(write_failed_ ? grpc::Status(grpc::StatusCode::CANCELLED, "the client stopped reading") : grpc::Status::OK);
-  }
-
   PredictionStore* store_;
   StreamCatalog* streams_;
   LookupFallback* fallback_;
-  std::mutex mu_;
-  v1::IngestRequest request_;
-  std::deque<v1::IngestAck> pending_;
-  bool writing_ = false;
-  bool reads_done_ = false;
-  bool write_failed_ = false;
-  bool finished_ = false;
 };
 
 // A stream that fails before reading anything (no ingestion, bad token).

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
 #include <mutex>
 
 #include "absl/time/clock.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "server/answering_reactor.h"
 #include "server/wire.h"
 
 namespace predstore {
@@ -122,74 +122,27 @@ std::vector<NamedFeature> RequestFeatures(const google::protobuf::RepeatedPtrFie
   return features;
 }
 
-// A LookupStream: each request read is answered inline and its answer
-// queued; one read and one write are in flight at a time, so reading the
-// next request overlaps writing the previous answer. Ends when the client
-// has finished writing and every answer is sent.
-class LookupStreamReactor final : public grpc::ServerBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse> {
+// A LookupStream: each request is answered from the store (no fallback);
+// a failed lookup's status travels on its answer.
+class LookupStreamReactor final : public AnsweringBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse> {
  public:
   LookupStreamReactor(const PredictionStore* store, const StreamCatalog* streams) : store_(store), streams_(streams) {
-    StartRead(&request_);
+    StartReading();
   }
-
-  void OnReadDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (finished_) return;
-    if (!ok) {
-      reads_done_ = true;
-      MaybeFinish();
-      return;
-    }
-    v1::StreamLookupResponse& answer = pending_.emplace_back();
-    answer.set_id(request_.id());
-    absl::Status status = AnswerLookup(*store_, streams_, request_.lookup(), answer.mutable_result());
-    if (!status.ok()) {
-      answer.clear_result();
-      answer.set_error_code(static_cast<int32_t>(status.code()));
-      answer.set_error_message(std::string(status.message()));
-    }
-    if (!writing_) {
-      writing_ = true;
-      StartWrite(&pending_.front());
-    }
-    StartRead(&request_);
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    pending_.pop_front();
-    writing_ = false;
-    if (!ok) {
-      // The client went away; drop what is left.
-      pending_.clear();
-      write_failed_ = true;
-    } else if (!pending_.empty()) {
-      writing_ = true;
-      StartWrite(&pending_.front());
-      return;
-    }
-    MaybeFinish();
-  }
-
-  void OnDone() override { delete this; }
 
  private:
-  // REQUIRES: mu_ held.
-  void MaybeFinish() {
-    if (finished_ || writing_ || !(reads_done_ || write_failed_)) return;
-    finished_ = true;
-    Finish(write_failed_ ? grpc::Status(grpc::StatusCode::CANCELLED, "the client stopped reading") : grpc::Status::OK);
+  void Answer(const v1::StreamLookupRequest& request, v1::StreamLookupResponse* answer) override {
+    answer->set_id(request.id());
+    absl::Status status = AnswerLookup(*store_, streams_, request.lookup(), answer->mutable_result());
+    if (!status.ok()) {
+      answer->clear_result();
+      answer->set_error_code(static_cast<int32_t>(status.code()));
+      answer->set_error_message(std::string(status.message()));
+    }
   }
 
   const PredictionStore* store_;
   const StreamCatalog* streams_;
-  std::mutex mu_;
-  v1::StreamLookupRequest request_;  // the one read in flight
-  std::deque<v1::StreamLookupResponse> pending_;  // front: the write in flight
-  bool writing_ = false;
-  bool reads_done_ = false;
-  bool write_failed_ = false;
-  bool finished_ = false;
 };
 
 // Streams a scan in chunks: each chunk is a Scan resumed after the last

@@ -1,0 +1,78 @@
+// A bidirectional-stream reactor that answers every request it reads, in
+// order: one read and one write in flight at a time, so reading the next
+// request overlaps writing the previous answer; answers queue meanwhile.
+// The stream ends (OK) once the client has finished writing and every
+// answer is sent, or CANCELLED if the client stops reading. Subclasses
+// implement Answer() and call StartReading() at the end of their
+// constructor. Deletes itself when done.
+#pragma once
+
+#include <deque>
+#include <mutex>
+
+#include "grpcpp/support/server_callback.h"
+#include "grpcpp/support/status.h"
+
+namespace predstore {
+
+template <typename Request, typename Response>
+class AnsweringBidiReactor : public grpc::ServerBidiReactor<Request, Response> {
+ public:
+  void OnReadDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_) return;
+    if (!ok) {
+      reads_done_ = true;
+      MaybeFinish();
+      return;
+    }
+    Answer(request_, &pending_.emplace_back());
+    if (!writing_) {
+      writing_ = true;
+      this->StartWrite(&pending_.front());
+    }
+    this->StartRead(&request_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.pop_front();
+    writing_ = false;
+    if (!ok) {
+      // The client went away; drop what is left.
+      pending_.clear();
+      write_failed_ = true;
+    } else if (!pending_.empty()) {
+      writing_ = true;
+      this->StartWrite(&pending_.front());
+      return;
+    }
+    MaybeFinish();
+  }
+
+  void OnDone() override { delete this; }
+
+ protected:
+  // Fills `answer` for `request`; runs on a gRPC thread, one call at a time.
+  virtual void Answer(const Request& request, Response* answer) = 0;
+  void StartReading() { this->StartRead(&request_); }
+
+ private:
+  // REQUIRES: mu_ held.
+  void MaybeFinish() {
+    if (finished_ || writing_ || !(reads_done_ || write_failed_)) return;
+    finished_ = true;
+    this->Finish(write_failed_ ? grpc::Status(grpc::StatusCode::CANCELLED, "the client stopped reading")
+                               : grpc::Status::OK);
+  }
+
+  std::mutex mu_;
+  Request request_;               // the one read in flight
+  std::deque<Response> pending_;  // front: the write in flight
+  bool writing_ = false;
+  bool reads_done_ = false;
+  bool write_failed_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace predstore
