@@ -307,15 +307,24 @@ int Versions() {
   return 0;
 }
 
-int Sample() {
-  std::string out = absl::GetFlag(FLAGS_out);
-  if (out.empty()) return Fail(absl::InvalidArgumentError("sample needs --out=FILE"));
+// --rows, --seed and the format of --out (required) for a sample command.
+absl::StatusOr<predstore::SampleOptions> SampleOptionsFromFlags(std::string_view command) {
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) return absl::InvalidArgumentError(std::string(command) + " needs --out=FILE");
   predstore::SampleOptions options;
   options.rows = absl::GetFlag(FLAGS_rows);
   options.seed = absl::GetFlag(FLAGS_seed);
   auto format = predstore::InputFormatOfPath(out);
-  if (!format.ok()) return Fail(format.status());
+  if (!format.ok()) return format.status();
   options.format = *format;
+  return options;
+}
+
+int Sample() {
+  const std::string out = absl::GetFlag(FLAGS_out);
+  auto options_or = SampleOptionsFromFlags("sample");
+  if (!options_or.ok()) return Fail(options_or.status());
+  const predstore::SampleOptions& options = *options_or;
   auto status = predstore::WriteSampleFile(out, options);
   if (!status.ok()) return Fail(status);
   std::printf("wrote %llu sample rows to %s (keys %s)\n", (unsigned long long)options.rows, out.c_str(),
@@ -364,14 +373,10 @@ int Stream() {
 }
 
 int SampleFeatures() {
-  std::string out = absl::GetFlag(FLAGS_out);
-  if (out.empty()) return Fail(absl::InvalidArgumentError("sample-features needs --out=FILE"));
-  predstore::SampleOptions options;
-  options.rows = absl::GetFlag(FLAGS_rows);
-  options.seed = absl::GetFlag(FLAGS_seed);
-  auto format = predstore::InputFormatOfPath(out);
-  if (!format.ok()) return Fail(format.status());
-  options.format = *format;
+  const std::string out = absl::GetFlag(FLAGS_out);
+  auto options_or = SampleOptionsFromFlags("sample-features");
+  if (!options_or.ok()) return Fail(options_or.status());
+  const predstore::SampleOptions& options = *options_or;
   const int features = absl::GetFlag(FLAGS_features);
   if (auto status = predstore::WriteSampleFeaturesFile(out, options, features); !status.ok()) return Fail(status);
   std::printf("wrote %llu rows of keys and %d features (f0..f%d) to %s\n", (unsigned long long)options.rows, features,
