@@ -29,8 +29,13 @@ rocksdb::Options PredictionTableOptions(std::shared_ptr<rocksdb::Cache> block_ca
 
   rocksdb::Options options;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  options.compression = rocksdb::kLZ4Compression;
-  options.bottommost_compression = rocksdb::kLZ4Compression;
+  // Snappy rather than LZ4: RocksDB 7.8 sets up a 16 KiB LZ4 stream state
+  // for every block it compresses, which with 1 KiB blocks cost more than the
+  // compression. Loading 200k sample rows (callgrind): LZ4 1.42G
+  // instructions and 4.6 MB of files, Snappy 1.32G and 4.3 MB, none 1.20G
+  // and 6.6 MB. Files written with LZ4 stay readable.
+  options.compression = rocksdb::kSnappyCompression;
+  options.bottommost_compression = rocksdb::kSnappyCompression;
   options.max_open_files = -1;
   options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   options.keep_log_file_num = 2;
