@@ -98,7 +98,24 @@ absl::Status TableSnapshot::MultiGet(std::span<const std::string_view> keys,
                                      absl::FunctionRef<void(size_t, const std::string_view*)> visit) const {
   const size_t n = keys.size();
   std::vector<const Part*> part_of(n);
-  for (size_t i = 0; i < n; ++i) part_of[i] = PartFor(keys[i]);
+  bool all_in_memory = true;
+  for (size_t i = 0; i < n; ++i) {
+    part_of[i] = PartFor(keys[i]);
+    if (part_of[i] != nullptr && !part_of[i]->indexed()) all_in_memory = false;
+  }
+  if (all_in_memory) {
+    // Every key's part is in memory: probe and visit, no RocksDB machinery.
+    for (size_t i = 0; i < n; ++i) {
+      const absl::string_view* value = part_of[i] == nullptr ? nullptr : part_of[i]->Find(keys[i]);
+      if (value == nullptr) {
+        visit(i, nullptr);
+      } else {
+        const std::string_view view = FromAbsl(*value);
+        visit(i, &view);
+      }
+    }
+    return absl::OkStatus();
+  }
   std::vector<rocksdb::Slice> slices(n);
   std::vector<rocksdb::PinnableSlice> values(n);
   std::vector<rocksdb::Status> statuses(n);
@@ -119,7 +136,7 @@ absl::Status TableSnapshot::MultiGet(std::span<const std::string_view> keys,
       for (size_t j : group) statuses[j] = rocksdb::Status::NotFound();
       continue;
     }
-    if (part->indexed()) {
+    if (part->indexed()) {  // a partition in memory beside others that are not
       for (size_t j : group) {
         const absl::string_view* value = part->Find(keys[j]);
         if (value == nullptr) {
