@@ -330,6 +330,24 @@ class StreamingTest : public ::testing::Test {
     return ReadSampleCsv(csv);
   }
 
+  // Trains a small model into <scratch>/model and registers it as
+  // models:/m/Production in <scratch>/mlruns; returns the model directory.
+  fs::path RegisterProductionModel() {
+    const fs::path model_dir = Path("model");
+    EXPECT_TRUE(WriteSampleModel(SmallSampleModel(1), model_dir.string()).ok());
+    EXPECT_TRUE(
+        WriteSampleRegistration(Path("mlruns").string(), {"m", 1, "Production", {}, model_dir.string()}).ok());
+    return model_dir;
+  }
+
+  // Loads <scratch>/features.csv as table "store_features" (f0..f4 doubles).
+  void LoadStoreFeatures() {
+    ProgramResult load =
+        RunProgram({LoaderBinary(), "load", "--data_dir=" + data().string(), "--table=store_features", kKeys,
+                    "--values=f0:double,f1:double,f2:double,f3:double,f4:double", Path("features.csv").string()});
+    ASSERT_EQ(load.exit_code, 0) << load.err;
+  }
+
   // The served snapshot: its rows and publish time (TableInfo.loaded_at).
   static Snapshot SnapshotOf(const PredstoreClient& client, const std::vector<Row>& rows) {
     Snapshot snapshot;
@@ -1191,9 +1209,7 @@ TEST_F(StreamingTest, MalformedEventLinesAreNamedByLine) {
 
 TEST_F(StreamingTest, FeatureEventsAreScoredByTheBoundModelOnArrival) {
   const std::vector<Row> rows = LoadForecasts(data(), 100);
-  const fs::path model_dir = Path("model");
-  ASSERT_TRUE(WriteSampleModel(SmallSampleModel(1), model_dir.string()).ok());
-  ASSERT_TRUE(WriteSampleRegistration(Path("mlruns").string(), {"m", 1, "Production", {}, model_dir.string()}).ok());
+  const fs::path model_dir = RegisterProductionModel();
   ServerProcess server(data(), {"--ingest", "--model_registry=" + Path("mlruns").string(), "--refresh_interval_ms=0",
                                 "--fallback=table=forecasts,model=models:/m/Production"});
   ASSERT_TRUE(server.started()) << ReadText(server.log_path());
@@ -1287,13 +1303,8 @@ TEST_F(StreamingTest, AFeatureEventWithOnlyNullFeaturesIsScoredOnTheFeaturesTabl
       out << "\n";
     }
   }
-  ProgramResult load =
-      RunProgram({LoaderBinary(), "load", "--data_dir=" + data().string(), "--table=store_features", kKeys,
-                  "--values=f0:double,f1:double,f2:double,f3:double,f4:double", Path("features.csv").string()});
-  ASSERT_EQ(load.exit_code, 0) << load.err;
-  const fs::path model_dir = Path("model");
-  ASSERT_TRUE(WriteSampleModel(SmallSampleModel(1), model_dir.string()).ok());
-  ASSERT_TRUE(WriteSampleRegistration(Path("mlruns").string(), {"m", 1, "Production", {}, model_dir.string()}).ok());
+  LoadStoreFeatures();
+  const fs::path model_dir = RegisterProductionModel();
   ServerProcess server(data(), {"--ingest", "--model_registry=" + Path("mlruns").string(), "--refresh_interval_ms=0",
                                 "--fallback=table=forecasts,model=models:/m/Production,features=store_features,"
                                 "cache_ttl=10m"});
@@ -1342,13 +1353,8 @@ TEST_F(StreamingTest, AFreshStreamAnswerIsNotRescoredBecauseTheSnapshotIsOld) {
     std::ofstream(manifest) << json.dump(2);
   }
   std::ofstream(Path("features.csv")) << "store_id,item_id,horizon_days,f0,f1,f2,f3,f4\n9000,1,1,1,2,3,4,5\n";
-  ProgramResult load =
-      RunProgram({LoaderBinary(), "load", "--data_dir=" + data().string(), "--table=store_features", kKeys,
-                  "--values=f0:double,f1:double,f2:double,f3:double,f4:double", Path("features.csv").string()});
-  ASSERT_EQ(load.exit_code, 0) << load.err;
-  const fs::path model_dir = Path("model");
-  ASSERT_TRUE(WriteSampleModel(SmallSampleModel(1), model_dir.string()).ok());
-  ASSERT_TRUE(WriteSampleRegistration(Path("mlruns").string(), {"m", 1, "Production", {}, model_dir.string()}).ok());
+  LoadStoreFeatures();
+  const fs::path model_dir = RegisterProductionModel();
   ServerProcess server(data(), {"--ingest", "--model_registry=" + Path("mlruns").string(), "--refresh_interval_ms=0",
                                 "--fallback=table=forecasts,model=models:/m/Production,features=store_features,"
                                 "max_age=24h"});
