@@ -192,9 +192,19 @@ absl::StatusOr<Schema> SchemaFromWire(const v1::TableSchema& schema) {
   switch (schema.layout()) {
     case v1::KEY_LAYOUT_ZORDER: layout = KeyLayout::kZOrder; break;
     case v1::KEY_LAYOUT_LINEAR: layout = KeyLayout::kLinear; break;
+    case v1::KEY_LAYOUT_HILBERT: layout = KeyLayout::kHilbert; break;
     default: return absl::InvalidArgumentError(StrCat("unknown key layout number ", static_cast<int>(schema.layout())));
   }
-  return Schema::Create(*std::move(keys), *std::move(values), std::move(partition), layout);
+  KeyNormalization normalization = KeyNormalization::kNone;
+  switch (schema.normalization()) {
+    case v1::KEY_NORMALIZATION_NONE: break;
+    case v1::KEY_NORMALIZATION_MINMAX: normalization = KeyNormalization::kMinMax; break;
+    case v1::KEY_NORMALIZATION_QUANTILE: normalization = KeyNormalization::kQuantile; break;
+    default:
+      return absl::InvalidArgumentError(
+          StrCat("unknown key normalization number ", static_cast<int>(schema.normalization())));
+  }
+  return Schema::Create(*std::move(keys), *std::move(values), std::move(partition), layout, normalization);
 }
 
 }  // namespace predstore

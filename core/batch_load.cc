@@ -1,11 +1,14 @@
 #include "core/batch_load.h"
 
 #include <fstream>
+#include <optional>
 #include <system_error>
 
 #include "core/strings.h"
 #include "absl/time/clock.h"
 #include "core/external_sorter.h"
+#include "core/key_codec.h"
+#include "core/key_mapping.h"
 #include "core/row_encoder.h"
 #include "core/snapshot_builder.h"
 #include "core/status_macros.h"
@@ -79,9 +82,27 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
     readers.push_back(std::move(reader));
   }
 
+  // A normalised layout's rows are keyed without a mapping first (all-zero
+  // codes, so they sort by their exact key) while their keys are sampled;
+  // once all are read, a second sort re-keys them with the mapping fitted
+  // to them, or, for a partition load, with the active version's.
+  const bool normalized = schema.normalization() != KeyNormalization::kNone;
+  std::optional<KeyMapping> kept_mapping;
+  if (normalized && request.mode == PublishMode::kReplacePartitions) {
+    auto manifest = table.ReadManifest();
+    if (manifest.ok()) {
+      kept_mapping = manifest->Find(manifest->active_version)->key_mapping;
+    } else if (!absl::IsNotFound(manifest.status())) {
+      return manifest.status();
+    }
+  }
+  const KeyCodec unmapped(schema);
+  KeyStatistics statistics(unmapped.curve_columns().size());
+  const uint64_t sort_budget = normalized ? request.memory_budget_bytes / 2 : request.memory_budget_bytes;
+
   PREDSTORE_ASSIGN_OR_RETURN(fs::path staging, table.CreateStagingDir());
   StagingGuard guard(staging);
-  ExternalSorter sorter({request.memory_budget_bytes, staging / "sort"});
+  ExternalSorter sorter({sort_budget, staging / "sort"});
   RowEncoder encoder(schema);
   std::string key, value;
   absl::Time last_report = start;
@@ -115,6 +136,10 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
     RecordReader& reader = *readers[file];
     auto add_row = [&](std::string_view row_key, std::string_view row_value, RowOrigin origin) -> absl::Status {
       PREDSTORE_RETURN_IF_ERROR(sorter.Add(row_key, row_value, origin));
+      if (normalized && !kept_mapping) {
+        PREDSTORE_ASSIGN_OR_RETURN(ZPoint ordinals, unmapped.ReadOrdinals(row_key));
+        statistics.Add(ordinals);
+      }
       if ((++progress.rows & 0xFFFF) == 0) {
         progress.bytes_read = bytes_before + reader.bytes_read();
         report(LoadProgress::Phase::kReading, false);
@@ -145,6 +170,24 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   report(LoadProgress::Phase::kWriting, true);
 
   PREDSTORE_ASSIGN_OR_RETURN(auto sorted, sorter.Finish());
+  VersionDetails details{request.produced_by, {}};
+  std::optional<ExternalSorter> mapped_sorter;
+  if (normalized && progress.rows > 0) {
+    details.key_mapping = kept_mapping ? *kept_mapping : statistics.Fit(schema.normalization());
+    const KeyCodec mapped(schema, details.key_mapping);
+    mapped_sorter.emplace(ExternalSorter::Options{sort_budget, staging / "sort-mapped"});
+    std::string mapped_key;
+    for (;;) {
+      PREDSTORE_ASSIGN_OR_RETURN(bool has_row, sorted->Next());
+      if (!has_row) break;
+      const SortedRow& row = sorted->current();
+      mapped_key.clear();
+      PREDSTORE_RETURN_IF_ERROR(mapped.Remap(row.key, &mapped_key));
+      PREDSTORE_RETURN_IF_ERROR(mapped_sorter->Add(mapped_key, row.value, row.origin));
+    }
+    sorted.reset();
+    PREDSTORE_ASSIGN_OR_RETURN(sorted, mapped_sorter->Finish());
+  }
   BuildOptions build_options;
   build_options.last_wins = request.last_wins;
   build_options.on_rows = [&](uint64_t rows) {
@@ -163,7 +206,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
                                              request.reject_file.string(), ")"));
   }
   PREDSTORE_ASSIGN_OR_RETURN(TableManifest manifest, table.Publish(schema, staging, built.parts, request.keep_versions,
-                                                                   request.mode, request.produced_by));
+                                                                   request.mode, std::move(details)));
   guard.Release();
 
   LoadResult result;
@@ -173,7 +216,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   result.duplicates_dropped = built.duplicates_dropped;
   result.rows_rejected = rows_rejected;
   result.parts = built.parts.size();
-  result.spilled_runs = sorter.spilled_runs();
+  result.spilled_runs = sorter.spilled_runs() + (mapped_sorter ? mapped_sorter->spilled_runs() : 0);
   result.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return result;
 }

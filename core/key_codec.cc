@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "core/status_macros.h"
 #include "core/strings.h"
 
 namespace predstore {
@@ -100,7 +101,10 @@ absl::StatusOr<std::string> ReadEscapedString(std::string_view* key) {
 
 }  // namespace
 
-KeyCodec::KeyCodec(const Schema& schema) : schema_(schema) {
+KeyCodec::KeyCodec(const Schema& schema, KeyMapping mapping)
+    : schema_(schema),
+      mapping_(std::move(mapping)),
+      normalized_(schema.normalization() != KeyNormalization::kNone) {
   const auto& columns = schema.lookup_columns();
   size_t first_key = schema.partition_column() ? 1 : 0;
   if (schema.layout() == KeyLayout::kLinear) {
@@ -109,20 +113,28 @@ KeyCodec::KeyCodec(const Schema& schema) : schema_(schema) {
   }
   for (size_t i = first_key; i < columns.size(); ++i) {
     if (IsIntegerLike(columns[i].type)) {
-      morton_columns_.push_back(static_cast<int>(i));
-      morton_widths_.push_back(OrdinalWidth(columns[i].type));
-      morton_bytes_ += OrdinalWidth(columns[i].type) / 8;
+      curve_columns_.push_back(static_cast<int>(i));
+      ordinal_widths_.push_back(OrdinalWidth(columns[i].type));
+      curve_widths_.push_back(normalized_ ? KeyMapping::kCodeBits : OrdinalWidth(columns[i].type));
+      ordinal_bytes_ += OrdinalWidth(columns[i].type) / 8;
     } else {
       string_columns_.push_back(static_cast<int>(i));
     }
   }
-  int max_bytes = 0;
-  for (int w : morton_widths_) max_bytes = std::max(max_bytes, w / 8);
-  for (int byte = max_bytes - 1; byte >= 0; --byte) {
+  if (!normalized_) ordinal_bytes_ = 0;
+  int max_width = 0;
+  for (int w : curve_widths_) max_width = std::max(max_width, w);
+  if (schema.layout() == KeyLayout::kHilbert && !curve_columns_.empty()) {
+    hilbert_.emplace(static_cast<int>(curve_columns_.size()), max_width);
+    curve_bytes_ = hilbert_->index_bytes();
+    return;
+  }
+  for (int w : curve_widths_) curve_bytes_ += w / 8;
+  for (int byte = max_width / 8 - 1; byte >= 0; --byte) {
     ByteRound round;
     round.byte = byte;
-    for (size_t j = 0; j < morton_widths_.size(); ++j) {
-      if (morton_widths_[j] / 8 > byte) round.index[round.columns++] = static_cast<uint8_t>(j);
+    for (size_t j = 0; j < curve_widths_.size(); ++j) {
+      if (curve_widths_[j] / 8 > byte) round.index[round.columns++] = static_cast<uint8_t>(j);
     }
     byte_rounds_.push_back(round);
   }
@@ -157,17 +169,89 @@ void KeyCodec::Encode(std::span<const Cell> cells, std::string* out) const {
   if (schema_.partition_column()) EncodePartition(cells[0], out);
   const auto& columns = schema_.lookup_columns();
   for (int column : linear_columns_) AppendColumn(cells[column], columns[column].type, out);
-  if (!morton_columns_.empty()) {
+  if (!curve_columns_.empty()) {
     ZPoint ordinals{};
-    for (size_t j = 0; j < morton_columns_.size(); ++j) ordinals[j] = OrdinalOf(cells[morton_columns_[j]]);
-    AppendInterleaved(ordinals, out);
+    for (size_t j = 0; j < curve_columns_.size(); ++j) ordinals[j] = Ordinal(cells[curve_columns_[j]]);
+    AppendCurveColumns(ordinals, out);
   }
   for (int column : string_columns_) AppendEscapedString(std::get<std::string>(cells[column]), out);
 }
 
+void KeyCodec::AppendCurveColumns(const ZPoint& ordinals, std::string* out) const {
+  if (!normalized_) {
+    AppendCurve(ordinals, out);
+    return;
+  }
+  ZPoint codes{};
+  for (size_t j = 0; j < curve_columns_.size(); ++j) codes[j] = mapping_.Code(j, ordinals[j]);
+  AppendCurve(codes, out);
+  for (size_t j = 0; j < curve_columns_.size(); ++j) AppendBigEndian(ordinals[j], ordinal_widths_[j] / 8, out);
+}
+
 uint64_t KeyCodec::OrdinalOf(const Cell& cell) { return Ordinal(cell); }
 
-void KeyCodec::AppendInterleaved(const ZPoint& ordinals, std::string* out) const {
+uint64_t KeyCodec::CurveCoordinate(size_t j, const Cell& cell) const {
+  return normalized_ ? mapping_.Code(j, Ordinal(cell)) : Ordinal(cell);
+}
+
+void KeyCodec::AppendCurve(const ZPoint& coordinates, std::string* out) const {
+  if (hilbert_) {
+    hilbert_->Append(coordinates, out);
+  } else {
+    AppendInterleaved(coordinates, out);
+  }
+}
+
+ZPoint KeyCodec::ReadCurve(std::string_view curve) const {
+  return hilbert_ ? hilbert_->Read(curve) : ReadInterleaved(curve);
+}
+
+std::optional<ZPoint> KeyCodec::FirstInBox(const ZBox& box) const {
+  if (!hilbert_) return box.low();  // the z-order minimum of a box is its low corner
+  const ZPoint origin{};
+  if (box.Contains(origin)) return origin;
+  return hilbert_->NextInBox(box.low(), box.high(), origin);
+}
+
+std::optional<ZPoint> KeyCodec::NextInBox(const ZBox& box, const ZPoint& point) const {
+  return hilbert_ ? hilbert_->NextInBox(box.low(), box.high(), point) : box.NextInBox(point);
+}
+
+absl::StatusOr<ZPoint> KeyCodec::ReadOrdinals(std::string_view key) const {
+  PREDSTORE_ASSIGN_OR_RETURN(size_t prefix, PartitionPrefixLength(key));
+  if (key.size() < prefix + curve_bytes_ + ordinal_bytes_) return absl::DataLossError("key: too short for its columns");
+  return ReadOrdinalPart(key.substr(prefix + curve_bytes_, ordinal_bytes_));
+}
+
+absl::Status KeyCodec::AppendUnmapped(std::string_view key, std::string* out) const {
+  PREDSTORE_ASSIGN_OR_RETURN(size_t prefix, PartitionPrefixLength(key));
+  if (key.size() < prefix + curve_bytes_) return absl::DataLossError("key: too short for its columns");
+  out->append(key.substr(0, prefix));
+  out->append(curve_bytes_, '\0');
+  out->append(key.substr(prefix + curve_bytes_));
+  return absl::OkStatus();
+}
+
+ZPoint KeyCodec::ReadOrdinalPart(std::string_view ordinals) const {
+  ZPoint point{};
+  for (size_t j = 0; j < curve_columns_.size(); ++j) {
+    const size_t width = ordinal_widths_[j] / 8;
+    point[j] = ReadBigEndian(ordinals.substr(0, width));
+    ordinals.remove_prefix(width);
+  }
+  return point;
+}
+
+absl::Status KeyCodec::Remap(std::string_view key, std::string* out) const {
+  PREDSTORE_ASSIGN_OR_RETURN(ZPoint ordinals, ReadOrdinals(key));
+  PREDSTORE_ASSIGN_OR_RETURN(size_t prefix, PartitionPrefixLength(key));
+  out->append(key.substr(0, prefix));
+  AppendCurveColumns(ordinals, out);
+  out->append(key.substr(prefix + curve_bytes_ + ordinal_bytes_));
+  return absl::OkStatus();
+}
+
+void KeyCodec::AppendInterleaved(const ZPoint& coordinates, std::string* out) const {
   // One byte-round (8 bit-rounds) at a time: in byte-round b (counted from
   // the most significant byte of the widest column) the m columns at least
   // b+1 bytes wide contribute their byte b, spread so that their bits
@@ -179,11 +263,11 @@ void KeyCodec::AppendInterleaved(const ZPoint& ordinals, std::string* out) const
     const int shift = 8 * round.byte;
     if (m <= 8) {
       uint64_t word = 0;
-      for (int k = 0; k < m; ++k) word |= kSpread[m][(ordinals[round.index[k]] >> shift) & 0xFF] << (m - 1 - k);
+      for (int k = 0; k < m; ++k) word |= kSpread[m][(coordinates[round.index[k]] >> shift) & 0xFF] << (m - 1 - k);
       for (int i = m - 1; i >= 0; --i) *p++ = static_cast<char>(word >> (8 * i));
     } else {
       unsigned __int128 word = 0;
-      for (int k = 0; k < m; ++k) word |= Spread((ordinals[round.index[k]] >> shift) & 0xFF, m) << (m - 1 - k);
+      for (int k = 0; k < m; ++k) word |= Spread((coordinates[round.index[k]] >> shift) & 0xFF, m) << (m - 1 - k);
       for (int i = m - 1; i >= 0; --i) *p++ = static_cast<char>(word >> (8 * i));
     }
   }
@@ -192,20 +276,20 @@ void KeyCodec::AppendInterleaved(const ZPoint& ordinals, std::string* out) const
 
 ZPoint KeyCodec::ReadInterleaved(std::string_view morton) const {
   // Walk the bits in the order AppendInterleaved wrote them.
-  const size_t n = morton_columns_.size();
-  ZPoint ordinals{};
+  const size_t n = curve_columns_.size();
+  ZPoint coordinates{};
   int max_width = 0;
-  for (int w : morton_widths_) max_width = std::max(max_width, w);
+  for (int w : curve_widths_) max_width = std::max(max_width, w);
   size_t bit_index = 0;
   for (int r = max_width - 1; r >= 0; --r) {
     for (size_t j = 0; j < n; ++j) {
-      if (morton_widths_[j] <= r) continue;
+      if (curve_widths_[j] <= r) continue;
       unsigned char byte = morton[bit_index / 8];
-      ordinals[j] |= static_cast<uint64_t>((byte >> (7 - bit_index % 8)) & 1) << r;
+      coordinates[j] |= static_cast<uint64_t>((byte >> (7 - bit_index % 8)) & 1) << r;
       ++bit_index;
     }
   }
-  return ordinals;
+  return coordinates;
 }
 
 absl::StatusOr<size_t> KeyCodec::PartitionPrefixLength(std::string_view key) const {
@@ -235,14 +319,16 @@ absl::StatusOr<std::vector<Cell>> KeyCodec::Decode(std::string_view key) const {
     if (!cell.ok()) return cell.status();
     cells[column] = std::move(*cell);
   }
-  if (key.size() < static_cast<size_t>(morton_bytes_)) {
-    return absl::DataLossError(StrCat("key: ", key.size(), " bytes left, the z-order part needs ", morton_bytes_));
+  const size_t curve_part = curve_bytes_ + ordinal_bytes_;
+  if (key.size() < curve_part) {
+    return absl::DataLossError(StrCat("key: ", key.size(), " bytes left, the curve part needs ", curve_part));
   }
-  ZPoint ordinals = ReadInterleaved(key.substr(0, morton_bytes_));
-  for (size_t j = 0; j < morton_columns_.size(); ++j) {
-    cells[morton_columns_[j]] = FromOrdinal(columns[morton_columns_[j]].type, ordinals[j]);
+  const ZPoint ordinals = normalized_ ? ReadOrdinalPart(key.substr(curve_bytes_, ordinal_bytes_))
+                                     : ReadCurve(key.substr(0, curve_bytes_));
+  for (size_t j = 0; j < curve_columns_.size(); ++j) {
+    cells[curve_columns_[j]] = FromOrdinal(columns[curve_columns_[j]].type, ordinals[j]);
   }
-  key.remove_prefix(morton_bytes_);
+  key.remove_prefix(curve_part);
   for (int column : string_columns_) {
     auto cell = ReadColumn(ColumnType::kString, &key);
     if (!cell.ok()) return cell.status();

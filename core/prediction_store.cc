@@ -60,7 +60,7 @@ TableSnapshot::TableSnapshot(std::string table, TableManifest manifest)
       manifest_(std::move(manifest)),
       info_(manifest_.Find(manifest_.active_version)),
       version_(manifest_.active_version),
-      key_codec_(manifest_.schema),
+      key_codec_(manifest_.schema, info_->key_mapping),
       value_codec_(manifest_.schema) {}
 
 TableSnapshot::~TableSnapshot() = default;
@@ -226,21 +226,25 @@ absl::StatusOr<ScanResult> TableSnapshot::Scan(
     return absl::InvalidArgumentError("resume key (page token) is not a key of this table");
   }
 
-  // The z-order box of the interleaved columns (none in the linear layout,
-  // which seeks to the first key column's low bound and filters the rest).
-  const auto& morton_columns = key_codec_.morton_columns();
-  const auto& widths = key_codec_.morton_widths();
+  // The box over the curve coordinates (zorder, hilbert; none in the
+  // linear layout, which seeks to the first key column's low bound and
+  // filters the rest). A normalised curve's box is over codes: it holds
+  // every row of the query's box and some more, which the filter drops.
+  const auto& curve_columns = key_codec_.curve_columns();
+  const auto& widths = key_codec_.curve_widths();
   ZPoint low{}, high{};
-  bool filter_keys = false;
-  for (size_t j = 0; j < morton_columns.size(); ++j) {
-    const ScanQuery::Range& r = ranges[morton_columns[j]];
-    low[j] = r.low ? KeyCodec::OrdinalOf(*r.low) : 0;
-    high[j] = r.high ? KeyCodec::OrdinalOf(*r.high) : (widths[j] == 64 ? UINT64_MAX : (uint64_t{1} << widths[j]) - 1);
+  for (size_t j = 0; j < curve_columns.size(); ++j) {
+    const ScanQuery::Range& r = ranges[curve_columns[j]];
+    low[j] = r.low ? key_codec_.CurveCoordinate(j, *r.low) : 0;
+    high[j] = r.high ? key_codec_.CurveCoordinate(j, *r.high)
+                     : (widths[j] == 64 ? UINT64_MAX : (uint64_t{1} << widths[j]) - 1);
   }
   const size_t first_key = schema().partition_column() ? 1 : 0;
   const bool linear = schema().layout() == KeyLayout::kLinear;
+  bool filter_keys = false;
   for (size_t i = first_key; i < columns.size(); ++i) {
-    if ((linear || columns[i].type == ColumnType::kString) && (ranges[i].low || ranges[i].high)) filter_keys = true;
+    const bool exact_on_curve = IsIntegerLike(columns[i].type) && !key_codec_.normalized();
+    if ((linear || !exact_on_curve) && (ranges[i].low || ranges[i].high)) filter_keys = true;
   }
   ZBox box(widths, low, high);
 
@@ -264,7 +268,7 @@ absl::StatusOr<ScanResult> TableSnapshot::Scan(
     const Part& part = *parts_[p];
     std::unique_ptr<rocksdb::Iterator> it(part.db->NewIterator(read_options));
     seek_key.assign(prefix);
-    if (!morton_columns.empty()) key_codec_.AppendInterleaved(box.low(), &seek_key);
+    if (!curve_columns.empty()) key_codec_.AppendCurve(*key_codec_.FirstInBox(box), &seek_key);
     if (linear && ranges[first_key].low) KeyCodec::AppendColumn(*ranges[first_key].low, columns[first_key].type, &seek_key);
     if (!resume.empty() && std::string_view(seek_key) < resume) seek_key.assign(resume);
     it->Seek(seek_key);
@@ -278,14 +282,14 @@ absl::StatusOr<ScanResult> TableSnapshot::Scan(
         it->Next();
         continue;
       }
-      if (!morton_columns.empty()) {
-        if (key.size() < prefix.size() + key_codec_.morton_bytes()) return absl::DataLossError(StrCat(table_, ": short key"));
-        ZPoint point = key_codec_.ReadInterleaved(key.substr(prefix.size()));
+      if (!curve_columns.empty()) {
+        if (key.size() < prefix.size() + key_codec_.curve_bytes()) return absl::DataLossError(StrCat(table_, ": short key"));
+        ZPoint point = key_codec_.ReadCurve(key.substr(prefix.size()));
         if (!box.Contains(point)) {
-          std::optional<ZPoint> next = box.NextInBox(point);
+          std::optional<ZPoint> next = key_codec_.NextInBox(box, point);
           if (!next) break;
           seek_key.assign(prefix);
-          key_codec_.AppendInterleaved(*next, &seek_key);
+          key_codec_.AppendCurve(*next, &seek_key);
           it->Seek(seek_key);
           ++result.stats.seeks;
           continue;
@@ -296,9 +300,7 @@ absl::StatusOr<ScanResult> TableSnapshot::Scan(
         PREDSTORE_ASSIGN_OR_RETURN(std::vector<Cell> cells, key_codec_.Decode(key));
         // Linear layout: past the first key column's range, nothing more matches.
         if (linear && ranges[first_key].high && *ranges[first_key].high < cells[first_key]) break;
-        for (size_t i = first_key; i < columns.size() && matches; ++i) {
-          if (linear || columns[i].type == ColumnType::kString) matches = InRange(cells[i], ranges[i]);
-        }
+        for (size_t i = first_key; i < columns.size() && matches; ++i) matches = InRange(cells[i], ranges[i]);
       }
       if (matches) {
         rocksdb::Slice value = it->value();

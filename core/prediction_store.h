@@ -115,9 +115,10 @@ class TableSnapshot {
 
   // Calls on_row(key, value) for every row inside the query's box, in key
   // order, views valid during the call. Parts (partitions) outside the
-  // partition range are skipped; within a part of the zorder layout, when
-  // the iterator lands outside the box's z-order range it seeks to the next
-  // z-value inside it (ZBox::NextInBox) instead of stepping; the linear
+  // partition range are skipped; within a part of a curve layout (zorder,
+  // hilbert), when the iterator lands on a curve point outside the box it
+  // seeks to the next curve point inside it (KeyCodec::NextInBox) instead
+  // of stepping; the linear
   // layout seeks to the first key column's low bound, filters every key and
   // stops past that column's high bound. kInvalidArgument naming the
   // column for a bound of the wrong type, a range with low > high, more

@@ -1,5 +1,6 @@
 #include "core/schema.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <set>
@@ -199,6 +200,7 @@ std::string FormatCell(const CellView& cell) {
 std::string_view KeyLayoutName(KeyLayout layout) {
   switch (layout) {
     case KeyLayout::kZOrder: return "zorder";
+    case KeyLayout::kHilbert: return "hilbert";
     case KeyLayout::kLinear: return "linear";
   }
   return "?";
@@ -206,12 +208,31 @@ std::string_view KeyLayoutName(KeyLayout layout) {
 
 absl::StatusOr<KeyLayout> ParseKeyLayout(std::string_view name) {
   if (name == "zorder") return KeyLayout::kZOrder;
+  if (name == "hilbert") return KeyLayout::kHilbert;
   if (name == "linear") return KeyLayout::kLinear;
-  return absl::InvalidArgumentError(StrCat("unknown key layout \"", name, "\" (expected zorder or linear)"));
+  return absl::InvalidArgumentError(StrCat("unknown key layout \"", name, "\" (expected zorder, hilbert or linear)"));
+}
+
+std::string_view KeyNormalizationName(KeyNormalization normalization) {
+  switch (normalization) {
+    case KeyNormalization::kNone: return "none";
+    case KeyNormalization::kMinMax: return "minmax";
+    case KeyNormalization::kQuantile: return "quantile";
+  }
+  return "?";
+}
+
+absl::StatusOr<KeyNormalization> ParseKeyNormalization(std::string_view name) {
+  if (name == "none") return KeyNormalization::kNone;
+  if (name == "minmax") return KeyNormalization::kMinMax;
+  if (name == "quantile") return KeyNormalization::kQuantile;
+  return absl::InvalidArgumentError(
+      StrCat("unknown key normalization \"", name, "\" (expected none, minmax or quantile)"));
 }
 
 absl::StatusOr<Schema> Schema::Create(std::vector<Column> key_columns, std::vector<Column> value_columns,
-                                      std::optional<Column> partition_column, KeyLayout layout) {
+                                      std::optional<Column> partition_column, KeyLayout layout,
+                                      KeyNormalization normalization) {
   if (key_columns.empty()) return absl::InvalidArgumentError("schema: at least one key column is required");
   if (key_columns.size() > 16) return absl::InvalidArgumentError("schema: at most 16 key columns");
   if (value_columns.empty()) return absl::InvalidArgumentError("schema: at least one value column is required");
@@ -234,12 +255,23 @@ absl::StatusOr<Schema> Schema::Create(std::vector<Column> key_columns, std::vect
   if (partition_column) PREDSTORE_RETURN_IF_ERROR(check(*partition_column, "partition", true));
   for (const Column& c : key_columns) PREDSTORE_RETURN_IF_ERROR(check(c, "key", true));
   for (const Column& c : value_columns) PREDSTORE_RETURN_IF_ERROR(check(c, "value", false));
+  const auto curve_columns = std::count_if(key_columns.begin(), key_columns.end(),
+                                           [](const Column& c) { return IsIntegerLike(c.type); });
+  if (normalization != KeyNormalization::kNone && (layout == KeyLayout::kLinear || curve_columns == 0)) {
+    return absl::InvalidArgumentError(StrCat("schema: normalization ", KeyNormalizationName(normalization),
+                                             " needs the zorder or hilbert layout and an integer-like key column"));
+  }
+  if (layout == KeyLayout::kHilbert && curve_columns > 8) {
+    return absl::InvalidArgumentError(
+        StrCat("schema: the hilbert layout takes at most 8 integer-like key columns, not ", curve_columns));
+  }
 
   Schema schema;
   schema.key_columns_ = std::move(key_columns);
   schema.value_columns_ = std::move(value_columns);
   schema.partition_column_ = std::move(partition_column);
   schema.layout_ = layout;
+  schema.normalization_ = normalization;
   if (schema.partition_column_) schema.lookup_columns_.push_back(*schema.partition_column_);
   schema.lookup_columns_.insert(schema.lookup_columns_.end(), schema.key_columns_.begin(), schema.key_columns_.end());
   schema.input_columns_ = schema.lookup_columns_;
@@ -265,6 +297,7 @@ absl::StatusOr<std::vector<Column>> Schema::ParseColumnList(std::string_view spe
 std::string Schema::ToJson() const {
   nlohmann::json json;
   json["layout"] = std::string(KeyLayoutName(layout_));
+  if (normalization_ != KeyNormalization::kNone) json["normalization"] = std::string(KeyNormalizationName(normalization_));
   json["key_columns"] = nlohmann::json::array();
   for (const Column& c : key_columns_) json["key_columns"].push_back(ColumnToJson(c));
   json["value_columns"] = nlohmann::json::array();
@@ -286,7 +319,11 @@ absl::StatusOr<Schema> Schema::FromJson(std::string_view text) {
   if (json.contains("layout") && json["layout"].is_string()) {
     PREDSTORE_ASSIGN_OR_RETURN(layout, ParseKeyLayout(json["layout"].get<std::string>()));
   }
-  return Create(std::move(keys), std::move(values), std::move(partition), layout);
+  KeyNormalization normalization = KeyNormalization::kNone;
+  if (json.contains("normalization") && json["normalization"].is_string()) {
+    PREDSTORE_ASSIGN_OR_RETURN(normalization, ParseKeyNormalization(json["normalization"].get<std::string>()));
+  }
+  return Create(std::move(keys), std::move(values), std::move(partition), layout, normalization);
 }
 
 int Schema::InputColumnIndex(std::string_view name) const {
@@ -306,13 +343,16 @@ std::string Schema::Describe() const {
   if (partition_column_) {
     StrAppend(&text, " (partition ", partition_column_->name, ":", ColumnTypeName(partition_column_->type), ")");
   }
-  StrAppend(&text, " [", KeyLayoutName(layout_), "]");
+  StrAppend(&text, " [", KeyLayoutName(layout_));
+  if (normalization_ != KeyNormalization::kNone) StrAppend(&text, ", ", KeyNormalizationName(normalization_));
+  StrAppend(&text, "]");
   return text;
 }
 
 bool Schema::operator==(const Schema& other) const {
   return key_columns_ == other.key_columns_ && value_columns_ == other.value_columns_ &&
-         partition_column_ == other.partition_column_ && layout_ == other.layout_;
+         partition_column_ == other.partition_column_ && layout_ == other.layout_ &&
+         normalization_ == other.normalization_;
 }
 
 }  // namespace predstore

@@ -60,21 +60,33 @@ struct Column {
 };
 
 // How key columns become a RocksDB key. See key_codec.h for the byte format.
-// kZOrder interleaves the integer-like key columns (Morton order); kLinear
-// concatenates the key columns in schema order (the plain baseline).
-enum class KeyLayout { kZOrder, kLinear };
+// kZOrder interleaves the integer-like key columns (Morton order); kHilbert
+// orders them along a Hilbert curve; kLinear concatenates the key columns
+// in schema order (the plain baseline).
+enum class KeyLayout { kZOrder, kHilbert, kLinear };
 std::string_view KeyLayoutName(KeyLayout layout);
 absl::StatusOr<KeyLayout> ParseKeyLayout(std::string_view name);
+
+// How the curve layouts (zorder, hilbert) scale each integer-like key column
+// before placing it on the curve (see key_mapping.h): kNone uses the raw
+// values; kMinMax maps each column's observed min..max onto 16 bits; kQuantile
+// maps equal-frequency buckets of its values onto 16 bits.
+enum class KeyNormalization { kNone, kMinMax, kQuantile };
+std::string_view KeyNormalizationName(KeyNormalization normalization);
+absl::StatusOr<KeyNormalization> ParseKeyNormalization(std::string_view name);
 
 class Schema {
  public:
   // Validates and builds a schema: at least one key column; names unique,
   // non-empty, [A-Za-z0-9_] only; key and partition columns of key types,
-  // value columns of value types. kInvalidArgument names the bad column.
+  // value columns of value types; normalization only with a curve layout
+  // that has integer-like key columns; hilbert with at most 8 of them.
+  // kInvalidArgument names the bad column or setting.
   static absl::StatusOr<Schema> Create(std::vector<Column> key_columns,
                                        std::vector<Column> value_columns,
                                        std::optional<Column> partition_column,
-                                       KeyLayout layout = KeyLayout::kZOrder);
+                                       KeyLayout layout = KeyLayout::kZOrder,
+                                       KeyNormalization normalization = KeyNormalization::kNone);
 
   // Parses "name:type[,name:type...]" as used by loader flags.
   static absl::StatusOr<std::vector<Column>> ParseColumnList(std::string_view spec);
@@ -87,6 +99,7 @@ class Schema {
   const std::vector<Column>& value_columns() const { return value_columns_; }
   const std::optional<Column>& partition_column() const { return partition_column_; }
   KeyLayout layout() const { return layout_; }
+  KeyNormalization normalization() const { return normalization_; }
 
   // The columns a lookup key names: the partition column (if any) first,
   // then the key columns in schema order.
@@ -109,6 +122,7 @@ class Schema {
   std::vector<Column> value_columns_;
   std::optional<Column> partition_column_;
   KeyLayout layout_ = KeyLayout::kZOrder;
+  KeyNormalization normalization_ = KeyNormalization::kNone;
   std::vector<Column> lookup_columns_;
   std::vector<Column> input_columns_;
 };

@@ -139,6 +139,11 @@ absl::StatusOr<TableManifest> TableDirectory::ReadManifest() const {
     version.created_at_micros = v.value("created_at_micros", int64_t{0});
     version.row_count = v.value("row_count", uint64_t{0});
     version.produced_by = v.value("produced_by", "");
+    if (v.contains("key_mapping")) {
+      auto mapping = KeyMapping::FromJson(v["key_mapping"].dump(), KeyCodec(manifest.schema).curve_columns().size());
+      if (!mapping.ok()) return corrupt(FromAbsl(mapping.status().message()));
+      version.key_mapping = std::move(*mapping);
+    }
     if (!v.contains("parts") || !v["parts"].is_array()) return corrupt("version without parts");
     for (const auto& p : v["parts"]) {
       PartInfo part;
@@ -170,6 +175,7 @@ absl::Status TableDirectory::WriteManifest(const TableManifest& manifest) const 
                               {"parts", nlohmann::json::array()}};
     for (const PartInfo& part : v.parts) version["parts"].push_back(PartToJson(part));
     if (!v.produced_by.empty()) version["produced_by"] = v.produced_by;
+    if (!v.key_mapping.empty()) version["key_mapping"] = nlohmann::json::parse(v.key_mapping.ToJson());
     json["versions"].push_back(std::move(version));
   }
   fs::path temp = path_ / StrCat(kManifestFile, ".tmp");
@@ -207,7 +213,7 @@ absl::StatusOr<fs::path> TableDirectory::CreateStagingDir() const {
 
 absl::StatusOr<TableManifest> TableDirectory::Publish(const Schema& schema, const fs::path& staging_dir,
                                                       std::vector<PartInfo> parts, uint64_t keep_versions,
-                                                      PublishMode mode, std::string produced_by) {
+                                                      PublishMode mode, VersionDetails details) {
   PREDSTORE_ASSIGN_OR_RETURN(TableLock lock, TableLock::Acquire(path_));
   TableManifest manifest;
   auto existing = ReadManifest();
@@ -225,6 +231,11 @@ absl::StatusOr<TableManifest> TableDirectory::Publish(const Schema& schema, cons
   if (mode == PublishMode::kReplacePartitions && !schema.partition_column()) {
     return absl::InvalidArgumentError(StrCat("table \"", table_, "\" is not partitioned: nothing to replace by partition"));
   }
+  const SnapshotVersion* active = manifest.Find(manifest.active_version);
+  if (mode == PublishMode::kReplacePartitions && active != nullptr && !(active->key_mapping == details.key_mapping)) {
+    return absl::FailedPreconditionError(StrCat("table \"", table_, "\": a load published version ", active->version,
+                                                " with a new key mapping while this one ran; run it again"));
+  }
 
   const uint64_t number = manifest.next_version;
   std::error_code error;
@@ -236,14 +247,14 @@ absl::StatusOr<TableManifest> TableDirectory::Publish(const Schema& schema, cons
     parts[i].dir = dir;
     parts[i].version = number;
   }
-  if (mode == PublishMode::kReplacePartitions && manifest.Find(manifest.active_version)) {
-    for (const PartInfo& old : manifest.Find(manifest.active_version)->parts) {
+  if (mode == PublishMode::kReplacePartitions && active != nullptr) {
+    for (const PartInfo& old : active->parts) {
       bool replaced = std::any_of(parts.begin(), parts.end(),
                                   [&](const PartInfo& p) { return p.partition == old.partition; });
       if (!replaced) parts.push_back(old);
     }
   }
-  PREDSTORE_RETURN_IF_ERROR(CommitVersion(&manifest, std::move(parts), keep_versions, std::move(produced_by)));
+  PREDSTORE_RETURN_IF_ERROR(CommitVersion(&manifest, std::move(parts), keep_versions, std::move(details)));
   fs::remove_all(staging_dir, error);
   return manifest;
 }
@@ -269,12 +280,14 @@ absl::StatusOr<TableManifest> TableDirectory::DropPartition(std::string_view par
     return absl::FailedPreconditionError(StrCat("partition ", canonical, " is the table's last; load new data instead"));
   }
   parts.erase(it);
-  PREDSTORE_RETURN_IF_ERROR(CommitVersion(&manifest, std::move(parts), keep_versions));
+  VersionDetails details;
+  details.key_mapping = manifest.Find(manifest.active_version)->key_mapping;
+  PREDSTORE_RETURN_IF_ERROR(CommitVersion(&manifest, std::move(parts), keep_versions, std::move(details)));
   return manifest;
 }
 
 absl::Status TableDirectory::CommitVersion(TableManifest* manifest, std::vector<PartInfo> parts,
-                                           uint64_t keep_versions, std::string produced_by) {
+                                           uint64_t keep_versions, VersionDetails details) {
   // Key order of the parts: their encoded partition prefixes.
   if (manifest->schema.partition_column()) {
     KeyCodec codec(manifest->schema);
@@ -293,7 +306,8 @@ absl::Status TableDirectory::CommitVersion(TableManifest* manifest, std::vector<
   SnapshotVersion version;
   version.version = manifest->next_version++;
   version.created_at_micros = absl::ToUnixMicros(absl::Now());
-  version.produced_by = std::move(produced_by);
+  version.produced_by = std::move(details.produced_by);
+  version.key_mapping = std::move(details.key_mapping);
   for (const PartInfo& part : parts) version.row_count += part.rows;
   version.parts = std::move(parts);
   manifest->versions.insert(manifest->versions.begin(), std::move(version));

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/key_mapping.h"
 #include "core/schema.h"
 
 namespace predstore {
@@ -55,6 +56,15 @@ struct SnapshotVersion {
   // What produced the rows, when not a plain load: e.g. "scored by
   // models:/demand/Production (demand version 3)". Empty for a plain load.
   std::string produced_by;
+  // The curve codes of every part's keys (normalised layouts; else empty).
+  // A whole-table load fits a new one; partition loads and drops keep it.
+  KeyMapping key_mapping;
+};
+
+// What a publish records with the new version besides its parts.
+struct VersionDetails {
+  std::string produced_by;  // SnapshotVersion::produced_by
+  KeyMapping key_mapping;   // SnapshotVersion::key_mapping
 };
 
 struct TableManifest {
@@ -96,11 +106,13 @@ class TableDirectory {
   // stays) and removes `staging_dir`. Returns the new manifest.
   // REQUIRES: keep_versions >= 1.
   // With kReplacePartitions the table must be partitioned
-  // (kInvalidArgument) and the active version's other partitions are kept.
-  // `produced_by` is recorded with the new version.
+  // (kInvalidArgument) and the active version's other partitions are kept;
+  // the parts must have been encoded with the active version's key mapping
+  // (kFailedPrecondition if another load changed it meanwhile).
+  // `details` are recorded with the new version.
   absl::StatusOr<TableManifest> Publish(const Schema& schema, const std::filesystem::path& staging_dir,
                                         std::vector<PartInfo> parts, uint64_t keep_versions,
-                                        PublishMode mode = PublishMode::kReplaceTable, std::string produced_by = "");
+                                        PublishMode mode = PublishMode::kReplaceTable, VersionDetails details = {});
 
   // Publishes a new version: the active one without the partition whose
   // value has the text form `partition`. Its files are deleted once no kept
@@ -121,7 +133,7 @@ class TableDirectory {
   // writes the manifest and deletes the parts no kept version uses.
   // REQUIRES: the table lock is held.
   absl::Status CommitVersion(TableManifest* manifest, std::vector<PartInfo> parts, uint64_t keep_versions,
-                             std::string produced_by = "");
+                             VersionDetails details);
 
   std::filesystem::path data_dir_;
   std::string table_;

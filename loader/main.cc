@@ -27,7 +27,12 @@ ABSL_FLAG(std::string, keys, "", "Key columns, to create a table: name:type,... 
 ABSL_FLAG(std::string, values, "", "Value columns, to create a table: name:type,... (double, float, int64, string).");
 ABSL_FLAG(std::string, partition, "", "Optional partition column, to create a table: name:type.");
 ABSL_FLAG(std::string, layout, "zorder",
-          "Key layout, to create a table: zorder (integer key columns interleaved) or linear (concatenated).");
+          "Key layout, to create a table: zorder (integer key columns interleaved), hilbert (along a Hilbert "
+          "curve) or linear (concatenated).");
+ABSL_FLAG(std::string, normalize, "none",
+          "Key normalization of a zorder or hilbert table, to create it: none (raw values on the curve), minmax "
+          "(each key column's observed range scaled to 16 bits) or quantile (equal-frequency buckets of each "
+          "column, for skewed keys). Fitted by each whole-table load; partition loads keep the table's.");
 ABSL_FLAG(std::string, format, "", "Input format: csv or jsonl; default: from each file's extension.");
 ABSL_FLAG(std::string, replace, "table",
           "load: what the load replaces: table (a whole new version) or partitions (only the partitions present "
@@ -140,7 +145,9 @@ absl::StatusOr<std::optional<predstore::Schema>> SchemaFromFlags() {
   }
   auto layout = predstore::ParseKeyLayout(absl::GetFlag(FLAGS_layout));
   if (!layout.ok()) return layout.status();
-  auto schema = predstore::Schema::Create(*key_columns, *value_columns, partition_column, *layout);
+  auto normalization = predstore::ParseKeyNormalization(absl::GetFlag(FLAGS_normalize));
+  if (!normalization.ok()) return normalization.status();
+  auto schema = predstore::Schema::Create(*key_columns, *value_columns, partition_column, *layout, *normalization);
   if (!schema.ok()) return schema.status();
   return std::optional<predstore::Schema>(*schema);
 }

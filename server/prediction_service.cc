@@ -44,6 +44,12 @@ absl::Status OverlayStream(const StreamCatalog* streams, const TableSnapshot& ta
   const StreamStore* stream = streams == nullptr ? nullptr : streams->Find(table.table());
   std::optional<StreamHit> hit;
   if (stream != nullptr) {
+    // The stream keys rows without the snapshot's key mapping.
+    std::string unmapped;
+    if (table.key_codec().normalized()) {
+      PREDSTORE_RETURN_IF_ERROR(table.key_codec().AppendUnmapped(key, &unmapped));
+      key = unmapped;
+    }
     PREDSTORE_ASSIGN_OR_RETURN(hit, stream->Get(key, as_of));
   }
   if (hit.has_value() && (!snapshot_counts || hit->event_time_micros > snapshot_time)) {

@@ -125,7 +125,16 @@ void TableInfoToWire(const TableSnapshot& snapshot, v1::TableInfo* out) {
   for (const Column& c : schema.key_columns()) ColumnToWire(c, wire_schema->add_key_columns());
   for (const Column& c : schema.value_columns()) ColumnToWire(c, wire_schema->add_value_columns());
   if (schema.partition_column()) ColumnToWire(*schema.partition_column(), wire_schema->mutable_partition_column());
-  wire_schema->set_layout(schema.layout() == KeyLayout::kLinear ? v1::KEY_LAYOUT_LINEAR : v1::KEY_LAYOUT_ZORDER);
+  switch (schema.layout()) {
+    case KeyLayout::kZOrder: wire_schema->set_layout(v1::KEY_LAYOUT_ZORDER); break;
+    case KeyLayout::kHilbert: wire_schema->set_layout(v1::KEY_LAYOUT_HILBERT); break;
+    case KeyLayout::kLinear: wire_schema->set_layout(v1::KEY_LAYOUT_LINEAR); break;
+  }
+  switch (schema.normalization()) {
+    case KeyNormalization::kNone: wire_schema->set_normalization(v1::KEY_NORMALIZATION_NONE); break;
+    case KeyNormalization::kMinMax: wire_schema->set_normalization(v1::KEY_NORMALIZATION_MINMAX); break;
+    case KeyNormalization::kQuantile: wire_schema->set_normalization(v1::KEY_NORMALIZATION_QUANTILE); break;
+  }
   out->set_active_version(snapshot.version());
   out->set_row_count(snapshot.info().row_count);
   TimeToWire(snapshot.info().created_at_micros, out->mutable_loaded_at());
@@ -242,6 +251,12 @@ absl::StatusOr<std::vector<StreamEvent>> StreamEventsFromWire(const v1::IngestRe
     if (!key.ok()) return bad(FromAbsl(key.status().message()));
     StreamEvent& event = events[i];
     table.key_codec().Encode(*key, &event.key);
+    if (table.key_codec().normalized()) {
+      // The stream keys rows without the snapshot's key mapping.
+      std::string mapped = std::move(event.key);
+      event.key.clear();
+      PREDSTORE_RETURN_IF_ERROR(table.key_codec().AppendUnmapped(mapped, &event.key));
+    }
     event.event_time_micros = wire.event_time_micros();
     event.text = StrCat("events[", i, "] of batch ", request.sequence(), ": ", wire.ShortDebugString());
     if (wire.values_size() == 0) {

@@ -23,12 +23,18 @@ struct Row {
   double score;
 };
 
-class ScanTest : public ::testing::TestWithParam<KeyLayout> {
+struct KeyEncoding {
+  KeyLayout layout;
+  KeyNormalization normalization;
+};
+
+class ScanTest : public ::testing::TestWithParam<KeyEncoding> {
  protected:
   void SetUp() override {
     schema_ = ValueOrDie(Schema::Create(
         {{"store", ColumnType::kInt64}, {"item", ColumnType::kUint64}, {"region", ColumnType::kString}},
-        {{"score", ColumnType::kDouble}}, Column{"day", ColumnType::kDate}, GetParam()));
+        {{"score", ColumnType::kDouble}}, Column{"day", ColumnType::kDate}, GetParam().layout,
+        GetParam().normalization));
     std::mt19937_64 rng(11);
     std::set<std::vector<Cell>> seen;
     const char* regions[] = {"north", "south", "east", "west"};
@@ -43,15 +49,20 @@ class ScanTest : public ::testing::TestWithParam<KeyLayout> {
                     std::get<uint64_t>(row.lookup[2]), ",", std::get<std::string>(row.lookup[3]), ",", row.score, "\n");
       rows_.push_back(std::move(row));
     }
+    Load(csv, PublishMode::kReplaceTable);
+    store_ = ValueOrDie(PredictionStore::Open({dir_.path() / "data"}));
+    snapshot_ = store_->Find("t");
+    ASSERT_NE(snapshot_, nullptr);
+  }
+
+  void Load(const std::string& csv, PublishMode mode) {
     LoadRequest request;
     request.data_dir = dir_.path() / "data";
     request.table = "t";
     request.schema = schema_;
     request.inputs = {dir_.WriteFile("rows.csv", csv)};
+    request.mode = mode;
     ValueOrDie(LoadSnapshot(request));
-    store_ = ValueOrDie(PredictionStore::Open({dir_.path() / "data"}));
-    snapshot_ = store_->Find("t");
-    ASSERT_NE(snapshot_, nullptr);
   }
 
   // Scores of the rows inside the query's box, in key order, by brute force.
@@ -154,7 +165,7 @@ TEST_P(ScanTest, SelectiveBoxesJumpInsteadOfFilteringEveryKey) {
   ScanResult result;
   std::vector<double> rows = Scan(query, &result);
   EXPECT_EQ(rows, BruteForce(query));
-  if (GetParam() == KeyLayout::kLinear) {
+  if (GetParam().layout == KeyLayout::kLinear) {
     // The baseline: with the leading column unbounded, every key is examined.
     EXPECT_EQ(result.stats.keys_examined, rows_.size());
     return;
@@ -207,9 +218,58 @@ TEST_P(ScanTest, BadQueriesAreInvalidArguments) {
               StatusHasCode(absl::StatusCode::kInvalidArgument));
 }
 
-INSTANTIATE_TEST_SUITE_P(Layouts, ScanTest, ::testing::Values(KeyLayout::kZOrder, KeyLayout::kLinear),
-                         [](const ::testing::TestParamInfo<KeyLayout>& info) {
-                           return std::string(KeyLayoutName(info.param));
+TEST_P(ScanTest, PartitionLoadKeepsTheKeyMappingAndFindsKeysOutsideIt) {
+  // A new partition whose stores lie far outside the range the table's
+  // mapping was fitted to: every code clamps to an end, yet lookups and
+  // scans find every row.
+  const KeyMapping fitted = snapshot_->info().key_mapping;
+  EXPECT_EQ(fitted.empty(), GetParam().normalization == KeyNormalization::kNone);
+  std::string csv = "day,store,item,region,score\n";
+  for (int64_t store = 5000; store < 5040; ++store) {
+    for (uint64_t item = 0; item < 5; ++item) {
+      Row row;
+      row.lookup = {Cell(Date{20010}), Cell(store), Cell(item), Cell(std::string("north"))};
+      row.score = -static_cast<double>(rows_.size());
+      csv += StrCat("2024-10-14,", store, ",", item, ",north,", row.score, "\n");
+      rows_.push_back(std::move(row));
+    }
+  }
+  ASSERT_EQ(FormatCell(ViewOf(Cell(Date{20010}))), "2024-10-14");
+  Load(csv, PublishMode::kReplacePartitions);
+  ValueOrDie(store_->Refresh("t"));
+  snapshot_ = store_->Find("t");
+  EXPECT_EQ(snapshot_->info().key_mapping, fitted);
+  EXPECT_EQ(snapshot_->info().parts.size(), 4u);
+
+  for (const Row& row : rows_) {
+    std::string key;
+    snapshot_->key_codec().Encode(row.lookup, &key);
+    double found = 0;
+    ASSERT_TRUE(ValueOrDie(snapshot_->Get(key, [&](std::string_view value) {
+      found = std::get<double>(ValueOrDie(snapshot_->value_codec().Decode(value))[0]);
+    })));
+    ASSERT_EQ(found, row.score);
+  }
+  ScanQuery query;
+  query.ranges = {{}, ScanQuery::Range{Cell(int64_t{90}), Cell(int64_t{5010})}, ScanQuery::Range{Cell(uint64_t{1}), Cell(uint64_t{3})}};
+  EXPECT_EQ(Scan(query), BruteForce(query));
+  EXPECT_EQ(Scan(ScanQuery{}), BruteForce(ScanQuery{}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, ScanTest,
+                         ::testing::Values(KeyEncoding{KeyLayout::kZOrder, KeyNormalization::kNone},
+                                           KeyEncoding{KeyLayout::kZOrder, KeyNormalization::kMinMax},
+                                           KeyEncoding{KeyLayout::kZOrder, KeyNormalization::kQuantile},
+                                           KeyEncoding{KeyLayout::kHilbert, KeyNormalization::kNone},
+                                           KeyEncoding{KeyLayout::kHilbert, KeyNormalization::kMinMax},
+                                           KeyEncoding{KeyLayout::kHilbert, KeyNormalization::kQuantile},
+                                           KeyEncoding{KeyLayout::kLinear, KeyNormalization::kNone}),
+                         [](const ::testing::TestParamInfo<KeyEncoding>& info) {
+                           std::string name(KeyLayoutName(info.param.layout));
+                           if (info.param.normalization != KeyNormalization::kNone) {
+                             name.append("_").append(KeyNormalizationName(info.param.normalization));
+                           }
+                           return name;
                          });
 
 }  // namespace

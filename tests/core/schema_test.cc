@@ -401,7 +401,10 @@ TEST(FormatCellTest, ParseCellReadsBackTheSameCell) {
 TEST(KeyLayoutTest, Names) {
   EXPECT_EQ(KeyLayoutName(KeyLayout::kZOrder), "zorder");
   EXPECT_THAT(ParseKeyLayout("zorder"), IsOkAndHolds(KeyLayout::kZOrder));
-  EXPECT_THAT(ParseKeyLayout("hilbert"), StatusHasCode(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseKeyLayout("hilbert"), IsOkAndHolds(KeyLayout::kHilbert));
+  EXPECT_THAT(ParseKeyLayout("peano"), StatusHasCode(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseKeyNormalization("quantile"), IsOkAndHolds(KeyNormalization::kQuantile));
+  EXPECT_THAT(ParseKeyNormalization("log"), StatusHasCode(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

@@ -16,14 +16,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class PipelineModesTest : public ::testing::Test {
+// The key encoding the tables are created with: loader flags.
+using LayoutFlags = std::vector<std::string>;
+
+class PipelineModesTest : public ::testing::TestWithParam<LayoutFlags> {
  protected:
   fs::path Path(const std::string& name) const { return scratch_.path() / name; }
   fs::path data() const { return Path("data"); }
 
   ProgramResult Load(const std::string& table, const fs::path& file) {
-    return RunProgram({LoaderBinary(), "load", "--data_dir=" + data().string(), "--table=" + table, kKeys, kValues,
-                       file.string()});
+    std::vector<std::string> args = {LoaderBinary(), "load", "--data_dir=" + data().string(), "--table=" + table,
+                                     kKeys, kValues, file.string()};
+    args.insert(args.end(), GetParam().begin(), GetParam().end());
+    return RunProgram(args);
   }
   ProgramResult Stream(const ServerProcess& server, const std::string& table, const fs::path& folder) {
     return RunProgram({LoaderBinary(), "stream", "--table=" + table, "--source=folder:" + folder.string(),
@@ -33,7 +38,7 @@ class PipelineModesTest : public ::testing::Test {
   test_support::ScratchDir scratch_;
 };
 
-TEST_F(PipelineModesTest, TheSamePredictionFileServedAsBatchOrAsStreamAnswersAlike) {
+TEST_P(PipelineModesTest, TheSamePredictionFileServedAsBatchOrAsStreamAnswersAlike) {
   const fs::path job = Path("job.csv");
   ASSERT_EQ(RunProgram({LoaderBinary(), "sample", "--rows=1500", "--seed=9", "--out=" + job.string()}).exit_code, 0);
   const std::vector<Row> rows = ReadSampleCsv(job);
@@ -72,7 +77,7 @@ TEST_F(PipelineModesTest, TheSamePredictionFileServedAsBatchOrAsStreamAnswersAli
   }
 }
 
-TEST_F(PipelineModesTest, ABadFileIsRejectedWithTheSameMessageEitherWay) {
+TEST_P(PipelineModesTest, ABadFileIsRejectedWithTheSameMessageEitherWay) {
   const fs::path good = Path("good.csv");
   ASSERT_EQ(RunProgram({LoaderBinary(), "sample", "--rows=50", "--out=" + good.string()}).exit_code, 0);
   ASSERT_EQ(Load("forecasts", good).exit_code, 0);
@@ -95,6 +100,19 @@ TEST_F(PipelineModesTest, ABadFileIsRejectedWithTheSameMessageEitherWay) {
   EXPECT_EQ(first->source(), v1::SOURCE_STREAM);
   EXPECT_EQ(first->values(0).double_value(), 12.5);
 }
+
+// The stream keys rows without the snapshot's key mapping: a normalised
+// layout must answer alike.
+INSTANTIATE_TEST_SUITE_P(Layouts, PipelineModesTest,
+                         ::testing::Values(LayoutFlags{}, LayoutFlags{"--layout=hilbert", "--normalize=quantile"},
+                                           LayoutFlags{"--layout=zorder", "--normalize=minmax"}),
+                         [](const ::testing::TestParamInfo<LayoutFlags>& info) {
+                           switch (info.index) {
+                             case 0: return std::string("zorder");
+                             case 1: return std::string("hilbert_quantile");
+                             default: return std::string("zorder_minmax");
+                           }
+                         });
 
 }  // namespace
 }  // namespace predstore::testing
