@@ -12,6 +12,7 @@
 
 #include "core/key_codec.h"
 #include "core/schema.h"
+#include "core/key_mapping.h"
 #include "core/value_codec.h"
 
 namespace predstore {
@@ -20,10 +21,11 @@ namespace {
 constexpr size_t kRowCount = 4096;  // a power of two: index with a mask
 constexpr uint64_t kSeed = 20240611;
 
-Schema ThreeInt64Schema() {
+Schema ThreeInt64Schema(KeyLayout layout = KeyLayout::kZOrder,
+                        KeyNormalization normalization = KeyNormalization::kNone) {
   return *Schema::Create(
       {{"store_id", ColumnType::kInt64}, {"item_id", ColumnType::kInt64}, {"horizon_days", ColumnType::kInt64}},
-      {{"forecast", ColumnType::kDouble}, {"p90", ColumnType::kDouble}}, std::nullopt);
+      {{"forecast", ColumnType::kDouble}, {"p90", ColumnType::kDouble}}, std::nullopt, layout, normalization);
 }
 
 Schema TwoInt64OneStringSchema() {
@@ -58,10 +60,8 @@ std::vector<std::string> EncodeAll(const KeyCodec& codec, const std::vector<std:
   return keys;
 }
 
-void KeyEncode(benchmark::State& state, bool with_string) {
-  const Schema schema = with_string ? TwoInt64OneStringSchema() : ThreeInt64Schema();
-  const KeyCodec codec(schema);
-  const auto rows = RandomKeyRows(with_string);
+// Encodes the rows in turn, one per iteration.
+void EncodeLoop(benchmark::State& state, const KeyCodec& codec, const std::vector<std::vector<Cell>>& rows) {
   std::string key;
   size_t i = 0;
   for (auto _ : state) {
@@ -72,6 +72,11 @@ void KeyEncode(benchmark::State& state, bool with_string) {
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["key_bytes"] = static_cast<double>(key.size());
+}
+
+void KeyEncode(benchmark::State& state, bool with_string) {
+  const Schema schema = with_string ? TwoInt64OneStringSchema() : ThreeInt64Schema();
+  EncodeLoop(state, KeyCodec(schema), RandomKeyRows(with_string));
 }
 
 void KeyDecode(benchmark::State& state, bool with_string) {
@@ -90,7 +95,38 @@ void KeyDecode(benchmark::State& state, bool with_string) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// Encoding in each layout, normalised keys with the mapping fitted to the rows.
+void KeyEncodeIn(benchmark::State& state, KeyLayout layout, KeyNormalization normalization) {
+  const Schema schema = ThreeInt64Schema(layout, normalization);
+  const auto rows = RandomKeyRows(false);
+  KeyMapping mapping;
+  if (normalization != KeyNormalization::kNone) {
+    KeyStatistics statistics(3);
+    for (const auto& row : rows) {
+      statistics.Add(ZPoint{KeyCodec::OrdinalOf(row[0]), KeyCodec::OrdinalOf(row[1]), KeyCodec::OrdinalOf(row[2])});
+    }
+    mapping = statistics.Fit(normalization);
+  }
+  EncodeLoop(state, KeyCodec(schema, mapping), rows);
+}
+
 void BM_KeyEncode_3xInt64(benchmark::State& state) { KeyEncode(state, false); }
+void BM_KeyEncode_3xInt64_Linear(benchmark::State& state) {
+  KeyEncodeIn(state, KeyLayout::kLinear, KeyNormalization::kNone);
+}
+void BM_KeyEncode_3xInt64_ZOrderQuantile(benchmark::State& state) {
+  KeyEncodeIn(state, KeyLayout::kZOrder, KeyNormalization::kQuantile);
+}
+void BM_KeyEncode_3xInt64_Hilbert(benchmark::State& state) {
+  KeyEncodeIn(state, KeyLayout::kHilbert, KeyNormalization::kNone);
+}
+void BM_KeyEncode_3xInt64_HilbertQuantile(benchmark::State& state) {
+  KeyEncodeIn(state, KeyLayout::kHilbert, KeyNormalization::kQuantile);
+}
+BENCHMARK(BM_KeyEncode_3xInt64_Linear);
+BENCHMARK(BM_KeyEncode_3xInt64_ZOrderQuantile);
+BENCHMARK(BM_KeyEncode_3xInt64_Hilbert);
+BENCHMARK(BM_KeyEncode_3xInt64_HilbertQuantile);
 void BM_KeyDecode_3xInt64(benchmark::State& state) { KeyDecode(state, false); }
 void BM_KeyEncode_2xInt64_String(benchmark::State& state) { KeyEncode(state, true); }
 void BM_KeyDecode_2xInt64_String(benchmark::State& state) { KeyDecode(state, true); }
