@@ -103,8 +103,6 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   PREDSTORE_ASSIGN_OR_RETURN(fs::path staging, table.CreateStagingDir());
   StagingGuard guard(staging);
   ExternalSorter sorter({sort_budget, staging / "sort"});
-  RowEncoder encoder(schema);
-  std::string key, value;
   absl::Time last_report = start;
   auto report = [&](LoadProgress::Phase phase, bool force) {
     if (!request.on_progress) return;
@@ -118,7 +116,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
 
   std::ofstream rejects;
   uint64_t rows_rejected = 0;
-  RejectRow reject;
+  std::function<absl::Status(std::string_view reason)> reject;  // set with a reject file
   if (!request.reject_file.empty()) {
     reject = [&](std::string_view reason) -> absl::Status {
       if (!rejects.is_open()) {
@@ -131,37 +129,49 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
     };
   }
 
+  // Worker threads turn batches of records into keys and values (scored
+  // first for batch scoring); this thread sorts them in input order.
+  std::function<void(RecordBatch&)> process;
+  if (request.scoring) {
+    process = [&](RecordBatch& batch) { ScoreRecordBatch(schema, *request.scoring, batch); };
+  } else {
+    process = [&](RecordBatch& batch) {
+      RowEncoder encoder(schema);
+      std::vector<FieldText> fields;
+      std::string key, value;
+      for (size_t row = 0; row < batch.rows(); ++row) {
+        batch.Fields(row, &fields);
+        if (absl::Status encoded = encoder.Encode(fields, batch.path(), &key, &value); encoded.ok()) {
+          batch.AddRow(key, value);
+        } else {
+          batch.AddError(std::string(FromAbsl(encoded.message())));
+        }
+      }
+    };
+  }
   uint64_t bytes_before = 0;
   for (uint32_t file = 0; file < readers.size(); ++file) {
     RecordReader& reader = *readers[file];
-    auto add_row = [&](std::string_view row_key, std::string_view row_value, RowOrigin origin) -> absl::Status {
-      PREDSTORE_RETURN_IF_ERROR(sorter.Add(row_key, row_value, origin));
-      if (normalized && !kept_mapping) {
-        PREDSTORE_ASSIGN_OR_RETURN(ZPoint ordinals, unmapped.ReadOrdinals(row_key));
-        statistics.Add(ordinals);
-      }
-      if ((++progress.rows & 0xFFFF) == 0) {
-        progress.bytes_read = bytes_before + reader.bytes_read();
-        report(LoadProgress::Phase::kReading, false);
-      }
-      return absl::OkStatus();
-    };
-    if (request.scoring) {
-      uint64_t scored = 0;
-      PREDSTORE_RETURN_IF_ERROR(ScoreRecords(reader, file, schema, *request.scoring, reject, add_row, &scored));
-    } else {
-      for (;;) {
-        PREDSTORE_ASSIGN_OR_RETURN(bool has_record, reader.Next());
-        if (!has_record) break;
-        absl::Status encoded = encoder.Encode(reader, &key, &value);
-        if (!encoded.ok() && reject) {
-          PREDSTORE_RETURN_IF_ERROR(reject(FromAbsl(encoded.message())));
+    auto deliver = [&](const RecordBatch& batch) -> absl::Status {
+      for (size_t row = 0; row < batch.rows(); ++row) {
+        if (const std::string* error = batch.error(row)) {
+          if (!reject) return absl::InvalidArgumentError(*error);
+          PREDSTORE_RETURN_IF_ERROR(reject(*error));
           continue;
         }
-        PREDSTORE_RETURN_IF_ERROR(encoded);
-        PREDSTORE_RETURN_IF_ERROR(add_row(key, value, RowOrigin{file, reader.line()}));
+        const std::string_view row_key = batch.key(row);
+        PREDSTORE_RETURN_IF_ERROR(sorter.Add(row_key, batch.value(row), RowOrigin{file, batch.line(row)}));
+        if (normalized && !kept_mapping) {
+          PREDSTORE_ASSIGN_OR_RETURN(ZPoint ordinals, unmapped.ReadOrdinals(row_key));
+          statistics.Add(ordinals);
+        }
       }
-    }
+      progress.rows += batch.rows();
+      progress.bytes_read = bytes_before + reader.bytes_read();
+      report(LoadProgress::Phase::kReading, false);
+      return absl::OkStatus();
+    };
+    PREDSTORE_RETURN_IF_ERROR(ProcessRecordBatches(reader, request.batches, process, deliver));
     bytes_before += reader.total_bytes();
     progress.bytes_read = bytes_before;
     readers[file].reset();  // unmap
@@ -172,7 +182,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   PREDSTORE_ASSIGN_OR_RETURN(auto sorted, sorter.Finish());
   VersionDetails details{request.produced_by, {}};
   std::optional<ExternalSorter> mapped_sorter;
-  if (normalized && progress.rows > 0) {
+  if (normalized && sorter.rows() > 0) {
     details.key_mapping = kept_mapping ? *kept_mapping : statistics.Fit(schema.normalization());
     const KeyCodec mapped(schema, details.key_mapping);
     mapped_sorter.emplace(ExternalSorter::Options{sort_budget, staging / "sort-mapped"});

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/batch_scoring.h"
+#include "core/record_batches.h"
 #include "core/record_reader.h"
 #include "core/schema.h"
 #include "core/table_directory.h"
@@ -60,6 +61,10 @@ struct LoadRequest {
   std::filesystem::path reject_file;
   // Recorded with the published version (SnapshotVersion::produced_by).
   std::string produced_by;
+  // The read stage's worker threads (validating, encoding and, for batch
+  // scoring, scoring) and records per batch, which for batch scoring is the
+  // rows of one XGBoost call. See record_batches.h.
+  RecordBatchOptions batches;
   // Called about twice a second and at phase changes. May be empty.
   std::function<void(const LoadProgress&)> on_progress;
 };

@@ -1,10 +1,10 @@
 // Batch scoring (score_batch): a features file scored with a registered
 // model and loaded as a prediction snapshot in one step. The same load
 // pipeline as a plain load (read, validate, encode, sort, write parts,
-// publish) with one more step between validating and encoding: rows are
-// gathered into chunks and scored by a pool of workers, one per core, each
-// XGBoost call single-threaded; chunks come back in input order, so the
-// sort sees rows exactly as a plain load would.
+// publish) with one more step between validating and encoding: each batch
+// of records is validated, scored (one single-threaded XGBoost call) and
+// encoded by the load's workers, one per core; batches come back in input
+// order, so the sort sees rows exactly as a plain load would.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +18,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "core/external_sorter.h"
+#include "core/record_batches.h"
 #include "core/record_reader.h"
 #include "core/schema.h"
 #include "core/served_model.h"
@@ -28,10 +29,6 @@ struct BatchScoring {
   std::shared_ptr<const ServedModel> model;
   // Names the prediction columns (PredictionColumns).
   std::string output = "prediction";
-  // Scoring workers; 0: one per core.
-  int workers = 0;
-  // Rows per XGBoost call.
-  size_t chunk_rows = 4096;
 };
 
 // The value columns a model's predictions fill: `output` (double) for one
@@ -44,18 +41,12 @@ std::vector<Column> PredictionColumns(const ServedModel& model, std::string_view
 // key column.
 absl::StatusOr<Schema> FeatureFileSchema(const Schema& table_schema, const ServedModel& model);
 
-// Where a rejected row goes: called with "file:line:column: reason".
-using RejectRow = std::function<absl::Status(std::string_view reason)>;
-
-// Reads every record of `reader` (opened with FeatureFileSchema), scores
-// them and calls sink(key, value, origin) for each row in input order, key
-// and value encoded for `table_schema` (whose values are PredictionColumns).
-// A bad row (missing key or required feature, text that is not a number) is
-// kInvalidArgument naming file:line:column, unless `reject` is set: then it
-// is passed there and skipped. `rows_done` counts rows handed to the sink.
-absl::Status ScoreRecords(RecordReader& reader, uint32_t file, const Schema& table_schema,
-                          const BatchScoring& scoring, const RejectRow& reject,
-                          absl::FunctionRef<absl::Status(std::string_view, std::string_view, RowOrigin)> sink,
-                          uint64_t* rows_done);
+// Scores one batch of records read with FeatureFileSchema (see
+// record_batches.h): each good row gets its key and its value encoded for
+// `table_schema` (whose values are PredictionColumns); a bad row (missing
+// key or required feature, text that is not a number) gets its error,
+// "file:line:column: column "name": reason". One XGBoost call for the
+// batch's good rows. Thread-safe: batches are scored on several threads.
+void ScoreRecordBatch(const Schema& table_schema, const BatchScoring& scoring, RecordBatch& batch);
 
 }  // namespace predstore

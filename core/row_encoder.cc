@@ -26,7 +26,14 @@ RowEncoder::RowEncoder(const Schema& schema)
     : schema_(schema), key_codec_(schema), value_codec_(schema), cells_(schema.input_columns().size()) {}
 
 absl::Status RowEncoder::Encode(const RecordReader& reader, std::string* key, std::string* value) {
-  PREDSTORE_RETURN_IF_ERROR(Parse(reader));
+  return Encode(reader.fields(), reader.path(), key, value);
+}
+
+absl::Status RowEncoder::Parse(const RecordReader& reader) { return Parse(reader.fields(), reader.path()); }
+
+absl::Status RowEncoder::Encode(std::span<const FieldText> fields, std::string_view path, std::string* key,
+                                std::string* value) {
+  PREDSTORE_RETURN_IF_ERROR(Parse(fields, path));
   key->clear();
   value->clear();
   size_t lookup_count = schema_.lookup_columns().size();
@@ -35,15 +42,14 @@ absl::Status RowEncoder::Encode(const RecordReader& reader, std::string* key, st
   return absl::OkStatus();
 }
 
-absl::Status RowEncoder::Parse(const RecordReader& reader) {
+absl::Status RowEncoder::Parse(std::span<const FieldText> fields, std::string_view path) {
   const auto& columns = schema_.input_columns();
-  auto fields = reader.fields();
   for (size_t i = 0; i < columns.size(); ++i) {
     const FieldText& field = fields[i];
     const Column& column = columns[i];
     auto error = [&](std::string_view reason) {
       return absl::InvalidArgumentError(
-          StrCat(reader.path(), ":", field.line, ":", field.column, ": column \"", column.name, "\": ", reason));
+          StrCat(path, ":", field.line, ":", field.column, ": column \"", column.name, "\": ", reason));
     };
     if (!field.present) {
       return error(i < schema_.lookup_columns().size() ? "missing key field" : "missing value");

@@ -28,6 +28,11 @@ class RowEncoder {
   // Validates the reader's current record into cells(): the lookup cells,
   // then the value cells. Errors as Encode's.
   absl::Status Parse(const RecordReader& reader);
+
+  // As above, for a record's fields (one per schema input column) read
+  // from the file `path`.
+  absl::Status Encode(std::span<const FieldText> fields, std::string_view path, std::string* key, std::string* value);
+  absl::Status Parse(std::span<const FieldText> fields, std::string_view path);
   // The cells of the last record Parse (or Encode) accepted.
   std::span<const Cell> cells() const { return cells_; }
 

@@ -59,8 +59,10 @@ ABSL_FLAG(std::string, registry, "",
 ABSL_FLAG(std::string, model, "", "score: models:/NAME/STAGE, models:/NAME/VERSION, models:/NAME@ALIAS or a model dir.");
 ABSL_FLAG(std::string, output, "prediction",
           "score: the value column of the predictions (output_0, output_1, ... for multi-class models).");
-ABSL_FLAG(int32_t, workers, 0, "score: scoring threads; 0 means one per core.");
-ABSL_FLAG(uint64_t, chunk_rows, 4096, "score: rows per XGBoost call.");
+ABSL_FLAG(int32_t, workers, 0,
+          "load, score: threads that validate, encode (and score) the input while it is read; 0 means one per "
+          "core.");
+ABSL_FLAG(uint64_t, chunk_rows, 4096, "load, score: records per worker batch (score: rows per XGBoost call).");
 ABSL_FLAG(std::string, source, "",
           "stream: folder:/path (JSON Lines event files landing there, sent in name order) or "
           "kafka:BROKERS/TOPIC[,TOPIC] (a consumer group; one JSON event per message).");
@@ -187,8 +189,6 @@ int Load(const std::vector<std::string>& files, bool score) {
     predstore::BatchScoring scoring;
     scoring.model = *model;
     scoring.output = absl::GetFlag(FLAGS_output);
-    scoring.workers = absl::GetFlag(FLAGS_workers);
-    scoring.chunk_rows = std::max<uint64_t>(1, absl::GetFlag(FLAGS_chunk_rows));
     request.scoring = scoring;
     request.produced_by = "scored by " + model_uri + " (" + (*model)->name + " version " +
                           std::to_string((*model)->version) + ")";
@@ -218,6 +218,8 @@ int Load(const std::vector<std::string>& files, bool score) {
     return Fail(absl::InvalidArgumentError("--duplicates must be error or last-wins"));
   }
   request.last_wins = duplicates == "last-wins";
+  request.batches.workers = absl::GetFlag(FLAGS_workers);
+  request.batches.batch_rows = std::max<uint64_t>(1, absl::GetFlag(FLAGS_chunk_rows));
   std::string replace = absl::GetFlag(FLAGS_replace);
   if (replace != "table" && replace != "partitions") {
     return Fail(absl::InvalidArgumentError("--replace must be table or partitions"));

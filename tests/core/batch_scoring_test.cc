@@ -67,7 +67,8 @@ class BatchScoringTest : public ::testing::Test {
     request.schema = ValueOrDie(Schema::Create({{"id", ColumnType::kInt64}}, PredictionColumns(*model_, "prediction"),
                                                std::nullopt));
     request.inputs = {std::move(input)};
-    request.scoring = BatchScoring{model_, "prediction", workers, /*chunk_rows=*/256};
+    request.scoring = BatchScoring{model_, "prediction"};
+    request.batches = {workers, /*batch_rows=*/256};
     request.produced_by = "scored by models:/churn/Production (churn version 7)";
     return request;
   }
