@@ -200,6 +200,8 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   }
   BuildOptions build_options;
   build_options.last_wins = request.last_wins;
+  build_options.workers = request.batches.workers;
+  build_options.sst_file_bytes = request.sst_file_bytes;
   build_options.on_rows = [&](uint64_t rows) {
     progress.rows = rows;
     report(LoadProgress::Phase::kWriting, false);

@@ -65,6 +65,9 @@ struct LoadRequest {
   // scoring, scoring) and records per batch, which for batch scoring is the
   // rows of one XGBoost call. See record_batches.h.
   RecordBatchOptions batches;
+  // Keys and values per SST file of a part; the files are written by
+  // `batches.workers` threads side by side. Default 16 MiB.
+  uint64_t sst_file_bytes = uint64_t{16} << 20;
   // Called about twice a second and at phase changes. May be empty.
   std::function<void(const LoadProgress&)> on_progress;
 };

@@ -10,6 +10,13 @@
 
 namespace predstore {
 
+RecordBatch::RecordBatch(const std::string* path, size_t columns, size_t expected_rows)
+    : path_(path), columns_(columns) {
+  fields_.reserve(expected_rows * columns);
+  text_ends_.reserve(expected_rows * columns);
+  lines_.reserve(expected_rows);
+}
+
 void RecordBatch::Append(const RecordReader& reader) {
   for (const FieldText& field : reader.fields()) {
     text_.append(field.text);
@@ -85,7 +92,9 @@ absl::Status ProcessRecordBatches(RecordReader& reader, const RecordBatchOptions
   for (;;) {
     PREDSTORE_ASSIGN_OR_RETURN(bool has_record, reader.Next());
     if (!has_record) break;
-    if (!batch) batch = std::make_unique<RecordBatch>(&reader.path(), reader.fields().size());
+    if (!batch) {
+      batch = std::make_unique<RecordBatch>(&reader.path(), reader.fields().size(), options.batch_rows);
+    }
     batch->Append(reader);
     if (batch->rows() == options.batch_rows) PREDSTORE_RETURN_IF_ERROR(submit(std::move(batch)));
   }

@@ -24,7 +24,8 @@ namespace predstore {
 // them: one encoded key and value per good row, an error per bad row.
 class RecordBatch {
  public:
-  RecordBatch(const std::string* path, size_t columns) : path_(path), columns_(columns) {}
+  // Room is reserved for `expected_rows` rows of `columns` fields.
+  RecordBatch(const std::string* path, size_t columns, size_t expected_rows);
 
   // Copies the reader's current record in as the next row.
   void Append(const RecordReader& reader);

@@ -1,7 +1,7 @@
 // Builds the RocksDB part directories of one snapshot from a sorted stream
 // of encoded rows: one part per partition value (one in all for an
-// unpartitioned table), each an SST file written with SstFileWriter and
-// ingested into a fresh RocksDB directory. Runs on the caller's thread.
+// unpartitioned table), each a run of SST files written with SstFileWriter
+// by worker threads and ingested into a fresh RocksDB directory.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +23,11 @@ struct BuildOptions {
   bool last_wins = false;
   // Called every 1M rows written with the count so far. May be empty.
   std::function<void(uint64_t rows_written)> on_rows;
+  // Threads writing SST files: a part is cut into files of about
+  // `sst_file_bytes` of keys and values, written side by side and ingested
+  // together. 0 workers: one per core.
+  int workers = 0;
+  size_t sst_file_bytes = size_t{16} << 20;
 };
 
 struct BuildResult {

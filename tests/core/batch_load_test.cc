@@ -492,6 +492,30 @@ TEST_F(BatchLoadTest, SmallMemoryBudgetSpillsRunsAndServesTheSameRows) {
   EXPECT_TRUE(NoStagingLeft());
 }
 
+TEST_F(BatchLoadTest, ManyWorkersSmallBatchesAndSmallSstFilesServeTheSameRows) {
+  // Records in batches of 7 on 3 workers, SST files of about 1 KiB written
+  // side by side: one part of many files, every row served, in key order.
+  std::vector<Row> rows = RandomRows(1500, 8);
+  LoadRequest request = Request({dir_.WriteFile("many.csv", Csv(schema_, rows))});
+  request.batches = {3, 7};
+  request.sst_file_bytes = 1024;
+  ASSERT_OK_AND_ASSIGN(LoadResult result, LoadSnapshot(request));
+  EXPECT_EQ(result.rows, 1500u);
+  EXPECT_EQ(result.parts, 1u);
+  size_t sst_files = 0;
+  for (const auto& entry : fs::directory_iterator(table_dir() / "parts" / PartDirs().front())) {
+    sst_files += entry.path().extension() == ".sst";
+  }
+  EXPECT_GT(sst_files, 20u);
+  auto snapshot = OpenStore()->Find(kTable);
+  ASSERT_NE(snapshot, nullptr);
+  ExpectServes(*snapshot, LastWins(rows));
+  std::vector<std::string> keys;
+  ASSERT_TRUE(snapshot->Scan(ScanQuery{}, [&](std::string_view key, std::string_view) { keys.emplace_back(key); }).ok());
+  EXPECT_EQ(keys.size(), 1500u);
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+}
+
 TEST_F(BatchLoadTest, RejectsBadRequests) {
   EXPECT_THAT(LoadSnapshot(Request({})), StatusHasCode(absl::StatusCode::kInvalidArgument));
   LoadRequest bad_name = Request({dir_.WriteFile("x.csv", "user,item,score,label\n1,a,1,x\n")});
