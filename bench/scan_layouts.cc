@@ -208,11 +208,18 @@ int RunScans(PredictionStore& store, const DataSet& data) {
       Totals totals;
       for (int p = 0; p < absl::GetFlag(FLAGS_placements); ++p) {
         ScanQuery query;
-        query.ranges.push_back(RangeOver(rng, data.quantiles[0], shape.store, [](int64_t v) { return Cell(v); }));
-        query.ranges.push_back(RangeOver(rng, data.quantiles[1], shape.item, [](int64_t v) { return Cell(v); }));
-        query.ranges.push_back(RangeOver(rng, data.quantiles[2], shape.day, [](int64_t v) {
-          return Cell(Date{kFirstDay + static_cast<int32_t>(v)});
-        }));
+        if (shape.store == 0 && shape.item == 0 && shape.day == 0) {  // a point: a row of the data
+          const auto& [store_id, item_id, day] = data.sample[rng() % data.sample.size()];
+          for (const Cell& cell : {Cell(store_id), Cell(item_id), Cell(Date{kFirstDay + static_cast<int32_t>(day)})}) {
+            query.ranges.push_back(ScanQuery::Range{cell, cell});
+          }
+        } else {
+          query.ranges.push_back(RangeOver(rng, data.quantiles[0], shape.store, [](int64_t v) { return Cell(v); }));
+          query.ranges.push_back(RangeOver(rng, data.quantiles[1], shape.item, [](int64_t v) { return Cell(v); }));
+          query.ranges.push_back(RangeOver(rng, data.quantiles[2], shape.day, [](int64_t v) {
+            return Cell(Date{kFirstDay + static_cast<int32_t>(v)});
+          }));
+        }
         for (int pass = 0; pass < 2; ++pass) {  // the second pass is measured: caches warm
           auto start = std::chrono::steady_clock::now();
           auto result = snapshot->Scan(query, [](std::string_view, std::string_view) {});
