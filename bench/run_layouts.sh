@@ -46,7 +46,7 @@ set logscale y
 set yrange [1:*]
 set ylabel "data blocks"
 set xtics scale 0
-set key outside right
+set key outside right noenhanced
 do for [data in "uniform zipf"] {
   set title data." keys"
   file = "$out/layouts-".data.".dat"

@@ -201,7 +201,8 @@ int RunScans(PredictionStore& store, const DataSet& data) {
   std::printf("| --- | --- | ---: | ---: | ---: | ---: |\n");
   std::vector<std::string> dat_lines;
   for (const Shape& shape : kShapes) {
-    std::string dat = "\"" + shape.name + "\"";
+    // The shape's name up to its parenthesis, for the figure's axis.
+    std::string dat = "\"" + shape.name.substr(0, shape.name.find(" (")) + "\"";
     for (const Encoding& encoding : kEncodings) {
       auto snapshot = store.Find(TableName(data, encoding));
       std::mt19937_64 rng(absl::GetFlag(FLAGS_seed));  // the same boxes for every encoding
@@ -278,8 +279,8 @@ int RunScans(PredictionStore& store, const DataSet& data) {
 
   if (std::string prefix = absl::GetFlag(FLAGS_dat_prefix); !prefix.empty()) {
     std::ofstream out(prefix + "-" + data.name + ".dat");
-    out << "# shape";
-    for (const Encoding& encoding : kEncodings) out << " " << encoding.Name() << "_blocks";
+    out << "shape";  // a header line: gnuplot's columnheader titles
+    for (const Encoding& encoding : kEncodings) out << " " << encoding.Name();
     out << "\n";
     for (const std::string& line : dat_lines) out << line << "\n";
   }
