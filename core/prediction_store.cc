@@ -105,6 +105,11 @@ absl::Status TableSnapshot::MultiGet(std::span<const std::string_view> keys,
   }
   if (all_in_memory) {
     // Every key's part is in memory: probe and visit, no RocksDB machinery.
+    // Prefetching every key's slot first lets the cache misses of the
+    // batch overlap instead of paying them one key at a time.
+    for (size_t i = 0; i < n; ++i) {
+      if (part_of[i] != nullptr) part_of[i]->index.prefetch(ToAbsl(keys[i]));
+    }
     for (size_t i = 0; i < n; ++i) {
       const absl::string_view* value = part_of[i] == nullptr ? nullptr : part_of[i]->Find(keys[i]);
       if (value == nullptr) {
