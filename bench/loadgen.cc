@@ -11,6 +11,7 @@
 // Modes:
 //   lookup      Predictions.Lookup of one random existing sample key
 //   batch       Predictions.BatchLookup of --batch random existing keys
+//   batch_columnar  the same keys and answers in columnar form (key_values)
 //   echo        predstore.bench.v1.Echo of one 3-int64 row (the floor)
 //   echo_batch  Echo of --batch 3-int64 rows
 //   stream      Predictions.LookupStream: one long-lived stream per caller,
@@ -71,7 +72,7 @@
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "host:port of predstore-server (lookup, batch) or the echo server.");
 ABSL_FLAG(std::string, mode, "lookup",
-          "lookup, batch, echo, echo_batch, stream (LookupStream), echo_stream, redis_get or redis_mget (--batch keys; "
+          "lookup, batch, batch_columnar, echo, echo_batch, stream (LookupStream), echo_stream, redis_get or redis_mget (--batch keys; "
           "Redis holds key fc:<store_id>:<item_id>:<horizon_days> = \"<forecast>,<p90>\").");
 ABSL_FLAG(int, concurrency, 1, "Concurrent callers (threads), each with one call in flight.");
 ABSL_FLAG(double, rate, 0,
@@ -105,7 +106,7 @@ namespace v1 = predstore::v1;
 namespace echo = predstore::bench::v1;
 
 enum class Mode {
-  kLookup, kBatch, kEcho, kEchoBatch, kStream, kEchoStream, kRedisGet, kRedisMget, kPredict, kFallback, kIngest
+  kLookup, kBatch, kBatchColumnar, kEcho, kEchoBatch, kStream, kEchoStream, kRedisGet, kRedisMget, kPredict, kFallback, kIngest
 };
 bool IsRedis(Mode mode) { return mode == Mode::kRedisGet || mode == Mode::kRedisMget; }
 
@@ -184,7 +185,8 @@ class Caller {
     if (IsRedis(s_.mode)) {
       // The same client harness drives Redis, through hiredis.
       redis_ = redisConnect(s_.redis_host.c_str(), s_.redis_port);
-    } else if (s_.mode == Mode::kLookup || s_.mode == Mode::kBatch || s_.mode == Mode::kStream ||
+    } else if (s_.mode == Mode::kLookup || s_.mode == Mode::kBatch || s_.mode == Mode::kBatchColumnar ||
+               s_.mode == Mode::kStream ||
                s_.mode == Mode::kPredict || s_.mode == Mode::kFallback) {
       predictions_ = v1::Predictions::NewStub(channel);
     } else if (s_.mode == Mode::kIngest) {
@@ -276,6 +278,13 @@ class Caller {
           for (int c = 0; c < 3; ++c) row->add_values();
         }
         break;
+      case Mode::kBatchColumnar:
+        batch_.set_table(s_.table);
+        for (const char* name : names) {
+          batch_.add_key_columns(name);
+          batch_.add_key_values()->mutable_int64_values()->Resize(s_.keys_per_call, 0);
+        }
+        break;
       case Mode::kEcho:
       case Mode::kEchoBatch:
       case Mode::kEchoStream:
@@ -331,6 +340,13 @@ class Caller {
           row->mutable_values(0)->set_int64_value(keys_[k].store_id);
           row->mutable_values(1)->set_int64_value(keys_[k].item_id);
           row->mutable_values(2)->set_int64_value(keys_[k].horizon_days);
+        }
+        break;
+      case Mode::kBatchColumnar:
+        for (int k = 0; k < s_.keys_per_call; ++k) {
+          batch_.mutable_key_values(0)->set_int64_values(k, keys_[k].store_id);
+          batch_.mutable_key_values(1)->set_int64_values(k, keys_[k].item_id);
+          batch_.mutable_key_values(2)->set_int64_values(k, keys_[k].horizon_days);
         }
         break;
       case Mode::kEcho:
@@ -443,6 +459,21 @@ class Caller {
             const v1::LookupResult& result = r.results(k);
             *right = result.found() && result.values_size() == 2 &&
                      RightValues(s_, keys_[k].index, result.values(0).double_value(), result.values(1).double_value());
+          }
+        }
+        break;
+      }
+      case Mode::kBatchColumnar: {
+        batch_response_.Clear();
+        status = predictions_->BatchLookup(&context, batch_, &batch_response_);
+        if (status.ok() && s_.verify) {
+          const auto& r = batch_response_;
+          *right = r.found_size() == s_.keys_per_call && r.columns_size() == 2 &&
+                   r.columns(0).double_values_size() == s_.keys_per_call &&
+                   r.columns(1).double_values_size() == s_.keys_per_call;
+          for (int k = 0; *right && k < s_.keys_per_call; ++k) {
+            *right = r.found(k) && RightValues(s_, keys_[k].index, r.columns(0).double_values(k),
+                                               r.columns(1).double_values(k));
           }
         }
         break;
@@ -615,6 +646,8 @@ int main(int argc, char** argv) {
     s.mode = Mode::kLookup;
   } else if (s.mode_name == "batch") {
     s.mode = Mode::kBatch;
+  } else if (s.mode_name == "batch_columnar") {
+    s.mode = Mode::kBatchColumnar;
   } else if (s.mode_name == "echo") {
     s.mode = Mode::kEcho;
   } else if (s.mode_name == "echo_batch") {
@@ -635,14 +668,15 @@ int main(int argc, char** argv) {
     s.mode = Mode::kIngest;
   } else {
     return Usage(
-        "--mode must be lookup, batch, echo, echo_batch, stream, echo_stream, redis_get, redis_mget, predict, "
+        "--mode must be lookup, batch, batch_columnar, echo, echo_batch, stream, echo_stream, redis_get, redis_mget, predict, "
         "fallback or ingest");
   }
   s.model = absl::GetFlag(FLAGS_model);
   s.features = absl::GetFlag(FLAGS_features);
   if (s.features < 1) return Usage("--features must be >= 1");
   const int batch = absl::GetFlag(FLAGS_batch);
-  const bool batched = s.mode == Mode::kBatch || s.mode == Mode::kEchoBatch || s.mode == Mode::kRedisMget ||
+  const bool batched = s.mode == Mode::kBatch || s.mode == Mode::kBatchColumnar || s.mode == Mode::kEchoBatch ||
+                       s.mode == Mode::kRedisMget ||
                        s.mode == Mode::kIngest;
   if (batched && batch < 1) return Usage("--batch must be >= 1");
   s.keys_per_call = batched ? batch : 1;

@@ -32,15 +32,19 @@ std::optional<int64_t> AsOf(bool has_as_of, int64_t as_of_micros) {
   return has_as_of ? std::optional<int64_t>(as_of_micros) : std::nullopt;
 }
 
-// Puts the stream and `as_of` over a snapshot answer (a LookupResponse or
-// LookupResult): the active snapshot counts as written at its publish time;
-// the newest of it and the table's stream versions at or before `as_of`
-// (latest without) answers.
-template <typename Answer>
-absl::Status OverlayStream(const StreamCatalog* streams, const TableSnapshot& table, std::string_view key,
-                           std::optional<int64_t> as_of, Answer* answer) {
+// What the table's stream and `as_of` make of a snapshot answer for `key`:
+// the active snapshot counts as written at its publish time; the newest of
+// it and the stream's versions at or before `as_of` (latest without) wins.
+struct Overlay {
+  enum class Winner { kSnapshot, kStream, kNothing };
+  Winner winner = Winner::kSnapshot;
+  StreamHit hit;  // set when the stream wins
+};
+
+absl::StatusOr<Overlay> ResolveOverlay(const StreamCatalog* streams, const TableSnapshot& table, std::string_view key,
+                                       std::optional<int64_t> as_of, bool snapshot_found) {
   const int64_t snapshot_time = table.info().created_at_micros;
-  const bool snapshot_counts = answer->found() && (!as_of.has_value() || snapshot_time <= *as_of);
+  const bool snapshot_counts = snapshot_found && (!as_of.has_value() || snapshot_time <= *as_of);
   const StreamStore* stream = streams == nullptr ? nullptr : streams->Find(table.table());
   std::optional<StreamHit> hit;
   if (stream != nullptr) {
@@ -52,15 +56,31 @@ absl::Status OverlayStream(const StreamCatalog* streams, const TableSnapshot& ta
     }
     PREDSTORE_ASSIGN_OR_RETURN(hit, stream->Get(key, as_of));
   }
+  Overlay overlay;
   if (hit.has_value() && (!snapshot_counts || hit->event_time_micros > snapshot_time)) {
+    overlay.winner = Overlay::Winner::kStream;
+    overlay.hit = *std::move(hit);
+  } else if (!snapshot_counts) {
+    overlay.winner = Overlay::Winner::kNothing;  // absent, or published after as_of
+  }
+  return overlay;
+}
+
+// Puts the stream and `as_of` over a snapshot answer (a LookupResponse or
+// LookupResult); see ResolveOverlay.
+template <typename Answer>
+absl::Status OverlayStream(const StreamCatalog* streams, const TableSnapshot& table, std::string_view key,
+                           std::optional<int64_t> as_of, Answer* answer) {
+  PREDSTORE_ASSIGN_OR_RETURN(Overlay overlay, ResolveOverlay(streams, table, key, as_of, answer->found()));
+  if (overlay.winner == Overlay::Winner::kStream) {
     answer->clear_values();
     PREDSTORE_RETURN_IF_ERROR(table.value_codec().ForEach(
-        hit->value, [answer](size_t, const CellView& cell) { CellToWire(cell, answer->add_values()); }));
+        overlay.hit.value, [answer](size_t, const CellView& cell) { CellToWire(cell, answer->add_values()); }));
     answer->set_found(true);
     answer->set_source(v1::SOURCE_STREAM);
-    answer->set_event_time_micros(hit->event_time_micros);
-  } else if (answer->found() && !snapshot_counts) {
-    answer->clear_values();  // the snapshot was published after as_of
+    answer->set_event_time_micros(overlay.hit.event_time_micros);
+  } else if (overlay.winner == Overlay::Winner::kNothing && answer->found()) {
+    answer->clear_values();
     answer->set_found(false);
   }
   return absl::OkStatus();
@@ -243,6 +263,147 @@ class FailedScan final : public grpc::ServerWriteReactor<v1::ScanResponse> {
   void OnDone() override { delete this; }
 };
 
+// The number of values a columnar key column holds for its type.
+int ColumnarLength(const v1::KeyColumnValues& values, ColumnType type) {
+  switch (type) {
+    case ColumnType::kUint64: return values.uint64_values_size();
+    case ColumnType::kString: return values.string_values_size();
+    default: return values.int64_values_size();  // int64, date, timestamp
+  }
+}
+
+Cell ColumnarCell(const v1::KeyColumnValues& values, ColumnType type, int k) {
+  switch (type) {
+    case ColumnType::kUint64: return values.uint64_values(k);
+    case ColumnType::kString: return values.string_values(k);
+    case ColumnType::kDate: return Date{static_cast<int32_t>(values.int64_values(k))};
+    case ColumnType::kTimestamp: return Timestamp{values.int64_values(k)};
+    default: return values.int64_values(k);
+  }
+}
+
+// Encodes a columnar request's keys back to back into `buffer`, each
+// ending at its entry of `ends`. kInvalidArgument naming the bad column.
+absl::Status EncodeColumnarKeys(const v1::BatchLookupRequest& request, const std::vector<int>& positions,
+                                const TableSnapshot& table, uint64_t max_keys, std::string* buffer,
+                                std::vector<size_t>* ends) {
+  if (request.keys_size() > 0) return absl::InvalidArgumentError("keys and key_values: give one form of the keys");
+  const auto& columns = table.schema().lookup_columns();
+  if (request.key_values_size() != request.key_columns_size()) {
+    return absl::InvalidArgumentError(StrCat("key_values: ", request.key_values_size(), " columns for ",
+                                             request.key_columns_size(), " key_columns"));
+  }
+  const int keys = ColumnarLength(request.key_values(positions[0]), columns[0].type);
+  if (static_cast<uint64_t>(keys) > max_keys) {
+    return absl::ResourceExhaustedError(StrCat("key_values: ", keys, " keys exceed the server's limit of ", max_keys,
+                                               " per BatchLookup; split the batch"));
+  }
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const v1::KeyColumnValues& values = request.key_values(positions[i]);
+    const int length = ColumnarLength(values, columns[i].type);
+    if (length != keys) {
+      return absl::InvalidArgumentError(StrCat("key_values[", positions[i], "] (column \"", columns[i].name, "\", ",
+                                               ColumnTypeName(columns[i].type), "): ", length, " values for ", keys,
+                                               " keys"));
+    }
+    if (columns[i].type == ColumnType::kDate) {
+      for (int64_t days : values.int64_values()) {
+        if (days < INT32_MIN || days > INT32_MAX) {
+          return absl::InvalidArgumentError(StrCat("key_values[", positions[i], "] (column \"", columns[i].name,
+                                                   "\"): ", days, " days is out of range"));
+        }
+      }
+    }
+  }
+  std::vector<Cell> cells(columns.size());
+  ends->reserve(keys);
+  for (int k = 0; k < keys; ++k) {
+    for (size_t i = 0; i < columns.size(); ++i) cells[i] = ColumnarCell(request.key_values(positions[i]), columns[i].type, k);
+    table.key_codec().Encode(cells, buffer);
+    ends->push_back(buffer->size());
+  }
+  return absl::OkStatus();
+}
+
+// Appends one key's values (an encoded value, or nothing for a miss) to the
+// response's value columns.
+absl::Status AppendColumnarValues(const TableSnapshot& table, const std::string_view* value,
+                                  v1::BatchLookupResponse* response) {
+  const auto& value_columns = table.schema().value_columns();
+  if (value == nullptr) {
+    for (size_t c = 0; c < value_columns.size(); ++c) {
+      v1::ValueColumnValues* column = response->mutable_columns(static_cast<int>(c));
+      switch (value_columns[c].type) {
+        case ColumnType::kDouble: column->add_double_values(0); break;
+        case ColumnType::kFloat: column->add_float_values(0); break;
+        case ColumnType::kString: column->add_string_values(); break;
+        default: column->add_int64_values(0); break;
+      }
+    }
+    return absl::OkStatus();
+  }
+  return table.value_codec().ForEach(*value, [response](size_t c, const CellView& cell) {
+    v1::ValueColumnValues* column = response->mutable_columns(static_cast<int>(c));
+    if (const auto* d = std::get_if<double>(&cell)) {
+      column->add_double_values(*d);
+    } else if (const auto* f = std::get_if<float>(&cell)) {
+      column->add_float_values(*f);
+    } else if (const auto* text = std::get_if<std::string_view>(&cell)) {
+      column->add_string_values(std::string(*text));
+    } else if (const auto* i = std::get_if<int64_t>(&cell)) {
+      column->add_int64_values(*i);
+    }
+  });
+}
+
+// Answers a columnar BatchLookup (request.key_values): from the snapshot,
+// with the stream and as_of over it; never from a model.
+absl::Status AnswerColumnar(const TableSnapshot& table, const StreamCatalog* streams, const std::vector<int>& positions,
+                            uint64_t max_keys, const v1::BatchLookupRequest& request,
+                            v1::BatchLookupResponse* response) {
+  std::string buffer;
+  std::vector<size_t> ends;
+  PREDSTORE_RETURN_IF_ERROR(EncodeColumnarKeys(request, positions, table, max_keys, &buffer, &ends));
+  std::vector<std::string_view> keys(ends.size());
+  for (size_t i = 0, begin = 0; i < ends.size(); begin = ends[i], ++i) {
+    keys[i] = std::string_view(buffer.data() + begin, ends[i] - begin);
+  }
+  for (const Column& c : table.schema().value_columns()) {
+    response->add_value_columns(c.name);
+    response->add_columns();
+  }
+  response->set_snapshot_version(table.version());
+  response->mutable_found()->Reserve(static_cast<int>(keys.size()));
+  response->mutable_sources()->Reserve(static_cast<int>(keys.size()));
+  const std::optional<int64_t> as_of = AsOf(request.has_as_of_micros(), request.as_of_micros());
+  const bool overlay = as_of.has_value() || (streams != nullptr && streams->Find(table.table()) != nullptr);
+  absl::Status status;
+  PREDSTORE_RETURN_IF_ERROR(table.MultiGet(keys, [&](size_t k, const std::string_view* value) {
+    if (!status.ok()) return;
+    v1::Source source = v1::SOURCE_PRECOMPUTED;
+    Overlay resolved;
+    if (overlay) {
+      absl::StatusOr<Overlay> result = ResolveOverlay(streams, table, keys[k], as_of, value != nullptr);
+      if (!result.ok()) {
+        status = result.status();
+        return;
+      }
+      resolved = *std::move(result);
+      if (resolved.winner == Overlay::Winner::kNothing) value = nullptr;
+    }
+    std::string_view stream_value;
+    if (resolved.winner == Overlay::Winner::kStream) {
+      stream_value = resolved.hit.value;
+      value = &stream_value;
+      source = v1::SOURCE_STREAM;
+    }
+    response->add_found(value != nullptr);
+    response->add_sources(source);
+    status = AppendColumnarValues(table, value, response);
+  }));
+  return status;
+}
+
 }  // namespace
 
 grpc::ServerWriteReactor<v1::ScanResponse>* PredictionService::Scan(grpc::CallbackServerContext* context,
@@ -325,6 +486,9 @@ grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerCon
   const Schema& schema = table.schema();
   auto positions = KeyColumnPositions(request->key_columns(), schema);
   if (!positions.ok()) return FinishUnary(context, positions.status());
+  if (request->key_values_size() > 0) {
+    return FinishUnary(context, AnswerColumnar(table, streams_, *positions, max_batch_keys_, *request, response));
+  }
 
   // Encode every key into one buffer, then view them.
   const auto& columns = schema.lookup_columns();

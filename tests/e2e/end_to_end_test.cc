@@ -505,6 +505,60 @@ TEST_F(EndToEndTest, PartitionsReplaceListAndDropWhileServing) {
   EXPECT_THAT(missing.err, HasSubstr("has no partition 2026-11-24"));
 }
 
+TEST_F(EndToEndTest, ColumnarBatchLookupAnswersLikeTheRowForm) {
+  ASSERT_EQ(RunProgram({LoaderBinary(), "sample", "--rows=3000", "--out=" + File("f.csv").string()}).exit_code, 0);
+  ASSERT_EQ(Load("forecasts", {File("f.csv").string()}).exit_code, 0);
+  ServerProcess server(data(), {"--max_batch_keys=60"});
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+  std::vector<Row> rows = ReadSampleCsv(File("f.csv"));
+  rows.resize(50);
+  rows.push_back(Row{999999, 1, 1, 0, 0});  // not stored
+  rows.push_back(Row{1, 999999, 2, 0, 0});
+
+  // The same keys in both forms, columns in another order than the table's.
+  v1::BatchLookupRequest by_row = BatchOf("forecasts", rows, 0, rows.size());
+  v1::BatchLookupRequest columnar = ColumnarOf("forecasts", rows, 0, rows.size());
+  auto rowwise = client.BatchLookup(by_row);
+  auto columns = client.BatchLookup(columnar);
+  ASSERT_TRUE(rowwise.ok()) << rowwise.status();
+  ASSERT_TRUE(columns.ok()) << columns.status();
+  EXPECT_EQ(columns->results_size(), 0);
+  ASSERT_EQ(columns->found_size(), static_cast<int>(rows.size()));
+  ASSERT_EQ(columns->sources_size(), static_cast<int>(rows.size()));
+  ASSERT_EQ(columns->columns_size(), 2);
+  EXPECT_THAT(columns->value_columns(), ::testing::ElementsAre("forecast", "p90"));
+  EXPECT_EQ(columns->snapshot_version(), rowwise->snapshot_version());
+  for (size_t k = 0; k < rows.size(); ++k) {
+    const v1::LookupResult& expected = rowwise->results(static_cast<int>(k));
+    ASSERT_EQ(columns->found(static_cast<int>(k)), expected.found()) << "key " << k;
+    EXPECT_EQ(columns->found(static_cast<int>(k)), k < 50) << "key " << k;
+    if (!expected.found()) continue;
+    EXPECT_EQ(columns->sources(static_cast<int>(k)), v1::SOURCE_PRECOMPUTED);
+    EXPECT_EQ(columns->columns(0).double_values(static_cast<int>(k)), rows[k].forecast);
+    EXPECT_EQ(columns->columns(1).double_values(static_cast<int>(k)), expected.values(1).double_value());
+  }
+
+  auto code_of = [&](const v1::BatchLookupRequest& bad) { return client.BatchLookup(bad).status(); };
+  v1::BatchLookupRequest short_column = columnar;
+  short_column.mutable_key_values(2)->mutable_int64_values()->RemoveLast();
+  absl::Status status = code_of(short_column);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("key_values[2] (column \"item_id\", int64): 51 values for 52 keys"));
+  v1::BatchLookupRequest both = columnar;
+  *both.add_keys() = by_row.keys(0);
+  EXPECT_EQ(code_of(both).code(), absl::StatusCode::kInvalidArgument);
+  v1::BatchLookupRequest wrong_type = columnar;
+  wrong_type.mutable_key_values(1)->clear_int64_values();
+  wrong_type.mutable_key_values(1)->add_string_values("3");
+  EXPECT_EQ(code_of(wrong_type).code(), absl::StatusCode::kInvalidArgument);
+  v1::BatchLookupRequest too_many = columnar;
+  for (int c = 0; c < 3; ++c) {
+    for (int k = 0; k < 10; ++k) too_many.mutable_key_values(c)->add_int64_values(1);
+  }
+  EXPECT_EQ(code_of(too_many).code(), absl::StatusCode::kResourceExhausted);
+}
+
 TEST_F(EndToEndTest, LookupStreamAnswersEveryRequestById) {
   ASSERT_EQ(RunProgram({LoaderBinary(), "sample", "--rows=5000", "--out=" + File("f.csv").string()}).exit_code, 0);
   ASSERT_EQ(Load("forecasts", {File("f.csv").string()}).exit_code, 0);

@@ -79,6 +79,24 @@ inline v1::BatchLookupRequest BatchOf(const std::string& table, const std::vecto
   return request;
 }
 
+// The same keys as BatchOf in columnar form (key_values), key columns in
+// yet another order.
+inline v1::BatchLookupRequest ColumnarOf(const std::string& table, const std::vector<Row>& rows, size_t begin,
+                                         size_t end) {
+  v1::BatchLookupRequest request;
+  request.set_table(table);
+  for (const char* name : {"horizon_days", "store_id", "item_id"}) {
+    request.add_key_columns(name);
+    request.add_key_values();
+  }
+  for (size_t i = begin; i < end; ++i) {
+    request.mutable_key_values(0)->add_int64_values(rows[i].horizon);
+    request.mutable_key_values(1)->add_int64_values(rows[i].store);
+    request.mutable_key_values(2)->add_int64_values(rows[i].item);
+  }
+  return request;
+}
+
 inline v1::LookupRequest LookupOf(const std::string& table, int64_t store, int64_t item, int64_t horizon) {
   v1::LookupRequest request;
   request.set_table(table);

@@ -75,6 +75,15 @@ TEST_P(PipelineModesTest, TheSamePredictionFileServedAsBatchOrAsStreamAnswersAli
       EXPECT_EQ(b.values(1).double_value(), a.values(1).double_value()) << "row " << begin + i;
     }
   }
+  // A columnar batch reads the stream the same way.
+  auto columnar = client.BatchLookup(ColumnarOf("streamed", rows, 0, 200));
+  ASSERT_TRUE(columnar.ok()) << columnar.status();
+  ASSERT_EQ(columnar->found_size(), 200);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_TRUE(columnar->found(i));
+    EXPECT_EQ(columnar->sources(i), v1::SOURCE_STREAM);
+    EXPECT_EQ(columnar->columns(0).double_values(i), rows[i].forecast) << "row " << i;
+  }
 }
 
 TEST_P(PipelineModesTest, ABadFileIsRejectedWithTheSameMessageEitherWay) {
