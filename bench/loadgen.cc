@@ -12,6 +12,7 @@
 //   lookup      Predictions.Lookup of one random existing sample key
 //   batch       Predictions.BatchLookup of --batch random existing keys
 //   batch_columnar  the same keys and answers in columnar form (key_values)
+//   stream_batch    columnar batches of --batch keys over one LookupStream per caller
 //   echo        predstore.bench.v1.Echo of one 3-int64 row (the floor)
 //   echo_batch  Echo of --batch 3-int64 rows
 //   stream      Predictions.LookupStream: one long-lived stream per caller,
@@ -72,7 +73,7 @@
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "host:port of predstore-server (lookup, batch) or the echo server.");
 ABSL_FLAG(std::string, mode, "lookup",
-          "lookup, batch, batch_columnar, echo, echo_batch, stream (LookupStream), echo_stream, redis_get or redis_mget (--batch keys; "
+          "lookup, batch, batch_columnar, stream_batch, echo, echo_batch, stream (LookupStream), echo_stream, redis_get or redis_mget (--batch keys; "
           "Redis holds key fc:<store_id>:<item_id>:<horizon_days> = \"<forecast>,<p90>\").");
 ABSL_FLAG(int, concurrency, 1, "Concurrent callers (threads), each with one call in flight.");
 ABSL_FLAG(double, rate, 0,
@@ -106,7 +107,7 @@ namespace v1 = predstore::v1;
 namespace echo = predstore::bench::v1;
 
 enum class Mode {
-  kLookup, kBatch, kBatchColumnar, kEcho, kEchoBatch, kStream, kEchoStream, kRedisGet, kRedisMget, kPredict, kFallback, kIngest
+  kLookup, kBatch, kBatchColumnar, kStreamBatch, kEcho, kEchoBatch, kStream, kEchoStream, kRedisGet, kRedisMget, kPredict, kFallback, kIngest
 };
 bool IsRedis(Mode mode) { return mode == Mode::kRedisGet || mode == Mode::kRedisMget; }
 
@@ -186,7 +187,7 @@ class Caller {
       // The same client harness drives Redis, through hiredis.
       redis_ = redisConnect(s_.redis_host.c_str(), s_.redis_port);
     } else if (s_.mode == Mode::kLookup || s_.mode == Mode::kBatch || s_.mode == Mode::kBatchColumnar ||
-               s_.mode == Mode::kStream ||
+               s_.mode == Mode::kStream || s_.mode == Mode::kStreamBatch ||
                s_.mode == Mode::kPredict || s_.mode == Mode::kFallback) {
       predictions_ = v1::Predictions::NewStub(channel);
     } else if (s_.mode == Mode::kIngest) {
@@ -208,7 +209,9 @@ class Caller {
     } else {
       result->latencies_ns.reserve(schedule.quota);
     }
-    if (s_.mode == Mode::kStream) lookup_stream_ = predictions_->LookupStream(&stream_context_);
+    if (s_.mode == Mode::kStream || s_.mode == Mode::kStreamBatch) {
+      lookup_stream_ = predictions_->LookupStream(&stream_context_);
+    }
     if (s_.mode == Mode::kEchoStream) echo_stream_ = echo_->EchoStream(&stream_context_);
     if (s_.mode == Mode::kIngest) ingest_stream_ = admin_->Ingest(&stream_context_);
     uint64_t measured = 0;
@@ -279,12 +282,15 @@ class Caller {
         }
         break;
       case Mode::kBatchColumnar:
-        batch_.set_table(s_.table);
+      case Mode::kStreamBatch: {
+        v1::BatchLookupRequest& batch = s_.mode == Mode::kStreamBatch ? *stream_request_.mutable_batch() : batch_;
+        batch.set_table(s_.table);
         for (const char* name : names) {
-          batch_.add_key_columns(name);
-          batch_.add_key_values()->mutable_int64_values()->Resize(s_.keys_per_call, 0);
+          batch.add_key_columns(name);
+          batch.add_key_values()->mutable_int64_values()->Resize(s_.keys_per_call, 0);
         }
         break;
+      }
       case Mode::kEcho:
       case Mode::kEchoBatch:
       case Mode::kEchoStream:
@@ -343,12 +349,15 @@ class Caller {
         }
         break;
       case Mode::kBatchColumnar:
+      case Mode::kStreamBatch: {
+        v1::BatchLookupRequest& batch = s_.mode == Mode::kStreamBatch ? *stream_request_.mutable_batch() : batch_;
         for (int k = 0; k < s_.keys_per_call; ++k) {
-          batch_.mutable_key_values(0)->set_int64_values(k, keys_[k].store_id);
-          batch_.mutable_key_values(1)->set_int64_values(k, keys_[k].item_id);
-          batch_.mutable_key_values(2)->set_int64_values(k, keys_[k].horizon_days);
+          batch.mutable_key_values(0)->set_int64_values(k, keys_[k].store_id);
+          batch.mutable_key_values(1)->set_int64_values(k, keys_[k].item_id);
+          batch.mutable_key_values(2)->set_int64_values(k, keys_[k].horizon_days);
         }
         break;
+      }
       case Mode::kEcho:
       case Mode::kEchoBatch:
       case Mode::kEchoStream:
@@ -406,6 +415,7 @@ class Caller {
       case Mode::kRedisMget:
         return RedisCall(right);
       case Mode::kStream:
+      case Mode::kStreamBatch:
         return StreamCall(right);
       case Mode::kEchoStream:
         return EchoStreamCall(right);
@@ -466,16 +476,7 @@ class Caller {
       case Mode::kBatchColumnar: {
         batch_response_.Clear();
         status = predictions_->BatchLookup(&context, batch_, &batch_response_);
-        if (status.ok() && s_.verify) {
-          const auto& r = batch_response_;
-          *right = r.found_size() == s_.keys_per_call && r.columns_size() == 2 &&
-                   r.columns(0).double_values_size() == s_.keys_per_call &&
-                   r.columns(1).double_values_size() == s_.keys_per_call;
-          for (int k = 0; *right && k < s_.keys_per_call; ++k) {
-            *right = r.found(k) && RightValues(s_, keys_[k].index, r.columns(0).double_values(k),
-                                               r.columns(1).double_values(k));
-          }
-        }
+        if (status.ok() && s_.verify) *right = RightColumns(batch_response_);
         break;
       }
       case Mode::kEcho:
@@ -536,10 +537,23 @@ class Caller {
     return grpc::Status::OK;
   }
 
-  // One request and its answer on the caller's LookupStream.
+  // Whether a columnar answer holds every key's right values.
+  bool RightColumns(const v1::BatchLookupResponse& r) const {
+    bool right = r.found_size() == s_.keys_per_call && r.columns_size() == 2 &&
+                 r.columns(0).double_values_size() == s_.keys_per_call &&
+                 r.columns(1).double_values_size() == s_.keys_per_call;
+    for (int k = 0; right && k < s_.keys_per_call; ++k) {
+      right = r.found(k) && RightValues(s_, keys_[k].index, r.columns(0).double_values(k), r.columns(1).double_values(k));
+    }
+    return right;
+  }
+
+  // One request (a lookup, or a columnar batch) and its answer on the
+  // caller's LookupStream.
   grpc::Status StreamCall(bool* right) {
     stream_request_.set_id(++stream_id_);
-    *stream_request_.mutable_lookup() = lookup_;
+    const bool batch = s_.mode == Mode::kStreamBatch;
+    if (!batch) *stream_request_.mutable_lookup() = lookup_;
     stream_response_.Clear();
     if (!lookup_stream_->Write(stream_request_) || !lookup_stream_->Read(&stream_response_)) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the lookup stream broke");
@@ -549,8 +563,10 @@ class Caller {
     }
     if (s_.verify) {
       const auto& r = stream_response_.result();
-      *right = stream_response_.id() == stream_id_ && r.found() && r.values_size() == 2 &&
-               RightValues(s_, keys_[0].index, r.values(0).double_value(), r.values(1).double_value());
+      *right = stream_response_.id() == stream_id_ &&
+               (batch ? RightColumns(stream_response_.batch())
+                      : r.found() && r.values_size() == 2 &&
+                            RightValues(s_, keys_[0].index, r.values(0).double_value(), r.values(1).double_value()));
     }
     return grpc::Status::OK;
   }
@@ -648,6 +664,8 @@ int main(int argc, char** argv) {
     s.mode = Mode::kBatch;
   } else if (s.mode_name == "batch_columnar") {
     s.mode = Mode::kBatchColumnar;
+  } else if (s.mode_name == "stream_batch") {
+    s.mode = Mode::kStreamBatch;
   } else if (s.mode_name == "echo") {
     s.mode = Mode::kEcho;
   } else if (s.mode_name == "echo_batch") {
@@ -668,14 +686,15 @@ int main(int argc, char** argv) {
     s.mode = Mode::kIngest;
   } else {
     return Usage(
-        "--mode must be lookup, batch, batch_columnar, echo, echo_batch, stream, echo_stream, redis_get, redis_mget, predict, "
+        "--mode must be lookup, batch, batch_columnar, stream_batch, echo, echo_batch, stream, echo_stream, redis_get, redis_mget, predict, "
         "fallback or ingest");
   }
   s.model = absl::GetFlag(FLAGS_model);
   s.features = absl::GetFlag(FLAGS_features);
   if (s.features < 1) return Usage("--features must be >= 1");
   const int batch = absl::GetFlag(FLAGS_batch);
-  const bool batched = s.mode == Mode::kBatch || s.mode == Mode::kBatchColumnar || s.mode == Mode::kEchoBatch ||
+  const bool batched = s.mode == Mode::kBatch || s.mode == Mode::kBatchColumnar || s.mode == Mode::kStreamBatch ||
+                       s.mode == Mode::kEchoBatch ||
                        s.mode == Mode::kRedisMget ||
                        s.mode == Mode::kIngest;
   if (batched && batch < 1) return Usage("--batch must be >= 1");

@@ -269,6 +269,7 @@ add_case "lookup c=16 shared" server --mode=lookup --concurrency=16 --channels=s
 add_case "echo_batch(100) c=1" echo --mode=echo_batch --batch=100 --concurrency=1
 add_case "batch(100) c=1" server --mode=batch --batch=100 --concurrency=1
 add_case "batch_columnar(100) c=1" server --mode=batch_columnar --batch=100 --concurrency=1
+add_case "stream_batch(100) c=1" server --mode=stream_batch --batch=100 --concurrency=1
 add_case "echo_stream c=1" echo --mode=echo_stream --concurrency=1
 add_case "stream c=1" server --mode=stream --concurrency=1
 add_case "echo_stream c=16" echo --mode=echo_stream --concurrency=16
@@ -370,7 +371,7 @@ pairs=("lookup c=1|echo c=1" "lookup c=16|echo c=16" "lookup c=16 shared|echo c=
   "predict c=1|lookup c=1" "fallback c=1|lookup c=1" "predict c=32|predict c=32 unbatched")
 if [[ -n "$redis_port" ]]; then
   pairs+=("lookup c=1|redis GET c=1" "stream c=16|redis GET c=16" "batch(100) c=1|redis MGET(100) c=1"
-          "batch_columnar(100) c=1|redis MGET(100) c=1")
+          "batch_columnar(100) c=1|redis MGET(100) c=1" "stream_batch(100) c=1|redis MGET(100) c=1")
 fi
 for c in "${sweep[@]}"; do
   [[ " ${pairs[*]} " == *"lookup c=$c|echo c=$c"* ]] || pairs+=("lookup c=$c|echo c=$c")

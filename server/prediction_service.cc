@@ -150,18 +150,32 @@ std::vector<NamedFeature> RequestFeatures(const google::protobuf::RepeatedPtrFie
 
 // A LookupStream: each request is answered from the store (no fallback);
 // a failed lookup's status travels on its answer.
+// Answers a columnar BatchLookup (request.key_values): from the table's
+// snapshot, with the stream and as_of over it; never from a model.
+absl::Status AnswerColumnarBatch(const PredictionStore& store, const StreamCatalog* streams, uint64_t max_keys,
+                                 const v1::BatchLookupRequest& request, v1::BatchLookupResponse* response);
+
 class LookupStreamReactor final : public AnsweringBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse> {
  public:
-  LookupStreamReactor(const PredictionStore* store, const StreamCatalog* streams) : store_(store), streams_(streams) {
+  LookupStreamReactor(const PredictionStore* store, const StreamCatalog* streams, uint64_t max_batch_keys)
+      : store_(store), streams_(streams), max_batch_keys_(max_batch_keys) {
     StartReading();
   }
 
  private:
   void Answer(const v1::StreamLookupRequest& request, v1::StreamLookupResponse* answer) override {
     answer->set_id(request.id());
-    absl::Status status = AnswerLookup(*store_, streams_, request.lookup(), answer->mutable_result());
+    absl::Status status;
+    if (request.has_batch()) {
+      status = request.batch().key_values_size() > 0
+                   ? AnswerColumnarBatch(*store_, streams_, max_batch_keys_, request.batch(), answer->mutable_batch())
+                   : absl::InvalidArgumentError("batch: on LookupStream a batch takes key_values (the columnar form)");
+    } else {
+      status = AnswerLookup(*store_, streams_, request.lookup(), answer->mutable_result());
+    }
     if (!status.ok()) {
       answer->clear_result();
+      answer->clear_batch();
       answer->set_error_code(static_cast<int32_t>(status.code()));
       answer->set_error_message(std::string(status.message()));
     }
@@ -169,6 +183,7 @@ class LookupStreamReactor final : public AnsweringBidiReactor<v1::StreamLookupRe
 
   const PredictionStore* store_;
   const StreamCatalog* streams_;
+  uint64_t max_batch_keys_;
 };
 
 // Streams a scan in chunks: each chunk is a Scan resumed after the last
@@ -356,8 +371,8 @@ absl::Status AppendColumnarValues(const TableSnapshot& table, const std::string_
   });
 }
 
-// Answers a columnar BatchLookup (request.key_values): from the snapshot,
-// with the stream and as_of over it; never from a model.
+// AnswerColumnarBatch's work once the table and its key column positions
+// are known.
 absl::Status AnswerColumnar(const TableSnapshot& table, const StreamCatalog* streams, const std::vector<int>& positions,
                             uint64_t max_keys, const v1::BatchLookupRequest& request,
                             v1::BatchLookupResponse* response) {
@@ -402,6 +417,13 @@ absl::Status AnswerColumnar(const TableSnapshot& table, const StreamCatalog* str
     status = AppendColumnarValues(table, value, response);
   }));
   return status;
+}
+
+absl::Status AnswerColumnarBatch(const PredictionStore& store, const StreamCatalog* streams, uint64_t max_keys,
+                                 const v1::BatchLookupRequest& request, v1::BatchLookupResponse* response) {
+  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> table, FindTable(store, request.table()));
+  PREDSTORE_ASSIGN_OR_RETURN(std::vector<int> positions, KeyColumnPositions(request.key_columns(), table->schema()));
+  return AnswerColumnar(*table, streams, positions, max_keys, request, response);
 }
 
 }  // namespace
@@ -467,7 +489,7 @@ grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext*
 
 grpc::ServerBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse>* PredictionService::LookupStream(
     grpc::CallbackServerContext*) {
-  return new LookupStreamReactor(store_, streams_);
+  return new LookupStreamReactor(store_, streams_, max_batch_keys_);
 }
 
 grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerContext* context,
@@ -475,6 +497,9 @@ grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerCon
                                                          v1::BatchLookupResponse* response) {
   absl::Status status = CheckDeadline(context);
   if (!status.ok()) return FinishUnary(context, status);
+  if (request->key_values_size() > 0) {
+    return FinishUnary(context, AnswerColumnarBatch(*store_, streams_, max_batch_keys_, *request, response));
+  }
   if (static_cast<uint64_t>(request->keys_size()) > max_batch_keys_) {
     return FinishUnary(context, absl::ResourceExhaustedError(StrCat("keys: ", request->keys_size(),
                                                                " keys exceed the server's limit of ", max_batch_keys_,
@@ -486,9 +511,6 @@ grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerCon
   const Schema& schema = table.schema();
   auto positions = KeyColumnPositions(request->key_columns(), schema);
   if (!positions.ok()) return FinishUnary(context, positions.status());
-  if (request->key_values_size() > 0) {
-    return FinishUnary(context, AnswerColumnar(table, streams_, *positions, max_batch_keys_, *request, response));
-  }
 
   // Encode every key into one buffer, then view them.
   const auto& columns = schema.lookup_columns();

@@ -557,6 +557,35 @@ TEST_F(EndToEndTest, ColumnarBatchLookupAnswersLikeTheRowForm) {
     for (int k = 0; k < 10; ++k) too_many.mutable_key_values(c)->add_int64_values(1);
   }
   EXPECT_EQ(code_of(too_many).code(), absl::StatusCode::kResourceExhausted);
+
+  // The same batch over a LookupStream answers alike; a row-form batch there
+  // is an error answer, and the stream goes on.
+  std::unique_ptr<LookupStream> stream = client.OpenLookupStream();
+  v1::StreamLookupRequest streamed;
+  streamed.set_id(7);
+  *streamed.mutable_batch() = columnar;
+  v1::StreamLookupRequest row_form;
+  row_form.set_id(8);
+  *row_form.mutable_batch() = by_row;
+  ASSERT_TRUE(stream->Write(streamed) && stream->Write(row_form) && stream->Write(streamed));
+  stream->WritesDone();
+  std::vector<v1::StreamLookupResponse> answers(3);
+  for (auto& answer : answers) ASSERT_TRUE(stream->Read(&answer));
+  v1::StreamLookupResponse end;
+  EXPECT_FALSE(stream->Read(&end));
+  EXPECT_TRUE(stream->Finish().ok());
+  std::map<uint64_t, int> answered;
+  for (const auto& answer : answers) {
+    ++answered[answer.id()];
+    if (answer.id() == 8) {
+      EXPECT_EQ(answer.error_code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+      EXPECT_THAT(answer.error_message(), HasSubstr("key_values"));
+      continue;
+    }
+    ASSERT_EQ(answer.error_code(), 0) << answer.error_message();
+    EXPECT_EQ(answer.batch().SerializeAsString(), columns->SerializeAsString());
+  }
+  EXPECT_EQ(answered, (std::map<uint64_t, int>{{7, 2}, {8, 1}}));
 }
 
 TEST_F(EndToEndTest, LookupStreamAnswersEveryRequestById) {
