@@ -124,12 +124,19 @@ void WriteRow(std::FILE* out, int64_t store, int64_t item, int32_t day) {
                static_cast<double>((store * 31 + item * 7 + day) % 1000) / 10);
 }
 
-DataSet Uniform(const fs::path& work, std::mt19937_64& rng) {
+// An empty data set named `name`, its CSV in `work`, with the given domains.
+DataSet Named(const std::string& name, const fs::path& work, int64_t stores, int64_t items) {
   DataSet data;
-  data.name = "uniform";
-  data.csv = work / "uniform.csv";
-  data.stores = absl::GetFlag(FLAGS_stores);
-  data.items = absl::GetFlag(FLAGS_items);
+  data.name = name;
+  data.csv = work / name;
+  data.csv += ".csv";
+  data.stores = stores;
+  data.items = items;
+  return data;
+}
+
+DataSet Uniform(const fs::path& work, std::mt19937_64& rng) {
+  DataSet data = Named("uniform", work, absl::GetFlag(FLAGS_stores), absl::GetFlag(FLAGS_items));
   const int32_t days = absl::GetFlag(FLAGS_days);
   std::FILE* out = std::fopen(data.csv.c_str(), "w");
   std::fputs("store_id,item_id,day,forecast\n", out);
@@ -151,11 +158,7 @@ DataSet Uniform(const fs::path& work, std::mt19937_64& rng) {
 // As many rows as the uniform set: per day, distinct (store, item) pairs
 // drawn from two Zipf distributions (a few hot stores, hot items).
 DataSet Skewed(const fs::path& work, std::mt19937_64& rng) {
-  DataSet data;
-  data.name = "zipf";
-  data.csv = work / "zipf.csv";
-  data.stores = absl::GetFlag(FLAGS_zipf_stores);
-  data.items = absl::GetFlag(FLAGS_zipf_items);
+  DataSet data = Named("zipf", work, absl::GetFlag(FLAGS_zipf_stores), absl::GetFlag(FLAGS_zipf_items));
   const int32_t days = absl::GetFlag(FLAGS_days);
   const uint64_t per_day = static_cast<uint64_t>(absl::GetFlag(FLAGS_stores)) * absl::GetFlag(FLAGS_items);
   const Zipf stores(data.stores, absl::GetFlag(FLAGS_zipf_exponent));
@@ -202,7 +205,8 @@ int RunScans(PredictionStore& store, const DataSet& data) {
   std::vector<std::string> dat_lines;
   for (const Shape& shape : kShapes) {
     // The shape's name up to its parenthesis, for the figure's axis.
-    std::string dat = "\"" + shape.name.substr(0, shape.name.find(" (")) + "\"";
+    std::string dat = "\"";
+    dat.append(shape.name, 0, shape.name.find(" (")).append("\"");
     for (const Encoding& encoding : kEncodings) {
       auto snapshot = store.Find(TableName(data, encoding));
       std::mt19937_64 rng(absl::GetFlag(FLAGS_seed));  // the same boxes for every encoding
