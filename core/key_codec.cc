@@ -243,10 +243,10 @@ ZPoint KeyCodec::ReadOrdinalPart(std::string_view ordinals) const {
 }
 
 absl::Status KeyCodec::Remap(std::string_view key, std::string* out) const {
-  PREDSTORE_ASSIGN_OR_RETURN(ZPoint ordinals, ReadOrdinals(key));
   PREDSTORE_ASSIGN_OR_RETURN(size_t prefix, PartitionPrefixLength(key));
+  if (key.size() < prefix + curve_bytes_ + ordinal_bytes_) return absl::DataLossError("key: too short for its columns");
   out->append(key.substr(0, prefix));
-  AppendCurveColumns(ordinals, out);
+  AppendCurveColumns(ReadOrdinalPart(key.substr(prefix + curve_bytes_, ordinal_bytes_)), out);
   out->append(key.substr(prefix + curve_bytes_ + ordinal_bytes_));
   return absl::OkStatus();
 }
