@@ -117,6 +117,40 @@ TEST(XGBoostScorer, ConcurrentCallsGetTheirOwnAnswers) {
   EXPECT_THAT(mismatches, ::testing::Each(0));
 }
 
+// The scorer reuses one proxy matrix per thread across calls and boosters:
+// calls alternating between models of different widths and row counts on
+// one thread must each see only their own rows.
+TEST(XGBoostScorer, OneThreadAlternatingModelsGetsEachModelsAnswer) {
+  test_support::ScratchDir scratch;
+  struct Model {
+    int features;
+    std::string file;
+    std::unique_ptr<XGBoostScorer> scorer;
+  };
+  std::vector<Model> models;
+  for (int features : {5, 9}) {
+    SampleModelOptions options;
+    options.features = features;
+    options.trees = 8;
+    options.depth = 3;
+    options.seed = 7 + features;
+    const std::string dir = (scratch.path() / ("model" + std::to_string(features))).string();
+    ASSERT_TRUE(WriteSampleModel(options, dir).ok());
+    auto scorer = XGBoostScorer::LoadFile(dir + "/model.xgb", 1);
+    ASSERT_TRUE(scorer.ok()) << scorer.status();
+    models.push_back({features, dir + "/model.xgb", *std::move(scorer)});
+  }
+  for (int call = 0; call < 12; ++call) {
+    Model& model = models[call % 2];
+    const std::vector<float> rows = SampleFeatureRows(1 + call * 7, model.features, /*seed=*/call);
+    std::vector<float> predictions;
+    ASSERT_TRUE(model.scorer->Predict(rows, &predictions).ok());
+    const std::vector<float> expected = ReferencePredictions(model.file, rows, model.features);
+    ASSERT_EQ(predictions.size(), expected.size()) << "call " << call;
+    for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(predictions[i], expected[i], 1e-6) << "call " << call;
+  }
+}
+
 TEST(XGBoostScorer, MissingAndUnreadableFilesAreNamed) {
   test_support::ScratchDir scratch;
   EXPECT_THAT(XGBoostScorer::LoadFile((scratch.path() / "absent.xgb").string(), 1),
