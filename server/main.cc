@@ -8,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/synchronization/mutex.h"
 #include "core/logging.h"
 #include "client/predstore_client.h"
 #include "server/server.h"
@@ -59,6 +60,9 @@ int main(int argc, char** argv) {
       "      --fallback='table=forecasts,model=models:/demand/Production,features=store_features'\n"
       "SIGTERM or SIGINT: health goes NOT_SERVING, in-flight calls finish, then exit.");
   absl::ParseCommandLine(argc, argv);
+  // Debian's Abseil is built with debug checks: every absl::Mutex lock (gRPC
+  // takes several per call) would update a global lock-order graph.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Block the stop signals in every thread; this thread waits for them.
   sigset_t stop_signals;
