@@ -9,7 +9,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libsimdjson-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  gnuplot-nox time redis-server redis-tools libhiredis-dev
+  gnuplot-nox time redis-server redis-tools libhiredis-dev linux-perf
   libxgboost-dev libsqlite3-dev libyaml-cpp-dev sqlite3 librdkafka-dev
 )
 

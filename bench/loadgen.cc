@@ -31,6 +31,8 @@
 // Keys are those of `predstore-load sample --rows=--rows`: row i has
 // store_id = i / (14 * 500) + 1, item_id = (i / 14) % 500 + 1000 and
 // horizon_days = i % 14 + 1 (the formula and defaults of core/sample_data.h).
+// With --hot_rows=H, keys come from H rows spread over the sample (a hot
+// set that the caches can hold while the table does not fit them).
 // With --verify, every answer is checked: found, and forecast equal to the
 // value the sample wrote for that row; a mismatch counts as a wrong answer.
 //
@@ -65,6 +67,7 @@
 #include "hiredis/hiredis.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/synchronization/mutex.h"
 #include "bench/echo.grpc.pb.h"
 #include "core/sample_data.h"
 #include "grpcpp/grpcpp.h"
@@ -86,6 +89,9 @@ ABSL_FLAG(uint64_t, requests, 0, "If > 0, measure this many calls in total inste
 ABSL_FLAG(int, batch, 100, "Keys per BatchLookup (batch), rows per Echo (echo_batch).");
 ABSL_FLAG(uint64_t, rows, 1000000,
           "Rows of the loaded sample (predstore-load sample --rows); keys are drawn from them.");
+ABSL_FLAG(uint64_t, hot_rows, 0,
+          "If > 0, keys are drawn only from this many rows, spread over the whole sample (the hot set); "
+          "0: from all --rows.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed of the random key choice (caller i uses a stream derived from seed and i).");
 ABSL_FLAG(uint64_t, sample_seed, 42, "The --seed the sample was generated with; --verify checks forecasts against it.");
 ABSL_FLAG(bool, verify, true, "Check every answer (found, right forecast; echo: same rows back).");
@@ -120,6 +126,7 @@ struct Settings {
   std::string redis_host;  // Redis modes: from --target
   int redis_port = 0;
   uint64_t rows = 0;
+  uint64_t hot_rows = 0;  // 0: every row
   uint64_t sample_seed = 0;
   bool verify = true;
   std::chrono::milliseconds timeout{0};
@@ -152,6 +159,15 @@ struct Key {
   uint64_t index = 0;
   int64_t store_id = 0, item_id = 0, horizon_days = 0;
 };
+
+// Row `j` of the hot set of `s`: hot rows are spread over the whole sample by
+// a multiplicative step, so that they share few data blocks, as popular
+// keys do in a real table. The step is a prime: distinct j < rows give
+// distinct rows unless rows is a multiple of it.
+uint64_t HotRow(const Settings& s, uint64_t j) {
+  constexpr unsigned __int128 kStep = 1000000007;
+  return static_cast<uint64_t>(j * kStep % s.rows);
+}
 
 Key SampleKey(const predstore::SampleOptions& sample, uint64_t index) {
   const predstore::SampleKey key = predstore::SampleKeyAt(sample, index);
@@ -332,7 +348,9 @@ class Caller {
   }
 
   void NextKeys() {
-    for (Key& key : keys_) key = SampleKey(s_.sample, rng_() % s_.rows);
+    for (Key& key : keys_) {
+      key = SampleKey(s_.sample, s_.hot_rows > 0 ? HotRow(s_, rng_() % s_.hot_rows) : rng_() % s_.rows);
+    }
     switch (s_.mode) {
       case Mode::kLookup:
       case Mode::kStream:
@@ -655,6 +673,9 @@ int main(int argc, char** argv) {
       "  predstore-loadgen --target=127.0.0.1:50051 --mode=lookup --concurrency=16 --duration_s=5 --rows=1000000\n"
       "  predstore-loadgen --target=127.0.0.1:50052 --mode=echo --concurrency=16 --json");
   absl::ParseCommandLine(argc, argv);
+  // Debian's Abseil is built with debug checks: every absl::Mutex lock (gRPC
+  // takes several per call) would update a global lock-order graph.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   Settings s;
   s.mode_name = absl::GetFlag(FLAGS_mode);
@@ -702,6 +723,8 @@ int main(int argc, char** argv) {
   s.table = absl::GetFlag(FLAGS_table);
   s.rows = absl::GetFlag(FLAGS_rows);
   if (s.rows == 0) return Usage("--rows must be > 0");
+  s.hot_rows = absl::GetFlag(FLAGS_hot_rows);
+  if (s.hot_rows > s.rows) return Usage("--hot_rows must be at most --rows");
   s.sample_seed = absl::GetFlag(FLAGS_sample_seed);
   s.verify = absl::GetFlag(FLAGS_verify);
   s.timeout = std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms));
@@ -816,7 +839,8 @@ int main(int argc, char** argv) {
                         {"p99_us", p99},        {"p999_us", p999},
                         {"max_us", max},        {"mean_us", mean_us},
                         {"errors", errors},     {"wrong", wrong},
-                        {"verified", s.verify}, {"open_loop_rate", absl::GetFlag(FLAGS_rate)}};
+                        {"verified", s.verify}, {"open_loop_rate", absl::GetFlag(FLAGS_rate)},
+                        {"rows", s.rows},       {"hot_rows", s.hot_rows}};
     std::printf("%s\n", j.dump().c_str());
   }
   std::fflush(stdout);

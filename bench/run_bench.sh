@@ -27,6 +27,12 @@
 # beside the precomputed lookup; Predict at c=32 runs against this server
 # (concurrent calls batched) and against a second server on the same data
 # started with --batch_max_rows=1 (each call scored alone).
+# Memory at scale: a second table of $MEMORY_ROWS rows is served by a lean
+# server (--memory_index_mb=0: the data stays on disk, only the default
+# 256 MiB block cache holds what is read) and loaded into a second
+# redis-server; both are asked for keys of a hot set of $HOT_ROWS rows
+# spread over the table, after the lean server's cache has been warmed on
+# it by $MEMORY_WARM_S s of columnar batches. Both servers' RSS is reported.
 # The ingest cases stream prediction events (event time now) into a third
 # server with --ingest, on its own copy of the table (so that the lookup
 # cases above read no stream store): one event per batch gives the delay
@@ -46,6 +52,9 @@
 #   OUT_DIR     where RESULTS.md and the PNGs go (default: bench/, the committed report)
 #   JOBS        parallel build jobs (default: nproc)
 #   MODEL_TREES trees of the benchmark model (default 100; --short: 20)
+#   MEMORY_ROWS rows of the memory-at-scale table (default 10000000; --short: 100000); 0 skips it
+#   HOT_ROWS    rows of its hot set (default MEMORY_ROWS / 100)
+#   MEMORY_WARM_S seconds of cache warming on the hot set (default 10; --short: 1)
 #   JSON_OUT    if set, the loadgen JSON lines (with a "repeat" field) are appended to this file
 #   KEEP_WORK=1 keep the temporary folder (sample, data, logs, CDF and plot data)
 # Exit status: 0 when every case ran with no failed call and no wrong
@@ -66,13 +75,19 @@ for arg in "$@"; do
 done
 if ((short)); then
   ROWS=${ROWS:-20000} DURATION=${DURATION:-1} WARMUP=${WARMUP:-0.5} REPEATS=${REPEATS:-1} MODEL_TREES=${MODEL_TREES:-20}
+  MEMORY_ROWS=${MEMORY_ROWS:-100000} MEMORY_WARM_S=${MEMORY_WARM_S:-1}
   sweep=(1 4)
 else
   ROWS=${ROWS:-1000000} DURATION=${DURATION:-5} WARMUP=${WARMUP:-1} REPEATS=${REPEATS:-3} MODEL_TREES=${MODEL_TREES:-100}
+  MEMORY_ROWS=${MEMORY_ROWS:-10000000} MEMORY_WARM_S=${MEMORY_WARM_S:-10}
   sweep=(1 4 16 64)
 fi
 JOBS=${JOBS:-$(nproc)}
 [[ "$REPEATS" =~ ^[1-9][0-9]*$ ]] || { echo "run_bench.sh: REPEATS must be a positive integer" >&2; exit 2; }
+[[ "$MEMORY_ROWS" =~ ^[0-9]+$ ]] || { echo "run_bench.sh: MEMORY_ROWS must be a whole number" >&2; exit 2; }
+HOT_ROWS=${HOT_ROWS:-$((MEMORY_ROWS / 100 > 0 ? MEMORY_ROWS / 100 : MEMORY_ROWS))}
+[[ "$HOT_ROWS" =~ ^[0-9]+$ ]] && ((HOT_ROWS <= MEMORY_ROWS)) ||
+  { echo "run_bench.sh: HOT_ROWS must be a whole number no larger than MEMORY_ROWS" >&2; exit 2; }
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-build}
@@ -89,6 +104,8 @@ unbatched_pid=""
 ingest_pid=""
 echo_pid=""
 redis_pid=""
+lean_pid=""
+big_redis_pid=""
 load_pid=""
 stop_process() {  # pid name
   local pid=$1 name=$2
@@ -111,6 +128,8 @@ cleanup() {
   stop_process "$load_pid" predstore-load
   stop_process "$echo_pid" predstore-bench-echo
   stop_process "$redis_pid" redis-server
+  stop_process "$big_redis_pid" "redis-server (memory at scale)"
+  stop_process "$lean_pid" "predstore-server (lean)"
   stop_process "$server_pid" predstore-server
   stop_process "$unbatched_pid" "predstore-server (unbatched)"
   stop_process "$ingest_pid" "predstore-server (ingest)"
@@ -142,6 +161,7 @@ if [[ "$build_type" != Release ]]; then
 fi
 log "building in $build with -j$JOBS"
 cmake --build "$build" -j "$JOBS" --target predstore-server predstore-load predstore-bench-echo predstore-loadgen \
+  scorer_benchmark \
   >"$build/run_bench_build.log" 2>&1 || { tail -50 "$build/run_bench_build.log" >&2; exit 1; }
 server_bin="$build/server/predstore-server"
 load_bin="$build/loader/predstore-load"
@@ -208,6 +228,15 @@ wait_for_port_file() {  # file pid name log; prints the port
 "$load_bin" sample-model --out="$work/model" --features=30 --trees="$MODEL_TREES" --depth=6 \
   --registry="$work/mlruns" --name=bench --version=1 --stage=Production >"$work/model.log"
 log "model: $(head -1 "$work/model.log")"
+# The in-process cost of scoring one row with this model (XGBoostScorer, no
+# gRPC): the Predict target is the echo floor plus 1.5 times this.
+scorer_us=$(PREDSTORE_BENCH_MODEL_DIR="$work/model" "$build/bench/scorer_benchmark" \
+  --benchmark_filter='BM_PredictRows/1$' --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+  --benchmark_format=json 2>"$work/scorer.err" |
+  python3 -c 'import json, sys
+print("%.1f" % next(b["real_time"] / 1000 for b in json.load(sys.stdin)["benchmarks"] if b["name"].endswith("_median")))') ||
+  { cat "$work/scorer.err" >&2; exit 1; }
+log "scoring one row in process: ${scorer_us} us (median of 5, scorer_benchmark BM_PredictRows/1)"
 model_flags=(--model_registry="$work/mlruns" --fallback="table=forecasts,model=models:/bench/Production,output=forecast")
 "$server_bin" --data_dir="$work/data" --listen=127.0.0.1:0 --port_file="$work/server.port" \
   --shutdown_grace_ms=1000 "${model_flags[@]}" 2>"$work/server.log" &
@@ -231,23 +260,52 @@ log "predstore-server on 127.0.0.1:$server_port (pid $server_pid), echo on 127.0
 # Redis (Debian's redis-server), loaded with the same rows, as the obvious
 # alternative store: key fc:<store_id>:<item_id>:<horizon_days>, value
 # "<forecast>,<p90>" (the CSV's text), bulk-loaded with redis-cli --pipe.
-redis_port=""
-if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
-  redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
-    >"$work/redis.log" 2>&1 &
-  redis_pid=$!
-  for _ in $(seq 1 200); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-  redis_load_start=$(date +%s.%N)
+have_redis=0
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null && have_redis=1
+start_redis() {  # name csv; sets started_redis_port, started_redis_pid and started_redis_load_s
+  local name=$1 csv=$2 start
+  started_redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  redis-server --port "$started_redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+    >"$work/$name.log" 2>&1 &
+  started_redis_pid=$!
+  for _ in $(seq 1 200); do redis-cli -p "$started_redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  start=$(date +%s.%N)
   awk -F, 'NR > 1 { k = "fc:" $1 ":" $2 ":" $3; v = $4 "," $5;
-    printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(k), k, length(v), v }' "$work/sample.csv" |
-    redis-cli -p "$redis_port" --pipe >"$work/redis.load" 2>&1 || { cat "$work/redis.load" >&2; exit 1; }
-  redis_load_s=$(awk -v a="$redis_load_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+    printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(k), k, length(v), v }' "$csv" |
+    redis-cli -p "$started_redis_port" --pipe >"$work/$name.load" 2>&1 || { cat "$work/$name.load" >&2; exit 1; }
+  started_redis_load_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+}
+redis_port=""
+if ((have_redis)); then
+  start_redis redis "$work/sample.csv"
+  redis_port=$started_redis_port redis_pid=$started_redis_pid redis_load_s=$started_redis_load_s
   redis_rows_per_s=$(awk -v r="$ROWS" -v s="$redis_load_s" 'BEGIN { printf "%.0f", r / s }')
   log "redis-server on 127.0.0.1:$redis_port (pid $redis_pid): loaded $ROWS rows in ${redis_load_s}s" \
     "(${redis_rows_per_s} rows/s, awk + redis-cli --pipe)"
 else
   log "redis-server not installed: skipping the Redis cases"
+fi
+
+# Memory at scale: the lean server and a second Redis on a MEMORY_ROWS table.
+lean_port="" big_redis_port=""
+if ((MEMORY_ROWS > 0)); then
+  "$load_bin" sample --rows="$MEMORY_ROWS" --out="$work/sample-big.csv" >/dev/null
+  "$load_bin" load --data_dir="$work/data-big" "${load_args[@]:2:3}" "$work/sample-big.csv" \
+    >"$work/load-big.out" || exit 1
+  "$server_bin" --data_dir="$work/data-big" --listen=127.0.0.1:0 --port_file="$work/lean.port" \
+    --shutdown_grace_ms=1000 --memory_index_mb=0 2>"$work/lean.log" &
+  lean_pid=$!
+  lean_port=$(wait_for_port_file "$work/lean.port" "$lean_pid" "predstore-server (lean)" "$work/lean.log")
+  if ((have_redis)); then
+    start_redis big-redis "$work/sample-big.csv"
+    big_redis_port=$started_redis_port big_redis_pid=$started_redis_pid
+  fi
+  rm -f "$work/sample-big.csv"
+  log "memory at scale: $MEMORY_ROWS rows served by predstore-server --memory_index_mb=0 on 127.0.0.1:$lean_port" \
+    "${big_redis_port:+and by redis-server on 127.0.0.1:$big_redis_port}; warming the block cache on $HOT_ROWS hot rows"
+  "$loadgen_bin" --target="127.0.0.1:$lean_port" --mode=batch_columnar --batch=100 --concurrency=2 \
+    --rows="$MEMORY_ROWS" --hot_rows="$HOT_ROWS" --warmup_s=0 --duration_s="$MEMORY_WARM_S" --label="cache warming" |
+    sed 's/^/   /'
 fi
 
 # ---- 4. load generation -----------------------------------------------------
@@ -288,7 +346,15 @@ add_case "ingest(100) c=4" ingest --mode=ingest --batch=100 --concurrency=4
 if [[ -n "$redis_port" ]]; then
   add_case "redis GET c=1" redis --mode=redis_get --concurrency=1
   add_case "redis GET c=16" redis --mode=redis_get --concurrency=16
+  add_case "redis GET c=50" redis --mode=redis_get --concurrency=50
   add_case "redis MGET(100) c=1" redis --mode=redis_mget --batch=100 --concurrency=1
+fi
+# Memory at scale: the hot set of the MEMORY_ROWS table, lean server and Redis.
+if [[ -n "$lean_port" ]]; then
+  add_case "lean lookup hot c=1" lean --mode=lookup --concurrency=1 --rows="$MEMORY_ROWS" --hot_rows="$HOT_ROWS"
+fi
+if [[ -n "$big_redis_port" ]]; then
+  add_case "redis GET hot c=1" big_redis --mode=redis_get --concurrency=1 --rows="$MEMORY_ROWS" --hot_rows="$HOT_ROWS"
 fi
 for c in "${sweep[@]}"; do  # the concurrency sweep: what the list above lacks
   [[ -v "case_target[echo c=$c]" ]] || add_case "echo c=$c" echo --mode=echo --concurrency="$c"
@@ -306,6 +372,8 @@ run_case() {  # name repeat
     unbatched) target="127.0.0.1:$unbatched_port" ;;
     ingest) target="127.0.0.1:$ingest_port" ;;
     redis) target="127.0.0.1:$redis_port" ;;
+    lean) target="127.0.0.1:$lean_port" ;;
+    big_redis) target="127.0.0.1:$big_redis_port" ;;
     *) target="127.0.0.1:$echo_port" ;;
   esac
   read -ra flags <<<"${case_flags[$name]}"
@@ -320,9 +388,10 @@ run_case() {  # name repeat
   fi
   local entry pid what logname
   for entry in "$server_pid predstore-server server" "$unbatched_pid predstore-server unbatched" \
-    "$ingest_pid predstore-server ingest" \
+    "$ingest_pid predstore-server ingest" "${lean_pid:-none} predstore-server lean" \
     "$echo_pid predstore-bench-echo echo"; do
     read -r pid what logname <<<"$entry"
+    [[ "$pid" == none ]] && continue
     if ! kill -0 "$pid" 2>/dev/null; then
       wait "$pid" && rc=0 || rc=$?
       echo "run_bench.sh: $what (pid $pid) died during case '$name' with status $rc; its log:" >&2
@@ -376,6 +445,8 @@ fi
 for c in "${sweep[@]}"; do
   [[ " ${pairs[*]} " == *"lookup c=$c|echo c=$c"* ]] || pairs+=("lookup c=$c|echo c=$c")
 done
+[[ -n "$lean_port" ]] && pairs+=("lean lookup hot c=1|echo c=1" "lean lookup hot c=1|lookup c=1")
+[[ -n "$big_redis_port" ]] && pairs+=("lean lookup hot c=1|redis GET hot c=1")
 
 echo
 log "results: medians over $REPEATS repeat(s) (latency in microseconds; rows=$ROWS, ${DURATION}s per case," \
@@ -396,6 +467,134 @@ for pair in "${pairs[@]}"; do
   printf '%-42s %6s %6s %8s\n' "$a / $b" "$(ratio "${med[$a|p50_us]}" "${med[$b|p50_us]}")" \
     "$(ratio "${med[$a|p99_us]}" "${med[$b|p99_us]}")" "$(ratio "${med[$a|qps]}" "${med[$b|qps]}")"
 done
+
+# Memory while serving, after the runs (before the profiling reruns).
+rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null || echo 0; }
+server_rss_kib=$(rss_kib "$server_pid")
+redis_rss_kib=0
+[[ -n "$redis_pid" ]] && redis_rss_kib=$(rss_kib "$redis_pid")
+lean_rss_kib=0 big_redis_rss_kib=0
+[[ -n "$lean_pid" ]] && lean_rss_kib=$(rss_kib "$lean_pid")
+[[ -n "$big_redis_pid" ]] && big_redis_rss_kib=$(rss_kib "$big_redis_pid")
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+
+# ---- targets ----------------------------------------------------------------
+# Issue 5's targets, judged on the medians above: one markdown row each
+# (target, measured, met / missed); a missed target whose figure compares a
+# predstore case with a floor case is profiled below.
+targets_md=()
+missed_pairs=()
+judge() {  # description measured-text value op limit [pair]
+  local description=$1 measured=$2 value=$3 op=$4 limit=$5 pair=${6:-} verdict
+  verdict=$(awk -v v="$value" -v l="$limit" -v op="$op" 'BEGIN {
+    if (v == "nan" || v == "n/a" || v == "") { print "not measured"; exit }
+    ok = (op == "<=") ? (v + 0 <= l + 0) : (op == ">=") ? (v + 0 >= l + 0) : (v + 0 > l + 0)
+    print ok ? "met" : "**missed**" }')
+  targets_md+=("| $description | $measured | $verdict |")
+  [[ "$verdict" == "**missed**" && -n "$pair" ]] && missed_pairs+=("$pair")
+  return 0
+}
+have_case() { [[ -v "case_target[$1]" ]]; }
+ratio_of() { ratio "${med[$1|$3]}" "${med[$2|$3]}"; }
+r=$(ratio_of "lookup c=1" "echo c=1" p50_us)
+judge "Lookup c=1: p50 ≤ 1.10 × echo" "${r}x" "$r" "<=" 1.10 "lookup c=1|echo c=1"
+r=$(ratio_of "lookup c=1" "echo c=1" p99_us)
+judge "Lookup c=1: p99 ≤ 1.25 × echo" "${r}x" "$r" "<=" 1.25 "lookup c=1|echo c=1"
+if have_case "lookup c=64"; then
+  r=$(ratio_of "lookup c=64" "echo c=64" qps)
+  judge "Lookup c=64: calls/s ≥ 0.9 × echo" "${r}x" "$r" ">=" 0.9 "lookup c=64|echo c=64"
+fi
+r=$(ratio_of "stream c=1" "echo_stream c=1" p50_us)
+judge "LookupStream c=1: p50 ≤ 1.10 × streaming echo" "${r}x" "$r" "<=" 1.10 "stream c=1|echo_stream c=1"
+r=$(ratio_of "stream c=16" "echo_stream c=16" qps)
+judge "LookupStream c=16: calls/s ≥ 0.9 × streaming echo" "${r}x" "$r" ">=" 0.9 "stream c=16|echo_stream c=16"
+if [[ -n "$redis_port" ]]; then
+  r=$(ratio_of "stream c=16" "redis GET c=50" qps)
+  judge "Stretch: LookupStream c=16 calls/s > Redis GET c=50" "${r}x" "$r" ">" 1.0
+  best="" best_r=0
+  for form in "batch(100) c=1" "batch_columnar(100) c=1" "stream_batch(100) c=1"; do
+    r=$(ratio_of "$form" "redis MGET(100) c=1" keys_per_s)
+    awk -v a="$r" -v b="$best_r" 'BEGIN { exit !(a + 0 > b + 0) }' && best=$form best_r=$r
+  done
+  judge "BatchLookup of 100 keys c=1: keys/s ≥ 1.0 × Redis MGET(100)" "${best_r}x (best form: ${best})" \
+    "$best_r" ">=" 1.0
+  r=$(ratio "${load_rows_per_s:-0}" "$redis_rows_per_s")
+  judge "Bulk load ($ROWS rows): rows/s ≥ 2.5 × redis-cli --pipe" "${r}x" "$r" ">=" 2.5
+fi
+if [[ -n "$big_redis_port" ]]; then
+  r=$(ratio "$lean_rss_kib" "$big_redis_rss_kib")
+  judge "Memory ($MEMORY_ROWS rows): RSS ≤ 0.3 × Redis's" "${r}x" "$r" "<=" 0.3
+fi
+if [[ -n "$lean_port" ]]; then
+  r=$(ratio_of "lean lookup hot c=1" "echo c=1" p99_us)
+  judge "Memory ($MEMORY_ROWS rows, data on disk, hot set cached): lookup p99 ≤ 1.25 × echo" "${r}x" "$r" "<=" 1.25 \
+    "lean lookup hot c=1|echo c=1"
+fi
+predict_limit=$(awk -v e="${med[echo c=1|p50_us]}" -v s="$scorer_us" 'BEGIN { printf "%.1f", e + 1.5 * s }')
+judge "Predict c=1: p50 ≤ echo p50 + 1.5 × one-row scoring in process (${scorer_us} µs)" \
+  "$(num "${med[predict c=1|p50_us]}" %.1f) µs vs $predict_limit µs" "${med[predict c=1|p50_us]}" "<=" "$predict_limit" \
+  "predict c=1|echo c=1"
+echo
+log "targets (issue 5)$( ((short)) && printf ' -- short mode: smoke figures, not the targets conditions')"
+printf '%s\n' "${targets_md[@]}"
+
+# ---- profiles of the missed targets -----------------------------------------
+# Each case of a missed pair runs once more for $PROFILE_S s while perf
+# counts its server's CPU time and context switches (per call) and samples
+# where that CPU goes, by library. Needs perf (Debian: linux-perf).
+PROFILE_S=${PROFILE_S:-$( ((short)) && echo 1 || echo 3)}
+pid_of_target() {  # target kind
+  case "$1" in
+    server) echo "$server_pid" ;; unbatched) echo "$unbatched_pid" ;; ingest) echo "$ingest_pid" ;;
+    lean) echo "$lean_pid" ;; redis) echo "$redis_pid" ;; big_redis) echo "$big_redis_pid" ;; *) echo "$echo_pid" ;;
+  esac
+}
+port_of_target() {
+  case "$1" in
+    server) echo "$server_port" ;; unbatched) echo "$unbatched_port" ;; ingest) echo "$ingest_port" ;;
+    lean) echo "$lean_port" ;; redis) echo "$redis_port" ;; big_redis) echo "$big_redis_port" ;; *) echo "$echo_port" ;;
+  esac
+}
+profile_md=()
+profile_case() {  # name: one markdown row
+  local name=$1 kind pid port flags qps cpu_ms switches dsos
+  kind=${case_target[$name]}
+  pid=$(pid_of_target "$kind") port=$(port_of_target "$kind")
+  read -ra flags <<<"${case_flags[$name]}"
+  "$loadgen_bin" --target="127.0.0.1:$port" --label="$name" --duration_s="$((PROFILE_S + 1))" --warmup_s=0.5 \
+    --rows="$ROWS" --json "${flags[@]}" >"$work/profile.json" 2>/dev/null &
+  local loadgen=$!
+  sleep 1
+  perf stat -x, -e task-clock,context-switches -p "$pid" -o "$work/perf.stat" -- \
+    perf record -q -F 499 -p "$pid" -o "$work/perf.data" -- sleep "$PROFILE_S" >/dev/null 2>&1 || true
+  wait "$loadgen" || true
+  qps=$(sed -n 's/.*"qps":\([0-9.eE+-]*\).*/\1/p' "$work/profile.json")
+  cpu_ms=$(awk -F, '$3 == "task-clock" { print $1 }' "$work/perf.stat")
+  switches=$(awk -F, '$3 == "context-switches" { print $1 }' "$work/perf.stat")
+  dsos=$(perf report -i "$work/perf.data" --sort dso --stdio 2>/dev/null | grep -v '^#' | grep '%' | head -5 |
+    awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')
+  profile_md+=("| $name | $(awk -v c="$cpu_ms" -v q="$qps" -v s="$PROFILE_S" 'BEGIN {
+      if (q + 0 > 0 && c != "") printf "%.1f", c * 1000 / (q * s); else printf "n/a" }') |\
+ $(awk -v n="$switches" -v q="$qps" -v s="$PROFILE_S" 'BEGIN {
+      if (q + 0 > 0 && n != "") printf "%.2f", n / (q * s); else printf "n/a" }') | ${dsos:-n/a} |")
+}
+profile_note=""
+if ((${#missed_pairs[@]} == 0)); then
+  profile_note="No target with a floor case was missed: nothing to profile."
+elif ! command -v perf >/dev/null 2>&1 || ! perf stat -e task-clock -o /dev/null -- true >/dev/null 2>&1; then
+  profile_note="perf is missing or cannot run here (Debian package linux-perf; perf_event_paranoid): no profiles."
+else
+  declare -A profiled
+  for pair in "${missed_pairs[@]}"; do
+    for name in "${pair%%|*}" "${pair#*|}"; do
+      [[ -v "profiled[$name]" ]] && continue
+      profiled[$name]=1
+      log "profiling '$name' for ${PROFILE_S}s (perf)"
+      profile_case "$name"
+    done
+  done
+  rm -f "$work/perf.data" "$work/perf.data.old"
+fi
 
 # ---- plots ------------------------------------------------------------------
 mkdir -p "$out_dir"
@@ -455,10 +654,6 @@ else
 fi
 
 # ---- RESULTS.md -------------------------------------------------------------
-rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null || echo 0; }
-server_rss_kib=$(rss_kib "$server_pid")
-redis_rss_kib=0
-[[ -n "$redis_pid" ]] && redis_rss_kib=$(rss_kib "$redis_pid")
 version_of() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (working tree has uncommitted changes)"
@@ -492,13 +687,25 @@ git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (working tree ha
     echo "Redis bulk load of the same rows (awk + \`redis-cli --pipe\`): ${redis_rows_per_s} rows/s;" \
       "predstore / Redis: $(ratio "${load_rows_per_s:-0}" "$redis_rows_per_s")x."
     echo
-    echo "## Memory while serving (after the runs)"
-    echo
-    echo "predstore-server RSS $(awk -v k="$server_rss_kib" 'BEGIN { printf "%.1f MiB", k / 1024 }');" \
-      "redis-server RSS $(awk -v k="$redis_rss_kib" 'BEGIN { printf "%.1f MiB", k / 1024 }');" \
-      "predstore / Redis: $(ratio "$server_rss_kib" "$redis_rss_kib")x."
-    echo
   fi
+  echo "## Memory while serving (after the runs)"
+  echo
+  if [[ -n "$redis_port" ]]; then
+    echo "- $ROWS rows, the default server (memory index on): predstore-server RSS $(mib "$server_rss_kib");" \
+      "redis-server RSS $(mib "$redis_rss_kib"); predstore / Redis: $(ratio "$server_rss_kib" "$redis_rss_kib")x."
+  fi
+  if [[ -n "$lean_port" ]]; then
+    big_redis_text=""
+    [[ -n "$big_redis_port" ]] && big_redis_text="; redis-server with the same rows RSS $(mib "$big_redis_rss_kib");\
+ predstore / Redis: $(ratio "$lean_rss_kib" "$big_redis_rss_kib")x"
+    echo "- $MEMORY_ROWS rows, the lean server (\`--memory_index_mb=0\`: data on disk, 256 MiB block cache):" \
+      "predstore-server RSS $(mib "$lean_rss_kib")$big_redis_text. The 'hot' cases ask for keys of $HOT_ROWS rows" \
+      "spread over the table (\`predstore-loadgen --hot_rows\`), after $MEMORY_WARM_S s of columnar batches on them" \
+      "warmed the lean server's block cache."
+  else
+    echo "- Memory at scale skipped (MEMORY_ROWS=0)."
+  fi
+  echo
   echo "## Results"
   echo
   echo "Medians over the repeats; latency in µs; max is the max and errors/wrong the sums over the repeats."
@@ -526,6 +733,30 @@ git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (working tree ha
     echo "| $a / $b | $(ratio "${med[$a|p50_us]}" "${med[$b|p50_us]}") | $(ratio "${med[$a|p99_us]}" "${med[$b|p99_us]}")" \
       "| $(ratio "${med[$a|qps]}" "${med[$b|qps]}") |"
   done
+  echo
+  echo "## Targets"
+  echo
+  if ((short)); then echo "Short mode: smoke figures on small data, not the targets' conditions."; echo; fi
+  echo "Issue 5's targets, judged on the medians above."
+  echo
+  echo "| target | measured | result |"
+  echo "|---|---|---|"
+  printf '%s\n' "${targets_md[@]}"
+  echo
+  echo "## Where the time goes in the missed targets"
+  echo
+  if [[ -n "$profile_note" ]]; then
+    echo "$profile_note"
+  else
+    echo "Each case of a missed comparison, rerun for ${PROFILE_S} s while \`perf stat\` and \`perf record\` watch" \
+      "its server: CPU time and context switches per call, and the five libraries with most CPU samples" \
+      "(share of the server's samples; [kernel.kallsyms] is the kernel: sockets, scheduling, futexes)." \
+      "Client and servers share the $(nproc) CPUs, so each call's latency is at least the CPU of both ends."
+    echo
+    echo "| case | server CPU µs per call | context switches per call | CPU by library |"
+    echo "|---|--:|--:|---|"
+    printf '%s\n' "${profile_md[@]}"
+  fi
   echo
   echo "## Plots"
   echo

@@ -2,7 +2,12 @@
 // benchmark compares against: one row and batches of rows through
 // XGBoostScorer (in-place prediction), single-threaded and through the
 // ScoringBatcher. The model is the benchmark's: 100 trees of depth 6 over
-// 30 features (predstore-load sample-model's defaults), trained once.
+// 30 features (predstore-load sample-model's defaults), trained once; or,
+// with PREDSTORE_BENCH_MODEL_DIR set, the model in that folder (an XGBoost
+// model folder as `predstore-load sample-model --out` writes it), as
+// bench/run_bench.sh uses it to time its own model in process.
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <future>
 #include <memory>
@@ -15,10 +20,19 @@
 namespace predstore {
 namespace {
 
-constexpr int kFeatures = 30;
-
+// Never destroyed: a booster freed by the exit handlers, after the main
+// thread's XGBoost thread-local state is gone, crashes in ~LearnerImpl.
 const ServedModel& BenchModel() {
-  static const std::shared_ptr<const ServedModel> model = [] {
+  static const auto* model = new std::shared_ptr<const ServedModel>([] {
+    if (const char* given = std::getenv("PREDSTORE_BENCH_MODEL_DIR"); given != nullptr && *given != '\0') {
+      auto loaded = LoadServedModel("bench", 1, given, /*scorer_threads=*/1);
+      if (!loaded.ok()) {
+        std::fprintf(stderr, "scorer_benchmark: PREDSTORE_BENCH_MODEL_DIR=%s: %s\n", given,
+                     std::string(loaded.status().message()).c_str());
+        std::exit(2);
+      }
+      return *loaded;
+    }
     const std::string dir = (std::filesystem::temp_directory_path() /
                              ("predstore-scorer-benchmark-" + std::to_string(::getpid())))
                                 .string();
@@ -28,14 +42,16 @@ const ServedModel& BenchModel() {
     if (!loaded.ok()) std::abort();
     std::filesystem::remove_all(dir);
     return *loaded;
-  }();
-  return *model;
+  }());
+  return **model;
 }
+
+int Features() { return static_cast<int>(BenchModel().features.size()); }
 
 void BM_PredictRows(benchmark::State& state) {
   const ServedModel& model = BenchModel();
   const int rows = static_cast<int>(state.range(0));
-  const std::vector<float> features = SampleFeatureRows(rows, kFeatures, 11);
+  const std::vector<float> features = SampleFeatureRows(rows, Features(), 11);
   std::vector<float> outputs;
   for (auto _ : state) {
     if (!model.scorer->Predict(features, &outputs).ok()) state.SkipWithError("predict failed");
@@ -52,7 +68,7 @@ void BM_PredictOneRowThroughBatcher(benchmark::State& state) {
   std::shared_ptr<const ServedModel> model(&BenchModel(), [](const ServedModel*) {});
   ScoringBatcher batcher(
       {.max_batch_rows = 256, .max_wait = std::chrono::microseconds(state.range(0)), .workers = 1});
-  const std::vector<float> features = SampleFeatureRows(1, kFeatures, 12);
+  const std::vector<float> features = SampleFeatureRows(1, Features(), 12);
   for (auto _ : state) {
     std::promise<void> done;
     batcher.Submit(model, features, [&done](absl::Status, std::vector<float>) { done.set_value(); });
@@ -70,7 +86,7 @@ void BM_ConcurrentOneRowCalls(benchmark::State& state) {
   static ScoringBatcher unbatched({.max_batch_rows = 1});
   static ScoringBatcher batched({.max_batch_rows = 256, .max_wait = std::chrono::microseconds(0), .workers = 2});
   ScoringBatcher& batcher = state.range(0) == 1 ? unbatched : batched;
-  const std::vector<float> features = SampleFeatureRows(1, kFeatures, 13 + state.thread_index());
+  const std::vector<float> features = SampleFeatureRows(1, Features(), 13 + state.thread_index());
   for (auto _ : state) {
     std::promise<void> done;
     batcher.Submit(model, features, [&done](absl::Status, std::vector<float>) { done.set_value(); });
