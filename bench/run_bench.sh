@@ -2,8 +2,8 @@
 # End-to-end benchmark of predstore, side by side with a trivial gRPC echo
 # server as the latency floor, all in one run on this machine, reproducing
 # a results report with one command:
-#   1. builds predstore-server, predstore-load, predstore-bench-echo and
-#      predstore-loadgen in $BUILD_DIR;
+#   1. builds predstore-server, predstore-load, predstore-bench-echo,
+#      predstore-loadgen and scorer_benchmark in $BUILD_DIR;
 #   2. writes a sample of $ROWS rows and loads it, printing the loader's
 #      rows/s and peak RSS;
 #   3. starts predstore-server and the echo server on free ports;
@@ -13,9 +13,11 @@
 #      include a concurrency sweep of lookup and echo (c = 1, 4, 16, 64;
 #      --short: 1, 4), one channel (TCP connection) per caller;
 #   5. prints a table of medians over the repeats (with the min-max of p50
-#      and calls/s) and the predstore/echo ratios of the medians, and
-#      writes $OUT_DIR/RESULTS.md (machine, versions, parameters, loader,
-#      tables) with two gnuplot figures beside it: latency_cdf.png (the
+#      and calls/s), the predstore/echo ratios of the medians and issue 5's
+#      targets judged on them, profiles with perf both cases of each missed
+#      comparison, and writes $OUT_DIR/RESULTS.md (machine, versions,
+#      parameters, loader, memory, tables, targets, profiles) with two
+#      gnuplot figures beside it: latency_cdf.png (the
 #      last repeat's latency CDF per case) and throughput.png (calls/s vs
 #      concurrency); without gnuplot the figures are skipped with a message;
 #   6. stops the servers (also on error or Ctrl-C).
@@ -55,6 +57,7 @@
 #   MEMORY_ROWS rows of the memory-at-scale table (default 10000000; --short: 100000); 0 skips it
 #   HOT_ROWS    rows of its hot set (default MEMORY_ROWS / 100)
 #   MEMORY_WARM_S seconds of cache warming on the hot set (default 10; --short: 1)
+#   PROFILE_S   seconds each case of a missed target is rerun under perf (default 3; --short: 1)
 #   JSON_OUT    if set, the loadgen JSON lines (with a "repeat" field) are appended to this file
 #   KEEP_WORK=1 keep the temporary folder (sample, data, logs, CDF and plot data)
 # Exit status: 0 when every case ran with no failed call and no wrong
