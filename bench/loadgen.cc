@@ -24,6 +24,13 @@
 //               beyond the sample), with --features just-in-time features:
 //               the server scores the table's bound model
 //               (answers must say SOURCE_COMPUTED)
+//   mix         Predictions.Lookup with --features just-in-time features,
+//               of a stored key, or with probability --fallback_share of a
+//               key never stored (the server scores it): the traffic of a
+//               client that sends features in case the key is missing
+//   scan        Predictions.Scan of one store's --scan_items consecutive
+//               items, every horizon (a box over the three key columns);
+//               the latency is until the last row arrives
 //   ingest      Admin.Ingest: one long-lived stream per caller (its own
 //               source), each call one batch of --batch prediction events
 //               for random sample keys, event time now; the latency is the
@@ -76,8 +83,9 @@
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "host:port of predstore-server (lookup, batch) or the echo server.");
 ABSL_FLAG(std::string, mode, "lookup",
-          "lookup, batch, batch_columnar, stream_batch, echo, echo_batch, stream (LookupStream), echo_stream, redis_get or redis_mget (--batch keys; "
-          "Redis holds key fc:<store_id>:<item_id>:<horizon_days> = \"<forecast>,<p90>\").");
+          "lookup, batch, batch_columnar, stream_batch, echo, echo_batch, stream (LookupStream), echo_stream, redis_get, "
+          "redis_mget (--batch keys; Redis holds key fc:<store_id>:<item_id>:<horizon_days> = \"<forecast>,<p90>\"), "
+          "predict, fallback, mix, scan or ingest (see the modes above).");
 ABSL_FLAG(int, concurrency, 1, "Concurrent callers (threads), each with one call in flight.");
 ABSL_FLAG(double, rate, 0,
           "Open loop: total calls per second, spread evenly over the callers; each call's latency counts from "
@@ -102,7 +110,9 @@ ABSL_FLAG(int64_t, connect_timeout_ms, 10000, "How long to wait for the channels
 ABSL_FLAG(std::string, label, "", "Name of this run in the output; default: the mode.");
 ABSL_FLAG(bool, json, false, "Also print the results as one JSON object line.");
 ABSL_FLAG(std::string, model, "models:/bench/Production", "predict: the model to score.");
-ABSL_FLAG(int, features, 30, "predict, fallback: features per row, named f0..f<N-1>.");
+ABSL_FLAG(int, features, 30, "predict, fallback, mix: features per row, named f0..f<N-1>.");
+ABSL_FLAG(double, fallback_share, 0.1, "mix: the share of lookups whose key was never stored.");
+ABSL_FLAG(int, scan_items, 10, "scan: consecutive items per scanned box (every horizon of one store).");
 ABSL_FLAG(std::string, cdf_out, "",
           "If set, write the latency CDF here after the run: \"latency_us fraction\" lines, about 200 of them.");
 
@@ -113,7 +123,8 @@ namespace v1 = predstore::v1;
 namespace echo = predstore::bench::v1;
 
 enum class Mode {
-  kLookup, kBatch, kBatchColumnar, kStreamBatch, kEcho, kEchoBatch, kStream, kEchoStream, kRedisGet, kRedisMget, kPredict, kFallback, kIngest
+  kLookup, kBatch, kBatchColumnar, kStreamBatch, kEcho, kEchoBatch, kStream, kEchoStream, kRedisGet, kRedisMget, kPredict, kFallback,
+  kMix, kScan, kIngest
 };
 bool IsRedis(Mode mode) { return mode == Mode::kRedisGet || mode == Mode::kRedisMget; }
 
@@ -132,7 +143,9 @@ struct Settings {
   std::chrono::milliseconds timeout{0};
   predstore::SampleOptions sample;  // items and horizons of the sample
   std::string model;  // predict
-  int features = 0;   // predict, fallback
+  int features = 0;   // predict, fallback, mix
+  double fallback_share = 0;  // mix
+  int scan_items = 0;         // scan
 };
 
 // The measurement window and the per-caller quota, shared read-only.
@@ -151,6 +164,7 @@ struct CallerResult {
   uint64_t errors = 0;
   uint64_t wrong = 0;
   uint64_t warmup_calls = 0;
+  uint64_t scan_rows = 0;  // rows the measured scans returned
   Clock::time_point last_end;
   std::string first_error;
 };
@@ -204,7 +218,8 @@ class Caller {
       redis_ = redisConnect(s_.redis_host.c_str(), s_.redis_port);
     } else if (s_.mode == Mode::kLookup || s_.mode == Mode::kBatch || s_.mode == Mode::kBatchColumnar ||
                s_.mode == Mode::kStream || s_.mode == Mode::kStreamBatch ||
-               s_.mode == Mode::kPredict || s_.mode == Mode::kFallback) {
+               s_.mode == Mode::kPredict || s_.mode == Mode::kFallback || s_.mode == Mode::kMix ||
+               s_.mode == Mode::kScan) {
       predictions_ = v1::Predictions::NewStub(channel);
     } else if (s_.mode == Mode::kIngest) {
       admin_ = v1::Admin::NewStub(channel);
@@ -255,6 +270,7 @@ class Caller {
       }
       ++measured;
       result->last_end = end;
+      result->scan_rows += scan_rows_;
       if (!status.ok()) {
         if (result->errors++ == 0) {
           result->first_error = std::to_string(status.error_code()) + ": " + status.error_message();
@@ -328,9 +344,14 @@ class Caller {
         break;
       }
       case Mode::kFallback:
+      case Mode::kMix:
         lookup_.set_table(s_.table);
         for (const char* name : names) lookup_.add_key()->set_column(name);
         for (int f = 0; f < s_.features; ++f) lookup_.add_features()->set_column("f" + std::to_string(f));
+        break;
+      case Mode::kScan:
+        scan_.set_table(s_.table);
+        for (const char* name : {"store_id", "item_id"}) scan_.add_where()->set_column(name);
         break;
       case Mode::kIngest:
         ingest_.set_table(s_.table);
@@ -388,6 +409,7 @@ class Caller {
         break;
       case Mode::kRedisGet:
       case Mode::kRedisMget:
+      case Mode::kScan:  // ScanCall builds its box from keys_[0]
         break;
       case Mode::kPredict:
         for (int f = 0; f < s_.features; ++f) {
@@ -412,8 +434,10 @@ class Caller {
         break;
       }
       case Mode::kFallback:
+      case Mode::kMix:
         // A key past the sample's last store: never stored, always scored.
-        lookup_.mutable_key(0)->mutable_value()->set_int64_value(keys_[0].store_id + 1000000);
+        missing_key_ = s_.mode == Mode::kFallback || uniform_(rng_) < s_.fallback_share;
+        lookup_.mutable_key(0)->mutable_value()->set_int64_value(keys_[0].store_id + (missing_key_ ? 1000000 : 0));
         lookup_.mutable_key(1)->mutable_value()->set_int64_value(keys_[0].item_id);
         lookup_.mutable_key(2)->mutable_value()->set_int64_value(keys_[0].horizon_days);
         for (int f = 0; f < s_.features; ++f) {
@@ -425,6 +449,7 @@ class Caller {
 
   // Makes one call; sets *right to false when --verify finds a wrong answer.
   grpc::Status Call(bool* right) {
+    scan_rows_ = 0;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + s_.timeout);
     grpc::Status status;
@@ -458,15 +483,23 @@ class Caller {
         }
         break;
       }
-      case Mode::kFallback: {
+      case Mode::kFallback:
+      case Mode::kMix: {
         lookup_response_.Clear();
         status = predictions_->Lookup(&context, lookup_, &lookup_response_);
         if (status.ok() && s_.verify) {
           const auto& r = lookup_response_;
-          *right = r.found() && r.source() == v1::SOURCE_COMPUTED && r.model_version() > 0;
+          if (missing_key_) {
+            *right = r.found() && r.source() == v1::SOURCE_COMPUTED && r.model_version() > 0;
+          } else {
+            *right = r.found() && r.source() == v1::SOURCE_PRECOMPUTED && r.values_size() == 2 &&
+                     RightValues(s_, keys_[0].index, r.values(0).double_value(), r.values(1).double_value());
+          }
         }
         break;
       }
+      case Mode::kScan:
+        return ScanCall(&context, right);
       case Mode::kLookup: {
         lookup_response_.Clear();
         status = predictions_->Lookup(&context, lookup_, &lookup_response_);
@@ -514,6 +547,40 @@ class Caller {
         break;
       }
     }
+    return status;
+  }
+
+  // A scan of store keys_[0].store_id, items keys_[0].item_id onwards (at
+  // most --scan_items of them), every horizon. --verify: exactly the sample
+  // rows in that box, each with its own values.
+  grpc::Status ScanCall(grpc::ClientContext* context, bool* right) {
+    const int64_t store = keys_[0].store_id, first_item = keys_[0].item_id;
+    const int64_t last_item = std::min<int64_t>(first_item + s_.scan_items - 1, 1000 + s_.sample.items - 1);
+    scan_.mutable_where(0)->mutable_low()->set_int64_value(store);
+    scan_.mutable_where(0)->mutable_high()->set_int64_value(store);
+    scan_.mutable_where(1)->mutable_low()->set_int64_value(first_item);
+    scan_.mutable_where(1)->mutable_high()->set_int64_value(last_item);
+    std::unique_ptr<grpc::ClientReader<v1::ScanResponse>> reader = predictions_->Scan(context, scan_);
+    const uint64_t per_store = s_.sample.items * s_.sample.horizons;
+    uint64_t expected = 0;
+    for (int64_t item = first_item; item <= last_item; ++item) {
+      for (uint64_t h = 0; h < s_.sample.horizons; ++h) {
+        expected += (store - 1) * per_store + (item - 1000) * s_.sample.horizons + h < s_.rows;
+      }
+    }
+    while (reader->Read(&scan_response_)) {
+      for (const v1::ScanRow& row : scan_response_.rows()) {
+        ++scan_rows_;
+        if (!s_.verify || !*right) continue;
+        const bool in_box = row.key_size() == 3 && row.values_size() == 2 && row.key(0).int64_value() == store &&
+                            row.key(1).int64_value() >= first_item && row.key(1).int64_value() <= last_item;
+        const uint64_t index = (store - 1) * per_store + (row.key(1).int64_value() - 1000) * s_.sample.horizons +
+                               (row.key(2).int64_value() - 1);
+        *right = in_box && RightValues(s_, index, row.values(0).double_value(), row.values(1).double_value());
+      }
+    }
+    grpc::Status status = reader->Finish();
+    if (status.ok() && s_.verify && scan_rows_ != expected) *right = false;
     return status;
   }
 
@@ -623,6 +690,11 @@ class Caller {
   v1::PredictRequest predict_;
   v1::PredictResponse predict_response_;
   std::normal_distribution<double> normal_{0.0, 1.0};
+  std::uniform_real_distribution<double> uniform_{0.0, 1.0};
+  bool missing_key_ = false;  // fallback, mix: this call's key was never stored
+  v1::ScanRequest scan_;
+  v1::ScanResponse scan_response_;
+  uint64_t scan_rows_ = 0;  // rows the last call's scan returned
   echo::EchoRequest echo_request_;
   echo::EchoResponse echo_response_;
 };
@@ -703,16 +775,24 @@ int main(int argc, char** argv) {
     s.mode = Mode::kPredict;
   } else if (s.mode_name == "fallback") {
     s.mode = Mode::kFallback;
+  } else if (s.mode_name == "mix") {
+    s.mode = Mode::kMix;
+  } else if (s.mode_name == "scan") {
+    s.mode = Mode::kScan;
   } else if (s.mode_name == "ingest") {
     s.mode = Mode::kIngest;
   } else {
     return Usage(
         "--mode must be lookup, batch, batch_columnar, stream_batch, echo, echo_batch, stream, echo_stream, redis_get, redis_mget, predict, "
-        "fallback or ingest");
+        "fallback, mix, scan or ingest");
   }
   s.model = absl::GetFlag(FLAGS_model);
   s.features = absl::GetFlag(FLAGS_features);
   if (s.features < 1) return Usage("--features must be >= 1");
+  s.fallback_share = absl::GetFlag(FLAGS_fallback_share);
+  if (!(s.fallback_share >= 0 && s.fallback_share <= 1)) return Usage("--fallback_share must be within 0..1");
+  s.scan_items = absl::GetFlag(FLAGS_scan_items);
+  if (s.scan_items < 1) return Usage("--scan_items must be >= 1");
   const int batch = absl::GetFlag(FLAGS_batch);
   const bool batched = s.mode == Mode::kBatch || s.mode == Mode::kBatchColumnar || s.mode == Mode::kStreamBatch ||
                        s.mode == Mode::kEchoBatch ||
@@ -798,7 +878,7 @@ int main(int argc, char** argv) {
 
   // Merge.
   std::vector<uint32_t> latencies;
-  uint64_t errors = 0, wrong = 0, warmup_calls = 0;
+  uint64_t errors = 0, wrong = 0, warmup_calls = 0, scan_rows = 0;
   Clock::time_point last_end = schedule.measure_start;
   std::string first_error;
   for (CallerResult& r : results) {
@@ -806,6 +886,7 @@ int main(int argc, char** argv) {
     errors += r.errors;
     wrong += r.wrong;
     warmup_calls += r.warmup_calls;
+    scan_rows += r.scan_rows;
     last_end = std::max(last_end, r.last_end);
     if (first_error.empty()) first_error = r.first_error;
   }
@@ -813,6 +894,10 @@ int main(int argc, char** argv) {
   const uint64_t calls = latencies.size() + errors;
   const double seconds = std::chrono::duration<double>(last_end - schedule.measure_start).count();
   const double qps = seconds > 0 ? static_cast<double>(latencies.size()) / seconds : 0;
+  // Keys answered per second; a scan's keys are the rows it returned.
+  const double keys_per_s = s.mode != Mode::kScan    ? qps * s.keys_per_call
+                            : seconds > 0 ? static_cast<double>(scan_rows) / seconds
+                                          : 0;
   double mean_us = 0;
   for (uint32_t ns : latencies) mean_us += ns;
   if (!latencies.empty()) mean_us /= 1000.0 * static_cast<double>(latencies.size());
@@ -826,7 +911,7 @@ int main(int argc, char** argv) {
       label.c_str(), concurrency,
       absl::GetFlag(FLAGS_rate) > 0 ? (" open-loop rate=" + std::to_string(static_cast<int64_t>(absl::GetFlag(FLAGS_rate)))).c_str() : "",
       channels.c_str(), s.keys_per_call, static_cast<unsigned long long>(calls), seconds,
-      qps, qps * s.keys_per_call, p50, p90, p99, p999, max, mean_us, static_cast<unsigned long long>(errors),
+      qps, keys_per_s, p50, p90, p99, p999, max, mean_us, static_cast<unsigned long long>(errors),
       static_cast<unsigned long long>(wrong));
   if (absl::GetFlag(FLAGS_json)) {
     nlohmann::json j = {{"label", label},       {"mode", s.mode_name},
@@ -834,7 +919,7 @@ int main(int argc, char** argv) {
                         {"channels", channels}, {"keys_per_call", s.keys_per_call},
                         {"warmup_s", warmup_s}, {"warmup_calls", warmup_calls},
                         {"calls", calls},       {"seconds", seconds},
-                        {"qps", qps},           {"keys_per_s", qps * s.keys_per_call},
+                        {"qps", qps},           {"keys_per_s", keys_per_s},
                         {"p50_us", p50},        {"p90_us", p90},
                         {"p99_us", p99},        {"p999_us", p999},
                         {"max_us", max},        {"mean_us", mean_us},

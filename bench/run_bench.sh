@@ -24,8 +24,9 @@
 # The model cases: a seeded XGBoost model (MODEL_TREES trees of depth 6 over
 # 30 features, predstore-load sample-model) is registered as
 # models:/bench/Production in an MLflow file-store registry that the server
-# serves, and the table is bound to it for fallback. Predict of one row and
-# a fallback lookup (a key never stored, with just-in-time features) run
+# serves, and the table is bound to it for fallback. Predict of one row, a
+# fallback lookup (a key never stored, with just-in-time features) and a mix
+# (every lookup sends features; 10% of the keys were never stored) run
 # beside the precomputed lookup; Predict at c=32 runs against this server
 # (concurrent calls batched) and against a second server on the same data
 # started with --batch_max_rows=1 (each call scored alone).
@@ -341,6 +342,9 @@ add_case "lookup open 2000/s" server --mode=lookup --concurrency=4 --rate=2000
 # Models: precomputed lookup (above) vs on-demand scoring, and batching.
 add_case "predict c=1" server --mode=predict --concurrency=1
 add_case "fallback c=1" server --mode=fallback --concurrency=1
+add_case "mix(10% fallback) c=1" server --mode=mix --fallback_share=0.1 --concurrency=1
+# Range scans: one store's 10 consecutive items, every horizon (140 rows).
+add_case "scan(140 rows) c=1" server --mode=scan --scan_items=10 --concurrency=1
 add_case "predict c=32" server --mode=predict --concurrency=32
 add_case "predict c=32 unbatched" unbatched --mode=predict --concurrency=32
 add_case "ingest(1) c=1" ingest --mode=ingest --batch=1 --concurrency=1
@@ -440,7 +444,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; 
 pairs=("lookup c=1|echo c=1" "lookup c=16|echo c=16" "lookup c=16 shared|echo c=16"
   "batch(100) c=1|echo_batch(100) c=1" "stream c=1|echo_stream c=1" "stream c=16|echo_stream c=16"
   "lookup open 2000/s|echo open 2000/s"
-  "predict c=1|lookup c=1" "fallback c=1|lookup c=1" "predict c=32|predict c=32 unbatched")
+  "predict c=1|lookup c=1" "fallback c=1|lookup c=1" "mix(10% fallback) c=1|lookup c=1"
+  "predict c=32|predict c=32 unbatched")
 if [[ -n "$redis_port" ]]; then
   pairs+=("lookup c=1|redis GET c=1" "stream c=16|redis GET c=16" "batch(100) c=1|redis MGET(100) c=1"
           "batch_columnar(100) c=1|redis MGET(100) c=1" "stream_batch(100) c=1|redis MGET(100) c=1")
