@@ -163,6 +163,9 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
 if [[ "$build_type" != Release ]]; then
   echo "run_bench.sh: warning: $build is a '$build_type' build, not Release; numbers are not representative" >&2
 fi
+# The tree as it is before this run rewrites the report and its plots.
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (working tree has uncommitted changes)"
 log "building in $build with -j$JOBS"
 cmake --build "$build" -j "$JOBS" --target predstore-server predstore-load predstore-bench-echo predstore-loadgen \
   scorer_benchmark \
@@ -663,8 +666,6 @@ fi
 
 # ---- RESULTS.md -------------------------------------------------------------
 version_of() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
-commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (working tree has uncommitted changes)"
 {
   echo "# predstore end-to-end benchmark"
   echo
