@@ -2,8 +2,9 @@
 // An XGBoostScorer owns one booster loaded from a model file in any format
 // XGBoost saves (legacy binary, JSON, UBJSON; the format is read from the
 // bytes, not the file name). Predict is thread-safe: XGBoost's in-place
-// prediction keeps its output buffer per thread, and this class copies it out
-// before returning.
+// prediction keeps its output buffer per thread, the scorer keeps one proxy
+// matrix per thread (shared by all boosters), and this class copies the
+// output out before returning.
 #pragma once
 
 #include <cstddef>
