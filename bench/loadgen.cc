@@ -555,17 +555,17 @@ class Caller {
   // rows in that box, each with its own values.
   grpc::Status ScanCall(grpc::ClientContext* context, bool* right) {
     const int64_t store = keys_[0].store_id, first_item = keys_[0].item_id;
-    const int64_t last_item = std::min<int64_t>(first_item + s_.scan_items - 1, 1000 + s_.sample.items - 1);
+    const int64_t last_item =
+        std::min<int64_t>(first_item + s_.scan_items - 1, predstore::kSampleFirstItemId + s_.sample.items - 1);
     scan_.mutable_where(0)->mutable_low()->set_int64_value(store);
     scan_.mutable_where(0)->mutable_high()->set_int64_value(store);
     scan_.mutable_where(1)->mutable_low()->set_int64_value(first_item);
     scan_.mutable_where(1)->mutable_high()->set_int64_value(last_item);
     std::unique_ptr<grpc::ClientReader<v1::ScanResponse>> reader = predictions_->Scan(context, scan_);
-    const uint64_t per_store = s_.sample.items * s_.sample.horizons;
     uint64_t expected = 0;
     for (int64_t item = first_item; item <= last_item; ++item) {
-      for (uint64_t h = 0; h < s_.sample.horizons; ++h) {
-        expected += (store - 1) * per_store + (item - 1000) * s_.sample.horizons + h < s_.rows;
+      for (int64_t horizon = 1; horizon <= static_cast<int64_t>(s_.sample.horizons); ++horizon) {
+        expected += predstore::SampleIndexOf(s_.sample, {store, item, horizon}) < s_.rows;
       }
     }
     while (reader->Read(&scan_response_)) {
@@ -573,10 +573,13 @@ class Caller {
         ++scan_rows_;
         if (!s_.verify || !*right) continue;
         const bool in_box = row.key_size() == 3 && row.values_size() == 2 && row.key(0).int64_value() == store &&
-                            row.key(1).int64_value() >= first_item && row.key(1).int64_value() <= last_item;
-        const uint64_t index = (store - 1) * per_store + (row.key(1).int64_value() - 1000) * s_.sample.horizons +
-                               (row.key(2).int64_value() - 1);
-        *right = in_box && RightValues(s_, index, row.values(0).double_value(), row.values(1).double_value());
+                            row.key(1).int64_value() >= first_item && row.key(1).int64_value() <= last_item &&
+                            row.key(2).int64_value() >= 1 &&
+                            row.key(2).int64_value() <= static_cast<int64_t>(s_.sample.horizons);
+        *right = in_box && RightValues(s_,
+                                       predstore::SampleIndexOf(s_.sample, {store, row.key(1).int64_value(),
+                                                                            row.key(2).int64_value()}),
+                                       row.values(0).double_value(), row.values(1).double_value());
       }
     }
     grpc::Status status = reader->Finish();

@@ -35,8 +35,14 @@ double SampleForecast(uint64_t seed, uint64_t index) {
 
 SampleKey SampleKeyAt(const SampleOptions& options, uint64_t index) {
   return SampleKey{static_cast<int64_t>(index / (options.horizons * options.items) + 1),
-                   static_cast<int64_t>((index / options.horizons) % options.items + 1000),
+                   static_cast<int64_t>((index / options.horizons) % options.items) + kSampleFirstItemId,
                    static_cast<int64_t>(index % options.horizons + 1)};
+}
+
+uint64_t SampleIndexOf(const SampleOptions& options, const SampleKey& key) {
+  return static_cast<uint64_t>(key.store_id - 1) * options.items * options.horizons +
+         static_cast<uint64_t>(key.item_id - kSampleFirstItemId) * options.horizons +
+         static_cast<uint64_t>(key.horizon_days - 1);
 }
 
 absl::Status WriteSampleFeaturesFile(const std::filesystem::path& path, const SampleOptions& options, int features) {

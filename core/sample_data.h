@@ -30,14 +30,19 @@ Schema SampleSchema();
 absl::Status WriteSampleFile(const std::filesystem::path& path, const SampleOptions& options);
 
 // The key of the sample's row `index`: store_id = index / (horizons * items)
-// + 1, item_id = (index / horizons) % items + 1000, horizon_days = index %
-// horizons + 1.
+// + 1, item_id = (index / horizons) % items + kSampleFirstItemId,
+// horizon_days = index % horizons + 1.
+inline constexpr int64_t kSampleFirstItemId = 1000;
 struct SampleKey {
   int64_t store_id = 0;
   int64_t item_id = 0;
   int64_t horizon_days = 0;
 };
 SampleKey SampleKeyAt(const SampleOptions& options, uint64_t index);
+// The inverse: the row index SampleKeyAt maps to `key`. REQUIRES: store_id
+// >= 1, item_id and horizon_days within the options' items and horizons
+// (the row may lie past options.rows; the caller compares).
+uint64_t SampleIndexOf(const SampleOptions& options, const SampleKey& key);
 
 // Writes a features file for batch scoring: the sample's keys (rows
 // 0..rows-1) then `features` columns f0..f<features-1> of
