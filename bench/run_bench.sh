@@ -373,19 +373,25 @@ done
 
 slug() { tr -c 'A-Za-z0-9=\n' '_' <<<"$1" | tr '=' '-'; }
 mkdir -p "$work/cdf"
+# A case's target kind (server, unbatched, ingest, lean, redis, big_redis,
+# echo) to its server's pid and port.
+pid_of_target() {
+  case "$1" in
+    server) echo "$server_pid" ;; unbatched) echo "$unbatched_pid" ;; ingest) echo "$ingest_pid" ;;
+    lean) echo "$lean_pid" ;; redis) echo "$redis_pid" ;; big_redis) echo "$big_redis_pid" ;; *) echo "$echo_pid" ;;
+  esac
+}
+port_of_target() {
+  case "$1" in
+    server) echo "$server_port" ;; unbatched) echo "$unbatched_port" ;; ingest) echo "$ingest_port" ;;
+    lean) echo "$lean_port" ;; redis) echo "$redis_port" ;; big_redis) echo "$big_redis_port" ;; *) echo "$echo_port" ;;
+  esac
+}
 declare -A json  # "name#repeat" -> the loadgen JSON line
 failed=0
 run_case() {  # name repeat
   local name=$1 repeat=$2 target flags out rc=0
-  case "${case_target[$name]}" in
-    server) target="127.0.0.1:$server_port" ;;
-    unbatched) target="127.0.0.1:$unbatched_port" ;;
-    ingest) target="127.0.0.1:$ingest_port" ;;
-    redis) target="127.0.0.1:$redis_port" ;;
-    lean) target="127.0.0.1:$lean_port" ;;
-    big_redis) target="127.0.0.1:$big_redis_port" ;;
-    *) target="127.0.0.1:$echo_port" ;;
-  esac
+  target="127.0.0.1:$(port_of_target "${case_target[$name]}")"
   read -ra flags <<<"${case_flags[$name]}"
   # The last repeat's CDF survives: each repeat overwrites the file.
   out=$("$loadgen_bin" --target="$target" --label="$name" --duration_s="$DURATION" --warmup_s="$WARMUP" \
@@ -554,18 +560,6 @@ printf '%s\n' "${targets_md[@]}"
 # counts its server's CPU time and context switches (per call) and samples
 # where that CPU goes, by library. Needs perf (Debian: linux-perf).
 PROFILE_S=${PROFILE_S:-$( ((short)) && echo 1 || echo 3)}
-pid_of_target() {  # target kind
-  case "$1" in
-    server) echo "$server_pid" ;; unbatched) echo "$unbatched_pid" ;; ingest) echo "$ingest_pid" ;;
-    lean) echo "$lean_pid" ;; redis) echo "$redis_pid" ;; big_redis) echo "$big_redis_pid" ;; *) echo "$echo_pid" ;;
-  esac
-}
-port_of_target() {
-  case "$1" in
-    server) echo "$server_port" ;; unbatched) echo "$unbatched_port" ;; ingest) echo "$ingest_port" ;;
-    lean) echo "$lean_port" ;; redis) echo "$redis_port" ;; big_redis) echo "$big_redis_port" ;; *) echo "$echo_port" ;;
-  esac
-}
 profile_md=()
 profile_case() {  # name: one markdown row
   local name=$1 kind pid port flags qps cpu_ms switches dsos
