@@ -15,7 +15,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "core/sample_data.h"
+#include "core/ingest/sample_data.h"
 
 ABSL_FLAG(std::string, loader, "predstore-load", "Path of predstore-load.");
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "The ingesting predstore-server.");

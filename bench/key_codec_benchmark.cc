@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "core/key_codec.h"
-#include "core/schema.h"
-#include "core/key_mapping.h"
-#include "core/value_codec.h"
+#include "core/table/key_codec.h"
+#include "core/table/key_mapping.h"
+#include "core/table/schema.h"
+#include "core/table/value_codec.h"
 
 namespace predstore {
 namespace {

@@ -71,13 +71,13 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "hiredis/hiredis.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
 #include "bench/echo.grpc.pb.h"
-#include "core/sample_data.h"
+#include "core/ingest/sample_data.h"
 #include "grpcpp/grpcpp.h"
+#include "hiredis/hiredis.h"
 #include "nlohmann/json.hpp"
 #include "predstore/v1/predstore.grpc.pb.h"
 

@@ -21,8 +21,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "core/batch_load.h"
-#include "core/prediction_store.h"
+#include "core/ingest/batch_load.h"
+#include "core/snapshot/prediction_store.h"
 
 ABSL_FLAG(int64_t, stores, 200, "Uniform data: distinct store_id values (1..N).");
 ABSL_FLAG(int64_t, items, 5000, "Uniform data: distinct item_id values (1..N).");

@@ -13,9 +13,9 @@
 #include <memory>
 
 #include "benchmark/benchmark.h"
-#include "core/sample_model.h"
-#include "core/scoring_batcher.h"
-#include "core/served_model.h"
+#include "core/model/sample_model.h"
+#include "core/model/scoring_batcher.h"
+#include "core/model/served_model.h"
 
 namespace predstore {
 namespace {

@@ -26,9 +26,9 @@
 #include <system_error>
 #include <vector>
 
-#include "core/batch_load.h"
-#include "core/prediction_store.h"
-#include "core/sample_data.h"
+#include "core/ingest/batch_load.h"
+#include "core/ingest/sample_data.h"
+#include "core/snapshot/prediction_store.h"
 
 namespace predstore {
 namespace {

@@ -7,9 +7,9 @@
 #include "absl/strings/escaping.h"
 
 #include "client/stream_events.h"
-#include "client/wire_values.h"
-#include "core/strings.h"
+#include "core/base/strings.h"
 #include "nlohmann/json.hpp"
+#include "proto/wire_values.h"
 
 namespace predstore {
 namespace {

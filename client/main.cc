@@ -15,6 +15,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "client/cli_commands.h"
+#include "core/base/file_io.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "host:port of the predstore server.");
 ABSL_FLAG(std::string, table, "", "Table to query or administer.");
@@ -124,7 +125,7 @@ int main(int argc, char** argv) {
   options.target = absl::GetFlag(FLAGS_server);
   options.timeout = std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms));
   if (std::string token_file = absl::GetFlag(FLAGS_admin_token_file); !token_file.empty()) {
-    auto token = predstore::ReadAdminToken(token_file);
+    auto token = predstore::ReadTokenFile(token_file);
     if (!token.ok()) return Fail(token.status());
     options.admin_token = *token;
   }

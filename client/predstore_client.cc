@@ -3,9 +3,9 @@
 #include <fstream>
 #include <thread>
 
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 
 namespace predstore {
 
@@ -25,16 +25,6 @@ absl::StatusOr<Response> Invoke(Call&& call) {
 }
 
 }  // namespace
-
-absl::StatusOr<std::string> ReadAdminToken(const std::string& path) {
-  std::ifstream in(path);
-  std::string token;
-  if (!in) return absl::NotFoundError("cannot read the admin token file " + path);
-  if (!std::getline(in, token) || token.empty()) {
-    return absl::InvalidArgumentError("the admin token file " + path + " has an empty first line");
-  }
-  return token;
-}
 
 PredstoreClient::PredstoreClient(ClientOptions options) : options_(std::move(options)) {
   grpc::ChannelArguments arguments;

@@ -22,9 +22,6 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{10000};
 };
 
-// The admin bearer token: the first line of `path`. kNotFound when the file
-// cannot be read, kInvalidArgument when its first line is empty.
-absl::StatusOr<std::string> ReadAdminToken(const std::string& path);
 
 // A gRPC status as an absl::Status with the same code and message.
 absl::Status FromGrpcStatus(const grpc::Status& status);

@@ -1,8 +1,8 @@
 #include "client/stream_events.h"
 
-#include "client/wire_values.h"
-#include "core/strings.h"
+#include "core/base/strings.h"
 #include "nlohmann/json.hpp"
+#include "proto/wire_values.h"
 
 namespace predstore {
 namespace {

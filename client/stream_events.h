@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/predstore_client.h"
-#include "core/schema.h"
+#include "core/table/schema.h"
 #include "predstore/v1/predstore.pb.h"
 
 namespace predstore {

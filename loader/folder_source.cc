@@ -8,12 +8,12 @@
 
 #include "client/cli_commands.h"
 #include "client/stream_events.h"
-#include "client/wire_values.h"
-#include "core/logging.h"
-#include "core/record_reader.h"
-#include "core/row_encoder.h"
-#include "core/status_macros.h"
-#include "core/strings.h"
+#include "core/base/logging.h"
+#include "core/base/status_macros.h"
+#include "core/base/strings.h"
+#include "core/ingest/record_reader.h"
+#include "core/ingest/row_encoder.h"
+#include "proto/wire_values.h"
 
 namespace predstore {
 namespace {

@@ -9,9 +9,9 @@
 
 #include "client/cli_commands.h"
 #include "client/stream_events.h"
-#include "core/logging.h"
-#include "core/status_macros.h"
-#include "core/strings.h"
+#include "core/base/logging.h"
+#include "core/base/status_macros.h"
+#include "core/base/strings.h"
 
 namespace predstore {
 namespace {

@@ -12,13 +12,14 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "client/predstore_client.h"
-#include "core/batch_load.h"
+#include "core/base/file_io.h"
+#include "core/ingest/batch_load.h"
+#include "core/ingest/sample_data.h"
+#include "core/model/model_catalog.h"
+#include "core/model/sample_model.h"
+#include "core/snapshot/table_directory.h"
 #include "loader/folder_source.h"
 #include "loader/kafka_source.h"
-#include "core/model_catalog.h"
-#include "core/sample_data.h"
-#include "core/sample_model.h"
-#include "core/table_directory.h"
 #include "loader/progress_line.h"
 
 ABSL_FLAG(std::string, data_dir, "./predstore-data", "Data directory (shared with the server).");
@@ -123,7 +124,7 @@ absl::StatusOr<std::optional<predstore::PredstoreClient>> ServerClient() {
   options.target = server;
   options.timeout = std::chrono::seconds(60);
   if (std::string token_file = absl::GetFlag(FLAGS_admin_token_file); !token_file.empty()) {
-    auto token = predstore::ReadAdminToken(token_file);
+    auto token = predstore::ReadTokenFile(token_file);
     if (!token.ok()) return token.status();
     options.admin_token = *token;
   }

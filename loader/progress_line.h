@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "core/batch_load.h"
+#include "core/ingest/batch_load.h"
 
 namespace predstore {
 

@@ -6,22 +6,19 @@
 
 #include <string>
 
-#include "core/lookup_fallback.h"
-#include "core/model_catalog.h"
-#include "core/stream_catalog.h"
-#include "core/prediction_store.h"
+#include "core/model/model_catalog.h"
+#include "core/serve/ingest_service.h"
+#include "core/snapshot/prediction_store.h"
 #include "predstore/v1/predstore.grpc.pb.h"
 
 namespace predstore {
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
-  // Everything passed must outlive the service; `models` (no registry),
-  // `streams` (no ingestion) and `fallback` (no bound models) may be null.
-  // An empty `token` disables the check.
-  AdminService(PredictionStore* store, ModelCatalog* models, StreamCatalog* streams, LookupFallback* fallback,
-               std::string token)
-      : store_(store), models_(models), streams_(streams), fallback_(fallback), token_(std::move(token)) {}
+  // Everything passed must outlive the service; `models` is null without a
+  // registry. An empty `token` disables the check.
+  AdminService(PredictionStore* store, ModelCatalog* models, const IngestService* ingest, std::string token)
+      : store_(store), models_(models), ingest_(ingest), token_(std::move(token)) {}
 
   grpc::ServerUnaryReactor* RefreshTables(grpc::CallbackServerContext* context,
                                           const v1::RefreshTablesRequest* request,
@@ -38,8 +35,7 @@ class AdminService final : public v1::Admin::CallbackService {
 
   PredictionStore* store_;
   ModelCatalog* models_;
-  StreamCatalog* streams_;
-  LookupFallback* fallback_;
+  const IngestService* ingest_;
   std::string token_;
 };
 

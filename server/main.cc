@@ -9,8 +9,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
-#include "core/logging.h"
-#include "client/predstore_client.h"
+#include "core/base/file_io.h"
+#include "core/base/logging.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, data_dir, "./predstore-data", "Data directory holding one folder per table.");
@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
     options.fallback = *std::move(bindings);
   }
   if (std::string token_file = absl::GetFlag(FLAGS_admin_token_file); !token_file.empty()) {
-    auto token = predstore::ReadAdminToken(token_file);
+    auto token = predstore::ReadTokenFile(token_file);
     if (!token.ok()) {
       std::fprintf(stderr, "predstore-server: %s\n", std::string(token.status().message()).c_str());
       return 2;

@@ -1,11 +1,11 @@
 #include "server/server.h"
 
 #include "absl/time/clock.h"
-#include "core/logging.h"
-#include "core/strings.h"
+#include "core/base/logging.h"
+#include "core/base/strings.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "server/admin_service.h"
 #include "server/prediction_service.h"
 
@@ -35,11 +35,14 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   if (!o.fallback.empty()) {
     server->fallback_ = std::make_unique<LookupFallback>(server->store_.get(), server->models_.get(), o.fallback);
   }
-  server->predictions_ = std::make_unique<PredictionService>(server->store_.get(), o.max_batch_keys,
-                                                             server->models_.get(), server->batcher_.get(),
-                                                             server->fallback_.get(), server->streams_.get());
-  server->admin_ = std::make_unique<AdminService>(server->store_.get(), server->models_.get(), server->streams_.get(),
-                                                  server->fallback_.get(), o.admin_token);
+  server->lookups_ = std::make_unique<LookupService>(
+      server->store_.get(), server->streams_.get(), server->models_.get(), server->batcher_.get(),
+      server->fallback_.get(), LookupServiceOptions{.max_batch_keys = o.max_batch_keys});
+  server->ingest_ =
+      std::make_unique<IngestService>(server->store_.get(), server->streams_.get(), server->fallback_.get());
+  server->predictions_ = std::make_unique<PredictionService>(server->lookups_.get(), server->ingest_.get());
+  server->admin_ =
+      std::make_unique<AdminService>(server->store_.get(), server->models_.get(), server->ingest_.get(), o.admin_token);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -1,6 +1,7 @@
 // PredstoreServer assembles a running server: the prediction store, the
-// model catalog with its scoring batcher and lookup fallback, the
-// Predictions and Admin services, grpc.health.v1 health checking, server
+// model catalog with its scoring batcher and lookup fallback, core's
+// LookupService and IngestService, the Predictions and Admin services over
+// them, grpc.health.v1 health checking, server
 // reflection, and a watcher that swaps in newly published snapshots and
 // newly staged model versions.
 // Start/Shutdown/Wait may be called from different threads; Shutdown is
@@ -16,11 +17,13 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "core/lookup_fallback.h"
-#include "core/model_catalog.h"
-#include "core/prediction_store.h"
-#include "core/scoring_batcher.h"
-#include "core/stream_catalog.h"
+#include "core/model/model_catalog.h"
+#include "core/model/scoring_batcher.h"
+#include "core/serve/ingest_service.h"
+#include "core/serve/lookup_fallback.h"
+#include "core/serve/lookup_service.h"
+#include "core/snapshot/prediction_store.h"
+#include "core/stream/stream_catalog.h"
 
 namespace grpc {
 class Server;
@@ -92,6 +95,8 @@ class PredstoreServer {
   std::unique_ptr<ScoringBatcher> batcher_;
   std::unique_ptr<LookupFallback> fallback_;
   std::unique_ptr<StreamCatalog> streams_;  // null without ingestion
+  std::unique_ptr<LookupService> lookups_;
+  std::unique_ptr<IngestService> ingest_;
   std::unique_ptr<PredictionService> predictions_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;

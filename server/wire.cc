@@ -1,9 +1,10 @@
 #include "server/wire.h"
 
+#include <algorithm>
 #include <cmath>
 
-#include "core/status_macros.h"
-#include "core/strings.h"
+#include "core/base/status_macros.h"
+#include "core/base/strings.h"
 
 namespace predstore {
 namespace {
@@ -169,50 +170,6 @@ void ServedModelsToWire(const ModelCatalog& catalog, google::protobuf::RepeatedP
   }
 }
 
-absl::StatusOr<std::vector<float>> ScoringRowsFromWire(const ServedModel& model,
-                                                       const google::protobuf::RepeatedPtrField<std::string>& feature_names,
-                                                       const google::protobuf::RepeatedPtrField<v1::FeatureRow>& rows) {
-  const size_t width = model.features.size();
-  std::vector<int> positions(feature_names.size());
-  std::vector<bool> named(width, false);
-  for (int i = 0; i < feature_names.size(); ++i) {
-    positions[i] = model.FeatureIndex(feature_names[i]);
-    if (positions[i] < 0) {
-      std::string inputs;
-      for (const SignatureColumn& f : model.features) StrAppend(&inputs, inputs.empty() ? "" : ", ", f.name);
-      return absl::InvalidArgumentError(StrCat("feature_names[", i, "]: model ", model.name, " version ", model.version,
-                                               " has no feature '", feature_names[i], "' (its inputs: ", inputs, ")"));
-    }
-    if (named[positions[i]]) {
-      return absl::InvalidArgumentError(StrCat("feature_names[", i, "]: '", feature_names[i], "' given twice"));
-    }
-    named[positions[i]] = true;
-  }
-  std::vector<float> values(static_cast<size_t>(rows.size()) * width, NAN);
-  for (int r = 0; r < rows.size(); ++r) {
-    const v1::FeatureRow& row = rows[r];
-    if (row.values_size() != feature_names.size()) {
-      return absl::InvalidArgumentError(StrCat("rows[", r, "]: has ", row.values_size(), " values for ",
-                                               feature_names.size(), " feature_names"));
-    }
-    std::span<float> out(values.data() + r * width, width);
-    for (int i = 0; i < row.values_size(); ++i) {
-      std::optional<CellView> view = FeatureViewFromWire(row.values(i));
-      if (!view.has_value()) continue;
-      const SignatureColumn& feature = model.features[positions[i]];
-      absl::StatusOr<float> number = FeatureFloat(feature, *view);
-      if (!number.ok()) {
-        return absl::InvalidArgumentError(
-            StrCat("rows[", r, "]: feature '", feature.name, "' ", FromAbsl(number.status().message())));
-      }
-      out[positions[i]] = *number;
-    }
-    absl::Status complete = CheckRequiredFeatures(model, out);
-    if (!complete.ok()) return absl::InvalidArgumentError(StrCat("rows[", r, "]: ", FromAbsl(complete.message())));
-  }
-  return values;
-}
-
 void SourceStatusToWire(const std::string& source, const SourceState& state, int64_t now_micros,
                         v1::SourceStatus* out) {
   out->set_source(source);
@@ -233,15 +190,11 @@ void SourceStatusToWire(const std::string& source, const SourceState& state, int
   }
 }
 
-absl::StatusOr<std::vector<StreamEvent>> StreamEventsFromWire(const v1::IngestRequest& request,
-                                                             const TableSnapshot& table,
-                                                             const ScoreFeatureEvents& score) {
+absl::StatusOr<std::vector<IngestEvent>> IngestEventsFromWire(const v1::IngestRequest& request,
+                                                             const TableSnapshot& table) {
   const Schema& schema = table.schema();
   const std::vector<Column>& value_columns = schema.value_columns();
-  std::vector<StreamEvent> events(request.events_size());
-  std::vector<size_t> feature_events;
-  std::vector<std::vector<Cell>> feature_keys;
-  std::vector<Cell> values(value_columns.size());
+  std::vector<IngestEvent> events(request.events_size());
   for (int i = 0; i < request.events_size(); ++i) {
     const v1::StreamEvent& wire = request.events(i);
     auto bad = [i](std::string_view reason) {
@@ -249,23 +202,21 @@ absl::StatusOr<std::vector<StreamEvent>> StreamEventsFromWire(const v1::IngestRe
     };
     absl::StatusOr<std::vector<Cell>> key = LookupCellsFromWire(wire.key(), schema);
     if (!key.ok()) return bad(FromAbsl(key.status().message()));
-    StreamEvent& event = events[i];
-    table.key_codec().Encode(*key, &event.key);
-    if (table.key_codec().normalized()) {
-      // The stream keys rows without the snapshot's key mapping.
-      std::string mapped = std::move(event.key);
-      event.key.clear();
-      PREDSTORE_RETURN_IF_ERROR(table.key_codec().AppendUnmapped(mapped, &event.key));
-    }
+    IngestEvent& event = events[i];
+    event.key = *std::move(key);
     event.event_time_micros = wire.event_time_micros();
     event.text = StrCat("events[", i, "] of batch ", request.sequence(), ": ", wire.ShortDebugString());
     if (wire.values_size() == 0) {
       if (wire.features_size() == 0) return bad("an event needs values (the prediction) or features (to score)");
-      feature_events.push_back(static_cast<size_t>(i));
-      feature_keys.push_back(*std::move(key));
+      for (const v1::KeyField& field : wire.features()) {
+        if (std::optional<CellView> view = FeatureViewFromWire(field.value())) {
+          event.features.push_back({field.column(), *view});
+        }
+      }
       continue;
     }
     if (wire.features_size() > 0) return bad("an event carries values or features, not both");
+    event.values.resize(value_columns.size());
     std::vector<bool> seen(value_columns.size(), false);
     for (const v1::KeyField& field : wire.values()) {
       size_t c = 0;
@@ -275,15 +226,269 @@ absl::StatusOr<std::vector<StreamEvent>> StreamEventsFromWire(const v1::IngestRe
       seen[c] = true;
       absl::StatusOr<Cell> cell = CellFromWire(field.value(), value_columns[c]);
       if (!cell.ok()) return bad(FromAbsl(cell.status().message()));
-      values[c] = *std::move(cell);
+      event.values[c] = *std::move(cell);
     }
     for (size_t c = 0; c < value_columns.size(); ++c) {
       if (!seen[c]) return bad(StrCat("value column \"", value_columns[c].name, "\" missing"));
     }
-    table.value_codec().Encode(values, &event.value);
   }
-  if (!feature_events.empty()) PREDSTORE_RETURN_IF_ERROR(score(feature_events, feature_keys, &events));
   return events;
+}
+
+absl::StatusOr<FeatureRows> FeatureRowsFromWire(const google::protobuf::RepeatedPtrField<std::string>& feature_names,
+                                                const google::protobuf::RepeatedPtrField<v1::FeatureRow>& rows,
+                                                std::string_view field) {
+  FeatureRows features;
+  features.names.assign(feature_names.begin(), feature_names.end());
+  features.rows = static_cast<size_t>(rows.size());
+  features.values.reserve(features.rows * features.names.size());
+  for (int r = 0; r < rows.size(); ++r) {
+    const v1::FeatureRow& row = rows[r];
+    if (row.values_size() != feature_names.size()) {
+      return absl::InvalidArgumentError(StrCat(field, "[", r, "]: has ", row.values_size(), " values for ",
+                                               feature_names.size(), " feature_names"));
+    }
+    for (const v1::Value& value : row.values()) features.values.push_back(FeatureViewFromWire(value));
+  }
+  return features;
+}
+
+absl::StatusOr<LookupQuery> LookupQueryFromWire(const v1::LookupRequest& request,
+                                                std::shared_ptr<const TableSnapshot> table) {
+  LookupQuery query;
+  PREDSTORE_ASSIGN_OR_RETURN(query.key, LookupCellsFromWire(request.key(), table->schema()));
+  query.table = std::move(table);
+  if (request.has_as_of_micros()) query.as_of_micros = request.as_of_micros();
+  query.no_fallback = request.no_fallback();
+  if (request.features_size() > 0) {
+    query.features.rows = 1;
+    for (const v1::KeyField& field : request.features()) {
+      query.features.names.push_back(field.column());
+      query.features.values.push_back(FeatureViewFromWire(field.value()));
+    }
+  }
+  return query;
+}
+
+absl::StatusOr<BatchLookupQuery> BatchLookupQueryFromWire(const v1::BatchLookupRequest& request,
+                                                          std::shared_ptr<const TableSnapshot> table) {
+  const auto& columns = table->schema().lookup_columns();
+  PREDSTORE_ASSIGN_OR_RETURN(std::vector<int> positions, KeyColumnPositions(request.key_columns(), table->schema()));
+  BatchLookupQuery query;
+  query.keys.reserve(static_cast<size_t>(request.keys_size()) * columns.size());
+  for (int k = 0; k < request.keys_size(); ++k) {
+    const v1::KeyRow& row = request.keys(k);
+    if (row.values_size() != request.key_columns_size()) {
+      return absl::InvalidArgumentError(
+          StrCat("keys[", k, "]: has ", row.values_size(), " values for ", request.key_columns_size(), " key_columns"));
+    }
+    for (size_t i = 0; i < columns.size(); ++i) {
+      absl::StatusOr<Cell> cell = CellFromWire(row.values(positions[i]), columns[i]);
+      if (!cell.ok()) return absl::InvalidArgumentError(StrCat("keys[", k, "]: ", cell.status().message()));
+      query.keys.push_back(*std::move(cell));
+    }
+  }
+  PREDSTORE_ASSIGN_OR_RETURN(query.features, FeatureRowsFromWire(request.feature_names(), request.features(), "features"));
+  query.table = std::move(table);
+  if (request.has_as_of_micros()) query.as_of_micros = request.as_of_micros();
+  query.no_fallback = request.no_fallback();
+  return query;
+}
+
+namespace {
+
+// The number of values a columnar key column holds for its type.
+int ColumnarLength(const v1::KeyColumnValues& values, ColumnType type) {
+  switch (type) {
+    case ColumnType::kUint64: return values.uint64_values_size();
+    case ColumnType::kString: return values.string_values_size();
+    default: return values.int64_values_size();  // int64, date, timestamp
+  }
+}
+
+Cell ColumnarCell(const v1::KeyColumnValues& values, ColumnType type, int k) {
+  switch (type) {
+    case ColumnType::kUint64: return values.uint64_values(k);
+    case ColumnType::kString: return values.string_values(k);
+    case ColumnType::kDate: return Date{static_cast<int32_t>(values.int64_values(k))};
+    case ColumnType::kTimestamp: return Timestamp{values.int64_values(k)};
+    default: return values.int64_values(k);
+  }
+}
+
+}  // namespace
+
+size_t ColumnarKeyCount(const v1::BatchLookupRequest& request) {
+  if (request.key_values_size() == 0) return 0;
+  const v1::KeyColumnValues& first = request.key_values(0);
+  return static_cast<size_t>(
+      std::max({first.int64_values_size(), first.uint64_values_size(), first.string_values_size()}));
+}
+
+absl::StatusOr<BatchLookupQuery> ColumnarQueryFromWire(const v1::BatchLookupRequest& request,
+                                                       std::shared_ptr<const TableSnapshot> table) {
+  if (request.keys_size() > 0) return absl::InvalidArgumentError("keys and key_values: give one form of the keys");
+  PREDSTORE_ASSIGN_OR_RETURN(std::vector<int> positions, KeyColumnPositions(request.key_columns(), table->schema()));
+  const auto& columns = table->schema().lookup_columns();
+  if (request.key_values_size() != request.key_columns_size()) {
+    return absl::InvalidArgumentError(StrCat("key_values: ", request.key_values_size(), " columns for ",
+                                             request.key_columns_size(), " key_columns"));
+  }
+  const int keys = ColumnarLength(request.key_values(positions[0]), columns[0].type);
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const v1::KeyColumnValues& values = request.key_values(positions[i]);
+    const int length = ColumnarLength(values, columns[i].type);
+    if (length != keys) {
+      return absl::InvalidArgumentError(StrCat("key_values[", positions[i], "] (column \"", columns[i].name, "\", ",
+                                               ColumnTypeName(columns[i].type), "): ", length, " values for ", keys,
+                                               " keys"));
+    }
+    if (columns[i].type != ColumnType::kDate) continue;
+    for (int64_t days : values.int64_values()) {
+      if (days < INT32_MIN || days > INT32_MAX) {
+        return absl::InvalidArgumentError(StrCat("key_values[", positions[i], "] (column \"", columns[i].name,
+                                                 "\"): ", days, " days is out of range"));
+      }
+    }
+  }
+  BatchLookupQuery query;
+  query.keys.reserve(static_cast<size_t>(keys) * columns.size());
+  for (int k = 0; k < keys; ++k) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      query.keys.push_back(ColumnarCell(request.key_values(positions[i]), columns[i].type, k));
+    }
+  }
+  query.table = std::move(table);
+  if (request.has_as_of_micros()) query.as_of_micros = request.as_of_micros();
+  query.no_fallback = true;
+  return query;
+}
+
+namespace {
+
+v1::Source SourceToWire(AnswerSource source) {
+  switch (source) {
+    case AnswerSource::kStream: return v1::SOURCE_STREAM;
+    case AnswerSource::kComputed: return v1::SOURCE_COMPUTED;
+    case AnswerSource::kPrecomputed: break;
+  }
+  return v1::SOURCE_PRECOMPUTED;
+}
+
+// One key's answer as a LookupResponse or a LookupResult: a computed
+// answer fills the output column and leaves the other value columns unset.
+template <typename Answer>
+absl::Status KeyAnswerToWire(const LookupAnswers& answers, const KeyAnswer& answer, Answer* out) {
+  out->set_found(answer.found);
+  out->set_source(SourceToWire(answer.source));
+  if (answer.source == AnswerSource::kStream) out->set_event_time_micros(answer.event_time_micros);
+  if (!answer.found) return absl::OkStatus();
+  const Schema& schema = answers.table->schema();
+  if (answer.source == AnswerSource::kComputed) {
+    for (size_t i = 0; i < schema.value_columns().size(); ++i) {
+      v1::Value* value = out->add_values();
+      if (i != answers.output_column) continue;
+      if (schema.value_columns()[i].type == ColumnType::kFloat) {
+        value->set_float_value(answer.computed_output);
+      } else {
+        value->set_double_value(answer.computed_output);
+      }
+    }
+    return absl::OkStatus();
+  }
+  return answers.table->value_codec().ForEach(answers.EncodedValues(answer),
+                                              [out](size_t, const CellView& cell) { CellToWire(cell, out->add_values()); });
+}
+
+// The model of the last computed answer, if any.
+const ServedModel* ComputingModel(const LookupAnswers& answers) {
+  for (auto it = answers.keys.rbegin(); it != answers.keys.rend(); ++it) {
+    if (it->source == AnswerSource::kComputed) return it->model.get();
+  }
+  return nullptr;
+}
+
+template <typename Response>
+void AnswerHeaderToWire(const LookupAnswers& answers, Response* out) {
+  out->set_snapshot_version(answers.table->version());
+  for (const Column& c : answers.table->schema().value_columns()) out->add_value_columns(c.name);
+  if (const ServedModel* model = ComputingModel(answers)) {
+    out->set_model_name(model->name);
+    out->set_model_version(model->version);
+  }
+}
+
+// Appends one key's values to the columns: a miss (and an unset column of
+// a computed answer) as 0 or "".
+absl::Status AppendColumnarValues(const LookupAnswers& answers, const KeyAnswer& answer,
+                                  v1::BatchLookupResponse* out) {
+  const auto& value_columns = answers.table->schema().value_columns();
+  if (answer.found && answer.source != AnswerSource::kComputed) {
+    return answers.table->value_codec().ForEach(answers.EncodedValues(answer), [out](size_t c, const CellView& cell) {
+      v1::ValueColumnValues* column = out->mutable_columns(static_cast<int>(c));
+      if (const auto* d = std::get_if<double>(&cell)) {
+        column->add_double_values(*d);
+      } else if (const auto* f = std::get_if<float>(&cell)) {
+        column->add_float_values(*f);
+      } else if (const auto* text = std::get_if<std::string_view>(&cell)) {
+        column->add_string_values(std::string(*text));
+      } else if (const auto* i = std::get_if<int64_t>(&cell)) {
+        column->add_int64_values(*i);
+      }
+    });
+  }
+  const bool computed = answer.found && answer.source == AnswerSource::kComputed;
+  for (size_t c = 0; c < value_columns.size(); ++c) {
+    v1::ValueColumnValues* column = out->mutable_columns(static_cast<int>(c));
+    const float number = computed && c == answers.output_column ? answer.computed_output : 0;
+    switch (value_columns[c].type) {
+      case ColumnType::kDouble: column->add_double_values(number); break;
+      case ColumnType::kFloat: column->add_float_values(number); break;
+      case ColumnType::kString: column->add_string_values(); break;
+      default: column->add_int64_values(0); break;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status LookupResponseToWire(const LookupAnswers& answers, v1::LookupResponse* out) {
+  AnswerHeaderToWire(answers, out);
+  return KeyAnswerToWire(answers, answers.keys[0], out);
+}
+
+absl::Status BatchLookupResponseToWire(const LookupAnswers& answers, v1::BatchLookupResponse* out) {
+  AnswerHeaderToWire(answers, out);
+  out->mutable_results()->Reserve(static_cast<int>(answers.keys.size()));
+  for (const KeyAnswer& answer : answers.keys) {
+    PREDSTORE_RETURN_IF_ERROR(KeyAnswerToWire(answers, answer, out->add_results()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ColumnarResponseToWire(const LookupAnswers& answers, v1::BatchLookupResponse* out) {
+  AnswerHeaderToWire(answers, out);
+  const size_t count = answers.keys.size();
+  for (size_t c = 0; c < answers.table->schema().value_columns().size(); ++c) out->add_columns();
+  out->mutable_found()->Reserve(static_cast<int>(count));
+  out->mutable_sources()->Reserve(static_cast<int>(count));
+  for (const KeyAnswer& answer : answers.keys) {
+    out->add_found(answer.found);
+    out->add_sources(SourceToWire(answer.source));
+    PREDSTORE_RETURN_IF_ERROR(AppendColumnarValues(answers, answer, out));
+  }
+  return absl::OkStatus();
+}
+
+void PredictResponseToWire(const PredictAnswer& answer, v1::PredictResponse* out) {
+  const size_t per_row = answer.outputs_per_row;
+  out->mutable_predictions()->Reserve(static_cast<int>(answer.outputs.size() / per_row));
+  for (size_t at = 0; at < answer.outputs.size(); at += per_row) {
+    out->add_predictions()->mutable_values()->Add(answer.outputs.begin() + at, answer.outputs.begin() + at + per_row);
+  }
+  out->set_model_name(answer.model->name);
+  out->set_model_version(answer.model->version);
 }
 
 }  // namespace predstore

@@ -1,23 +1,26 @@
-// Server-side conversions between predstore.v1 requests and core types (cell
-// conversions are shared with the client in client/wire_values.h), and the
-// single absl::Status -> grpc::Status mapping of the server. Stateless.
+// Server-side conversions between predstore.v1 messages and the core's
+// queries and answers (cell conversions are shared with the client in
+// proto/wire_values.h), and the single absl::Status -> grpc::Status mapping
+// of the server. Conversions check the wire shape (counts, names, types)
+// and name the field; what an answer means is decided in core. Stateless.
 #pragma once
 
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "core/model_catalog.h"
-#include "core/prediction_store.h"
-#include "core/stream_store.h"
-#include "client/wire_values.h"
-#include "core/schema.h"
+#include "core/model/model_catalog.h"
+#include "core/serve/ingest_service.h"
+#include "core/serve/lookup_service.h"
+#include "core/snapshot/prediction_store.h"
+#include "core/stream/stream_store.h"
+#include "core/table/schema.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
 #include "predstore/v1/predstore.pb.h"
+#include "proto/wire_values.h"
 
 namespace predstore {
 
@@ -48,26 +51,45 @@ void TableInfoToWire(const TableSnapshot& snapshot, v1::TableInfo* out);
 void SourceStatusToWire(const std::string& source, const SourceState& state, int64_t now_micros,
                         v1::SourceStatus* out);
 
-// The core events of an IngestRequest for `table`: keys and values encoded
-// with its codecs. Events carrying features (no values) are passed to
-// `score` with their indexes and key cells, which fills their values.
+// The events of an IngestRequest, converted against `table`'s schema.
 // kInvalidArgument naming events[i] and the column.
-using ScoreFeatureEvents = std::function<absl::Status(const std::vector<size_t>& indexes,
-                                                      const std::vector<std::vector<Cell>>& key_cells,
-                                                      std::vector<StreamEvent>* events)>;
-absl::StatusOr<std::vector<StreamEvent>> StreamEventsFromWire(const v1::IngestRequest& request,
-                                                             const TableSnapshot& table,
-                                                             const ScoreFeatureEvents& score);
+absl::StatusOr<std::vector<IngestEvent>> IngestEventsFromWire(const v1::IngestRequest& request,
+                                                             const TableSnapshot& table);
 
 // Every version `catalog` serves, with its features and objective.
 void ServedModelsToWire(const ModelCatalog& catalog, google::protobuf::RepeatedPtrField<v1::ServedModelInfo>* out);
 
-// The scoring rows of a Predict request: rows x model.features, NaN for an
-// absent feature. kInvalidArgument naming feature_names[i] (unknown to the
-// model, repeated) or rows[r] and the feature (wrong count, mistyped value,
-// required feature missing).
-absl::StatusOr<std::vector<float>> ScoringRowsFromWire(const ServedModel& model,
-                                                       const google::protobuf::RepeatedPtrField<std::string>& feature_names,
-                                                       const google::protobuf::RepeatedPtrField<v1::FeatureRow>& rows);
+// Feature rows named by `feature_names`, viewing the request's values.
+// kInvalidArgument "<field>[r]: has N values for M feature_names".
+absl::StatusOr<FeatureRows> FeatureRowsFromWire(const google::protobuf::RepeatedPtrField<std::string>& feature_names,
+                                                const google::protobuf::RepeatedPtrField<v1::FeatureRow>& rows,
+                                                std::string_view field);
+
+// The query of a Lookup request on `table` (LookupService::Table); views
+// into `request`. kInvalidArgument naming a bad key column.
+absl::StatusOr<LookupQuery> LookupQueryFromWire(const v1::LookupRequest& request,
+                                                std::shared_ptr<const TableSnapshot> table);
+
+// The query of a BatchLookup request with keys in rows (`keys`).
+// kInvalidArgument naming keys[k] or features[r].
+absl::StatusOr<BatchLookupQuery> BatchLookupQueryFromWire(const v1::BatchLookupRequest& request,
+                                                          std::shared_ptr<const TableSnapshot> table);
+
+// The number of keys of a columnar BatchLookup request (`key_values`), as
+// its first key column holds them; 0 when it has none.
+size_t ColumnarKeyCount(const v1::BatchLookupRequest& request);
+
+// The query of a columnar BatchLookup request; never falls back.
+// kInvalidArgument naming key_values[i] and its column.
+absl::StatusOr<BatchLookupQuery> ColumnarQueryFromWire(const v1::BatchLookupRequest& request,
+                                                       std::shared_ptr<const TableSnapshot> table);
+
+// The answer of one lookup. kDataLoss for stored values that do not decode.
+absl::Status LookupResponseToWire(const LookupAnswers& answers, v1::LookupResponse* out);
+// The answers of a BatchLookup, as rows or as columns.
+absl::Status BatchLookupResponseToWire(const LookupAnswers& answers, v1::BatchLookupResponse* out);
+absl::Status ColumnarResponseToWire(const LookupAnswers& answers, v1::BatchLookupResponse* out);
+
+void PredictResponseToWire(const PredictAnswer& answer, v1::PredictResponse* out);
 
 }  // namespace predstore

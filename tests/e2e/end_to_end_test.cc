@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "client/predstore_client.h"
+#include "gmock/gmock.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/forecast_requests.h"
 #include "tests/e2e/subprocess.h"

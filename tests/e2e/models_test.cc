@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "client/predstore_client.h"
-#include "core/sample_model.h"
-#include "core/strings.h"
+#include "core/base/strings.h"
+#include "core/model/sample_model.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/forecast_requests.h"

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "client/predstore_client.h"
-#include "core/sample_model.h"
+#include "core/model/sample_model.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"

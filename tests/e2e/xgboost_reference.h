@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "core/sample_model.h"
+#include "core/model/sample_model.h"
 #include "gtest/gtest.h"
 
 namespace predstore::testing {

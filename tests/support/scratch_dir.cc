@@ -8,7 +8,7 @@
 #include <iostream>
 #include <system_error>
 
-#include "core/strings.h"
+#include "core/base/strings.h"
 #include "gtest/gtest.h"
 
 namespace predstore::test_support {

@@ -1,0 +1,236 @@
+#include "core/ingest/batch_load.h"
+
+#include <fstream>
+#include <optional>
+#include <system_error>
+
+#include "absl/time/clock.h"
+#include "core/base/status_macros.h"
+#include "core/base/strings.h"
+#include "core/ingest/row_encoder.h"
+#include "core/snapshot/external_sorter.h"
+#include "core/snapshot/snapshot_builder.h"
+#include "core/snapshot/table_directory.h"
+#include "core/table/key_codec.h"
+#include "core/table/key_mapping.h"
+
+namespace predstore {
+namespace fs = std::filesystem;
+namespace {
+
+// Removes a staging folder unless the load published it.
+class StagingGuard {
+ public:
+  explicit StagingGuard(fs::path dir) : dir_(std::move(dir)) {}
+  ~StagingGuard() {
+    std::error_code ignored;
+    if (!dir_.empty()) fs::remove_all(dir_, ignored);
+  }
+  void Release() { dir_.clear(); }
+
+ private:
+  fs::path dir_;
+};
+
+}  // namespace
+
+absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
+  PREDSTORE_RETURN_IF_ERROR(TableDirectory::ValidateTableName(request.table));
+  if (request.inputs.empty()) return absl::InvalidArgumentError("no input files given");
+  if (request.keep_versions < 1) return absl::InvalidArgumentError("keep_versions must be at least 1");
+  const absl::Time start = absl::Now();
+  TableDirectory table(request.data_dir, request.table);
+
+  Schema schema;
+  if (request.schema) {
+    schema = *request.schema;
+  } else {
+    auto manifest = table.ReadManifest();
+    if (absl::IsNotFound(manifest.status())) {
+      return absl::NotFoundError(StrCat("table \"", request.table,
+                                              "\" does not exist yet: give its schema (--keys, --values) to create it"));
+    }
+    if (!manifest.ok()) return manifest.status();
+    schema = manifest->schema;
+  }
+
+  // A scoring load reads features instead of the value columns.
+  Schema read_schema = schema;
+  if (request.scoring) {
+    if (request.scoring->model == nullptr) return absl::InvalidArgumentError("batch scoring without a model");
+    if (schema.value_columns() != PredictionColumns(*request.scoring->model, request.scoring->output)) {
+      return absl::FailedPreconditionError(StrCat("table \"", request.table, "\" has value columns ",
+                                                  schema.Describe(), "; scored predictions need one double column "
+                                                  "per model output"));
+    }
+    PREDSTORE_ASSIGN_OR_RETURN(read_schema, FeatureFileSchema(schema, *request.scoring->model));
+  }
+
+  LoadProgress progress;
+  std::vector<std::unique_ptr<RecordReader>> readers;
+  std::vector<std::string> paths;
+  for (const fs::path& input : request.inputs) {
+    InputFormat format;
+    if (request.format) {
+      format = *request.format;
+    } else {
+      PREDSTORE_ASSIGN_OR_RETURN(format, InputFormatOfPath(input));
+    }
+    PREDSTORE_ASSIGN_OR_RETURN(auto reader, OpenRecordReader(input, format, read_schema));
+    progress.total_bytes += reader->total_bytes();
+    paths.push_back(input.string());
+    readers.push_back(std::move(reader));
+  }
+
+  // A normalised layout's rows are keyed without a mapping first (all-zero
+  // codes, so they sort by their exact key) while their keys are sampled;
+  // once all are read, a second sort re-keys them with the mapping fitted
+  // to them, or, for a partition load, with the active version's.
+  const bool normalized = schema.normalization() != KeyNormalization::kNone;
+  std::optional<KeyMapping> kept_mapping;
+  if (normalized && request.mode == PublishMode::kReplacePartitions) {
+    auto manifest = table.ReadManifest();
+    if (manifest.ok()) {
+      kept_mapping = manifest->Find(manifest->active_version)->key_mapping;
+    } else if (!absl::IsNotFound(manifest.status())) {
+      return manifest.status();
+    }
+  }
+  const KeyCodec unmapped(schema);
+  KeyStatistics statistics(unmapped.curve_columns().size());
+  const uint64_t sort_budget = normalized ? request.memory_budget_bytes / 2 : request.memory_budget_bytes;
+
+  PREDSTORE_ASSIGN_OR_RETURN(fs::path staging, table.CreateStagingDir());
+  StagingGuard guard(staging);
+  ExternalSorter sorter({sort_budget, staging / "sort"});
+  absl::Time last_report = start;
+  auto report = [&](LoadProgress::Phase phase, bool force) {
+    if (!request.on_progress) return;
+    absl::Time now = absl::Now();
+    if (!force && now - last_report < absl::Milliseconds(500)) return;
+    last_report = now;
+    progress.phase = phase;
+    progress.elapsed_seconds = absl::ToDoubleSeconds(now - start);
+    request.on_progress(progress);
+  };
+
+  std::ofstream rejects;
+  uint64_t rows_rejected = 0;
+  std::function<absl::Status(std::string_view reason)> reject;  // set with a reject file
+  if (!request.reject_file.empty()) {
+    reject = [&](std::string_view reason) -> absl::Status {
+      if (!rejects.is_open()) {
+        rejects.open(request.reject_file, std::ios::trunc);
+        if (!rejects) return absl::InternalError(StrCat("cannot write the reject file ", request.reject_file.string()));
+      }
+      rejects << reason << "\n";
+      ++rows_rejected;
+      return absl::OkStatus();
+    };
+  }
+
+  // Worker threads turn batches of records into keys and values (scored
+  // first for batch scoring); this thread sorts them in input order.
+  std::function<void(RecordBatch&)> process;
+  if (request.scoring) {
+    process = [&](RecordBatch& batch) { ScoreRecordBatch(schema, *request.scoring, batch); };
+  } else {
+    process = [&](RecordBatch& batch) {
+      RowEncoder encoder(schema);
+      std::vector<FieldText> fields;
+      std::string key, value;
+      for (size_t row = 0; row < batch.rows(); ++row) {
+        batch.Fields(row, &fields);
+        if (absl::Status encoded = encoder.Encode(fields, batch.path(), &key, &value); encoded.ok()) {
+          batch.AddRow(key, value);
+        } else {
+          batch.AddError(std::string(FromAbsl(encoded.message())));
+        }
+      }
+    };
+  }
+  uint64_t bytes_before = 0;
+  for (uint32_t file = 0; file < readers.size(); ++file) {
+    RecordReader& reader = *readers[file];
+    auto deliver = [&](const RecordBatch& batch) -> absl::Status {
+      for (size_t row = 0; row < batch.rows(); ++row) {
+        if (const std::string* error = batch.error(row)) {
+          if (!reject) return absl::InvalidArgumentError(*error);
+          PREDSTORE_RETURN_IF_ERROR(reject(*error));
+          continue;
+        }
+        const std::string_view row_key = batch.key(row);
+        PREDSTORE_RETURN_IF_ERROR(sorter.Add(row_key, batch.value(row), RowOrigin{file, batch.line(row)}));
+        if (normalized && !kept_mapping) {
+          PREDSTORE_ASSIGN_OR_RETURN(ZPoint ordinals, unmapped.ReadOrdinals(row_key));
+          statistics.Add(ordinals);
+        }
+      }
+      progress.rows += batch.rows();
+      progress.bytes_read = bytes_before + reader.bytes_read();
+      report(LoadProgress::Phase::kReading, false);
+      return absl::OkStatus();
+    };
+    PREDSTORE_RETURN_IF_ERROR(ProcessRecordBatches(reader, request.batches, process, deliver));
+    bytes_before += reader.total_bytes();
+    progress.bytes_read = bytes_before;
+    readers[file].reset();  // unmap
+  }
+  progress.total_rows = progress.rows;
+  report(LoadProgress::Phase::kWriting, true);
+
+  PREDSTORE_ASSIGN_OR_RETURN(auto sorted, sorter.Finish());
+  VersionDetails details{request.produced_by, {}};
+  std::optional<ExternalSorter> mapped_sorter;
+  if (normalized && sorter.rows() > 0) {
+    details.key_mapping = kept_mapping ? *kept_mapping : statistics.Fit(schema.normalization());
+    const KeyCodec mapped(schema, details.key_mapping);
+    mapped_sorter.emplace(ExternalSorter::Options{sort_budget, staging / "sort-mapped"});
+    std::string mapped_key;
+    for (;;) {
+      PREDSTORE_ASSIGN_OR_RETURN(bool has_row, sorted->Next());
+      if (!has_row) break;
+      const SortedRow& row = sorted->current();
+      mapped_key.clear();
+      PREDSTORE_RETURN_IF_ERROR(mapped.Remap(row.key, &mapped_key));
+      PREDSTORE_RETURN_IF_ERROR(mapped_sorter->Add(mapped_key, row.value, row.origin));
+    }
+    sorted.reset();
+    PREDSTORE_ASSIGN_OR_RETURN(sorted, mapped_sorter->Finish());
+  }
+  BuildOptions build_options;
+  build_options.last_wins = request.last_wins;
+  build_options.workers = request.batches.workers;
+  build_options.sst_file_bytes = request.sst_file_bytes;
+  build_options.on_rows = [&](uint64_t rows) {
+    progress.rows = rows;
+    report(LoadProgress::Phase::kWriting, false);
+  };
+  PREDSTORE_ASSIGN_OR_RETURN(BuildResult built, BuildSnapshotParts(*sorted, schema, paths, staging, build_options));
+  sorted.reset();
+
+  report(LoadProgress::Phase::kPublishing, true);
+  if (rejects.is_open() && !rejects.flush()) {
+    return absl::InternalError(StrCat("cannot write the reject file ", request.reject_file.string()));
+  }
+  if (built.rows == 0) {
+    return absl::InvalidArgumentError(StrCat("no valid rows to publish (", rows_rejected, " rejected to ",
+                                             request.reject_file.string(), ")"));
+  }
+  PREDSTORE_ASSIGN_OR_RETURN(TableManifest manifest, table.Publish(schema, staging, built.parts, request.keep_versions,
+                                                                   request.mode, std::move(details)));
+  guard.Release();
+
+  LoadResult result;
+  result.version = manifest.active_version;
+  result.rows = built.rows;
+  result.table_rows = manifest.Find(manifest.active_version)->row_count;
+  result.duplicates_dropped = built.duplicates_dropped;
+  result.rows_rejected = rows_rejected;
+  result.parts = built.parts.size();
+  result.spilled_runs = sorter.spilled_runs() + (mapped_sorter ? mapped_sorter->spilled_runs() : 0);
+  result.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return result;
+}
+
+}  // namespace predstore

@@ -1,0 +1,91 @@
+// LoadSnapshot runs one bulk load end to end: read and validate every input
+// file, encode and sort the rows within a memory budget, write the parts
+// and publish them as the table's new active version. Nothing is published
+// unless every row of every file is valid; the staging folder is removed on
+// failure. Safe to run beside a server that serves the same data directory,
+// and beside other loads (publishing is serialized per table).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/ingest/batch_scoring.h"
+#include "core/ingest/record_batches.h"
+#include "core/ingest/record_reader.h"
+#include "core/snapshot/table_directory.h"
+#include "core/table/schema.h"
+
+namespace predstore {
+
+struct LoadProgress {
+  enum class Phase { kReading, kWriting, kPublishing };
+  Phase phase = Phase::kReading;
+  uint64_t rows = 0;           // rows read (kReading) or written (kWriting)
+  uint64_t total_rows = 0;     // known once reading is done
+  uint64_t bytes_read = 0;     // over all inputs
+  uint64_t total_bytes = 0;    // sum of input sizes
+  double elapsed_seconds = 0;
+};
+
+struct LoadRequest {
+  std::filesystem::path data_dir;
+  std::string table;
+  // Required to create a table; when the table exists, must equal its
+  // stored schema (kFailedPrecondition otherwise). Unset: use the stored one.
+  std::optional<Schema> schema;
+  std::vector<std::filesystem::path> inputs;
+  // Unset: from each file's extension.
+  std::optional<InputFormat> format;
+  // kReplacePartitions: the partitions present in the input replace theirs
+  // in the active version, the others are kept. Default: the whole table.
+  PublishMode mode = PublishMode::kReplaceTable;
+  // Equal keys in one load: rejected (default) or the last row wins.
+  bool last_wins = false;
+  // In-memory sort buffer before spilling runs to disk. Default 512 MiB.
+  uint64_t memory_budget_bytes = uint64_t{512} << 20;
+  // Versions kept on disk after publishing, the new one included. Default 3.
+  uint64_t keep_versions = 3;
+  // Batch scoring: the inputs hold the lookup columns and the model's
+  // features (FeatureFileSchema), and every row's values are the model's
+  // predictions; the schema's value columns must be PredictionColumns.
+  std::optional<BatchScoring> scoring;
+  // Rows with a bad field are written here ("file:line:column: reason", one
+  // per line) and skipped; empty: the first bad row fails the load. Defects
+  // of the file's structure (a CSV row with the wrong number of fields, a
+  // line that is not JSON) always fail the load.
+  std::filesystem::path reject_file;
+  // Recorded with the published version (SnapshotVersion::produced_by).
+  std::string produced_by;
+  // The read stage's worker threads (validating, encoding and, for batch
+  // scoring, scoring) and records per batch, which for batch scoring is the
+  // rows of one XGBoost call. See record_batches.h.
+  RecordBatchOptions batches;
+  // Keys and values per SST file of a part; the files are written by
+  // `batches.workers` threads side by side. Default 16 MiB.
+  uint64_t sst_file_bytes = uint64_t{16} << 20;
+  // Called about twice a second and at phase changes. May be empty.
+  std::function<void(const LoadProgress&)> on_progress;
+};
+
+struct LoadResult {
+  uint64_t version = 0;
+  uint64_t rows = 0;         // rows this load wrote
+  uint64_t table_rows = 0;   // rows of the new version (with kept partitions)
+  uint64_t duplicates_dropped = 0;
+  uint64_t rows_rejected = 0;  // written to reject_file
+  size_t parts = 0;
+  int spilled_runs = 0;
+  double seconds = 0;
+};
+
+// Errors: kInvalidArgument for bad input (naming file:line:column) or a bad
+// request; kNotFound for a missing input file, or a missing table when no
+// schema is given; kFailedPrecondition for a schema mismatch.
+absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request);
+
+}  // namespace predstore

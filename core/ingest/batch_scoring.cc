@@ -1,0 +1,132 @@
+#include "core/ingest/batch_scoring.h"
+
+#include <cmath>
+
+#include "absl/status/status.h"
+#include "core/base/status_macros.h"
+#include "core/base/strings.h"
+#include "core/table/key_codec.h"
+#include "core/table/value_codec.h"
+
+namespace predstore {
+namespace {
+
+bool IsColumnName(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<Column> PredictionColumns(const ServedModel& model, std::string_view output) {
+  const size_t outputs = model.scorer->outputs_per_row();
+  if (outputs == 1) return {Column{std::string(output), ColumnType::kDouble}};
+  std::vector<Column> columns;
+  for (size_t k = 0; k < outputs; ++k) columns.push_back({StrCat(output, "_", k), ColumnType::kDouble});
+  return columns;
+}
+
+absl::StatusOr<Schema> FeatureFileSchema(const Schema& table_schema, const ServedModel& model) {
+  std::vector<Column> features;
+  for (const SignatureColumn& feature : model.features) {
+    if (!IsColumnName(feature.name)) {
+      return absl::FailedPreconditionError(StrCat("model feature '", feature.name,
+                                                  "' cannot be read from a file column (names are [A-Za-z0-9_])"));
+    }
+    for (const Column& key : table_schema.lookup_columns()) {
+      if (key.name == feature.name) {
+        return absl::FailedPreconditionError(
+            StrCat("model feature '", feature.name, "' is also a key column; rename one of them"));
+      }
+    }
+    features.push_back({feature.name, ColumnType::kDouble});
+  }
+  return Schema::Create(table_schema.key_columns(), std::move(features), table_schema.partition_column(),
+                        table_schema.layout());
+}
+
+void ScoreRecordBatch(const Schema& table_schema, const BatchScoring& scoring, RecordBatch& batch) {
+  const ServedModel& model = *scoring.model;
+  const size_t width = model.features.size();
+  const std::vector<Column>& lookup_columns = table_schema.lookup_columns();
+  const size_t lookup_count = lookup_columns.size();
+  const KeyCodec key_codec(table_schema);
+  const ValueCodec value_codec(table_schema);
+
+  // Validate every row: good rows' keys and features, bad rows' errors.
+  std::string keys;
+  std::vector<size_t> key_ends;
+  std::vector<float> features;
+  features.reserve(batch.rows() * width);
+  std::vector<std::string> errors(batch.rows());
+  std::vector<Cell> key_cells(lookup_count);
+  std::vector<FieldText> fields;
+  for (size_t r = 0; r < batch.rows(); ++r) {
+    batch.Fields(r, &fields);
+    const size_t row_start = features.size();
+    features.resize(row_start + width);
+    for (size_t i = 0; i < fields.size() && errors[r].empty(); ++i) {
+      const FieldText& field = fields[i];
+      const bool is_key = i < lookup_count;
+      const std::string_view name = is_key ? std::string_view(lookup_columns[i].name)
+                                           : std::string_view(model.features[i - lookup_count].name);
+      auto error = [&](std::string_view reason) {
+        errors[r] = StrCat(batch.path(), ":", field.line, ":", field.column, ": column \"", name, "\": ", reason);
+      };
+      if (!field.present) {
+        if (is_key) {
+          error("missing key field");
+        } else if (model.features[i - lookup_count].required) {
+          error("missing required feature");
+        } else {
+          features[row_start + i - lookup_count] = NAN;
+        }
+        continue;
+      }
+      absl::StatusOr<Cell> cell = ParseCell(is_key ? lookup_columns[i].type : ColumnType::kDouble, field.text);
+      if (!cell.ok()) {
+        error(FromAbsl(cell.status().message()));
+      } else if (is_key) {
+        key_cells[i] = *std::move(cell);
+      } else {
+        features[row_start + i - lookup_count] = static_cast<float>(std::get<double>(*cell));
+      }
+    }
+    if (!errors[r].empty()) {
+      features.resize(row_start);
+      continue;
+    }
+    key_codec.Encode(key_cells, &keys);
+    key_ends.push_back(keys.size());
+  }
+
+  std::vector<float> outputs;
+  if (!key_ends.empty()) {
+    if (absl::Status scored = model.scorer->Predict(features, &outputs); !scored.ok()) {
+      batch.Fail(std::move(scored));
+      return;
+    }
+  }
+  // Output in row order.
+  std::vector<Cell> prediction(model.scorer->outputs_per_row());
+  std::string value;
+  for (size_t r = 0, good = 0; r < batch.rows(); ++r) {
+    if (!errors[r].empty()) {
+      batch.AddError(std::move(errors[r]));
+      continue;
+    }
+    for (size_t k = 0; k < prediction.size(); ++k) {
+      prediction[k] = static_cast<double>(outputs[good * prediction.size() + k]);
+    }
+    value.clear();
+    value_codec.Encode(prediction, &value);
+    const size_t begin = good == 0 ? 0 : key_ends[good - 1];
+    batch.AddRow(std::string_view(keys).substr(begin, key_ends[good] - begin), value);
+    ++good;
+  }
+}
+
+}  // namespace predstore

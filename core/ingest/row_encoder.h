@@ -1,0 +1,49 @@
+// RowEncoder validates one record against a schema and produces the row's
+// cells, or its RocksDB key and value. The one validation of prediction rows:
+// batch loads encode them, the folder stream source sends the cells. One
+// encoder per thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "core/ingest/record_reader.h"
+#include "core/table/key_codec.h"
+#include "core/table/value_codec.h"
+
+namespace predstore {
+
+class RowEncoder {
+ public:
+  // `schema` must outlive the encoder.
+  explicit RowEncoder(const Schema& schema);
+
+  // Replaces `key` and `value` with the encoding of the reader's current
+  // record. kInvalidArgument "file:line:column: column "name": reason" for a
+  // missing field, a JSON value of the wrong kind, or text that does not
+  // parse as the column's type (including out-of-range and non-finite).
+  absl::Status Encode(const RecordReader& reader, std::string* key, std::string* value);
+
+  // Validates the reader's current record into cells(): the lookup cells,
+  // then the value cells. Errors as Encode's.
+  absl::Status Parse(const RecordReader& reader);
+
+  // As above, for a record's fields (one per schema input column) read
+  // from the file `path`.
+  absl::Status Encode(std::span<const FieldText> fields, std::string_view path, std::string* key, std::string* value);
+  absl::Status Parse(std::span<const FieldText> fields, std::string_view path);
+  // The cells of the last record Parse (or Encode) accepted.
+  std::span<const Cell> cells() const { return cells_; }
+
+  const KeyCodec& key_codec() const { return key_codec_; }
+  const ValueCodec& value_codec() const { return value_codec_; }
+
+ private:
+  const Schema& schema_;
+  KeyCodec key_codec_;
+  ValueCodec value_codec_;
+  std::vector<Cell> cells_;  // reused: lookup cells then value cells
+};
+
+}  // namespace predstore

@@ -1,0 +1,118 @@
+#include "core/model/scoring_batcher.h"
+
+#include <utility>
+
+namespace predstore {
+
+ScoringBatcher::ScoringBatcher(BatchingOptions options) : options_(options) {
+  if (!batching()) return;
+  for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { RunWorker(); });
+}
+
+ScoringBatcher::~ScoringBatcher() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  queued_.notify_all();
+  for (std::thread& worker : workers_) worker.join();
+}
+
+void ScoringBatcher::Submit(std::shared_ptr<const ServedModel> model, std::vector<float> rows, Done done) {
+  bool score_here = !batching();
+  if (!score_here) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Nothing queued and a scorer free: waking a worker would only add a
+    // thread hand-off (about 0.1 ms here), so the caller scores its request.
+    score_here = options_.max_wait.count() == 0 && queue_.empty() && scoring_ < options_.workers;
+    if (score_here) {
+      ++scoring_;
+    } else {
+      queue_.push_back({std::move(model), std::move(rows), std::move(done), std::chrono::steady_clock::now()});
+    }
+  }
+  if (!score_here) {
+    queued_.notify_all();  // a worker waiting to fill a batch may be for another model
+    return;
+  }
+  batches_scored_.fetch_add(1, std::memory_order_relaxed);
+  requests_scored_.fetch_add(1, std::memory_order_relaxed);
+  std::vector<float> outputs;
+  absl::Status status = model->scorer->Predict(rows, &outputs);
+  if (batching()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --scoring_;
+    if (!queue_.empty()) queued_.notify_all();  // requests that queued meanwhile
+  }
+  done(std::move(status), std::move(outputs));
+}
+
+void ScoringBatcher::TakeSameModel(const ServedModel* model, std::vector<Request>* batch, size_t* rows) {
+  const size_t row_width = model->features.size();
+  for (auto it = queue_.begin(); it != queue_.end() && *rows < options_.max_batch_rows;) {
+    if (it->model.get() != model) {
+      ++it;
+      continue;
+    }
+    *rows += it->rows.size() / row_width;
+    batch->push_back(std::move(*it));
+    it = queue_.erase(it);
+  }
+}
+
+void ScoringBatcher::RunWorker() {
+  std::vector<Request> batch;
+  while (true) {
+    batch.clear();
+    size_t rows = 0;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      queued_.wait(lock, [this] { return stopping_ || (!queue_.empty() && scoring_ < options_.workers); });
+      if (queue_.empty()) return;  // stopping, and nothing left to finish
+      ++scoring_;
+      const ServedModel* model = queue_.front().model.get();
+      const auto deadline = queue_.front().queued_at + options_.max_wait;
+      TakeSameModel(model, &batch, &rows);
+      while (rows < options_.max_batch_rows && !stopping_ &&
+             queued_.wait_until(lock, deadline) != std::cv_status::timeout) {
+        TakeSameModel(model, &batch, &rows);
+      }
+      TakeSameModel(model, &batch, &rows);
+    }
+    Score(batch, rows);
+    std::lock_guard<std::mutex> lock(mutex_);
+    --scoring_;
+    if (!queue_.empty()) queued_.notify_all();
+  }
+}
+
+void ScoringBatcher::Score(std::vector<Request>& batch, size_t total_rows) {
+  const ServedModel& model = *batch.front().model;
+  batches_scored_.fetch_add(1, std::memory_order_relaxed);
+  requests_scored_.fetch_add(batch.size(), std::memory_order_relaxed);
+  if (batch.size() == 1) {
+    std::vector<float> outputs;
+    absl::Status status = model.scorer->Predict(batch.front().rows, &outputs);
+    batch.front().done(std::move(status), std::move(outputs));
+    return;
+  }
+  std::vector<float> rows;
+  rows.reserve(total_rows * model.features.size());
+  for (const Request& request : batch) rows.insert(rows.end(), request.rows.begin(), request.rows.end());
+  std::vector<float> outputs;
+  const absl::Status status = model.scorer->Predict(rows, &outputs);
+  const size_t width = model.features.size();
+  const size_t per_row = model.scorer->outputs_per_row();
+  size_t offset = 0;
+  for (Request& request : batch) {
+    const size_t count = request.rows.size() / width * per_row;
+    if (status.ok()) {
+      request.done(absl::OkStatus(), std::vector<float>(outputs.begin() + offset, outputs.begin() + offset + count));
+    } else {
+      request.done(status, {});
+    }
+    offset += count;
+  }
+}
+
+}  // namespace predstore

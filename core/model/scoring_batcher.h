@@ -1,0 +1,84 @@
+// Scores concurrent requests together. Requests for the same model that are
+// queued at the same time are concatenated into one XGBoost call of up to
+// max_batch_rows rows, the way TF Serving batches: a worker takes the oldest
+// request, gathers every queued request for the same model, and if the batch
+// is still short of max_batch_rows waits up to max_wait for more.
+// At most `workers` scoring calls run at once. With max_wait = 0 batches
+// form only from requests that queued while every scorer was busy, so a
+// lone request never waits: when nothing is queued and a scorer is free,
+// Submit scores on the caller's thread (no thread hand-off); requests that
+// arrive while all scorers are busy queue and are batched by the workers.
+// max_batch_rows <= 1 turns batching off: Submit scores on the caller's
+// thread (the unbatched baseline of the benchmarks).
+//
+// Thread-safe. The destructor finishes the queued requests, then joins.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "core/model/served_model.h"
+
+namespace predstore {
+
+struct BatchingOptions {
+  size_t max_batch_rows = 256;
+  std::chrono::microseconds max_wait{0};
+  int workers = 2;
+};
+
+class ScoringBatcher {
+ public:
+  // Receives the status and, on success, outputs_per_row() floats per row.
+  using Done = absl::AnyInvocable<void(absl::Status status, std::vector<float> outputs)>;
+
+  explicit ScoringBatcher(BatchingOptions options);
+  ~ScoringBatcher();
+  ScoringBatcher(const ScoringBatcher&) = delete;
+  ScoringBatcher& operator=(const ScoringBatcher&) = delete;
+
+  // Scores `rows` (row-major, model->features.size() per row) with `model`
+  // and calls `done` exactly once, on a worker thread or on the caller's
+  // thread before returning (unbatched, or a free scorer and empty queue).
+  void Submit(std::shared_ptr<const ServedModel> model, std::vector<float> rows, Done done);
+
+  bool batching() const { return options_.max_batch_rows > 1; }
+  // Scoring calls made and requests answered so far (requests / batches is
+  // the mean batch size).
+  uint64_t batches_scored() const { return batches_scored_.load(std::memory_order_relaxed); }
+  uint64_t requests_scored() const { return requests_scored_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Request {
+    std::shared_ptr<const ServedModel> model;
+    std::vector<float> rows;
+    Done done;
+    std::chrono::steady_clock::time_point queued_at;
+  };
+  void RunWorker();
+  // Moves queued requests for `model` into `batch` until `rows` reaches the cap.
+  void TakeSameModel(const ServedModel* model, std::vector<Request>* batch, size_t* rows);
+  void Score(std::vector<Request>& batch, size_t total_rows);
+
+  const BatchingOptions options_;
+  std::mutex mutex_;
+  std::condition_variable queued_;
+  std::deque<Request> queue_;
+  bool stopping_ = false;
+  int scoring_ = 0;  // scoring calls running (callers' and workers')
+  std::vector<std::thread> workers_;
+  std::atomic<uint64_t> batches_scored_{0};
+  std::atomic<uint64_t> requests_scored_{0};
+};
+
+}  // namespace predstore

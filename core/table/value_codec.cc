@@ -1,0 +1,52 @@
+#include "core/table/value_codec.h"
+
+namespace predstore {
+namespace {
+
+template <typename T>
+void AppendFixed(T value, std::string* out) {
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));
+  out->append(bytes, sizeof(T));
+}
+
+}  // namespace
+
+void ValueCodec::Encode(std::span<const Cell> values, std::string* out) const {
+  for (const Cell& cell : values) {
+    if (const auto* v = std::get_if<double>(&cell)) {
+      AppendFixed(*v, out);
+    } else if (const auto* v = std::get_if<float>(&cell)) {
+      AppendFixed(*v, out);
+    } else if (const auto* v = std::get_if<int64_t>(&cell)) {
+      AppendFixed(*v, out);
+    } else if (const auto* v = std::get_if<std::string>(&cell)) {
+      uint64_t length = v->size();
+      do {
+        uint8_t byte = length & 0x7F;
+        length >>= 7;
+        out->push_back(static_cast<char>(byte | (length ? 0x80 : 0)));
+      } while (length);
+      out->append(*v);
+    }
+  }
+}
+
+absl::StatusOr<std::vector<Cell>> ValueCodec::Decode(std::string_view bytes) const {
+  std::vector<Cell> cells;
+  cells.reserve(schema_.value_columns().size());
+  absl::Status status = ForEach(bytes, [&](size_t, const CellView& view) {
+    std::visit([&](const auto& v) {
+      using T = std::decay_t<decltype(v)>;
+      if constexpr (std::is_same_v<T, std::string_view>) {
+        cells.emplace_back(std::string(v));
+      } else {
+        cells.emplace_back(v);
+      }
+    }, view);
+  });
+  if (!status.ok()) return status;
+  return cells;
+}
+
+}  // namespace predstore

@@ -1,0 +1,105 @@
+// ValueCodec turns a row's value cells into the RocksDB value of the row and
+// reads them back without copying. Immutable; concurrent use is safe.
+//
+// Value format version 1 (persisted): the value columns in schema order,
+// each as: double 8 bytes, float 4 bytes, int64 8 bytes (all little-endian,
+// IEEE 754 for floats), string a LEB128 length then its bytes. No header:
+// the table manifest records the format version.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/table/schema.h"
+
+namespace predstore {
+
+inline constexpr int kValueFormatVersion = 1;
+
+class ValueCodec {
+ public:
+  // `schema` must outlive the codec.
+  explicit ValueCodec(const Schema& schema) : schema_(schema) {}
+
+  // Appends the encoding of `values` (one per value column) to `out`.
+  // REQUIRES: each cell holds its column's type.
+  void Encode(std::span<const Cell> values, std::string* out) const;
+
+  // Calls visit(column_index, CellView) for each value column in order.
+  // String views point into `bytes`. kDataLoss when `bytes` is malformed.
+  // Allocates nothing.
+  template <typename Visit>
+  absl::Status ForEach(std::string_view bytes, Visit&& visit) const;
+
+  // Decodes into owned cells (tests and tools; the request path uses ForEach).
+  absl::StatusOr<std::vector<Cell>> Decode(std::string_view bytes) const;
+
+ private:
+  const Schema& schema_;
+};
+
+template <typename Visit>
+absl::Status ValueCodec::ForEach(std::string_view bytes, Visit&& visit) const {
+  const auto& columns = schema_.value_columns();
+  const char* p = bytes.data();
+  const char* end = p + bytes.size();
+  auto fixed = [&](auto* value) {
+    if (end - p < static_cast<ptrdiff_t>(sizeof(*value))) return false;
+    std::memcpy(value, p, sizeof(*value));
+    p += sizeof(*value);
+    return true;
+  };
+  for (size_t i = 0; i < columns.size(); ++i) {
+    bool ok = true;
+    switch (columns[i].type) {
+      case ColumnType::kDouble: {
+        double v;
+        if ((ok = fixed(&v))) visit(i, CellView(v));
+        break;
+      }
+      case ColumnType::kFloat: {
+        float v;
+        if ((ok = fixed(&v))) visit(i, CellView(v));
+        break;
+      }
+      case ColumnType::kInt64: {
+        int64_t v;
+        if ((ok = fixed(&v))) visit(i, CellView(v));
+        break;
+      }
+      case ColumnType::kString: {
+        uint64_t length = 0;
+        int shift = 0;
+        while (ok) {
+          if (p == end || shift > 63) {
+            ok = false;
+            break;
+          }
+          uint8_t byte = static_cast<uint8_t>(*p++);
+          length |= static_cast<uint64_t>(byte & 0x7F) << shift;
+          shift += 7;
+          if (!(byte & 0x80)) break;
+        }
+        if (ok && static_cast<uint64_t>(end - p) < length) ok = false;
+        if (ok) {
+          visit(i, CellView(std::string_view(p, length)));
+          p += length;
+        }
+        break;
+      }
+      default:
+        ok = false;
+    }
+    if (!ok) return absl::DataLossError("value: malformed row value encoding");
+  }
+  if (p != end) return absl::DataLossError("value: trailing bytes after the last column");
+  return absl::OkStatus();
+}
+
+}  // namespace predstore

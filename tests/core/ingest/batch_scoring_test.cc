@@ -1,0 +1,162 @@
+// Batch scoring through LoadSnapshot: a features file scored with a model and
+// published, read back through the store and compared with the model's own
+// predictions for the same rows.
+#include "core/ingest/batch_scoring.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "core/base/strings.h"
+#include "core/ingest/batch_load.h"
+#include "core/model/sample_model.h"
+#include "core/snapshot/prediction_store.h"
+#include "core/snapshot/table_directory.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/scratch_dir.h"
+#include "tests/support/status_matchers.h"
+
+namespace predstore {
+namespace {
+
+using test_support::StatusIs;
+using test_support::ValueOrDie;
+using ::testing::HasSubstr;
+
+constexpr int kFeatures = 4;
+constexpr int kRows = 3000;
+
+class BatchScoringTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SampleModelOptions options;
+    options.features = kFeatures;
+    options.trees = 10;
+    options.depth = 4;
+    const std::string dir = (scratch_.path() / "model").string();
+    ASSERT_TRUE(WriteSampleModel(options, dir).ok());
+    model_ = ValueOrDie(LoadServedModel("churn", 7, dir, 1));
+    features_ = SampleFeatureRows(kRows, kFeatures, 5);
+  }
+
+  // A CSV of id, f0..f3 for rows [0, kRows), floats written to round-trip;
+  // `blank` (row, feature) pairs are written empty.
+  std::filesystem::path WriteFeatures(const std::string& name, std::vector<std::pair<int, int>> blank = {}) {
+    std::ostringstream csv;
+    csv << "id,f0,f1,f2,f3\n";
+    for (int r = 0; r < kRows; ++r) {
+      csv << r;
+      for (int f = 0; f < kFeatures; ++f) {
+        csv << ",";
+        if (std::find(blank.begin(), blank.end(), std::make_pair(r, f)) != blank.end()) continue;
+        char text[32];
+        std::snprintf(text, sizeof text, "%.9g", features_[r * kFeatures + f]);
+        csv << text;
+      }
+      csv << "\n";
+    }
+    return scratch_.WriteFile(name, csv.str());
+  }
+
+  LoadRequest Request(std::filesystem::path input, int workers) {
+    LoadRequest request;
+    request.data_dir = scratch_.path() / "data";
+    request.table = "scores";
+    request.schema = ValueOrDie(Schema::Create({{"id", ColumnType::kInt64}}, PredictionColumns(*model_, "prediction"),
+                                               std::nullopt));
+    request.inputs = {std::move(input)};
+    request.scoring = BatchScoring{model_, "prediction"};
+    request.batches = {workers, /*batch_rows=*/256};
+    request.produced_by = "scored by models:/churn/Production (churn version 7)";
+    return request;
+  }
+
+  // The published prediction of every id, read through the store.
+  std::vector<double> ReadPredictions() {
+    StoreOptions options;
+    options.data_dir = scratch_.path() / "data";
+    auto store = ValueOrDie(PredictionStore::Open(options));
+    auto snapshot = store->Find("scores");
+    EXPECT_NE(snapshot, nullptr);
+    std::vector<double> predictions(kRows, NAN);
+    for (int r = 0; r < kRows; ++r) {
+      std::string key;
+      snapshot->key_codec().Encode(std::vector<Cell>{Cell(int64_t{r})}, &key);
+      EXPECT_TRUE(snapshot->Get(key, [&](std::string_view value) {
+                            predictions[r] = std::get<double>(ValueOrDie(snapshot->value_codec().Decode(value))[0]);
+                          }).ok());
+    }
+    return predictions;
+  }
+
+  test_support::ScratchDir scratch_;
+  std::shared_ptr<const ServedModel> model_;
+  std::vector<float> features_;
+};
+
+TEST_F(BatchScoringTest, EveryRowGetsTheModelsPredictionWithAnyNumberOfWorkers) {
+  std::vector<float> expected;
+  ASSERT_TRUE(model_->scorer->Predict(features_, &expected).ok());
+  const auto input = WriteFeatures("features.csv");
+  for (int workers : {1, 2, 3}) {
+    auto result = LoadSnapshot(Request(input, workers));
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->rows, static_cast<uint64_t>(kRows));
+    const std::vector<double> predictions = ReadPredictions();
+    for (int r = 0; r < kRows; ++r) {
+      ASSERT_EQ(predictions[r], static_cast<double>(expected[r])) << "row " << r << ", " << workers << " workers";
+    }
+  }
+  auto manifest = ValueOrDie(TableDirectory(scratch_.path() / "data", "scores").ReadManifest());
+  EXPECT_EQ(manifest.versions.front().produced_by, "scored by models:/churn/Production (churn version 7)");
+}
+
+TEST_F(BatchScoringTest, ABadRowRejectsTheLoadUnlessARejectFileTakesIt) {
+  // Row 10 (line 12) lacks f2; row 20 (line 22) has text for f1.
+  std::string csv;
+  {
+    std::ifstream in(WriteFeatures("features.csv", {{10, 2}}));
+    csv.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const size_t line22 = [&] {
+    size_t at = 0;
+    for (int line = 1; line < 22; ++line) at = csv.find('\n', at) + 1;
+    return at;
+  }();
+  csv.replace(csv.find(',', csv.find(',', line22) + 1) + 1, 0, "x");  // f1 of line 22 becomes "x<number>"
+  const auto input = scratch_.WriteFile("bad.csv", csv);
+
+  EXPECT_THAT(LoadSnapshot(Request(input, 2)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad.csv:12:")));
+  EXPECT_FALSE(std::filesystem::exists(scratch_.path() / "data" / "scores" / "manifest.json"));
+
+  LoadRequest request = Request(input, 2);
+  request.reject_file = scratch_.path() / "rejects.txt";
+  auto result = LoadSnapshot(request);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->rows, static_cast<uint64_t>(kRows - 2));
+  EXPECT_EQ(result->rows_rejected, 2u);
+  std::ifstream rejects(request.reject_file);
+  std::string first, second;
+  std::getline(rejects, first);
+  std::getline(rejects, second);
+  EXPECT_THAT(first, HasSubstr("bad.csv:12:"));
+  EXPECT_THAT(first, HasSubstr("\"f2\": missing required feature"));
+  EXPECT_THAT(second, HasSubstr("bad.csv:22:"));
+  EXPECT_THAT(second, HasSubstr("\"f1\""));
+  const std::vector<double> predictions = ReadPredictions();
+  EXPECT_TRUE(std::isnan(predictions[10]));
+  EXPECT_TRUE(std::isnan(predictions[20]));
+  EXPECT_FALSE(std::isnan(predictions[11]));
+}
+
+TEST_F(BatchScoringTest, TheTableMustHoldOneDoubleColumnPerOutput) {
+  LoadRequest request = Request(WriteFeatures("features.csv"), 1);
+  request.schema = ValueOrDie(Schema::Create({{"id", ColumnType::kInt64}}, {{"score", ColumnType::kDouble}}, std::nullopt));
+  EXPECT_THAT(LoadSnapshot(request), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("per model output")));
+}
+
+}  // namespace
+}  // namespace predstore

@@ -1,0 +1,126 @@
+#include "core/model/model_catalog.h"
+
+#include <fstream>
+
+#include "core/model/sample_model.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/scratch_dir.h"
+#include "tests/support/status_matchers.h"
+
+namespace predstore {
+namespace {
+
+using test_support::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+class ModelCatalogTest : public ::testing::Test {
+ protected:
+  // Trains (once per seed) a small model and registers it as `version`.
+  void Register(int64_t version, const std::string& stage, std::vector<std::string> aliases = {}) {
+    const std::string dir = (scratch_.path() / ("model-v" + std::to_string(version))).string();
+    if (!std::filesystem::exists(dir + "/MLmodel")) {
+      SampleModelOptions options;
+      options.features = 4;
+      options.trees = 5;
+      options.depth = 3;
+      options.seed = static_cast<uint64_t>(version);
+      ASSERT_TRUE(WriteSampleModel(options, dir).ok());
+    }
+    ASSERT_TRUE(WriteSampleRegistration(registry(), {"churn", version, stage, std::move(aliases), dir}).ok());
+  }
+  std::string registry() const { return (scratch_.path() / "mlruns").string(); }
+  static ModelReference Ref(std::string_view uri) { return *ParseModelReference(uri); }
+
+  test_support::ScratchDir scratch_;
+};
+
+TEST_F(ModelCatalogTest, ServesEveryStageAndAliasSideBySide) {
+  Register(1, "Production");
+  Register(2, "Staging");
+  Register(3, "None");
+  Register(4, "None", {"champion"});
+  Register(5, "Archived");
+  auto catalog = ModelCatalog::Open({registry(), 1});
+  ASSERT_TRUE(catalog.ok()) << catalog.status();
+  std::vector<int64_t> served;
+  for (const ServedVersionInfo& info : (*catalog)->Served()) served.push_back(info.version);
+  EXPECT_THAT(served, ElementsAre(1, 2, 4, 5));  // 5: Archived, but the latest version
+
+  auto version_of = [&](std::string_view uri) -> int64_t {
+    auto model = (*catalog)->Resolve(Ref(uri));
+    return model.ok() ? (*model)->version : -1;
+  };
+  EXPECT_EQ(version_of("models:/churn/Production"), 1);
+  EXPECT_EQ(version_of("models:/churn/staging"), 2);
+  EXPECT_EQ(version_of("models:/churn@champion"), 4);
+  EXPECT_EQ(version_of("models:/churn/2"), 2);
+  EXPECT_EQ(version_of("models:/churn/latest"), 5);
+  EXPECT_THAT((*catalog)->Resolve(Ref("models:/churn/3")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("only versions with a stage or an alias")));
+  EXPECT_THAT((*catalog)->Resolve(Ref("models:/churn@nope")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no alias 'nope'")));
+  EXPECT_THAT((*catalog)->Resolve(Ref("models:/other/Production")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("'other'")));
+  EXPECT_THAT((*catalog)->Resolve(Ref("/some/model/dir")), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("registered")));
+}
+
+TEST_F(ModelCatalogTest, ReloadSwapsAPromotionWhileHeldModelsStayUsable) {
+  Register(1, "Production");
+  Register(2, "Staging");
+  auto catalog = ModelCatalog::Open({registry(), 1});
+  ASSERT_TRUE(catalog.ok()) << catalog.status();
+  auto held = (*catalog)->Resolve(Ref("models:/churn/Production"));
+  ASSERT_TRUE(held.ok());
+
+  Register(2, "Production");
+  Register(1, "Archived");
+  auto summary = (*catalog)->Reload();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->loaded, 0);  // version 2 was already loaded for Staging: reused, not reloaded
+  EXPECT_EQ(summary->unloaded, 1);
+  EXPECT_EQ((*(*catalog)->Resolve(Ref("models:/churn/Production")))->version, 2);
+  EXPECT_THAT((*catalog)->Resolve(Ref("models:/churn/Staging")), StatusIs(absl::StatusCode::kNotFound, HasSubstr("Staging")));
+  // A request that resolved version 1 before the swap still scores with it.
+  std::vector<float> outputs;
+  EXPECT_TRUE((*held)->scorer->Predict(SampleFeatureRows(3, 4, 1), &outputs).ok());
+  EXPECT_EQ(outputs.size(), 3u);
+}
+
+TEST_F(ModelCatalogTest, AVersionThatFailsToLoadLeavesThePreviousOneServing) {
+  Register(1, "Production");
+  auto catalog = ModelCatalog::Open({registry(), 1});
+  ASSERT_TRUE(catalog.ok()) << catalog.status();
+  EXPECT_THAT((*catalog)->LastErrors(), IsEmpty());
+
+  // Version 2: a pickled scikit-learn model, which C++ cannot run.
+  const std::filesystem::path sklearn_dir = scratch_.path() / "sklearn";
+  std::filesystem::create_directories(sklearn_dir);
+  std::ofstream(sklearn_dir / "MLmodel") << "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n"
+                                            "  sklearn:\n    pickled_model: model.pkl\n";
+  ASSERT_TRUE(WriteSampleRegistration(registry(), {"churn", 2, "Production", {}, sklearn_dir.string()}).ok());
+  auto summary = (*catalog)->Reload();
+  ASSERT_TRUE(summary.ok());
+  ASSERT_EQ(summary->errors.size(), 1u);
+  EXPECT_THAT(summary->errors[0], HasSubstr("sklearn"));
+  EXPECT_THAT((*catalog)->LastErrors(), ElementsAre(HasSubstr("churn version 2")));
+  EXPECT_EQ((*(*catalog)->Resolve(Ref("models:/churn/Production")))->version, 1);
+  EXPECT_THAT((*catalog)->Resolve(Ref("models:/churn/2")),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("only the xgboost flavor")));
+}
+
+TEST_F(ModelCatalogTest, AnUnreadableRegistryKeepsTheCurrentModels) {
+  Register(1, "Production");
+  auto catalog = ModelCatalog::Open({registry(), 1});
+  ASSERT_TRUE(catalog.ok());
+  std::filesystem::rename(registry(), registry() + ".moved");
+  EXPECT_THAT((*catalog)->Reload(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("registry")));
+  EXPECT_TRUE((*catalog)->Resolve(Ref("models:/churn/Production")).ok());
+  EXPECT_THAT(ModelCatalog::Open({(scratch_.path() / "absent").string(), 1}).status(),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("absent")));
+}
+
+}  // namespace
+}  // namespace predstore

@@ -1,0 +1,154 @@
+#include "core/stream/stream_store.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/scratch_dir.h"
+#include "tests/support/status_matchers.h"
+
+namespace predstore {
+namespace {
+
+using test_support::ValueOrDie;
+using ::testing::HasSubstr;
+
+// Fixed-width keys are prefix-free, as the key codec's are.
+std::string KeyOf(int id) {
+  std::string key(8, '\0');
+  for (int i = 0; i < 8; ++i) key[7 - i] = static_cast<char>((static_cast<uint64_t>(id) >> (8 * i)) & 0xFF);
+  return key;
+}
+
+StreamEvent Event(int id, int64_t time, std::string value) {
+  return StreamEvent{KeyOf(id), time, std::move(value), "key " + std::to_string(id) + " at " + std::to_string(time)};
+}
+
+// The answer computed without the store: the newest event at or before
+// `as_of`, the greater value on a tie of event times.
+std::optional<std::pair<int64_t, std::string>> Expected(const std::vector<StreamEvent>& events, int id,
+                                                       int64_t as_of) {
+  std::optional<std::pair<int64_t, std::string>> best;
+  for (const StreamEvent& e : events) {
+    if (e.key != KeyOf(id) || e.event_time_micros > as_of) continue;
+    std::pair<int64_t, std::string> candidate{e.event_time_micros, e.value};
+    if (!best || candidate > *best) best = candidate;
+  }
+  return best;
+}
+
+TEST(StreamStore, OutOfOrderBatchesGiveTheNewestEventPerKeyLatestAndAsOf) {
+  test_support::ScratchDir scratch;
+  StreamOptions options;
+  options.allowed_lateness = std::chrono::hours(1000);  // nothing is late here
+  auto store = ValueOrDie(StreamStore::Open(scratch.path() / "stream", options));
+  std::mt19937_64 random(17);
+  std::vector<StreamEvent> events;
+  for (int i = 0; i < 3000; ++i) {
+    // Few distinct times and values: many ties of event time, some identical events.
+    events.push_back(Event(static_cast<int>(random() % 40), static_cast<int64_t>(random() % 500) * 1000,
+                           std::string(1, static_cast<char>('a' + random() % 4))));
+  }
+  std::vector<StreamEvent> arrival = events;
+  std::shuffle(arrival.begin(), arrival.end(), random);
+  uint64_t sequence = 0;
+  for (size_t begin = 0; begin < arrival.size();) {
+    const size_t size = std::min<size_t>(1 + random() % 100, arrival.size() - begin);
+    ASSERT_TRUE(store->Apply("producer", ++sequence, "at " + std::to_string(begin + size),
+                             std::span<const StreamEvent>(arrival.data() + begin, size))
+                    .ok());
+    begin += size;
+  }
+  for (int id = 0; id < 41; ++id) {
+    for (int64_t as_of : {INT64_MAX, int64_t{0}, int64_t{-1}, int64_t{123456}, int64_t{250000}, int64_t{499000}}) {
+      const auto expected = Expected(events, id, as_of);
+      const auto hit = ValueOrDie(store->Get(KeyOf(id), as_of == INT64_MAX ? std::nullopt : std::optional(as_of)));
+      ASSERT_EQ(hit.has_value(), expected.has_value()) << "key " << id << " as of " << as_of;
+      if (!hit) continue;
+      EXPECT_EQ(hit->event_time_micros, expected->first) << "key " << id << " as of " << as_of;
+      EXPECT_EQ(hit->value, expected->second) << "key " << id << " as of " << as_of;
+    }
+  }
+  const SourceState state = store->State("producer");
+  EXPECT_EQ(state.sequence, sequence);
+  EXPECT_EQ(state.late, 0u);
+  EXPECT_GT(state.duplicates, 0u);
+  EXPECT_GT(state.superseded, 0u);
+}
+
+TEST(StreamStore, EventsOlderThanTheWatermarkAreDeadLetteredNotApplied) {
+  test_support::ScratchDir scratch;
+  StreamOptions options;
+  options.allowed_lateness = std::chrono::microseconds(100);
+  options.dead_letter_file = scratch.path() / "dead.jsonl";
+  auto store = ValueOrDie(StreamStore::Open(scratch.path() / "stream", options));
+  const std::vector<StreamEvent> first = {Event(1, 1000, "a"), Event(1, 1050, "b")};
+  ASSERT_TRUE(store->Apply("s", 1, "p1", first).ok());
+  // Watermark 950: 850 is late, 960 is not (and is older than 1050, so the
+  // latest answer stays 1050).
+  const std::vector<StreamEvent> second = {Event(1, 850, "late"), Event(1, 960, "c")};
+  SourceState state = ValueOrDie(store->Apply("s", 2, "p2", second));
+  EXPECT_EQ(state.late, 1u);
+  EXPECT_EQ(state.applied, 3u);
+  EXPECT_EQ(state.watermark_micros, 950);
+  EXPECT_EQ(ValueOrDie(store->Get(KeyOf(1), std::nullopt))->value, "b");
+  EXPECT_EQ(ValueOrDie(store->Get(KeyOf(1), 1000))->value, "a");
+  EXPECT_EQ(ValueOrDie(store->Get(KeyOf(1), 970))->value, "c");
+  EXPECT_FALSE(ValueOrDie(store->Get(KeyOf(1), 900)).has_value());  // the late event was never applied
+  std::ifstream dead(options.dead_letter_file);
+  std::string line;
+  ASSERT_TRUE(std::getline(dead, line));
+  EXPECT_THAT(line, HasSubstr("\"event_time_micros\":850"));
+  EXPECT_THAT(line, HasSubstr("older than the watermark"));
+  EXPECT_THAT(line, HasSubstr("key 1 at 850"));
+  EXPECT_FALSE(std::getline(dead, line));
+}
+
+TEST(StreamStore, AReplayedBatchChangesNothingAndStateSurvivesAReopen) {
+  test_support::ScratchDir scratch;
+  {
+    auto store = ValueOrDie(StreamStore::Open(scratch.path() / "stream", StreamOptions()));
+    const std::vector<StreamEvent> batch = {Event(1, 10, "a"), Event(2, 20, "b")};
+    ASSERT_TRUE(store->Apply("s", 1, "file-1\t2", batch).ok());
+    const std::vector<StreamEvent> changed = {Event(1, 30, "z")};
+    SourceState replay = ValueOrDie(store->Apply("s", 1, "ignored", changed));  // same sequence: a replay
+    EXPECT_EQ(replay.sequence, 1u);
+    EXPECT_EQ(replay.position, "file-1\t2");
+    EXPECT_EQ(ValueOrDie(store->Get(KeyOf(1), std::nullopt))->event_time_micros, 10);
+    EXPECT_THAT(store->Apply("s", 0, "", changed).status(),
+                test_support::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sequence")));
+  }
+  auto reopened = ValueOrDie(StreamStore::Open(scratch.path() / "stream", StreamOptions()));
+  const SourceState state = reopened->State("s");
+  EXPECT_EQ(state.sequence, 1u);
+  EXPECT_EQ(state.position, "file-1\t2");
+  EXPECT_EQ(state.applied, 2u);
+  EXPECT_EQ(state.max_event_time_micros, 20);
+  EXPECT_EQ(ValueOrDie(reopened->Get(KeyOf(2), std::nullopt))->value, "b");
+  EXPECT_EQ(reopened->State("other").sequence, 0u);
+}
+
+TEST(StreamStore, SweepKeepsTheWindowAndTheVersionInForceWhenItStarts) {
+  test_support::ScratchDir scratch;
+  StreamOptions options;
+  options.retention = std::chrono::microseconds(1000);
+  options.allowed_lateness = std::chrono::hours(1);
+  auto store = ValueOrDie(StreamStore::Open(scratch.path() / "stream", options));
+  const int64_t now = 1'000'000;
+  const std::vector<StreamEvent> events = {Event(1, now - 5000, "old"), Event(1, now - 3000, "older-but-newer"),
+                                           Event(1, now - 10, "new"), Event(2, now - 9000, "only")};
+  ASSERT_TRUE(store->Apply("s", 1, "", events).ok());
+  // Window: now - 1000 .. now. Key 1 keeps "new" (inside) and
+  // "older-but-newer" (in force when the window starts); "old" goes.
+  EXPECT_EQ(ValueOrDie(store->Sweep(now)), 1u);
+  EXPECT_EQ(ValueOrDie(store->Get(KeyOf(1), std::nullopt))->value, "new");
+  EXPECT_EQ(ValueOrDie(store->Get(KeyOf(1), now - 500))->value, "older-but-newer");  // exact inside the window
+  EXPECT_FALSE(ValueOrDie(store->Get(KeyOf(1), now - 4000)).has_value());              // before it: swept
+  EXPECT_EQ(ValueOrDie(store->Get(KeyOf(2), std::nullopt))->value, "only");  // a key's newest version stays
+}
+
+}  // namespace
+}  // namespace predstore
