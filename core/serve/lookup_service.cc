@@ -84,7 +84,7 @@ absl::Status LookupService::AppendAnswer(const TableSnapshot& table, const Strea
   answer.found = true;
   answer.value_offset = static_cast<uint32_t>(answers->values.size());
   answer.value_size = static_cast<uint32_t>(value.size());
-  answers->values.append(value);
+  answers->values.insert(answers->values.end(), value.begin(), value.end());
   return absl::OkStatus();
 }
 

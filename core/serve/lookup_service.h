@@ -65,13 +65,14 @@ struct LookupAnswers {
   // The snapshot every answer was read from: its version, schema and codecs.
   std::shared_ptr<const TableSnapshot> table;
   absl::InlinedVector<KeyAnswer, 1> keys;
-  // The encoded values of the found precomputed and stream answers.
-  std::string values;
+  // The encoded values of the found precomputed and stream answers (inline
+  // up to a typical single answer: no allocation on a one-key lookup).
+  absl::InlinedVector<char, 64> values;
   // The value column a computed answer fills.
   size_t output_column = 0;
 
   std::string_view EncodedValues(const KeyAnswer& answer) const {
-    return std::string_view(values).substr(answer.value_offset, answer.value_size);
+    return std::string_view(values.data() + answer.value_offset, answer.value_size);
   }
 };
 
