@@ -10,7 +10,7 @@ packages=(
   librocksdb-dev libabsl-dev libsimdjson-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   gnuplot-nox time redis-server redis-tools libhiredis-dev linux-perf
-  libxgboost-dev libsqlite3-dev libyaml-cpp-dev sqlite3 librdkafka-dev
+  libxgboost-dev libsqlite3-dev libyaml-cpp-dev sqlite3 librdkafka-dev libcli11-dev
 )
 
 missing=()

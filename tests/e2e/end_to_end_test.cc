@@ -22,6 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Writes a CSV whose p90 column carries `tag`, to tell versions apart.
 void WriteTaggedCsv(const fs::path& path, int rows, int tag) {
@@ -295,6 +296,32 @@ INSTANTIATE_TEST_SUITE_P(
       std::string name = info.param.name.substr(0, info.param.name.find('.'));
       return name + (info.param.name.find(".jsonl") != std::string::npos ? "_jsonl" : "_csv");
     });
+
+// Each command of the two programs takes and lists only its own flags.
+TEST(CommandLineTest, EachCommandListsOnlyItsOwnFlagsWithDefaults) {
+  ProgramResult sample = RunProgram({LoaderBinary(), "sample", "--help"});
+  ASSERT_EQ(sample.exit_code, 0) << sample.err;
+  EXPECT_THAT(sample.out, HasSubstr("--rows UINT=1000"));
+  EXPECT_THAT(sample.out, Not(HasSubstr("--table")));
+  ProgramResult load = RunProgram({LoaderBinary(), "load", "--help"});
+  EXPECT_THAT(load.out, HasSubstr("--data_dir TEXT=./predstore-data"));
+  EXPECT_THAT(load.out, Not(HasSubstr("--trees")));
+  ProgramResult scan = RunProgram({CliBinary(), "scan", "--help"});
+  EXPECT_THAT(scan.out, HasSubstr("--where"));
+  EXPECT_THAT(scan.out, Not(HasSubstr("--model")));
+
+  // A flag of another command is refused, naming it and the way to help.
+  ProgramResult misplaced = RunProgram({LoaderBinary(), "sample", "--out=x.csv", "--trees=5"});
+  EXPECT_EQ(misplaced.exit_code, 2);
+  EXPECT_THAT(misplaced.err, HasSubstr("--trees=5"));
+  EXPECT_THAT(misplaced.err, HasSubstr("predstore-load sample --help"));
+  ProgramResult unknown = RunProgram({CliBinary(), "--server=127.0.0.1:1", "frob"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown command \"frob\""));
+  ProgramResult missing = RunProgram({LoaderBinary(), "versions"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("--table is required"));
+}
 
 TEST_F(EndToEndTest, DuplicatesLastWinsFlagKeepsTheLastRow) {
   {
