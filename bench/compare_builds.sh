@@ -4,8 +4,10 @@
 # build's predstore-load), and this build's predstore-loadgen drives both
 # with the same cases, alternating base and new within each case and
 # repeating the round REPEATS times, so that machine noise falls on both
-# alike. Prints the median p50 and calls/s of each case and the ratio
-# new / base. Use it before and after a change to a hot path.
+# alike. Prints the median p50, calls/s and server CPU time per call (from
+# /proc/<pid>/stat, warm-up calls included: less sensitive to a busy
+# machine than latency) of each case and the ratio new / base. Use it
+# before and after a change to a hot path.
 #
 # Usage: bench/compare_builds.sh BASE_SERVER [NEW_SERVER]
 #   BASE_SERVER  a predstore-server binary built from the base commit
@@ -61,6 +63,9 @@ start_server() {  # binary name: starts it; its port goes to $work/<name>.port
 }
 start_server "$base_server" base
 start_server "$new_server" new
+base_pid=${pids[0]} new_pid=${pids[1]}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in clock ticks
+tick_us=$((1000000 / $(getconf CLK_TCK)))
 base_port=$(cat "$work/base.port")
 new_port=$(cat "$work/new.port")
 
@@ -85,8 +90,9 @@ for repeat in $(seq "$REPEATS"); do
     order=(base new)
     ((repeat % 2 == 0)) && order=(new base)
     for side in "${order[@]}"; do
-      port=$base_port
-      [[ $side == new ]] && port=$new_port
+      port=$base_port pid=$base_pid
+      [[ $side == new ]] && port=$new_port pid=$new_pid
+      ticks=$(cpu_ticks "$pid")
       line=$("$loadgen_bin" --target="127.0.0.1:$port" --label="$name" --rows="$ROWS" --duration_s="$DURATION" \
         --warmup_s="$WARMUP" --json "${flags[@]}" 2>"$work/loadgen.err" | grep '^{') || {
         failed=1
@@ -94,7 +100,8 @@ for repeat in $(seq "$REPEATS"); do
         cat "$work/loadgen.err" >&2
         continue
       }
-      echo "{\"side\":\"$side\",\"repeat\":$repeat,${line#\{}" >>"$results"
+      cpu_us=$((($(cpu_ticks "$pid") - ticks) * tick_us))
+      echo "{\"side\":\"$side\",\"repeat\":$repeat,\"server_cpu_us\":$cpu_us,${line#\{}" >>"$results"
     done
   done
   echo "round $repeat of $REPEATS done" >&2
@@ -108,16 +115,20 @@ python3 - "$results" <<'EOF'
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
 names = list(dict.fromkeys(r["label"] for r in runs))
-print(f"| case | base p50 µs | new p50 µs | p50 new/base | base calls/s | new calls/s | calls/s new/base |")
-print("|---|---|---|---|---|---|---|")
+print("| case | base p50 µs | new p50 µs | p50 new/base | base calls/s | new calls/s | calls/s new/base "
+      "| base CPU µs/call | new CPU µs/call | CPU new/base |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 bad = 0
 for name in names:
     side = {s: [r for r in runs if r["label"] == name and r["side"] == s] for s in ("base", "new")}
     bad += sum(r["errors"] + r["wrong"] for s in side.values() for r in s)
     p50 = {s: statistics.median(r["p50_us"] for r in side[s]) for s in side}
     qps = {s: statistics.median(r["qps"] for r in side[s]) for s in side}
+    cpu = {s: statistics.median(r["server_cpu_us"] / (r["calls"] + r["warmup_calls"]) for r in side[s])
+           for s in side}
     print(f"| {name} | {p50['base']:.1f} | {p50['new']:.1f} | {p50['new'] / p50['base']:.3f} | "
-          f"{qps['base']:.0f} | {qps['new']:.0f} | {qps['new'] / qps['base']:.3f} |")
+          f"{qps['base']:.0f} | {qps['new']:.0f} | {qps['new'] / qps['base']:.3f} | "
+          f"{cpu['base']:.1f} | {cpu['new']:.1f} | {cpu['new'] / cpu['base']:.3f} |")
 if bad:
     print(f"{bad} failed or wrong calls", file=sys.stderr)
     sys.exit(1)
