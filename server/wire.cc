@@ -209,9 +209,7 @@ absl::StatusOr<std::vector<IngestEvent>> IngestEventsFromWire(const v1::IngestRe
     if (wire.values_size() == 0) {
       if (wire.features_size() == 0) return bad("an event needs values (the prediction) or features (to score)");
       for (const v1::KeyField& field : wire.features()) {
-        if (std::optional<CellView> view = FeatureViewFromWire(field.value())) {
-          event.features.push_back({field.column(), *view});
-        }
+        event.features.push_back({field.column(), FeatureViewFromWire(field.value())});
       }
       continue;
     }

@@ -64,10 +64,10 @@ void ScoreRecordBatch(const Schema& table_schema, const BatchScoring& scoring, R
   std::vector<std::string> errors(batch.rows());
   std::vector<Cell> key_cells(lookup_count);
   std::vector<FieldText> fields;
+  ScoringRow scoring_row(model);
   for (size_t r = 0; r < batch.rows(); ++r) {
     batch.Fields(r, &fields);
-    const size_t row_start = features.size();
-    features.resize(row_start + width);
+    scoring_row.Reset();
     for (size_t i = 0; i < fields.size() && errors[r].empty(); ++i) {
       const FieldText& field = fields[i];
       const bool is_key = i < lookup_count;
@@ -76,29 +76,36 @@ void ScoreRecordBatch(const Schema& table_schema, const BatchScoring& scoring, R
       auto error = [&](std::string_view reason) {
         errors[r] = StrCat(batch.path(), ":", field.line, ":", field.column, ": column \"", name, "\": ", reason);
       };
-      if (!field.present) {
-        if (is_key) {
-          error("missing key field");
-        } else if (model.features[i - lookup_count].required) {
-          error("missing required feature");
+      if (is_key) {
+        absl::StatusOr<Cell> cell =
+            field.present ? ParseCell(lookup_columns[i].type, field.text) : absl::InvalidArgumentError("missing key field");
+        if (!cell.ok()) {
+          error(FromAbsl(cell.status().message()));
         } else {
-          features[row_start + i - lookup_count] = NAN;
+          key_cells[i] = *std::move(cell);
         }
         continue;
       }
-      absl::StatusOr<Cell> cell = ParseCell(is_key ? lookup_columns[i].type : ColumnType::kDouble, field.text);
-      if (!cell.ok()) {
-        error(FromAbsl(cell.status().message()));
-      } else if (is_key) {
-        key_cells[i] = *std::move(cell);
+      // An empty cell, a JSON null or an absent JSON field, and the text
+      // NaN (as Spark writes a NaN double) are missing values.
+      const int feature = static_cast<int>(i - lookup_count);
+      absl::Status set;
+      if (!field.present || field.text == "NaN") {
+        set = scoring_row.Set(feature, std::nullopt);
+      } else if (absl::StatusOr<Cell> cell = ParseCell(ColumnType::kDouble, field.text); !cell.ok()) {
+        set = cell.status();
       } else {
-        features[row_start + i - lookup_count] = static_cast<float>(std::get<double>(*cell));
+        set = scoring_row.Set(feature, ViewOf(*cell));
+      }
+      if (!set.ok()) error(FromAbsl(set.message()));
+    }
+    if (errors[r].empty()) {
+      if (absl::Status complete = scoring_row.Check(); !complete.ok()) {
+        errors[r] = StrCat(batch.path(), ":", fields.empty() ? 0 : fields[0].line, ": ", FromAbsl(complete.message()));
       }
     }
-    if (!errors[r].empty()) {
-      features.resize(row_start);
-      continue;
-    }
+    if (!errors[r].empty()) continue;
+    features.insert(features.end(), scoring_row.values().begin(), scoring_row.values().end());
     key_codec.Encode(key_cells, &keys);
     key_ends.push_back(keys.size());
   }

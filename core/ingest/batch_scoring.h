@@ -44,9 +44,12 @@ absl::StatusOr<Schema> FeatureFileSchema(const Schema& table_schema, const Serve
 // Scores one batch of records read with FeatureFileSchema (see
 // record_batches.h): each good row gets its key and its value encoded for
 // `table_schema` (whose values are PredictionColumns); a bad row (missing
-// key or required feature, text that is not a number) gets its error,
-// "file:line:column: column "name": reason". One XGBoost call for the
-// batch's good rows. Thread-safe: batches are scored on several threads.
+// key, text that is not a number, a missing value in an integer feature)
+// gets its error, "file:line:column: column "name": reason". A feature's
+// empty CSV cell, JSON null or absent JSON field, or the text NaN, is a
+// missing value (ScoringRow's rule): the row is scored with it. One XGBoost
+// call for the batch's good rows. Thread-safe: batches are scored on
+// several threads.
 void ScoreRecordBatch(const Schema& table_schema, const BatchScoring& scoring, RecordBatch& batch);
 
 }  // namespace predstore

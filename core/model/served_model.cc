@@ -1,5 +1,6 @@
 #include "core/model/served_model.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 
@@ -26,6 +27,33 @@ std::string_view CellKindName(const CellView& value) {
   }
 }
 
+std::string NameList(const std::vector<std::string>& names) {
+  std::string list;
+  for (const std::string& name : names) StrAppend(&list, list.empty() ? "" : ", ", name);
+  return StrCat("[", list, "]");
+}
+
+// The signature's columns reordered as the booster stores its features.
+// kFailedPrecondition naming both lists when their names differ.
+absl::StatusOr<std::vector<SignatureColumn>> InBoosterOrder(const std::vector<SignatureColumn>& signature,
+                                                            const std::vector<std::string>& stored,
+                                                            const std::string& model_dir) {
+  std::vector<SignatureColumn> ordered;
+  ordered.reserve(stored.size());
+  for (const std::string& name : stored) {
+    auto it = std::find_if(signature.begin(), signature.end(), [&](const SignatureColumn& c) { return c.name == name; });
+    if (it == signature.end()) {
+      std::vector<std::string> names;
+      for (const SignatureColumn& c : signature) names.push_back(c.name);
+      return absl::FailedPreconditionError(StrCat("model ", model_dir, ": feature names mismatch: the signature's inputs ",
+                                                  NameList(names), " are not the booster's features ",
+                                                  NameList(stored)));
+    }
+    ordered.push_back(*it);
+  }
+  return ordered;
+}
+
 }  // namespace
 
 int ServedModel::FeatureIndex(std::string_view feature) const {
@@ -46,16 +74,23 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> LoadServedModel(std::string n
   model->name = std::move(name);
   model->version = version;
   model->model_dir = spec.dir;
-  PREDSTORE_ASSIGN_OR_RETURN(model->scorer, XGBoostScorer::LoadFile(spec.xgboost_data_path, scorer_threads));
+  // The scikit-learn classes predict with the trees up to best_iteration.
+  const XGBoostScorer::Trees trees = spec.xgboost_model_class.starts_with("xgboost.sklearn.")
+                                         ? XGBoostScorer::Trees::kUpToBestIteration
+                                         : XGBoostScorer::Trees::kAll;
+  PREDSTORE_ASSIGN_OR_RETURN(model->scorer,
+                             XGBoostScorer::LoadFile(spec.xgboost_data_path, scorer_threads, trees));
   const size_t columns = model->scorer->num_features();
   // Feature names: the signature's columns, else (tensor signature, none, or
   // unnamed columns) the booster's stored names, else f0..fN-1 as XGBoost
   // names unnamed features.
   const std::vector<std::string>& stored = model->scorer->feature_names();
   auto default_name = [&](size_t i) { return i < stored.size() ? stored[i] : StrCat("f", i); };
+  bool all_named = true;
   if (!spec.inputs.empty()) {
     model->features = std::move(spec.inputs);
     for (size_t i = 0; i < model->features.size(); ++i) {
+      all_named = all_named && !model->features[i].name.empty();
       if (model->features[i].name.empty()) model->features[i].name = default_name(i);
     }
   } else {
@@ -64,6 +99,11 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> LoadServedModel(std::string n
   if (model->features.size() != columns) {
     return absl::FailedPreconditionError(StrCat("model ", model_dir, ": the signature names ", model->features.size(),
                                                 " inputs but the booster has ", columns, " features"));
+  }
+  if (all_named && stored.size() == columns) {
+    // Bind by name, as XGBoost checks a DataFrame's columns against the
+    // names it stores: the signature may list them in another order.
+    PREDSTORE_ASSIGN_OR_RETURN(model->features, InBoosterOrder(model->features, stored, model_dir));
   }
   for (size_t i = 0; i < columns; ++i) {
     const SignatureColumn& feature = model->features[i];
@@ -101,10 +141,38 @@ absl::StatusOr<float> FeatureFloat(const SignatureColumn& column, const CellView
   return static_cast<float>(number);
 }
 
-absl::Status CheckRequiredFeatures(const ServedModel& model, std::span<const float> row) {
-  for (size_t i = 0; i < model.features.size(); ++i) {
-    if (std::isnan(row[i]) && model.features[i].required) {
-      return absl::InvalidArgumentError(StrCat("feature '", model.features[i].name, "' is required but missing"));
+ScoringRow::ScoringRow(const ServedModel& model)
+    : model_(&model), values_(model.features.size(), NAN), present_(model.features.size(), false) {}
+
+void ScoringRow::Reset() {
+  std::fill(values_.begin(), values_.end(), NAN);
+  std::fill(present_.begin(), present_.end(), false);
+}
+
+absl::Status ScoringRow::Set(int index, const std::optional<CellView>& value) {
+  present_[index] = true;
+  values_[index] = NAN;
+  if (!value.has_value()) return absl::OkStatus();
+  const double* real = std::get_if<double>(&*value);
+  const float* single = std::get_if<float>(&*value);
+  if ((real != nullptr && std::isnan(*real)) || (single != nullptr && std::isnan(*single))) return absl::OkStatus();
+  const SignatureColumn& feature = model_->features[index];
+  absl::StatusOr<float> number = FeatureFloat(feature, *value);
+  if (!number.ok()) return absl::InvalidArgumentError(StrCat("feature '", feature.name, "' ", FromAbsl(number.status().message())));
+  values_[index] = *number;
+  return absl::OkStatus();
+}
+
+absl::Status ScoringRow::Check() const {
+  for (size_t i = 0; i < values_.size(); ++i) {
+    const SignatureColumn& feature = model_->features[i];
+    if (!present_[i]) {
+      if (feature.required) return absl::InvalidArgumentError(StrCat("feature '", feature.name, "' is required but absent"));
+      continue;
+    }
+    if (std::isnan(values_[i]) && feature.type != "double" && feature.type != "float") {
+      return absl::InvalidArgumentError(StrCat("feature '", feature.name, "' (", feature.type,
+                                               ") has a missing value; only float and double features may"));
     }
   }
   return absl::OkStatus();
@@ -129,22 +197,19 @@ absl::StatusOr<std::vector<float>> ScoringRows(const ServedModel& model, const F
     }
     named[positions[i]] = true;
   }
-  std::vector<float> values(features.rows * width, NAN);
+  std::vector<float> values;
+  values.reserve(features.rows * width);
+  ScoringRow scoring_row(model);
   for (size_t r = 0; r < features.rows; ++r) {
-    std::span<float> out(values.data() + r * width, width);
+    scoring_row.Reset();
     std::span<const std::optional<CellView>> row = features.row(r);
     for (size_t i = 0; i < row.size(); ++i) {
-      if (!row[i].has_value()) continue;
-      const SignatureColumn& feature = model.features[positions[i]];
-      absl::StatusOr<float> number = FeatureFloat(feature, *row[i]);
-      if (!number.ok()) {
-        return absl::InvalidArgumentError(
-            StrCat("rows[", r, "]: feature '", feature.name, "' ", FromAbsl(number.status().message())));
-      }
-      out[positions[i]] = *number;
+      absl::Status set = scoring_row.Set(positions[i], row[i]);
+      if (!set.ok()) return absl::InvalidArgumentError(StrCat("rows[", r, "]: ", FromAbsl(set.message())));
     }
-    absl::Status complete = CheckRequiredFeatures(model, out);
+    absl::Status complete = scoring_row.Check();
     if (!complete.ok()) return absl::InvalidArgumentError(StrCat("rows[", r, "]: ", FromAbsl(complete.message())));
+    values.insert(values.end(), scoring_row.values().begin(), scoring_row.values().end());
   }
   return values;
 }

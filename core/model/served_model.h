@@ -36,7 +36,12 @@ struct ServedModel {
 // any other gives kFailedPrecondition naming the flavors the model has. The
 // signature's inputs name the features (else the booster's stored names,
 // else f0..fN-1); their count must equal the booster's, and every input must
-// be numeric or boolean. `scorer_threads` is passed to XGBoostScorer.
+// be numeric or boolean. When the booster stores feature names, the inputs
+// are bound to them by name (a signature may list them in another order);
+// names that differ are kFailedPrecondition naming both lists. A
+// scikit-learn model class predicts with the trees up to the booster's
+// best_iteration, as XGBoost's own predict does. `scorer_threads` is passed
+// to XGBoostScorer.
 absl::StatusOr<std::shared_ptr<const ServedModel>> LoadServedModel(std::string name, int64_t version,
                                                                    const std::string& model_dir, int scorer_threads);
 
@@ -47,8 +52,9 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> LoadServedModel(std::string n
 absl::StatusOr<float> FeatureFloat(const SignatureColumn& column, const CellView& value);
 
 // Features a request sends by name: `rows` rows of names.size() values
-// each, row-major in `values`; an unset value (nullopt) is an absent
-// feature. The names and string values are views into the caller's request.
+// each, row-major in `values`. A named feature is present in every row; an
+// unset value (nullopt) is a missing value. The names and string values are
+// views into the caller's request.
 struct FeatureRows {
   std::vector<std::string_view> names;
   size_t rows = 0;
@@ -59,16 +65,44 @@ struct FeatureRows {
   }
 };
 
+// One scoring row being gathered from its sources, following MLflow's rule
+// for missing data:
+//   - a feature no source names is absent: an error when the signature
+//     marks it required, XGBoost's missing value (NaN) when optional;
+//   - a named feature whose value is null, unset or NaN is XGBoost's
+//     missing value, required or not;
+//   - an integer or boolean feature cannot be missing (MLflow refuses it).
+// Reusable: Reset() starts the next row.
+class ScoringRow {
+ public:
+  explicit ScoringRow(const ServedModel& model);
+
+  void Reset();
+  // Sets feature `index` (into model.features); nullopt, or a NaN number,
+  // is a missing value. kInvalidArgument "feature 'x' expects ..." for a
+  // value of the wrong kind.
+  absl::Status Set(int index, const std::optional<CellView>& value);
+  // kInvalidArgument naming the first feature that breaks the rule above:
+  // "feature 'x' is required but absent", "feature 'x' (long) has a missing
+  // value; only float and double features may".
+  absl::Status Check() const;
+
+  // Whether a source has set feature `index` (a missing value included).
+  bool present(int index) const { return present_[index]; }
+
+  std::span<const float> values() const { return values_; }
+
+ private:
+  const ServedModel* model_;
+  std::vector<float> values_;
+  std::vector<bool> present_;
+};
+
 // The scoring rows of `features` for `model`: rows x model.features (in the
-// model's order), NaN for an absent feature. kInvalidArgument naming
+// model's order), NaN for a missing value. kInvalidArgument naming
 // feature_names[i] (unknown to the model, repeated) or rows[r] and the
-// feature (mistyped value, required feature missing).
+// feature (mistyped value, or the ScoringRow rule).
 // REQUIRES: features.values.size() == features.rows * features.names.size().
 absl::StatusOr<std::vector<float>> ScoringRows(const ServedModel& model, const FeatureRows& features);
-
-// A scoring row starts as features.size() NaNs (absent). After the caller
-// filled it, this names the first required feature still absent (kInvalid-
-// Argument "feature 'x' is required but missing"). A NaN counts as absent.
-absl::Status CheckRequiredFeatures(const ServedModel& model, std::span<const float> row);
 
 }  // namespace predstore

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,13 +19,33 @@
 
 namespace predstore {
 
+// The XGBoost release that saved a model file.
+struct ModelVersion {
+  int major = 0;
+  int minor = 0;
+  int patch = -1;  // -1: the legacy binary format records none
+};
+
+// The version a model file's bytes record (JSON, UBJSON or legacy binary),
+// read without parsing the model; nullopt if the bytes name none.
+std::optional<ModelVersion> ModelWriterVersion(std::string_view bytes);
+
 class XGBoostScorer {
  public:
+  // Which trees Predict uses. XGBoost's scikit-learn classes
+  // (XGBClassifier, XGBRegressor, ...) predict with the trees up to the
+  // booster's best_iteration attribute when early stopping saved one; a
+  // plain Booster predicts with every tree.
+  enum class Trees { kAll, kUpToBestIteration };
+
   // Loads `path`. `threads` is XGBoost's own thread count per Predict call
   // (1 suits a server that runs many calls at once; 0 means all cores).
   // kNotFound if the file is missing; kFailedPrecondition naming the file if
-  // XGBoost cannot read it.
-  static absl::StatusOr<std::unique_ptr<XGBoostScorer>> LoadFile(const std::string& path, int threads);
+  // XGBoost cannot read it, or if it was saved by an XGBoost (3.1 or later)
+  // whose files this library misreads, naming both versions. Files from
+  // XGBoost 2.x and 3.0 load and score as their writer scores them.
+  static absl::StatusOr<std::unique_ptr<XGBoostScorer>> LoadFile(const std::string& path, int threads,
+                                                                 Trees trees = Trees::kAll);
   ~XGBoostScorer();
   XGBoostScorer(const XGBoostScorer&) = delete;
   XGBoostScorer& operator=(const XGBoostScorer&) = delete;
@@ -37,6 +58,10 @@ class XGBoostScorer {
   size_t outputs_per_row() const { return outputs_per_row_; }
   // The training objective, e.g. "binary:logistic", "reg:squarederror".
   const std::string& objective() const { return objective_; }
+  // The best_iteration attribute early stopping saved (-1: none), and the
+  // boosting rounds Predict uses (0: all of them).
+  int64_t best_iteration() const { return best_iteration_; }
+  int64_t rounds_used() const { return iteration_end_; }
 
   // Scores `rows.size() / num_features()` rows stored row-major, NaN marking a
   // missing value; writes outputs_per_row() floats per row to `out` (resized).
@@ -49,6 +74,9 @@ class XGBoostScorer {
   absl::Status ReadModelFacts();
 
   void* booster_;  // BoosterHandle
+  int64_t best_iteration_ = -1;
+  int64_t iteration_end_ = 0;
+  std::string predict_config_;  // XGBoosterPredictFromDense's JSON configuration
   size_t num_features_ = 0;
   size_t outputs_per_row_ = 1;
   std::string objective_;

@@ -1,5 +1,6 @@
 #include "core/serve/lookup_fallback.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 
@@ -61,18 +62,15 @@ absl::StatusOr<FallbackBinding> ParseBinding(std::string_view text, size_t numbe
 // Sets `value` as feature `name` in `row` if the model has that feature.
 // `strict`: an unknown name is an error (request features) rather than
 // skipped (key and features-table columns the model does not use).
-absl::Status SetFeature(const ServedModel& model, std::string_view name, const CellView& value, bool strict,
-                        std::span<float> row) {
+absl::Status SetFeature(const ServedModel& model, std::string_view name, const std::optional<CellView>& value,
+                        bool strict, ScoringRow& row) {
   const int index = model.FeatureIndex(name);
   if (index < 0) {
     if (!strict) return absl::OkStatus();
     return absl::InvalidArgumentError(
         StrCat("feature '", name, "' is not an input of model ", model.name, " version ", model.version));
   }
-  absl::StatusOr<float> number = FeatureFloat(model.features[index], value);
-  if (!number.ok()) return absl::InvalidArgumentError(StrCat("feature '", name, "' ", FromAbsl(number.status().message())));
-  row[index] = *number;
-  return absl::OkStatus();
+  return row.Set(index, value);
 }
 
 }  // namespace
@@ -172,19 +170,24 @@ absl::StatusOr<FallbackPlan> LookupFallback::Plan(const FallbackBinding& binding
                                                 served.scorer->outputs_per_row(), " outputs per row; one is needed"));
   }
   PREDSTORE_RETURN_IF_ERROR(OutputColumn(binding, snapshot.schema()).status());
-  // A request with its own features is scored on them, never answered from the cache.
-  plan.cacheable = request_features.empty();
+  // A request that sends feature values is scored on them, never answered
+  // from the cache. An unset value leaves the feature to the key and the
+  // features table; if neither has it, it is a missing value (the request
+  // named it, so it is not absent).
+  const bool sends_values = std::any_of(request_features.begin(), request_features.end(),
+                                        [](const NamedFeature& feature) { return feature.value.has_value(); });
+  plan.cacheable = !sends_values;
   if (binding.cache_ttl.count() > 0 && plan.cacheable) {
     plan.cached_output = Recall(StrCat(binding.table, std::string_view("\0", 1), key), served);
     if (plan.cached_output.has_value()) return plan;
   }
 
-  plan.row.assign(served.features.size(), NAN);
+  ScoringRow row(served);
   const std::vector<Column>& lookup_columns = snapshot.schema().lookup_columns();
   for (size_t i = 0; i < lookup_columns.size(); ++i) {
-    PREDSTORE_RETURN_IF_ERROR(SetFeature(served, lookup_columns[i].name, ViewOf(key_cells[i]), false, plan.row));
+    PREDSTORE_RETURN_IF_ERROR(SetFeature(served, lookup_columns[i].name, ViewOf(key_cells[i]), false, row));
   }
-  bool any_source = !request_features.empty();
+  bool any_source = sends_values;
   std::string features_note;
   if (!binding.features_table.empty()) {
     std::shared_ptr<const TableSnapshot> features = store_->Find(binding.features_table);
@@ -210,7 +213,7 @@ absl::StatusOr<FallbackPlan> LookupFallback::Plan(const FallbackBinding& binding
     PREDSTORE_ASSIGN_OR_RETURN(bool found, features->Get(encoded, [&](std::string_view value) {
       decode_status = features->value_codec().ForEach(value, [&](size_t column, const CellView& cell) {
         if (!decode_status.ok()) return;
-        decode_status = SetFeature(served, features->schema().value_columns()[column].name, cell, false, plan.row);
+        decode_status = SetFeature(served, features->schema().value_columns()[column].name, cell, false, row);
       });
     }));
     PREDSTORE_RETURN_IF_ERROR(decode_status);
@@ -222,10 +225,18 @@ absl::StatusOr<FallbackPlan> LookupFallback::Plan(const FallbackBinding& binding
                                       binding.features_table.empty() ? ": send features with the lookup" : ""));
   }
   for (const NamedFeature& feature : request_features) {
-    PREDSTORE_RETURN_IF_ERROR(SetFeature(served, feature.name, feature.value, true, plan.row));
+    if (feature.value.has_value()) {
+      PREDSTORE_RETURN_IF_ERROR(SetFeature(served, feature.name, feature.value, true, row));
+      continue;
+    }
+    const int index = served.FeatureIndex(feature.name);
+    if (index >= 0 && row.present(index)) continue;
+    PREDSTORE_RETURN_IF_ERROR(SetFeature(served, feature.name, std::nullopt, true, row));
+    plan.cacheable = false;
   }
-  absl::Status complete = CheckRequiredFeatures(served, plan.row);
+  absl::Status complete = row.Check();
   if (!complete.ok()) return absl::InvalidArgumentError(StrCat(FromAbsl(complete.message()), features_note));
+  plan.row.assign(row.values().begin(), row.values().end());
   return plan;
 }
 

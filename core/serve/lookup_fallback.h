@@ -4,7 +4,9 @@
 //   1. the key's own columns, where the model has a feature of that name;
 //   2. the bound features table: a table keyed like the predictions whose
 //      value columns are features (read from its current snapshot);
-//   3. just-in-time features sent with the request (these win).
+//   3. just-in-time features sent with the request (these win; an unset
+//      value leaves the feature to 1 and 2, and is a missing value if they
+//      lack it).
 // The model's single output fills the binding's output column; the other
 // value columns are left empty. Computed predictions can be kept in an
 // in-memory cache for cache_ttl, tagged with the model version that made
@@ -53,9 +55,11 @@ struct FallbackBinding {
 // 24h). kInvalidArgument naming the binding and the key.
 absl::StatusOr<std::vector<FallbackBinding>> ParseFallbackBindings(std::string_view spec);
 
+// A feature named by a request; nullopt: named with no value, left to the
+// key and features table, and a missing value if they lack it too.
 struct NamedFeature {
   std::string_view name;
-  CellView value;
+  std::optional<CellView> value;
 };
 
 // What a fallback needs to score one key: the model and its scoring row,

@@ -10,14 +10,12 @@
 namespace predstore {
 namespace {
 
-// The features of row `r`, as the fallback takes them: absent ones left out.
+// The features of row `r`, as the fallback takes them.
 void NamedFeaturesOf(const FeatureRows& features, size_t r, std::vector<NamedFeature>* out) {
   out->clear();
   if (r >= features.rows) return;
   std::span<const std::optional<CellView>> row = features.row(r);
-  for (size_t i = 0; i < row.size(); ++i) {
-    if (row[i].has_value()) out->push_back({features.names[i], *row[i]});
-  }
+  for (size_t i = 0; i < row.size(); ++i) out->push_back({features.names[i], row[i]});
 }
 
 void SetComputed(KeyAnswer* answer, std::shared_ptr<const ServedModel> model, float output) {

@@ -4,11 +4,14 @@
 
 #include <cmath>
 #include <fstream>
+#include <iterator>
+#include <string>
 #include <thread>
 
 #include "core/model/sample_model.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/support/scratch_dir.h"
 #include "tests/support/status_matchers.h"
 
@@ -173,6 +176,86 @@ TEST(XGBoostScorer, RejectsPartialRows) {
   std::vector<float> predictions;
   EXPECT_THAT((*scorer)->Predict(std::vector<float>(7, 0.0f), &predictions),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not whole rows of 4")));
+}
+
+std::string ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A sample binary:logistic model saved by this XGBoost as model.<format>.
+std::string SaveSampleModel(const test_support::ScratchDir& scratch, const std::string& format) {
+  SampleModelOptions options;
+  options.features = 6;
+  options.trees = 8;
+  options.model_format = format;
+  const std::string dir = (scratch.path() / ("model-" + format)).string();
+  EXPECT_TRUE(WriteSampleModel(options, dir).ok());
+  return dir + "/model." + format;
+}
+
+TEST(XGBoostScorer, ReadsTheVersionThatSavedAModelInEveryFormat) {
+  test_support::ScratchDir scratch;
+  int major = 0, minor = 0, patch = 0;
+  XGBoostVersion(&major, &minor, &patch);
+  for (const std::string format : {"json", "ubj", "xgb"}) {
+    SCOPED_TRACE(format);
+    std::optional<ModelVersion> version = ModelWriterVersion(ReadBytes(SaveSampleModel(scratch, format)));
+    ASSERT_TRUE(version.has_value());
+    EXPECT_EQ(version->major, major);
+    EXPECT_EQ(version->minor, minor);
+    EXPECT_EQ(version->patch, format == "xgb" ? -1 : patch);  // the legacy binary records no patch
+  }
+  EXPECT_FALSE(ModelWriterVersion("").has_value());
+  EXPECT_FALSE(ModelWriterVersion("{\"learner\": {}}").has_value());
+  EXPECT_FALSE(ModelWriterVersion("binf").has_value());
+}
+
+// A JSON model as XGBoost 2.x writes it (gbtree gains iteration_indptr and
+// loses size_leaf_vector; the version says 2.1.4) scores as the 1.7 file
+// it came from. One saved by 3.1 is refused, naming both versions: 3.1
+// writes base_score as a vector, which 1.7 would silently misread.
+TEST(XGBoostScorer, LoadsModelsFromXGBoost2AndRefusesThoseFrom31On) {
+  test_support::ScratchDir scratch;
+  nlohmann::json model = nlohmann::json::parse(ReadBytes(SaveSampleModel(scratch, "json")));
+  nlohmann::json& gbtree = model["learner"]["gradient_booster"]["model"];
+  const size_t trees = gbtree["trees"].size();
+  nlohmann::json indptr = nlohmann::json::array();
+  for (size_t i = 0; i <= trees; ++i) indptr.push_back(i);
+  gbtree["iteration_indptr"] = indptr;
+  gbtree["gbtree_model_param"].erase("size_leaf_vector");
+  model["version"] = {2, 1, 4};
+  const std::string v2_file = scratch.WriteFile("v2.json", model.dump()).string();
+
+  const std::vector<float> rows = SampleFeatureRows(200, 6, /*seed=*/5);
+  auto original = XGBoostScorer::LoadFile(SaveSampleModel(scratch, "json"), 1);
+  auto v2 = XGBoostScorer::LoadFile(v2_file, 1);
+  ASSERT_TRUE(original.ok() && v2.ok()) << v2.status();
+  std::vector<float> expected, predictions;
+  ASSERT_TRUE((*original)->Predict(rows, &expected).ok());
+  ASSERT_TRUE((*v2)->Predict(rows, &predictions).ok());
+  EXPECT_EQ(predictions, expected);
+
+  nlohmann::json& base_score = model["learner"]["learner_model_param"]["base_score"];
+  base_score = "[" + base_score.get<std::string>() + "]";
+  model["version"] = {3, 1, 0};
+  EXPECT_THAT(XGBoostScorer::LoadFile(scratch.WriteFile("v31.json", model.dump()).string(), 1).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       ::testing::AllOf(HasSubstr("v31.json was saved by XGBoost 3.1.0"), HasSubstr("XGBoost 1.7"))));
+
+  // UBJSON: the version's three integers close the document.
+  std::string ubj = ReadBytes(SaveSampleModel(scratch, "ubj"));
+  ubj[ubj.size() - 6] = 3, ubj[ubj.size() - 4] = 1, ubj[ubj.size() - 2] = 0;
+  ASSERT_EQ(ModelWriterVersion(ubj)->major, 3);
+  EXPECT_THAT(XGBoostScorer::LoadFile(scratch.WriteFile("v31.ubj", ubj).string(), 1).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("saved by XGBoost 3.1.0")));
+
+  // Legacy binary: major and minor versions at bytes 20 and 24 after "binf".
+  std::string binary = ReadBytes(SaveSampleModel(scratch, "xgb"));
+  ASSERT_EQ(binary.substr(0, 4), "binf");
+  binary[24] = 3, binary[28] = 2;
+  EXPECT_THAT(XGBoostScorer::LoadFile(scratch.WriteFile("v32.xgb", binary).string(), 1).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("saved by XGBoost 3.2,")));
 }
 
 }  // namespace
