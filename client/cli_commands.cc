@@ -115,7 +115,8 @@ std::string SchemaText(const v1::TableSchema& schema) {
     std::string text;
     for (const v1::Column& c : columns) {
       auto type = ColumnTypeFromWire(c.type());
-      StrAppend(&text, text.empty() ? "" : ", ", c.name(), ":", type.ok() ? ColumnTypeName(*type) : "?");
+      StrAppend(&text, text.empty() ? "" : ", ", c.name(), ":", type.ok() ? ColumnTypeName(*type) : "?",
+                c.nullable() ? "?" : "");
     }
     return text;
   };

@@ -7,9 +7,11 @@
 namespace predstore {
 namespace {
 
-// A JSON field as the wire value of `column`.
+// A JSON field as the wire value of `column` (a null, an empty string or,
+// for float and double, "NaN" in a nullable column: an unset value).
 absl::StatusOr<v1::Value> ColumnValue(const nlohmann::json& field, const Column& column) {
   std::string text;
+  if (field.is_null() && column.nullable) return v1::Value();  // unset: Null
   if (field.is_string()) {
     text = field.get<std::string>();
   } else if (field.is_number() || field.is_boolean()) {
@@ -17,7 +19,7 @@ absl::StatusOr<v1::Value> ColumnValue(const nlohmann::json& field, const Column&
   } else {
     return absl::InvalidArgumentError(StrCat("field \"", column.name, "\" is not a string or number"));
   }
-  absl::StatusOr<Cell> cell = ParseCell(column.type, text);
+  absl::StatusOr<Cell> cell = ParseColumnCell(column, text);
   if (!cell.ok()) return absl::InvalidArgumentError(StrCat("field \"", column.name, "\": ", FromAbsl(cell.status().message())));
   v1::Value value;
   CellToWire(ViewOf(*cell), &value);

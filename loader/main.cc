@@ -90,7 +90,9 @@ struct SchemaFlags {
                         "Key columns, to create the table: name:type,... (int64, uint64, date, timestamp, string).");
     if (with_values) {
       command->add_option("--values", values,
-                          "Value columns, to create the table: name:type,... (double, float, int64, string).");
+                          "Value columns, to create the table: name:type,... (double, float, int64, string); "
+                          "name:type? makes a column nullable (an empty field, JSON null or, for float and double, "
+                          "NaN is stored as null).");
     }
     command->add_option("--partition", partition, "Partition column, to create the table: name:type.");
     command->add_option("--layout", layout,

@@ -1,5 +1,6 @@
 #include "proto/wire_values.h"
 
+#include <cmath>
 #include <limits>
 
 #include "core/base/strings.h"
@@ -59,6 +60,15 @@ absl::StatusOr<Cell> CellFromWire(const v1::Value& value, const Column& column) 
     return absl::InvalidArgumentError(
         StrCat("column \"", column.name, "\": ", text, " is out of range for ", ColumnTypeName(column.type)));
   };
+  auto not_finite = [&](double number) {
+    return absl::InvalidArgumentError(StrCat("column \"", column.name, "\": ", number,
+                                             " is not a finite number", column.nullable ? " (NaN is a null here)" : ""));
+  };
+  if (column.nullable && (value.kind_case() == v1::Value::KIND_NOT_SET ||
+                          (value.has_double_value() && std::isnan(value.double_value())) ||
+                          (value.has_float_value() && std::isnan(value.float_value())))) {
+    return Cell(Null{});
+  }
   switch (column.type) {
     case ColumnType::kInt64:
       if (value.has_int64_value()) return Cell(value.int64_value());
@@ -86,11 +96,13 @@ absl::StatusOr<Cell> CellFromWire(const v1::Value& value, const Column& column) 
       if (value.has_string_value()) return Cell(value.string_value());
       return mismatch();
     case ColumnType::kDouble:
-      if (value.has_double_value()) return Cell(value.double_value());
-      return mismatch();
+      if (!value.has_double_value()) return mismatch();
+      if (!std::isfinite(value.double_value())) return not_finite(value.double_value());
+      return Cell(value.double_value());
     case ColumnType::kFloat:
-      if (value.has_float_value()) return Cell(value.float_value());
-      return mismatch();
+      if (!value.has_float_value()) return mismatch();
+      if (!std::isfinite(value.float_value())) return not_finite(value.float_value());
+      return Cell(value.float_value());
   }
   return mismatch();
 }
@@ -110,6 +122,8 @@ void CellToWire(const CellView& cell, v1::Value* out) {
       out->set_string_value(v.data(), v.size());
     } else if constexpr (std::is_same_v<T, Date>) {
       out->set_date_value(v.days);
+    } else if constexpr (std::is_same_v<T, Null>) {
+      out->Clear();
     } else {
       out->set_timestamp_value(v.micros);
     }
@@ -151,7 +165,7 @@ namespace {
 absl::Status AppendColumn(const v1::Column& column, std::vector<Column>* columns) {
   absl::StatusOr<ColumnType> type = ColumnTypeFromWire(column.type());
   if (!type.ok()) return type.status();
-  columns->push_back(Column{column.name(), *type});
+  columns->push_back(Column{column.name(), *type, column.nullable()});
   return absl::OkStatus();
 }
 

@@ -18,8 +18,11 @@ absl::StatusOr<ColumnType> ColumnTypeFromWire(v1::ColumnType type);
 
 // The cell for `column` from a wire value. kInvalidArgument naming the column
 // when the value's kind does not fit the column's type or is out of range
-// (an int64 fits a uint64 column when not negative, and the reverse).
+// (an int64 fits a uint64 column when not negative, and the reverse), or is
+// not finite (the loader's rule). In a nullable column an unset value, or a
+// NaN double or float, is Null.
 absl::StatusOr<Cell> CellFromWire(const v1::Value& value, const Column& column);
+// Null leaves `out` unset.
 void CellToWire(const CellView& cell, v1::Value* out);
 
 // A model feature's value as a view into `value` (booleans become 0 or 1);

@@ -14,6 +14,7 @@ constexpr size_t kMaxStatusMessage = 1024;
 void ColumnToWire(const Column& column, v1::Column* out) {
   out->set_name(column.name);
   out->set_type(ColumnTypeToWire(column.type));
+  out->set_nullable(column.nullable);
 }
 
 void TimeToWire(int64_t micros, google::protobuf::Timestamp* out) {
@@ -416,35 +417,45 @@ void AnswerHeaderToWire(const LookupAnswers& answers, Response* out) {
   }
 }
 
-// Appends one key's values to the columns: a miss (and an unset column of
-// a computed answer) as 0 or "".
-absl::Status AppendColumnarValues(const LookupAnswers& answers, const KeyAnswer& answer,
+// Appends `number` (0 or a computed output; "" for a string column) to a
+// column of `type`.
+void AppendColumnarPlaceholder(ColumnType type, float number, v1::ValueColumnValues* column) {
+  switch (type) {
+    case ColumnType::kDouble: column->add_double_values(number); break;
+    case ColumnType::kFloat: column->add_float_values(number); break;
+    case ColumnType::kString: column->add_string_values(); break;
+    default: column->add_int64_values(0); break;
+  }
+}
+
+// Appends the values of key `key_index` to the columns: a miss (and an
+// unset column of a computed answer) as 0 or "", a null as 0 or "" listed
+// in null_indexes.
+absl::Status AppendColumnarValues(const LookupAnswers& answers, const KeyAnswer& answer, uint32_t key_index,
                                   v1::BatchLookupResponse* out) {
   const auto& value_columns = answers.table->schema().value_columns();
   if (answer.found && answer.source != AnswerSource::kComputed) {
-    return answers.table->value_codec().ForEach(answers.EncodedValues(answer), [out](size_t c, const CellView& cell) {
-      v1::ValueColumnValues* column = out->mutable_columns(static_cast<int>(c));
-      if (const auto* d = std::get_if<double>(&cell)) {
-        column->add_double_values(*d);
-      } else if (const auto* f = std::get_if<float>(&cell)) {
-        column->add_float_values(*f);
-      } else if (const auto* text = std::get_if<std::string_view>(&cell)) {
-        column->add_string_values(std::string(*text));
-      } else if (const auto* i = std::get_if<int64_t>(&cell)) {
-        column->add_int64_values(*i);
-      }
-    });
+    return answers.table->value_codec().ForEach(
+        answers.EncodedValues(answer), [&value_columns, key_index, out](size_t c, const CellView& cell) {
+          v1::ValueColumnValues* column = out->mutable_columns(static_cast<int>(c));
+          if (const auto* d = std::get_if<double>(&cell)) {
+            column->add_double_values(*d);
+          } else if (const auto* f = std::get_if<float>(&cell)) {
+            column->add_float_values(*f);
+          } else if (const auto* text = std::get_if<std::string_view>(&cell)) {
+            column->add_string_values(std::string(*text));
+          } else if (const auto* i = std::get_if<int64_t>(&cell)) {
+            column->add_int64_values(*i);
+          } else if (std::holds_alternative<Null>(cell)) {
+            AppendColumnarPlaceholder(value_columns[c].type, 0, column);
+            column->add_null_indexes(key_index);
+          }
+        });
   }
   const bool computed = answer.found && answer.source == AnswerSource::kComputed;
   for (size_t c = 0; c < value_columns.size(); ++c) {
-    v1::ValueColumnValues* column = out->mutable_columns(static_cast<int>(c));
     const float number = computed && c == answers.output_column ? answer.computed_output : 0;
-    switch (value_columns[c].type) {
-      case ColumnType::kDouble: column->add_double_values(number); break;
-      case ColumnType::kFloat: column->add_float_values(number); break;
-      case ColumnType::kString: column->add_string_values(); break;
-      default: column->add_int64_values(0); break;
-    }
+    AppendColumnarPlaceholder(value_columns[c].type, number, out->mutable_columns(static_cast<int>(c)));
   }
   return absl::OkStatus();
 }
@@ -471,10 +482,11 @@ absl::Status ColumnarResponseToWire(const LookupAnswers& answers, v1::BatchLooku
   for (size_t c = 0; c < answers.table->schema().value_columns().size(); ++c) out->add_columns();
   out->mutable_found()->Reserve(static_cast<int>(count));
   out->mutable_sources()->Reserve(static_cast<int>(count));
-  for (const KeyAnswer& answer : answers.keys) {
+  for (size_t k = 0; k < count; ++k) {
+    const KeyAnswer& answer = answers.keys[k];
     out->add_found(answer.found);
     out->add_sources(SourceToWire(answer.source));
-    PREDSTORE_RETURN_IF_ERROR(AppendColumnarValues(answers, answer, out));
+    PREDSTORE_RETURN_IF_ERROR(AppendColumnarValues(answers, answer, static_cast<uint32_t>(k), out));
   }
   return absl::OkStatus();
 }

@@ -52,13 +52,17 @@ absl::Status RowEncoder::Parse(std::span<const FieldText> fields, std::string_vi
           StrCat(path, ":", field.line, ":", field.column, ": column \"", column.name, "\": ", reason));
     };
     if (!field.present) {
+      if (column.nullable) {
+        cells_[i] = Null{};
+        continue;
+      }
       return error(i < schema_.lookup_columns().size() ? "missing key field" : "missing value");
     }
     if (!KindFits(field.kind, column.type)) {
       return error(StrCat("a JSON ", field.kind == FieldText::Kind::kJsonString ? "string" : "value", " ",
                                 field.text, " cannot hold a ", ColumnTypeName(column.type)));
     }
-    auto cell = ParseCell(column.type, field.text);
+    auto cell = ParseColumnCell(column, field.text);
     if (!cell.ok()) return error(FromAbsl(cell.status().message()));
     cells_[i] = std::move(*cell);
   }

@@ -22,7 +22,9 @@ class RowEncoder {
   // Replaces `key` and `value` with the encoding of the reader's current
   // record. kInvalidArgument "file:line:column: column "name": reason" for a
   // missing field, a JSON value of the wrong kind, or text that does not
-  // parse as the column's type (including out-of-range and non-finite).
+  // parse as the column's type (including out-of-range and non-finite). In
+  // a nullable column, a missing field, an empty one, a JSON null and (for
+  // float and double) the text NaN are Null.
   absl::Status Encode(const RecordReader& reader, std::string* key, std::string* value);
 
   // Validates the reader's current record into cells(): the lookup cells,

@@ -23,7 +23,8 @@ std::string_view CellKindName(const CellView& value) {
     case 3: return "float";
     case 4: return "string";
     case 5: return "date";
-    default: return "timestamp";
+    case 6: return "timestamp";
+    default: return "null";
   }
 }
 
@@ -152,7 +153,7 @@ void ScoringRow::Reset() {
 absl::Status ScoringRow::Set(int index, const std::optional<CellView>& value) {
   present_[index] = true;
   values_[index] = NAN;
-  if (!value.has_value()) return absl::OkStatus();
+  if (!value.has_value() || std::holds_alternative<Null>(*value)) return absl::OkStatus();
   const double* real = std::get_if<double>(&*value);
   const float* single = std::get_if<float>(&*value);
   if ((real != nullptr && std::isnan(*real)) || (single != nullptr && std::isnan(*single))) return absl::OkStatus();

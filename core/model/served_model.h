@@ -78,8 +78,8 @@ class ScoringRow {
   explicit ScoringRow(const ServedModel& model);
 
   void Reset();
-  // Sets feature `index` (into model.features); nullopt, or a NaN number,
-  // is a missing value. kInvalidArgument "feature 'x' expects ..." for a
+  // Sets feature `index` (into model.features); nullopt, Null, or a NaN
+  // number is a missing value. kInvalidArgument "feature 'x' expects ..." for a
   // value of the wrong kind.
   absl::Status Set(int index, const std::optional<CellView>& value);
   // kInvalidArgument naming the first feature that breaks the rule above:

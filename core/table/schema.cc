@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -81,7 +82,9 @@ absl::StatusOr<Timestamp> ParseTimestamp(std::string_view text) {
 }
 
 nlohmann::json ColumnToJson(const Column& column) {
-  return {{"name", column.name}, {"type", std::string(ColumnTypeName(column.type))}};
+  nlohmann::json json = {{"name", column.name}, {"type", std::string(ColumnTypeName(column.type))}};
+  if (column.nullable) json["nullable"] = true;
+  return json;
 }
 
 absl::StatusOr<Column> ColumnFromJson(const nlohmann::json& json) {
@@ -90,7 +93,8 @@ absl::StatusOr<Column> ColumnFromJson(const nlohmann::json& json) {
     return absl::DataLossError("schema: column entry needs string fields \"name\" and \"type\"");
   }
   PREDSTORE_ASSIGN_OR_RETURN(ColumnType type, ParseColumnType(json["type"].get<std::string>()));
-  return Column{json["name"].get<std::string>(), type};
+  const bool nullable = json.contains("nullable") && json["nullable"].is_boolean() && json["nullable"].get<bool>();
+  return Column{json["name"].get<std::string>(), type, nullable};
 }
 
 absl::StatusOr<std::vector<Column>> ColumnsFromJson(const nlohmann::json& json, const char* field) {
@@ -150,6 +154,18 @@ bool CellHasType(const Cell& cell, ColumnType type) {
   return false;
 }
 
+bool IsNullText(const Column& column, std::string_view text) {
+  if (!column.nullable) return false;
+  if (text.empty()) return true;
+  return (column.type == ColumnType::kDouble || column.type == ColumnType::kFloat) &&
+         absl::EqualsIgnoreCase(ToAbsl(text), "nan");
+}
+
+absl::StatusOr<Cell> ParseColumnCell(const Column& column, std::string_view text) {
+  if (IsNullText(column, text)) return Null{};
+  return ParseCell(column.type, text);
+}
+
 absl::StatusOr<Cell> ParseCell(ColumnType type, std::string_view text) {
   switch (type) {
     case ColumnType::kInt64: return ParseNumber<int64_t>(text, "int64");
@@ -179,6 +195,8 @@ std::string FormatCell(const CellView& cell) {
     using T = std::decay_t<decltype(v)>;
     if constexpr (std::is_same_v<T, std::string_view>) {
       return std::string(v);
+    } else if constexpr (std::is_same_v<T, Null>) {
+      return "null";
     } else if constexpr (std::is_same_v<T, Date>) {
       // YYYY-MM-DD with the year zero-padded (absl::FormatCivilTime is not),
       // so that ParseDate reads years 0-999 back.
@@ -245,6 +263,10 @@ absl::StatusOr<Schema> Schema::Create(std::vector<Column> key_columns, std::vect
     if (!names.insert(column.name).second) {
       return absl::InvalidArgumentError(StrCat("schema: column \"", column.name, "\" appears twice"));
     }
+    if (key && column.nullable) {
+      return absl::InvalidArgumentError(
+          StrCat("schema: ", role, " column \"", column.name, "\" cannot be nullable; only value columns may"));
+    }
     if (key ? !IsKeyType(column.type) : !IsValueType(column.type)) {
       return absl::InvalidArgumentError(StrCat(
           "schema: ", role, " column \"", column.name, "\" cannot have type ", ColumnTypeName(column.type),
@@ -277,6 +299,8 @@ absl::StatusOr<Schema> Schema::Create(std::vector<Column> key_columns, std::vect
   schema.input_columns_ = schema.lookup_columns_;
   schema.input_columns_.insert(schema.input_columns_.end(), schema.value_columns_.begin(),
                                schema.value_columns_.end());
+  schema.nullable_value_columns_ = static_cast<size_t>(std::count_if(
+      schema.value_columns_.begin(), schema.value_columns_.end(), [](const Column& c) { return c.nullable; }));
   return schema;
 }
 
@@ -288,8 +312,10 @@ absl::StatusOr<std::vector<Column>> Schema::ParseColumnList(std::string_view spe
     if (parts.size() != 2) {
       return absl::InvalidArgumentError(StrCat("column \"", item, "\" must be written name:type"));
     }
-    PREDSTORE_ASSIGN_OR_RETURN(ColumnType type, ParseColumnType(FromAbsl(absl::StripAsciiWhitespace(parts[1]))));
-    columns.push_back(Column{std::string(FromAbsl(absl::StripAsciiWhitespace(parts[0]))), type});
+    absl::string_view type_name = absl::StripAsciiWhitespace(parts[1]);
+    const bool nullable = absl::ConsumeSuffix(&type_name, "?");
+    PREDSTORE_ASSIGN_OR_RETURN(ColumnType type, ParseColumnType(FromAbsl(type_name)));
+    columns.push_back(Column{std::string(FromAbsl(absl::StripAsciiWhitespace(parts[0]))), type, nullable});
   }
   return columns;
 }
@@ -336,7 +362,7 @@ int Schema::InputColumnIndex(std::string_view name) const {
 std::string Schema::Describe() const {
   auto list = [](const std::vector<Column>& columns) {
     return absl::StrJoin(columns, ", ", [](std::string* out, const Column& c) {
-      StrAppend(out, c.name, ":", ColumnTypeName(c.type));
+      StrAppend(out, c.name, ":", ColumnTypeName(c.type), c.nullable ? "?" : "");
     });
   };
   std::string text = StrCat(list(key_columns_), " -> ", list(value_columns_));

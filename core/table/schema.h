@@ -27,10 +27,16 @@ struct Timestamp {
   auto operator<=>(const Timestamp&) const = default;
 };
 
-// One typed value; the alternative matches the column's type.
-using Cell = std::variant<int64_t, uint64_t, double, float, std::string, Date, Timestamp>;
+// The value of a nullable value column that has none.
+struct Null {
+  auto operator<=>(const Null&) const = default;
+};
+
+// One typed value; the alternative matches the column's type (or is Null,
+// in a nullable value column only).
+using Cell = std::variant<int64_t, uint64_t, double, float, std::string, Date, Timestamp, Null>;
 // A non-owning Cell; the string view lives as long as the buffer it was read from.
-using CellView = std::variant<int64_t, uint64_t, double, float, std::string_view, Date, Timestamp>;
+using CellView = std::variant<int64_t, uint64_t, double, float, std::string_view, Date, Timestamp, Null>;
 
 // "int64", "uint64", "date", "timestamp", "string", "double", "float".
 std::string_view ColumnTypeName(ColumnType type);
@@ -49,15 +55,25 @@ bool CellHasType(const Cell& cell, ColumnType type);
 // position: the caller knows it).
 absl::StatusOr<Cell> ParseCell(ColumnType type, std::string_view text);
 // The canonical text form, which ParseCell reads back to the same cell
-// (for dates: those of years -999 to 9999, which YYYY-MM-DD can write).
+// (for dates: those of years -999 to 9999, which YYYY-MM-DD can write);
+// "null" for Null.
 std::string FormatCell(const CellView& cell);
 CellView ViewOf(const Cell& cell);
 
 struct Column {
   std::string name;
   ColumnType type = ColumnType::kInt64;
+  // Value columns only: the column may hold Null (written "name:type?").
+  bool nullable = false;
   bool operator==(const Column&) const = default;
 };
+
+// Whether `text` is a file's or flag's way to write no value in `column`:
+// an empty field, or "NaN" (any case; Spark's NaN) in a float or double
+// column. Always false for a column that is not nullable.
+bool IsNullText(const Column& column, std::string_view text);
+// The cell of `text` in `column`: Null where IsNullText, else ParseCell.
+absl::StatusOr<Cell> ParseColumnCell(const Column& column, std::string_view text);
 
 // How key columns become a RocksDB key. See key_codec.h for the byte format.
 // kZOrder interleaves the integer-like key columns (Morton order); kHilbert
@@ -79,8 +95,9 @@ class Schema {
  public:
   // Validates and builds a schema: at least one key column; names unique,
   // non-empty, [A-Za-z0-9_] only; key and partition columns of key types,
-  // value columns of value types; normalization only with a curve layout
-  // that has integer-like key columns; hilbert with at most 8 of them.
+  // value columns of value types; only value columns nullable;
+  // normalization only with a curve layout that has integer-like key
+  // columns; hilbert with at most 8 of them.
   // kInvalidArgument names the bad column or setting.
   static absl::StatusOr<Schema> Create(std::vector<Column> key_columns,
                                        std::vector<Column> value_columns,
@@ -88,7 +105,8 @@ class Schema {
                                        KeyLayout layout = KeyLayout::kZOrder,
                                        KeyNormalization normalization = KeyNormalization::kNone);
 
-  // Parses "name:type[,name:type...]" as used by loader flags.
+  // Parses "name:type[,name:type...]" as used by loader flags; a type
+  // ending in '?' ("f5:double?") makes the column nullable.
   static absl::StatusOr<std::vector<Column>> ParseColumnList(std::string_view spec);
 
   // The persisted JSON form (stored in the table manifest).
@@ -108,8 +126,10 @@ class Schema {
   const std::vector<Column>& input_columns() const { return input_columns_; }
   // Index into input_columns(), or -1.
   int InputColumnIndex(std::string_view name) const;
+  // How many value columns are nullable.
+  size_t nullable_value_columns() const { return nullable_value_columns_; }
 
-  // "store_id:int64, item_id:int64 -> score:double (partition date:date)".
+  // "store_id:int64, item_id:int64 -> score:double, f5:double? (partition date:date)".
   std::string Describe() const;
 
   bool operator==(const Schema& other) const;
@@ -125,6 +145,7 @@ class Schema {
   KeyNormalization normalization_ = KeyNormalization::kNone;
   std::vector<Column> lookup_columns_;
   std::vector<Column> input_columns_;
+  size_t nullable_value_columns_ = 0;
 };
 
 }  // namespace predstore

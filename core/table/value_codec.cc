@@ -13,6 +13,18 @@ void AppendFixed(T value, std::string* out) {
 }  // namespace
 
 void ValueCodec::Encode(std::span<const Cell> values, std::string* out) const {
+  const size_t nullable = schema_.nullable_value_columns();
+  if (nullable > 0) {
+    const size_t bitmap_at = out->size();
+    out->append((nullable + 7) / 8, '\0');
+    size_t j = 0;
+    const auto& columns = schema_.value_columns();
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (!columns[i].nullable) continue;
+      if (std::holds_alternative<Null>(values[i])) (*out)[bitmap_at + j / 8] |= static_cast<char>(1 << (j % 8));
+      ++j;
+    }
+  }
   for (const Cell& cell : values) {
     if (const auto* v = std::get_if<double>(&cell)) {
       AppendFixed(*v, out);

@@ -1,10 +1,13 @@
 // ValueCodec turns a row's value cells into the RocksDB value of the row and
 // reads them back without copying. Immutable; concurrent use is safe.
 //
-// Value format version 1 (persisted): the value columns in schema order,
-// each as: double 8 bytes, float 4 bytes, int64 8 bytes (all little-endian,
-// IEEE 754 for floats), string a LEB128 length then its bytes. No header:
-// the table manifest records the format version.
+// Value format version 2 (persisted): when the schema has nullable value
+// columns, a null bitmap of ceil(k/8) bytes for its k nullable columns in
+// schema order (bit j % 8 of byte j / 8 set: the j-th is Null); then the
+// value columns in schema order, a Null one taking no bytes, each other as:
+// double 8 bytes, float 4 bytes, int64 8 bytes (all little-endian, IEEE 754
+// for floats), string a LEB128 length then its bytes. No header. Version 1
+// had no nullable columns, so its rows read the same.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +23,7 @@
 
 namespace predstore {
 
-inline constexpr int kValueFormatVersion = 1;
+inline constexpr int kValueFormatVersion = 2;
 
 class ValueCodec {
  public:
@@ -28,12 +31,12 @@ class ValueCodec {
   explicit ValueCodec(const Schema& schema) : schema_(schema) {}
 
   // Appends the encoding of `values` (one per value column) to `out`.
-  // REQUIRES: each cell holds its column's type.
+  // REQUIRES: each cell holds its column's type, or Null if it is nullable.
   void Encode(std::span<const Cell> values, std::string* out) const;
 
-  // Calls visit(column_index, CellView) for each value column in order.
-  // String views point into `bytes`. kDataLoss when `bytes` is malformed.
-  // Allocates nothing.
+  // Calls visit(column_index, CellView) for each value column in order
+  // (Null for a null one). String views point into `bytes`. kDataLoss when
+  // `bytes` is malformed. Allocates nothing.
   template <typename Visit>
   absl::Status ForEach(std::string_view bytes, Visit&& visit) const;
 
@@ -49,6 +52,11 @@ absl::Status ValueCodec::ForEach(std::string_view bytes, Visit&& visit) const {
   const auto& columns = schema_.value_columns();
   const char* p = bytes.data();
   const char* end = p + bytes.size();
+  const size_t bitmap_bytes = (schema_.nullable_value_columns() + 7) / 8;
+  if (bytes.size() < bitmap_bytes) return absl::DataLossError("value: shorter than its null bitmap");
+  const char* const bitmap = p;
+  p += bitmap_bytes;
+  size_t nullable_index = 0;
   auto fixed = [&](auto* value) {
     if (end - p < static_cast<ptrdiff_t>(sizeof(*value))) return false;
     std::memcpy(value, p, sizeof(*value));
@@ -56,6 +64,13 @@ absl::Status ValueCodec::ForEach(std::string_view bytes, Visit&& visit) const {
     return true;
   };
   for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].nullable) {
+      const size_t j = nullable_index++;
+      if ((static_cast<uint8_t>(bitmap[j / 8]) >> (j % 8)) & 1) {
+        visit(i, CellView(Null{}));
+        continue;
+      }
+    }
     bool ok = true;
     switch (columns[i].type) {
       case ColumnType::kDouble: {

@@ -924,6 +924,98 @@ TEST_F(FallbackTest, StoredAnswersOlderThanMaxAgeAreRescoredWhenFeaturesExist) {
   EXPECT_EQ(stored->values(1).double_value(), row.p90);
 }
 
+// A features table with nullable columns, written as Spark writes gaps
+// (an empty cell, NaN): its nulls are answered as unset values (row and
+// columnar forms), scored by the fallback as XGBoost's missing value, and
+// `predstore-load score` scores the same file with no row rejected.
+TEST_F(FallbackTest, AFeaturesTableWithNullsServesThemUnsetAndScoresThemAsMissing) {
+  constexpr int64_t kGappyStore = 9300;
+  // Row i of InputRow with these features missing, written as "" or "NaN".
+  const std::vector<std::vector<int>> gaps = {{1}, {3}, {}, {0, 2, 4}};
+  std::vector<std::vector<float>> rows;
+  {
+    std::ofstream out(Path("gappy.csv"));
+    out << "store_id,item_id,horizon_days,f0,f1,f2,f3,f4\n";
+    for (size_t i = 0; i < gaps.size(); ++i) {
+      std::vector<float> row = InputRow(static_cast<int>(i));
+      for (int f : gaps[i]) row[f] = NAN;
+      out << kGappyStore + static_cast<int64_t>(i) << ",1,1";
+      for (int f = 0; f < kFeatures; ++f) out << "," << (std::isnan(row[f]) ? (f % 2 ? "NaN" : "") : FloatText(row[f]));
+      out << "\n";
+      rows.push_back(row);
+    }
+  }
+  const std::string nullable_values = "--values=f0:double?,f1:double?,f2:double?,f3:double?,f4:double?";
+  LoadTable("gappy_features", Path("gappy.csv"), nullable_values);
+  // The same file into strict columns is refused, naming the first gap.
+  ProgramResult strict = RunProgram({LoaderBinary(), "load", "--data_dir=" + data().string(), "--table=strict_features",
+                                     kKeys, "--values=f0:double,f1:double,f2:double,f3:double,f4:double",
+                                     Path("gappy.csv").string()});
+  EXPECT_NE(strict.exit_code, 0);
+  EXPECT_THAT(strict.err, HasSubstr("gappy.csv:2:"));
+  EXPECT_THAT(strict.err, HasSubstr("column \"f1\""));
+  // predstore-load score: every row scores, nothing is rejected.
+  ProgramResult scored = RunProgram({LoaderBinary(), "score", "--data_dir=" + data().string(), "--table=gappy_scores",
+                                     kKeys, "--registry=" + mlruns().string(), "--model=models:/m/Production",
+                                     Path("gappy.csv").string()});
+  ASSERT_EQ(scored.exit_code, 0) << scored.err;
+
+  ServerProcess server(data(), {Registry(), "--refresh_interval_ms=0",
+                                "--fallback=table=forecasts,model=models:/m/Production,features=gappy_features"});
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+  std::vector<float> flat;
+  for (const auto& row : rows) flat.insert(flat.end(), row.begin(), row.end());
+  const std::vector<float> expected = XGBoostPredict(v1_.dir / "model.xgb", flat);
+  ASSERT_EQ(expected.size(), rows.size());
+
+  std::vector<Row> keys;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    SCOPED_TRACE(i);
+    const int64_t store = kGappyStore + static_cast<int64_t>(i);
+    keys.push_back(Row{store, 1, 1, 0, 0});
+    auto stored = client.Lookup(LookupOf("gappy_features", store, 1, 1));
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    ASSERT_TRUE(stored->found());
+    ASSERT_EQ(stored->values_size(), kFeatures);
+    for (int f = 0; f < kFeatures; ++f) {
+      if (std::isnan(rows[i][f])) {
+        EXPECT_EQ(stored->values(f).kind_case(), v1::Value::KIND_NOT_SET) << f;
+      } else {
+        EXPECT_EQ(static_cast<float>(stored->values(f).double_value()), rows[i][f]) << f;
+      }
+    }
+    auto computed = client.Lookup(LookupOf("forecasts", store, 1, 1));
+    ASSERT_TRUE(computed.ok()) << computed.status();
+    EXPECT_THAT(*computed, IsComputed(expected[i], 1, kTolerance));
+    auto batch_scored = client.Lookup(LookupOf("gappy_scores", store, 1, 1));
+    ASSERT_TRUE(batch_scored.ok()) << batch_scored.status();
+    ASSERT_TRUE(batch_scored->found());
+    EXPECT_NEAR(batch_scored->values(0).double_value(), expected[i], kTolerance);
+  }
+  ASSERT_GT(std::abs(expected[3] - Score(v1_, InputRow(3))), 1e-6) << "the gaps must change the score for this check";
+
+  auto columnar = client.BatchLookup(ColumnarOf("gappy_features", keys, 0, keys.size()));
+  ASSERT_TRUE(columnar.ok()) << columnar.status();
+  ASSERT_EQ(columnar->columns_size(), kFeatures);
+  for (int f = 0; f < kFeatures; ++f) {
+    std::vector<uint32_t> nulls;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (std::isnan(rows[i][f])) nulls.push_back(static_cast<uint32_t>(i));
+    }
+    EXPECT_THAT(columnar->columns(f).null_indexes(), ::testing::ElementsAreArray(nulls)) << f;
+    EXPECT_EQ(columnar->columns(f).double_values_size(), static_cast<int>(rows.size())) << f;
+  }
+
+  // The CLI shows the schema's nullable columns and a null as "null".
+  ProgramResult cli = RunProgram({CliBinary(), "--server=" + server.target(), "lookup", "--table=gappy_features",
+                                  "store_id=" + std::to_string(kGappyStore), "item_id=1", "horizon_days=1"});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_THAT(cli.out, HasSubstr("\"f1\":null,"));
+  ProgramResult tables = RunProgram({CliBinary(), "--server=" + server.target(), "tables", "--output=table"});
+  EXPECT_THAT(tables.out, HasSubstr("-> f0:double?, f1:double?"));
+}
+
 // --------------------------------------------------------------------------
 // 6. A SQLite registry.
 

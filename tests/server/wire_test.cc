@@ -141,5 +141,85 @@ TEST_F(WireTest, AColumnarMissIsZeroAndEmpty) {
   EXPECT_THAT(response.columns(1).string_values(), ElementsAre("high", ""));
 }
 
+// A table whose value columns are nullable: a null is an unset value in
+// every answer, listed in null_indexes in the columnar form, and an unset
+// or NaN value of a stream event is a null (an unset strict one is refused).
+TEST(WireNullableTest, NullsTravelAsUnsetValuesBothWays) {
+  test_support::ScratchDir scratch;
+  LoadRequest request;
+  request.data_dir = scratch.path() / "data";
+  request.table = "features";
+  request.schema = ValueOrDie(Schema::Create(
+      {{"store", ColumnType::kInt64}},
+      {{"f0", ColumnType::kDouble, true}, {"label", ColumnType::kString, true}, {"weight", ColumnType::kFloat}},
+      std::nullopt));
+  request.inputs = {scratch.WriteFile("f.csv", "store,f0,label,weight\n1,,x,1\n2,0.5,,2\n")};
+  ValueOrDie(LoadSnapshot(request));
+  auto store = ValueOrDie(PredictionStore::Open({.data_dir = scratch.path() / "data"}));
+  std::shared_ptr<const TableSnapshot> table = store->Find("features");
+
+  v1::TableInfo info;
+  TableInfoToWire(*table, &info);
+  ASSERT_EQ(info.schema().value_columns_size(), 3);
+  EXPECT_TRUE(info.schema().value_columns(0).nullable());
+  EXPECT_FALSE(info.schema().value_columns(2).nullable());
+  EXPECT_TRUE(SchemaFromWire(info.schema()).value() == table->schema());
+
+  LookupAnswers answers;
+  answers.table = table;
+  for (int64_t id : {1, 2}) {
+    std::string key;
+    table->key_codec().Encode(std::vector<Cell>{id}, &key);
+    ASSERT_TRUE(table
+                    ->Get(key,
+                          [&](std::string_view value) {
+                            KeyAnswer& hit = answers.keys.emplace_back();
+                            hit.found = true;
+                            hit.value_offset = static_cast<uint32_t>(answers.values.size());
+                            hit.value_size = static_cast<uint32_t>(value.size());
+                            answers.values.insert(answers.values.end(), value.begin(), value.end());
+                          })
+                    .value());
+  }
+  answers.keys.emplace_back();  // a miss: not a null
+  v1::BatchLookupResponse rows;
+  ASSERT_TRUE(BatchLookupResponseToWire(answers, &rows).ok());
+  EXPECT_EQ(rows.results(0).values(0).kind_case(), v1::Value::KIND_NOT_SET);
+  EXPECT_EQ(rows.results(0).values(1).string_value(), "x");
+  EXPECT_EQ(rows.results(1).values(0).double_value(), 0.5);
+  EXPECT_EQ(rows.results(1).values(1).kind_case(), v1::Value::KIND_NOT_SET);
+  v1::BatchLookupResponse columnar;
+  ASSERT_TRUE(ColumnarResponseToWire(answers, &columnar).ok());
+  EXPECT_THAT(columnar.columns(0).double_values(), ElementsAre(0, 0.5, 0));
+  EXPECT_THAT(columnar.columns(0).null_indexes(), ElementsAre(0));
+  EXPECT_THAT(columnar.columns(1).string_values(), ElementsAre("x", "", ""));
+  EXPECT_THAT(columnar.columns(1).null_indexes(), ElementsAre(1));
+  EXPECT_THAT(columnar.columns(2).float_values(), ElementsAre(1, 2, 0));
+  EXPECT_THAT(columnar.columns(2).null_indexes(), ::testing::IsEmpty());
+
+  v1::IngestRequest ingest;
+  ingest.set_sequence(1);
+  v1::StreamEvent* event = ingest.add_events();
+  v1::KeyField* key = event->add_key();
+  key->set_column("store");
+  key->mutable_value()->set_int64_value(3);
+  event->set_event_time_micros(5);
+  event->add_values()->set_column("f0");
+  v1::KeyField* label = event->add_values();
+  label->set_column("label");
+  label->mutable_value()->set_string_value("y");
+  v1::KeyField* weight = event->add_values();
+  weight->set_column("weight");
+  weight->mutable_value()->set_float_value(NAN);
+  EXPECT_THAT(IngestEventsFromWire(ingest, *table), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                             HasSubstr("column \"weight\": nan is not a finite number")));
+  weight->mutable_value()->set_float_value(3);
+  event->mutable_values(0)->mutable_value()->set_double_value(NAN);
+  std::vector<IngestEvent> events = ValueOrDie(IngestEventsFromWire(ingest, *table));
+  EXPECT_EQ(events[0].values, (std::vector<Cell>{Null{}, std::string("y"), 3.0f}));
+  weight->clear_value();
+  EXPECT_THAT(IngestEventsFromWire(ingest, *table), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"weight\"")));
+}
+
 }  // namespace
 }  // namespace predstore

@@ -15,8 +15,9 @@ inline void PrintTo(const Date& date, std::ostream* os) {
 inline void PrintTo(const Timestamp& timestamp, std::ostream* os) {
   *os << "Timestamp{" << timestamp.micros << " = " << FormatCell(CellView(timestamp)) << "}";
 }
+inline void PrintTo(const Null&, std::ostream* os) { *os << "Null"; }
 inline void PrintTo(const Column& column, std::ostream* os) {
-  *os << column.name << ":" << ColumnTypeName(column.type);
+  *os << column.name << ":" << ColumnTypeName(column.type) << (column.nullable ? "?" : "");
 }
 
 }  // namespace predstore

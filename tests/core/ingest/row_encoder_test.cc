@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
+#include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -220,6 +221,52 @@ TEST_F(RowEncoderTest, JsonTimestampsMayBeNumbersOrStrings) {
   ASSERT_OK_AND_ASSIGN(auto rows, EncodeAll(path, InputFormat::kJsonLines));
   ASSERT_EQ(rows.size(), 3u);
   for (const auto& row : rows) EXPECT_EQ(Decode(row)[4], Cell(Timestamp{1500000}));
+}
+
+// A features table whose value columns are nullable (as Spark writes
+// features with gaps) and one strict column beside them.
+TEST(RowEncoderNullableTest, EmptyNaNNullAndAbsentAreNullInNullableColumnsOnly) {
+  const Schema schema = ValueOrDie(Schema::Create(
+      {{"id", ColumnType::kInt64}},
+      {{"f_double", ColumnType::kDouble, true}, {"f_float", ColumnType::kFloat, true},
+       {"f_int", ColumnType::kInt64, true}, {"f_text", ColumnType::kString, true}, {"strict", ColumnType::kDouble}},
+      std::nullopt));
+  test_support::ScratchDir dir;
+  auto decode_all = [&](const std::filesystem::path& path, InputFormat format) -> absl::StatusOr<std::vector<std::vector<Cell>>> {
+    PREDSTORE_ASSIGN_OR_RETURN(auto reader, OpenRecordReader(path, format, schema));
+    RowEncoder encoder(schema);
+    std::vector<std::vector<Cell>> rows;
+    std::string key, value;
+    for (;;) {
+      PREDSTORE_ASSIGN_OR_RETURN(bool has_record, reader->Next());
+      if (!has_record) return rows;
+      PREDSTORE_RETURN_IF_ERROR(encoder.Encode(*reader, &key, &value));
+      rows.push_back(ValueOrDie(encoder.value_codec().Decode(value)));
+    }
+  };
+  const Cell null = Null{};
+  auto csv = dir.WriteFile("features.csv",
+                           "id,f_double,f_float,f_int,f_text,strict\n"
+                           "1,0.5,1.5,7,a,1\n"
+                           "2,,,,,2\n"
+                           "3,NaN,nan,,\"\",3\n");
+  EXPECT_THAT(decode_all(csv, InputFormat::kCsv),
+              IsOkAndHolds(::testing::ElementsAre(
+                  std::vector<Cell>{0.5, 1.5f, int64_t{7}, std::string("a"), 1.0},
+                  std::vector<Cell>{null, null, null, null, 2.0}, std::vector<Cell>{null, null, null, null, 3.0})));
+  auto json = dir.WriteFile("features.jsonl",
+                            "{\"id\":1,\"f_double\":null,\"f_float\":2,\"f_int\":null,\"f_text\":null,\"strict\":1}\n"
+                            "{\"id\":2,\"strict\":2}\n");
+  EXPECT_THAT(decode_all(json, InputFormat::kJsonLines),
+              IsOkAndHolds(::testing::ElementsAre(std::vector<Cell>{null, 2.0f, null, null, 1.0},
+                                                  std::vector<Cell>{null, null, null, null, 2.0})));
+  // The strict column keeps the strict rule; NaN in an integer column is no null.
+  EXPECT_THAT(decode_all(dir.WriteFile("a.csv", "id,f_double,f_float,f_int,f_text,strict\n1,,,,,\n"), InputFormat::kCsv),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("a.csv:2:7: column \"strict\": missing value")));
+  EXPECT_THAT(decode_all(dir.WriteFile("b.csv", "id,f_double,f_float,f_int,f_text,strict\n1,,,NaN,,1\n"), InputFormat::kCsv),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("b.csv:2:5: column \"f_int\": not a valid int64")));
+  EXPECT_THAT(decode_all(dir.WriteFile("c.csv", "id,f_double,f_float,f_int,f_text,strict\n1,,,,,NaN\n"), InputFormat::kCsv),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("column \"strict\"")));
 }
 
 }  // namespace

@@ -180,6 +180,48 @@ TEST(SchemaTest, ParseColumnList) {
   EXPECT_THAT(Schema::ParseColumnList("a:int64:x"), StatusHasCode(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(SchemaTest, NullableValueColumns) {
+  ASSERT_OK_AND_ASSIGN(std::vector<Column> values, Schema::ParseColumnList("score:double, f5 : double? ,label:string?"));
+  EXPECT_THAT(values, ElementsAre(Column{"score", ColumnType::kDouble, false}, Column{"f5", ColumnType::kDouble, true},
+                                  Column{"label", ColumnType::kString, true}));
+  ASSERT_OK_AND_ASSIGN(Schema schema, Schema::Create({{"k", ColumnType::kInt64}}, values, std::nullopt));
+  EXPECT_EQ(schema.nullable_value_columns(), 2u);
+  EXPECT_EQ(schema.Describe(), "k:int64 -> score:double, f5:double?, label:string? [zorder]");
+  ASSERT_OK_AND_ASSIGN(Schema parsed, Schema::FromJson(schema.ToJson()));
+  EXPECT_TRUE(parsed == schema);
+  EXPECT_FALSE(parsed == ValueOrDie(Schema::Create({{"k", ColumnType::kInt64}},
+                                                   {{"score", ColumnType::kDouble}, {"f5", ColumnType::kDouble},
+                                                    {"label", ColumnType::kString, true}},
+                                                   std::nullopt)));
+  // Keys and partitions always have a value.
+  EXPECT_THAT(Schema::Create({{"k", ColumnType::kInt64, true}}, values, std::nullopt),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("key column \"k\" cannot be nullable")));
+  EXPECT_THAT(Schema::Create({{"k", ColumnType::kInt64}}, values, Column{"day", ColumnType::kDate, true}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("partition column \"day\" cannot be nullable")));
+  EXPECT_THAT(Schema::ParseColumnList("a:double??"), StatusHasCode(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(ParseColumnCellTest, EmptyTextAndNaNAreNullOnlyInNullableColumns) {
+  const Column nullable_double{"d", ColumnType::kDouble, true};
+  const Column nullable_float{"f", ColumnType::kFloat, true};
+  const Column nullable_int{"i", ColumnType::kInt64, true};
+  const Column nullable_string{"s", ColumnType::kString, true};
+  for (std::string_view text : {"", "NaN", "nan", "NAN"}) {
+    EXPECT_THAT(ParseColumnCell(nullable_double, text), IsOkAndHolds(Cell(Null{}))) << text;
+    EXPECT_THAT(ParseColumnCell(nullable_float, text), IsOkAndHolds(Cell(Null{}))) << text;
+  }
+  EXPECT_THAT(ParseColumnCell(nullable_double, "1.5"), IsOkAndHolds(Cell(1.5)));
+  EXPECT_THAT(ParseColumnCell(nullable_double, "inf"), StatusHasCode(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseColumnCell(nullable_int, ""), IsOkAndHolds(Cell(Null{})));
+  EXPECT_THAT(ParseColumnCell(nullable_int, "NaN"), StatusHasCode(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseColumnCell(nullable_string, ""), IsOkAndHolds(Cell(Null{})));
+  EXPECT_THAT(ParseColumnCell(nullable_string, "NaN"), IsOkAndHolds(Cell(std::string("NaN"))));
+  // Strict columns keep the strict rule.
+  EXPECT_THAT(ParseColumnCell(Column{"d", ColumnType::kDouble}, "NaN"), StatusHasCode(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseColumnCell(Column{"d", ColumnType::kDouble}, ""), StatusHasCode(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(FormatCell(CellView(Null{})), "null");
+}
+
 // --- JSON -------------------------------------------------------------------
 
 TEST(SchemaTest, JsonRoundTrip) {

@@ -183,5 +183,50 @@ TEST(ValueCodecTest, MalformedLengthsAreDataLoss) {
   EXPECT_THAT(double_codec.Decode(std::string(8, '\0')), IsOkAndHolds(ElementsAre(Cell(0.0))));
 }
 
+// Ten nullable columns (two bitmap bytes) between two strict ones.
+Schema NullableSchema() {
+  std::vector<Column> values = {{"strict_first", ColumnType::kDouble}};
+  const ColumnType types[] = {ColumnType::kDouble, ColumnType::kFloat, ColumnType::kInt64, ColumnType::kString};
+  for (int i = 0; i < 10; ++i) {
+    values.push_back(Column{std::string(1, static_cast<char>('a' + i)), types[i % 4], /*nullable=*/true});
+  }
+  values.push_back({"strict_last", ColumnType::kString});
+  return ValueOrDie(Schema::Create({{"id", ColumnType::kInt64}}, std::move(values), std::nullopt));
+}
+
+TEST(ValueCodecTest, NullableColumnsRoundTripEveryNullPattern) {
+  Schema schema = NullableSchema();
+  ValueCodec codec(schema);
+  const Cell present[] = {Cell(2.5), Cell(1.25f), Cell(int64_t{-9}), Cell(std::string("text"))};
+  for (uint32_t pattern = 0; pattern < (1u << 10); pattern += 7) {
+    std::vector<Cell> values = {Cell(-1.0)};
+    for (int i = 0; i < 10; ++i) values.push_back((pattern >> i) & 1 ? Cell(Null{}) : present[i % 4]);
+    values.push_back(Cell(std::string("end")));
+    const std::string bytes = Encode(codec, values);
+    ASSERT_THAT(codec.Decode(bytes), IsOkAndHolds(values)) << "pattern " << pattern;
+    // The bitmap leads, one bit per nullable column in order.
+    EXPECT_EQ(static_cast<uint8_t>(bytes[0]), pattern & 0xFF);
+    EXPECT_EQ(static_cast<uint8_t>(bytes[1]), pattern >> 8);
+  }
+}
+
+TEST(ValueCodecTest, ANullTakesNoBytesAndATableWithoutNullableColumnsHasNoBitmap) {
+  Schema nullable = ValueOrDie(Schema::Create({{"id", ColumnType::kInt64}},
+                                              {{"d", ColumnType::kDouble, true}, {"i", ColumnType::kInt64}},
+                                              std::nullopt));
+  ValueCodec codec(nullable);
+  EXPECT_EQ(Encode(codec, {Null{}, int64_t{1}}), Bytes({0x01, 1, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(Encode(codec, {1.0, int64_t{1}}).size(), 1u + 8 + 8);
+  // A bitmap cut off, or a null bit for a present value, is caught.
+  EXPECT_THAT(codec.Decode(""), StatusHasCode(absl::StatusCode::kDataLoss));
+  std::string flipped = Encode(codec, {1.0, int64_t{1}});
+  flipped[0] = 1;
+  EXPECT_THAT(codec.Decode(flipped), StatusHasCode(absl::StatusCode::kDataLoss));
+
+  Schema strict = ValueOrDie(
+      Schema::Create({{"id", ColumnType::kInt64}}, {{"d", ColumnType::kDouble}, {"i", ColumnType::kInt64}}, std::nullopt));
+  EXPECT_EQ(Encode(ValueCodec(strict), {1.0, int64_t{1}}).size(), 16u);
+}
+
 }  // namespace
 }  // namespace predstore
