@@ -525,6 +525,7 @@ absl::Status ModelsCommand(const PredstoreClient& client, OutputFormat format, s
   if (format == OutputFormat::kTable) {
     ResultPrinter::PrintTable({"model", "version", "serves", "objective", "features", "model_dir"}, rows, out);
   }
+  for (const std::string& line : models->stand_ins()) info << "stand-in: " << line << "\n";
   for (const std::string& error : models->load_errors()) info << "load error: " << error << "\n";
   return absl::OkStatus();
 }

@@ -256,6 +256,7 @@ grpc::ServerUnaryReactor* PredictionService::ListModels(grpc::CallbackServerCont
   if (models == nullptr) return FinishUnary(context, absl::OkStatus());
   ServedModelsToWire(*models, response->mutable_models());
   for (const std::string& error : models->LastErrors()) response->add_load_errors(error);
+  for (const std::string& line : models->StandIns()) response->add_stand_ins(line);
   return FinishUnary(context, absl::OkStatus());
 }
 

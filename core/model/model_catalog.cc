@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <set>
+#include <span>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "core/base/logging.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
@@ -18,16 +20,34 @@ std::string Lowercase(std::string_view text) {
   return lower;
 }
 
-// The names a registry version answers to: its stage if it is a serving
-// stage, "@alias" for each alias, and "latest" when it is the model's highest
-// version (as MLflow resolves models:/name/latest). Empty: not served.
-std::vector<std::string> ServingNames(const ModelVersionRecord& record, bool is_latest) {
-  std::vector<std::string> names;
-  const std::string stage = Lowercase(record.stage);
-  if (stage == "production" || stage == "staging") names.push_back(stage);
-  for (const std::string& alias : record.aliases) names.push_back("@" + alias);
-  if (is_latest) names.push_back("latest");
+// The names a model answers to, each with the reference MLflow resolves it
+// by: a serving stage (production, staging) some version is in, "@alias"
+// for each alias, and "latest".
+std::vector<std::pair<std::string, ModelReference>> ServingNames(std::span<const ModelVersionRecord> versions) {
+  std::vector<std::pair<std::string, ModelReference>> names;
+  const std::string& model = versions.front().name;
+  for (const char* stage : {"Production", "Staging"}) {
+    if (std::any_of(versions.begin(), versions.end(), [&](const ModelVersionRecord& v) { return v.stage == stage; })) {
+      names.push_back({Lowercase(stage), ModelReference{model, ModelReference::Kind::kStage, stage, 0, ""}});
+    }
+  }
+  for (const ModelVersionRecord& version : versions) {
+    for (const std::string& alias : version.aliases) {
+      names.push_back({"@" + alias, ModelReference{model, ModelReference::Kind::kAlias, alias, 0, ""}});
+    }
+  }
+  names.push_back({"latest", ModelReference{model, ModelReference::Kind::kLatest, "", 0, ""}});
   return names;
+}
+
+// The serving name `reference` asks for: "production", "staging", "@alias",
+// or "latest" (also for the alias "latest", which MLflow reserves for it).
+std::string ServingName(const ModelReference& reference) {
+  if (reference.kind == ModelReference::Kind::kStage) return Lowercase(reference.stage_or_alias);
+  if (reference.kind == ModelReference::Kind::kAlias && !absl::EqualsIgnoreCase(reference.stage_or_alias, "latest")) {
+    return "@" + reference.stage_or_alias;
+  }
+  return "latest";
 }
 
 std::string DisplayName(const std::string& serving_name) {
@@ -73,14 +93,12 @@ absl::StatusOr<ModelReloadSummary> ModelCatalog::Reload() {
   const std::shared_ptr<const State> current = state_.load(std::memory_order_acquire);
   auto next = std::make_shared<State>();
   ModelReloadSummary summary;
-  const std::vector<ModelVersionRecord>& versions = registry->versions;  // sorted by (name, version)
-  for (size_t v = 0; v < versions.size(); ++v) {
-    const ModelVersionRecord& record = versions[v];
-    const bool is_latest = v + 1 == versions.size() || versions[v + 1].name != record.name;
-    const std::vector<std::string> names = ServingNames(record, is_latest);
-    if (names.empty()) continue;
-    next->model_names.insert(record.name);
+  // The loaded model of `record` (reused from the current state, or loaded
+  // now), or nullptr with its error in next->failed.
+  auto load = [&](const ModelVersionRecord& record) -> std::shared_ptr<const ServedModel> {
     const VersionKey key{record.name, record.version};
+    if (auto loaded = next->versions.find(key); loaded != next->versions.end()) return loaded->second;
+    if (next->failed.contains(key)) return nullptr;
     std::shared_ptr<const ServedModel> model;
     if (auto loaded = current->versions.find(key); loaded != current->versions.end()) {
       model = loaded->second;
@@ -97,25 +115,41 @@ absl::StatusOr<ModelReloadSummary> ModelCatalog::Reload() {
         next->failed[key] = std::string(FromAbsl(fresh.status().message()));
       }
     }
-    if (auto failure = next->failed.find(key); failure != next->failed.end()) {
-      summary.errors.push_back(StrCat(record.name, " version ", record.version, ": ", failure->second));
-      if (!current->failed.contains(key)) LogError("model ", summary.errors.back());  // once, not every poll
+    if (model != nullptr) {
+      next->versions[key] = model;
+      return model;
     }
-    if (model != nullptr) next->versions[key] = model;
-    for (const std::string& name : names) {
-      const NameKey target{record.name, name};
-      if (model != nullptr) {
-        next->targets[target] = model;
+    summary.errors.push_back(StrCat(record.name, " version ", record.version, ": ", next->failed[key]));
+    if (!current->failed.contains(key)) LogError("model ", summary.errors.back());  // once, not every poll
+    return nullptr;
+  };
+  const std::vector<ModelVersionRecord>& versions = registry->versions;  // sorted by (name, version)
+  for (size_t first = 0, last = 0; first < versions.size(); first = last) {
+    while (last < versions.size() && versions[last].name == versions[first].name) ++last;
+    const std::span<const ModelVersionRecord> model_versions(versions.data() + first, last - first);
+    next->model_names.insert(versions[first].name);
+    for (const auto& [serving_name, reference] : ServingNames(model_versions)) {
+      // The one resolver MLflow's rules are written in, shared with the loader.
+      absl::StatusOr<const ModelVersionRecord*> record = predstore::Resolve(*registry, reference);
+      if (!record.ok()) continue;
+      const NameKey target{reference.name, serving_name};
+      if (std::shared_ptr<const ServedModel> model = load(**record)) {
+        next->targets[target] = std::move(model);
         continue;
       }
+      const VersionKey failed{(*record)->name, (*record)->version};
+      const std::string why = StrCat("v", failed.second, " failed to load: ", next->failed[failed]);
       // The version meant to take this name failed: the previous one keeps it.
       if (auto previous = current->targets.find(target); previous != current->targets.end()) {
         next->targets[target] = previous->second;
-        next->versions[{record.name, previous->second->version}] = previous->second;
-        if (!current->failed.contains(key)) {
-          LogWarning("model ", record.name, " ", DisplayName(name), " keeps serving version ",
-                     previous->second->version);
+        next->versions[{reference.name, previous->second->version}] = previous->second;
+        next->stand_ins[target] = why;
+        if (!current->failed.contains(failed)) {
+          LogWarning("model ", reference.name, " ", DisplayName(serving_name), " keeps serving version ",
+                     previous->second->version, " (", why, ")");
         }
+      } else {
+        next->unserved[target] = why;
       }
     }
   }
@@ -137,16 +171,19 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> ModelCatalog::Resolve(const M
   }
   switch (reference.kind) {
     case ModelReference::Kind::kStage:
-    case ModelReference::Kind::kAlias: {
-      const bool is_stage = reference.kind == ModelReference::Kind::kStage;
-      const std::string serving_name = is_stage ? Lowercase(reference.stage_or_alias) : "@" + reference.stage_or_alias;
-      if (auto target = state->targets.find({name, serving_name}); target != state->targets.end()) {
-        return target->second;
+    case ModelReference::Kind::kAlias:
+    case ModelReference::Kind::kLatest: {
+      const NameKey target{name, ServingName(reference)};
+      if (auto found = state->targets.find(target); found != state->targets.end()) return found->second;
+      if (auto unserved = state->unserved.find(target); unserved != state->unserved.end()) {
+        return absl::FailedPreconditionError(
+            StrCat(FormatModelReference(reference), " is not served: ", unserved->second));
       }
-      return absl::NotFoundError(is_stage ? StrCat("no version of model '", name, "' is in stage '",
-                                                   reference.stage_or_alias, "' (or it failed to load)")
-                                          : StrCat("model '", name, "' has no alias '", reference.stage_or_alias,
-                                                   "' (or its version failed to load)"));
+      if (reference.kind == ModelReference::Kind::kStage) {
+        return absl::NotFoundError(
+            StrCat("no version of model '", name, "' is in stage '", reference.stage_or_alias, "'"));
+      }
+      return absl::NotFoundError(StrCat("model '", name, "' has no alias '", reference.stage_or_alias, "'"));
     }
     case ModelReference::Kind::kVersion: {
       const VersionKey key{name, reference.version};
@@ -157,10 +194,6 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> ModelCatalog::Resolve(const M
       }
       return absl::NotFoundError(StrCat("model '", name, "' version ", reference.version,
                                         " is not served: only versions with a stage or an alias are loaded"));
-    }
-    case ModelReference::Kind::kLatest: {
-      if (auto target = state->targets.find({name, "latest"}); target != state->targets.end()) return target->second;
-      return absl::NotFoundError(StrCat("the latest version of model '", name, "' failed to load"));
     }
     case ModelReference::Kind::kPath:
       break;
@@ -179,6 +212,17 @@ std::vector<ServedVersionInfo> ModelCatalog::Served() const {
     served.push_back(std::move(info));
   }
   return served;
+}
+
+std::vector<std::string> ModelCatalog::StandIns() const {
+  const std::shared_ptr<const State> state = state_.load(std::memory_order_acquire);
+  std::vector<std::string> lines;
+  for (const auto& [target, why] : state->stand_ins) {
+    const auto served = state->targets.find(target);
+    if (served == state->targets.end()) continue;
+    lines.push_back(StrCat(target.first, " ", DisplayName(target.second), " \u2192 v", served->second->version, " (", why, ")"));
+  }
+  return lines;
 }
 
 std::vector<std::string> ModelCatalog::LastErrors() const {

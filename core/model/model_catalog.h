@@ -8,8 +8,12 @@
 // state in one store; a request that resolved before the swap finishes on the
 // model it got. Reload() calls are serialised.
 //
+// Which version a stage, alias or "latest" names is decided by the
+// registry's Resolve (MLflow's rules), the same resolver the loader uses.
 // Failure: a version that fails to load is reported (LastErrors, log) and
-// leaves the stage or alias it was meant to take serving its previous target.
+// leaves the stage or alias it was meant to take serving its previous
+// target, which StandIns() reports; with no previous target, resolving the
+// name is kFailedPrecondition carrying the load error.
 #pragma once
 
 #include <atomic>
@@ -61,9 +65,10 @@ class ModelCatalog {
   // itself cannot be read; versions that fail to load are reported.
   static absl::StatusOr<std::unique_ptr<ModelCatalog>> Open(ModelCatalogOptions options);
 
-  // The served model for a models:/ reference: a stage, alias or "latest"
-  // gives its current target, a version number that version if it is served. kNotFound says which part did not match;
-  // kFailedPrecondition carries the load error of the version asked for.
+  // The served model for a models:/ reference: a stage, alias, "latest" or
+  // "@latest" gives its current target, a version number that version if it
+  // is served. kNotFound says which part did not match; kFailedPrecondition
+  // carries the load error of the version asked for.
   absl::StatusOr<std::shared_ptr<const ServedModel>> Resolve(const ModelReference& reference) const;
 
   // Re-reads the registry; loads versions that became served, drops those no
@@ -74,6 +79,9 @@ class ModelCatalog {
   std::vector<ServedVersionInfo> Served() const;
   // Load errors of the versions the registry currently asks for.
   std::vector<std::string> LastErrors() const;
+  // One line per name served by an older version because the one the
+  // registry names failed: "churn Production → v1 (v2 failed to load: ...)".
+  std::vector<std::string> StandIns() const;
 
  private:
   using VersionKey = std::pair<std::string, int64_t>;
@@ -82,6 +90,8 @@ class ModelCatalog {
     std::map<VersionKey, std::shared_ptr<const ServedModel>> versions;
     std::map<VersionKey, std::string> failed;  // load errors
     std::map<NameKey, std::shared_ptr<const ServedModel>> targets;
+    std::map<NameKey, std::string> stand_ins;  // served by an older version: why
+    std::map<NameKey, std::string> unserved;   // no version to serve: why
     std::set<std::string> model_names;  // models with at least one served name
   };
 

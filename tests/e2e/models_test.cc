@@ -453,8 +453,19 @@ TEST_F(ModelsTest, AVersionWithoutAnXGBoostFlavorIsReportedAndProductionKeepsSer
   EXPECT_THAT(models->load_errors(), ElementsAre(AllOf(HasSubstr("m version 2"), HasSubstr("sklearn"))));
   ASSERT_EQ(models->models_size(), 1);
   EXPECT_EQ(models->models(0).version(), 1);
-  // Version 2 failed to load: Production and latest stay on version 1.
+  // Version 2 failed to load: Production and latest stay on version 1, and
+  // ListModels and the CLI say so.
   EXPECT_THAT(models->models(0).serves(), ElementsAre("latest", "Production"));
+  EXPECT_THAT(models->stand_ins(),
+              ::testing::UnorderedElementsAre(AllOf(HasSubstr("m Production \u2192 v1 (v2 failed to load: "),
+                                                    HasSubstr("sklearn")),
+                                              HasSubstr("m latest \u2192 v1 (v2 failed to load: ")));
+  ProgramResult cli = RunProgram({CliBinary(), "--server=" + server.target(), "models"});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_THAT(cli.err, HasSubstr("stand-in: m Production \u2192 v1 (v2 failed to load: "));
+  auto at_latest = client.Predict(PredictOf("models:/m@latest", 0, 1));
+  ASSERT_TRUE(at_latest.ok()) << at_latest.status();
+  EXPECT_EQ(at_latest->model_version(), 1);
 
   auto production = client.Predict(PredictOf("models:/m/Production", 0, kInputRows));
   ASSERT_TRUE(production.ok()) << production.status();
@@ -484,9 +495,11 @@ TEST_F(ModelsTest, AVersionWithoutAnXGBoostFlavorIsReportedAndProductionKeepsSer
   ASSERT_TRUE(recovered.ok()) << recovered.status();
   EXPECT_EQ(recovered->model_version(), 3);
   EXPECT_TRUE(PredictionsMatch(*recovered, v3.expected, 0, kInputRows)) << Text(*recovered);
+  EXPECT_EQ(client.Predict(PredictOf("models:/m@latest", 0, 1))->model_version(), 3);
   models = client.ListModels();
   ASSERT_TRUE(models.ok());
   EXPECT_THAT(models->load_errors(), IsEmpty());
+  EXPECT_THAT(models->stand_ins(), IsEmpty());
 }
 
 TEST_F(ModelsTest, AnUnreadableRegistryKeepsTheLoadedModelsServing) {

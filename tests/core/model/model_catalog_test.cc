@@ -12,6 +12,7 @@ namespace predstore {
 namespace {
 
 using test_support::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -58,6 +59,7 @@ TEST_F(ModelCatalogTest, ServesEveryStageAndAliasSideBySide) {
   EXPECT_EQ(version_of("models:/churn@champion"), 4);
   EXPECT_EQ(version_of("models:/churn/2"), 2);
   EXPECT_EQ(version_of("models:/churn/latest"), 5);
+  EXPECT_EQ(version_of("models:/churn@latest"), 5);  // MLflow 3.3 reserves the alias for the latest version
   EXPECT_THAT((*catalog)->Resolve(Ref("models:/churn/3")),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("only versions with a stage or an alias")));
   EXPECT_THAT((*catalog)->Resolve(Ref("models:/churn@nope")),
@@ -109,6 +111,20 @@ TEST_F(ModelCatalogTest, AVersionThatFailsToLoadLeavesThePreviousOneServing) {
   EXPECT_EQ((*(*catalog)->Resolve(Ref("models:/churn/Production")))->version, 1);
   EXPECT_THAT((*catalog)->Resolve(Ref("models:/churn/2")),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("only the xgboost flavor")));
+  // Said where operators look: Production (and latest) stand in with v1.
+  EXPECT_THAT((*catalog)->StandIns(),
+              ::testing::UnorderedElementsAre(AllOf(HasSubstr("churn Production \u2192 v1 (v2 failed to load: "), HasSubstr("sklearn")),
+                          HasSubstr("churn latest \u2192 v1 (v2 failed to load: ")));
+  // The loader resolves the same version, and fails on it as MLflow would.
+  EXPECT_THAT(LoadModelFromReference(registry(), "models:/churn/Production", 1).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("sklearn")));
+  // A server started now has no older version to keep: the name is refused
+  // with the reason, not silently served by another version.
+  auto fresh = ModelCatalog::Open({registry(), 1});
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_THAT((*fresh)->Resolve(Ref("models:/churn/Production")),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("v2 failed to load")));
+  EXPECT_THAT((*fresh)->StandIns(), IsEmpty());
 }
 
 TEST_F(ModelCatalogTest, AnUnreadableRegistryKeepsTheCurrentModels) {
