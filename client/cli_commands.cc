@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/strip.h"
 
 #include "client/stream_events.h"
 #include "core/base/strings.h"
@@ -480,12 +481,19 @@ absl::Status RefreshCommand(const PredstoreClient& client, const std::string& ta
   return absl::OkStatus();
 }
 
-absl::Status PredictCommand(const PredstoreClient& client, const std::string& model,
+absl::Status PredictCommand(const PredstoreClient& client, const std::string& model, const std::string& output_kind,
                             const std::vector<std::string>& assignments, std::ostream& out) {
   if (model.empty()) return absl::InvalidArgumentError("predict needs --model=models:/NAME/STAGE (or /VERSION, @ALIAS)");
   if (assignments.empty()) return absl::InvalidArgumentError("predict needs features as name=value arguments");
   v1::PredictRequest request;
   request.set_model(model);
+  v1::OutputKind kind = v1::OUTPUT_KIND_UNSPECIFIED;
+  if (!v1::OutputKind_Parse("OUTPUT_KIND_" + absl::AsciiStrToUpper(output_kind), &kind) ||
+      kind == v1::OUTPUT_KIND_UNSPECIFIED) {
+    return absl::InvalidArgumentError(StrCat("--output_kind: unknown output kind '", output_kind,
+                                             "' (probability, label or margin)"));
+  }
+  request.set_output(kind);
   v1::FeatureRow* row = request.add_rows();
   for (const std::string& assignment : assignments) {
     auto feature = ParseFeatureAssignment(assignment);
@@ -498,6 +506,8 @@ absl::Status PredictCommand(const PredstoreClient& client, const std::string& mo
   for (const v1::Prediction& prediction : response->predictions()) {
     const std::vector<float> values(prediction.values().begin(), prediction.values().end());
     nlohmann::ordered_json json = {{"prediction", values},
+                                   {"output", absl::AsciiStrToLower(absl::StripPrefix(
+                                                  v1::OutputKind_Name(response->output()), "OUTPUT_KIND_"))},
                                    {"model", response->model_name()},
                                    {"version", response->model_version()}};
     out << json.dump() << "\n";

@@ -42,9 +42,10 @@ absl::Status LookupCommand(const PredstoreClient& client, const std::string& tab
 // the type the model expects).
 absl::StatusOr<std::pair<std::string, v1::Value>> ParseFeatureAssignment(std::string_view assignment);
 
-// Scores one row of "name=value" features with `model` (a models:/ URI) and
-// prints the prediction with the model version that made it, as JSON.
-absl::Status PredictCommand(const PredstoreClient& client, const std::string& model,
+// Scores one row of "name=value" features with `model` (a models:/ URI) for
+// `output_kind` (probability, label or margin) and prints the prediction
+// with what it is and the model version that made it, as JSON.
+absl::Status PredictCommand(const PredstoreClient& client, const std::string& model, const std::string& output_kind,
                             const std::vector<std::string>& assignments, std::ostream& out);
 // The served model versions and what each answers for; load errors to `info`.
 absl::Status ModelsCommand(const PredstoreClient& client, OutputFormat format, std::ostream& out, std::ostream& info);

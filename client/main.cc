@@ -175,12 +175,18 @@ int main(int argc, char** argv) {
   });
 
   std::string model;
+  std::string output_kind = "probability";
   CLI::App* predict = add("predict", "Score one row with a registered model: predict --model=URI f0=1.5 f1=2.");
   predict->add_option("--model", model, "models:/NAME/STAGE, models:/NAME/VERSION or models:/NAME@ALIAS.")
       ->required();
+  predict->add_option("--output_kind", output_kind,
+                      "probability (predict_proba, a regressor's value), label (the class, as MLflow's pyfunc "
+                      "gives it for a classifier) or margin.");
   predict->add_option("FEATURE", assignments, "The row, one name=value per feature.");
   predict->callback([&] {
-    run = [&](const auto& client, auto) { return predstore::PredictCommand(client, model, assignments, std::cout); };
+    run = [&](const auto& client, auto) {
+      return predstore::PredictCommand(client, model, output_kind, assignments, std::cout);
+    };
   });
   add("models", "List served model versions and their stages and aliases.")->callback([&] {
     run = [&](const auto& client, auto format) {

@@ -148,6 +148,7 @@ struct LoadFlags {
   std::string registry;
   std::string model;
   std::string output = "prediction";
+  std::string output_kind = "probability";
 
   void AddTo(CLI::App* command, bool score) {
     command->add_option("--data_dir", data_dir, "Data directory (shared with the server).");
@@ -161,6 +162,9 @@ struct LoadFlags {
                           "The MLflow registry resolving --model (sqlite:///mlflow.db, an mlruns folder).");
       command->add_option("--output", output,
                           "The value column of the predictions (output_0, output_1, ... for multi-class models).");
+      command->add_option("--output_kind", output_kind,
+                          "What the predictions are: probability (XGBoost's predict_proba, a regressor's value), "
+                          "label (the class, as XGBClassifier.predict and MLflow's pyfunc give it) or margin.");
     }
     command->add_option("--format", format, "Input format: csv or jsonl; default: from each file's extension.");
     command->add_option("--replace", replace,
@@ -192,13 +196,18 @@ int Load(LoadFlags flags, bool score) {
   if (score) {
     auto model = predstore::LoadModelFromReference(flags.registry, flags.model, /*scorer_threads=*/1);
     if (!model.ok()) return Fail(model.status());
+    auto output_kind = predstore::ParseOutputKind(flags.output_kind);
+    if (!output_kind.ok()) return Fail(output_kind.status());
+    if (auto status = (*model)->scorer->CheckOutput(*output_kind); !status.ok()) return Fail(status);
     predstore::BatchScoring scoring;
     scoring.model = *model;
     scoring.output = flags.output;
+    scoring.output_kind = *output_kind;
     request.scoring = scoring;
     request.produced_by = "scored by " + flags.model + " (" + (*model)->name + " version " +
-                          std::to_string((*model)->version) + ")";
-    for (const predstore::Column& c : predstore::PredictionColumns(**model, scoring.output)) {
+                          std::to_string((*model)->version) + ", " +
+                          std::string(predstore::OutputKindName(*output_kind)) + ")";
+    for (const predstore::Column& c : predstore::PredictionColumns(scoring)) {
       flags.schema.values += (flags.schema.values.empty() ? "" : ",") + c.name + ":double";
     }
   }

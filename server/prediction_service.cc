@@ -240,8 +240,10 @@ grpc::ServerUnaryReactor* PredictionService::Predict(grpc::CallbackServerContext
   if (!status.ok()) return FinishUnary(context, status);
   absl::StatusOr<FeatureRows> rows = FeatureRowsFromWire(request->feature_names(), request->rows(), "rows");
   if (!rows.ok()) return FinishUnary(context, rows.status());
+  absl::StatusOr<OutputKind> output = OutputKindFromWire(request->output());
+  if (!output.ok()) return FinishUnary(context, output.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  lookups_->Predict(PredictQuery{request->model(), *std::move(rows)},
+  lookups_->Predict(PredictQuery{request->model(), *std::move(rows), *output},
                     FinishWith<PredictAnswer>(reactor, response, [](const PredictAnswer& answer, v1::PredictResponse* out) {
                       PredictResponseToWire(answer, out);
                       return absl::OkStatus();

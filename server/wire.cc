@@ -414,6 +414,7 @@ void AnswerHeaderToWire(const LookupAnswers& answers, Response* out) {
   if (const ServedModel* model = ComputingModel(answers)) {
     out->set_model_name(model->name);
     out->set_model_version(model->version);
+    out->set_output(OutputKindToWire(answers.output_kind));
   }
 }
 
@@ -499,6 +500,26 @@ void PredictResponseToWire(const PredictAnswer& answer, v1::PredictResponse* out
   }
   out->set_model_name(answer.model->name);
   out->set_model_version(answer.model->version);
+  out->set_output(OutputKindToWire(answer.output));
+}
+
+v1::OutputKind OutputKindToWire(OutputKind kind) {
+  switch (kind) {
+    case OutputKind::kProbability: return v1::OUTPUT_KIND_PROBABILITY;
+    case OutputKind::kLabel: return v1::OUTPUT_KIND_LABEL;
+    case OutputKind::kMargin: return v1::OUTPUT_KIND_MARGIN;
+  }
+  return v1::OUTPUT_KIND_UNSPECIFIED;
+}
+
+absl::StatusOr<OutputKind> OutputKindFromWire(v1::OutputKind kind) {
+  switch (kind) {
+    case v1::OUTPUT_KIND_UNSPECIFIED:
+    case v1::OUTPUT_KIND_PROBABILITY: return OutputKind::kProbability;
+    case v1::OUTPUT_KIND_LABEL: return OutputKind::kLabel;
+    case v1::OUTPUT_KIND_MARGIN: return OutputKind::kMargin;
+    default: return absl::InvalidArgumentError(StrCat("output: unknown output kind number ", static_cast<int>(kind)));
+  }
 }
 
 }  // namespace predstore

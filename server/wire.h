@@ -92,4 +92,8 @@ absl::Status ColumnarResponseToWire(const LookupAnswers& answers, v1::BatchLooku
 
 void PredictResponseToWire(const PredictAnswer& answer, v1::PredictResponse* out);
 
+v1::OutputKind OutputKindToWire(OutputKind kind);
+// UNSPECIFIED is probability; kInvalidArgument for an unknown number.
+absl::StatusOr<OutputKind> OutputKindFromWire(v1::OutputKind kind);
+
 }  // namespace predstore

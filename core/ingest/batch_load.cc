@@ -58,7 +58,8 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   Schema read_schema = schema;
   if (request.scoring) {
     if (request.scoring->model == nullptr) return absl::InvalidArgumentError("batch scoring without a model");
-    if (schema.value_columns() != PredictionColumns(*request.scoring->model, request.scoring->output)) {
+    PREDSTORE_RETURN_IF_ERROR(request.scoring->model->scorer->CheckOutput(request.scoring->output_kind));
+    if (schema.value_columns() != PredictionColumns(*request.scoring)) {
       return absl::FailedPreconditionError(StrCat("table \"", request.table, "\" has value columns ",
                                                   schema.Describe(), "; scored predictions need one double column "
                                                   "per model output"));

@@ -21,11 +21,11 @@ bool IsColumnName(std::string_view name) {
 
 }  // namespace
 
-std::vector<Column> PredictionColumns(const ServedModel& model, std::string_view output) {
-  const size_t outputs = model.scorer->outputs_per_row();
-  if (outputs == 1) return {Column{std::string(output), ColumnType::kDouble}};
+std::vector<Column> PredictionColumns(const BatchScoring& scoring) {
+  const size_t outputs = scoring.model->scorer->outputs_per_row(scoring.output_kind);
+  if (outputs == 1) return {Column{scoring.output, ColumnType::kDouble}};
   std::vector<Column> columns;
-  for (size_t k = 0; k < outputs; ++k) columns.push_back({StrCat(output, "_", k), ColumnType::kDouble});
+  for (size_t k = 0; k < outputs; ++k) columns.push_back({StrCat(scoring.output, "_", k), ColumnType::kDouble});
   return columns;
 }
 
@@ -112,13 +112,13 @@ void ScoreRecordBatch(const Schema& table_schema, const BatchScoring& scoring, R
 
   std::vector<float> outputs;
   if (!key_ends.empty()) {
-    if (absl::Status scored = model.scorer->Predict(features, &outputs); !scored.ok()) {
+    if (absl::Status scored = model.scorer->Predict(features, &outputs, scoring.output_kind); !scored.ok()) {
       batch.Fail(std::move(scored));
       return;
     }
   }
   // Output in row order.
-  std::vector<Cell> prediction(model.scorer->outputs_per_row());
+  std::vector<Cell> prediction(model.scorer->outputs_per_row(scoring.output_kind));
   std::string value;
   for (size_t r = 0, good = 0; r < batch.rows(); ++r) {
     if (!errors[r].empty()) {

@@ -29,11 +29,14 @@ struct BatchScoring {
   std::shared_ptr<const ServedModel> model;
   // Names the prediction columns (PredictionColumns).
   std::string output = "prediction";
+  // What the columns hold. REQUIRES: model->scorer->CheckOutput(output_kind).ok().
+  OutputKind output_kind = OutputKind::kProbability;
 };
 
-// The value columns a model's predictions fill: `output` (double) for one
-// output per row, else output_0 .. output_<k-1> (one probability per class).
-std::vector<Column> PredictionColumns(const ServedModel& model, std::string_view output);
+// The value columns the predictions fill: `output` (double) for one output
+// per row, else output_0 .. output_<k-1> (one probability or margin per
+// class).
+std::vector<Column> PredictionColumns(const BatchScoring& scoring);
 
 // The schema a features file is read with: the table's lookup columns, then
 // the model's features as double columns. kFailedPrecondition naming a

@@ -18,7 +18,8 @@ ScoringBatcher::~ScoringBatcher() {
   for (std::thread& worker : workers_) worker.join();
 }
 
-void ScoringBatcher::Submit(std::shared_ptr<const ServedModel> model, std::vector<float> rows, Done done) {
+void ScoringBatcher::Submit(std::shared_ptr<const ServedModel> model, OutputKind kind, std::vector<float> rows,
+                            Done done) {
   bool score_here = !batching();
   if (!score_here) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -28,7 +29,7 @@ void ScoringBatcher::Submit(std::shared_ptr<const ServedModel> model, std::vecto
     if (score_here) {
       ++scoring_;
     } else {
-      queue_.push_back({std::move(model), std::move(rows), std::move(done), std::chrono::steady_clock::now()});
+      queue_.push_back({std::move(model), kind, std::move(rows), std::move(done), std::chrono::steady_clock::now()});
     }
   }
   if (!score_here) {
@@ -38,7 +39,7 @@ void ScoringBatcher::Submit(std::shared_ptr<const ServedModel> model, std::vecto
   batches_scored_.fetch_add(1, std::memory_order_relaxed);
   requests_scored_.fetch_add(1, std::memory_order_relaxed);
   std::vector<float> outputs;
-  absl::Status status = model->scorer->Predict(rows, &outputs);
+  absl::Status status = model->scorer->Predict(rows, &outputs, kind);
   if (batching()) {
     std::lock_guard<std::mutex> lock(mutex_);
     --scoring_;
@@ -47,10 +48,11 @@ void ScoringBatcher::Submit(std::shared_ptr<const ServedModel> model, std::vecto
   done(std::move(status), std::move(outputs));
 }
 
-void ScoringBatcher::TakeSameModel(const ServedModel* model, std::vector<Request>* batch, size_t* rows) {
+void ScoringBatcher::TakeSameModel(const ServedModel* model, OutputKind kind, std::vector<Request>* batch,
+                                   size_t* rows) {
   const size_t row_width = model->features.size();
   for (auto it = queue_.begin(); it != queue_.end() && *rows < options_.max_batch_rows;) {
-    if (it->model.get() != model) {
+    if (it->model.get() != model || it->kind != kind) {
       ++it;
       continue;
     }
@@ -71,13 +73,14 @@ void ScoringBatcher::RunWorker() {
       if (queue_.empty()) return;  // stopping, and nothing left to finish
       ++scoring_;
       const ServedModel* model = queue_.front().model.get();
+      const OutputKind kind = queue_.front().kind;
       const auto deadline = queue_.front().queued_at + options_.max_wait;
-      TakeSameModel(model, &batch, &rows);
+      TakeSameModel(model, kind, &batch, &rows);
       while (rows < options_.max_batch_rows && !stopping_ &&
              queued_.wait_until(lock, deadline) != std::cv_status::timeout) {
-        TakeSameModel(model, &batch, &rows);
+        TakeSameModel(model, kind, &batch, &rows);
       }
-      TakeSameModel(model, &batch, &rows);
+      TakeSameModel(model, kind, &batch, &rows);
     }
     Score(batch, rows);
     std::lock_guard<std::mutex> lock(mutex_);
@@ -92,7 +95,7 @@ void ScoringBatcher::Score(std::vector<Request>& batch, size_t total_rows) {
   requests_scored_.fetch_add(batch.size(), std::memory_order_relaxed);
   if (batch.size() == 1) {
     std::vector<float> outputs;
-    absl::Status status = model.scorer->Predict(batch.front().rows, &outputs);
+    absl::Status status = model.scorer->Predict(batch.front().rows, &outputs, batch.front().kind);
     batch.front().done(std::move(status), std::move(outputs));
     return;
   }
@@ -100,9 +103,9 @@ void ScoringBatcher::Score(std::vector<Request>& batch, size_t total_rows) {
   rows.reserve(total_rows * model.features.size());
   for (const Request& request : batch) rows.insert(rows.end(), request.rows.begin(), request.rows.end());
   std::vector<float> outputs;
-  const absl::Status status = model.scorer->Predict(rows, &outputs);
+  const absl::Status status = model.scorer->Predict(rows, &outputs, batch.front().kind);
   const size_t width = model.features.size();
-  const size_t per_row = model.scorer->outputs_per_row();
+  const size_t per_row = model.scorer->outputs_per_row(batch.front().kind);
   size_t offset = 0;
   for (Request& request : batch) {
     const size_t count = request.rows.size() / width * per_row;

@@ -39,7 +39,7 @@ struct BatchingOptions {
 
 class ScoringBatcher {
  public:
-  // Receives the status and, on success, outputs_per_row() floats per row.
+  // Receives the status and, on success, outputs_per_row(kind) floats per row.
   using Done = absl::AnyInvocable<void(absl::Status status, std::vector<float> outputs)>;
 
   explicit ScoringBatcher(BatchingOptions options);
@@ -48,9 +48,10 @@ class ScoringBatcher {
   ScoringBatcher& operator=(const ScoringBatcher&) = delete;
 
   // Scores `rows` (row-major, model->features.size() per row) with `model`
-  // and calls `done` exactly once, on a worker thread or on the caller's
-  // thread before returning (unbatched, or a free scorer and empty queue).
-  void Submit(std::shared_ptr<const ServedModel> model, std::vector<float> rows, Done done);
+  // for output `kind`, and calls `done` exactly once, on a worker thread or
+  // on the caller's thread before returning (unbatched, or a free scorer and
+  // empty queue). Only requests for the same model and kind share a batch.
+  void Submit(std::shared_ptr<const ServedModel> model, OutputKind kind, std::vector<float> rows, Done done);
 
   bool batching() const { return options_.max_batch_rows > 1; }
   // Scoring calls made and requests answered so far (requests / batches is
@@ -61,13 +62,15 @@ class ScoringBatcher {
  private:
   struct Request {
     std::shared_ptr<const ServedModel> model;
+    OutputKind kind;
     std::vector<float> rows;
     Done done;
     std::chrono::steady_clock::time_point queued_at;
   };
   void RunWorker();
-  // Moves queued requests for `model` into `batch` until `rows` reaches the cap.
-  void TakeSameModel(const ServedModel* model, std::vector<Request>* batch, size_t* rows);
+  // Moves queued requests for `model` and `kind` into `batch` until `rows`
+  // reaches the cap.
+  void TakeSameModel(const ServedModel* model, OutputKind kind, std::vector<Request>* batch, size_t* rows);
   void Score(std::vector<Request>& batch, size_t total_rows);
 
   const BatchingOptions options_;

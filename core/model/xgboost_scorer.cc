@@ -2,6 +2,7 @@
 
 #include <xgboost/c_api.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -155,10 +156,12 @@ absl::StatusOr<std::unique_ptr<XGBoostScorer>> XGBoostScorer::LoadFile(const std
   if (trees == Trees::kUpToBestIteration && scorer->best_iteration_ >= 0) {
     scorer->iteration_end_ = scorer->best_iteration_ + 1;
   }
-  // cache_id 0: no prediction cache (each call has new data).
-  scorer->predict_config_ = StrCat(R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": )",
-                                   scorer->iteration_end_,
-                                   R"(, "strict_shape": false, "missing": NaN, "cache_id": 0})");
+  // cache_id 0: no prediction cache (each call has new data). type 0 is the
+  // normal prediction, 1 the margin.
+  for (auto [type, config] : {std::pair{0, &scorer->predict_config_}, std::pair{1, &scorer->margin_config_}}) {
+    *config = StrCat(R"({"type": )", type, R"(, "training": false, "iteration_begin": 0, "iteration_end": )",
+                     scorer->iteration_end_, R"(, "strict_shape": false, "missing": NaN, "cache_id": 0})");
+  }
   return scorer;
 }
 
@@ -203,14 +206,36 @@ absl::Status XGBoostScorer::ReadModelFacts() {
   objective_ = learner.value("objective", nlohmann::json::object()).value("name", "");
   const std::string num_class =
       learner.value("learner_model_param", nlohmann::json::object()).value("num_class", "0");
-  if (objective_ == "multi:softprob") {
-    outputs_per_row_ = std::strtoull(num_class.c_str(), nullptr, 10);
-    if (outputs_per_row_ == 0) return absl::DataLossError("multi:softprob model with num_class 0");
+  num_class_ = std::strtoull(num_class.c_str(), nullptr, 10);
+  if (objective_ == "multi:softprob" || objective_ == "multi:softmax") {
+    if (num_class_ == 0) return absl::DataLossError(StrCat(objective_, " model with num_class 0"));
+    if (objective_ == "multi:softprob") outputs_per_row_ = num_class_;
   }
   return absl::OkStatus();
 }
 
-absl::Status XGBoostScorer::Predict(std::span<const float> rows, std::vector<float>* out) const {
+size_t XGBoostScorer::outputs_per_row(OutputKind kind) const {
+  switch (kind) {
+    case OutputKind::kProbability: return outputs_per_row_;
+    case OutputKind::kLabel: return 1;
+    case OutputKind::kMargin: return num_class_ > 1 ? num_class_ : 1;
+  }
+  return outputs_per_row_;
+}
+
+absl::Status XGBoostScorer::CheckOutput(OutputKind kind) const {
+  if (kind != OutputKind::kLabel || objective_ == "binary:logistic" || objective_ == "binary:hinge" ||
+      objective_ == "multi:softprob" || objective_ == "multi:softmax") {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(
+      StrCat("a model with objective ", objective_,
+             " gives no class label (labels come from binary:logistic, binary:hinge, multi:softprob and "
+             "multi:softmax); ask for probability or margin"));
+}
+
+absl::Status XGBoostScorer::Predict(std::span<const float> rows, std::vector<float>* out, OutputKind kind) const {
+  PREDSTORE_RETURN_IF_ERROR(CheckOutput(kind));
   const size_t num_rows = num_features_ == 0 ? 0 : rows.size() / num_features_;
   if (num_rows * num_features_ != rows.size()) {
     return absl::InvalidArgumentError(StrCat(rows.size(), " floats are not whole rows of ", num_features_));
@@ -224,16 +249,45 @@ absl::Status XGBoostScorer::Predict(std::span<const float> rows, std::vector<flo
   const bst_ulong* shape = nullptr;
   bst_ulong dimensions = 0;
   const float* result = nullptr;
-  if (XGBoosterPredictFromDense(booster_, array_interface, predict_config_.c_str(), ThreadProxy(), &shape, &dimensions, &result) != 0) {
+  const std::string& config = kind == OutputKind::kMargin ? margin_config_ : predict_config_;
+  if (XGBoosterPredictFromDense(booster_, array_interface, config.c_str(), ThreadProxy(), &shape, &dimensions,
+                                &result) != 0) {
     return absl::InternalError(StrCat("XGBoost prediction failed: ", LastXGBoostError()));
   }
   size_t produced = 1;
   for (bst_ulong d = 0; d < dimensions; ++d) produced *= shape[d];
-  if (produced != num_rows * outputs_per_row_) {
+  const size_t per_row = kind == OutputKind::kLabel ? outputs_per_row_ : outputs_per_row(kind);
+  if (produced != num_rows * per_row) {
     return absl::InternalError(StrCat("XGBoost returned ", produced, " values for ", num_rows, " rows"));
   }
-  out->assign(result, result + produced);
+  if (kind != OutputKind::kLabel || objective_ == "binary:hinge" || objective_ == "multi:softmax") {
+    out->assign(result, result + produced);  // hinge and softmax predict the class already
+    return absl::OkStatus();
+  }
+  out->resize(num_rows);
+  for (size_t r = 0; r < num_rows; ++r) {
+    const float* row = result + r * per_row;
+    // As XGBClassifier.predict: p > 0.5 for one probability, else the first most probable class.
+    (*out)[r] = per_row == 1 ? (row[0] > 0.5f ? 1.0f : 0.0f)
+                             : static_cast<float>(std::max_element(row, row + per_row) - row);
+  }
   return absl::OkStatus();
+}
+
+std::string_view OutputKindName(OutputKind kind) {
+  switch (kind) {
+    case OutputKind::kProbability: return "probability";
+    case OutputKind::kLabel: return "label";
+    case OutputKind::kMargin: return "margin";
+  }
+  return "?";
+}
+
+absl::StatusOr<OutputKind> ParseOutputKind(std::string_view name) {
+  for (OutputKind kind : {OutputKind::kProbability, OutputKind::kLabel, OutputKind::kMargin}) {
+    if (OutputKindName(kind) == name) return kind;
+  }
+  return absl::InvalidArgumentError(StrCat("unknown output kind '", name, "' (probability, label or margin)"));
 }
 
 }  // namespace predstore

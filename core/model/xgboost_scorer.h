@@ -19,6 +19,22 @@
 
 namespace predstore {
 
+// What a prediction gives, chosen per call:
+//   kProbability  XGBoost's normal prediction: a probability for binary
+//                 classifiers, one per class for multi:softprob, the class
+//                 for multi:softmax, the value for regressors (what
+//                 predict_proba, and predict for regressors, return);
+//   kLabel        the class, as XGBClassifier.predict and MLflow's pyfunc
+//                 give it: probability > 0.5 (binary), the most probable
+//                 class (multi-class); classifiers only;
+//   kMargin       the raw margin before the objective's link (output_margin),
+//                 one per class for multi-class models.
+enum class OutputKind { kProbability, kLabel, kMargin };
+// "probability", "label", "margin".
+std::string_view OutputKindName(OutputKind kind);
+// kInvalidArgument naming the three names for anything else.
+absl::StatusOr<OutputKind> ParseOutputKind(std::string_view name);
+
 // The XGBoost release that saved a model file.
 struct ModelVersion {
   int major = 0;
@@ -54,8 +70,13 @@ class XGBoostScorer {
   size_t num_features() const { return num_features_; }
   // Feature names stored in the booster (empty if it was trained without).
   const std::vector<std::string>& feature_names() const { return feature_names_; }
-  // Floats produced per row: the class count for multi:softprob, else 1.
-  size_t outputs_per_row() const { return outputs_per_row_; }
+  // Floats produced per row: for kProbability the class count for
+  // multi:softprob, else 1; for kMargin the class count of multi-class
+  // models, else 1; for kLabel 1.
+  size_t outputs_per_row(OutputKind kind = OutputKind::kProbability) const;
+  // kFailedPrecondition when this model cannot give `kind` (a label from a
+  // model that is not a classifier), naming the objective.
+  absl::Status CheckOutput(OutputKind kind) const;
   // The training objective, e.g. "binary:logistic", "reg:squarederror".
   const std::string& objective() const { return objective_; }
   // The best_iteration attribute early stopping saved (-1: none), and the
@@ -64,10 +85,11 @@ class XGBoostScorer {
   int64_t rounds_used() const { return iteration_end_; }
 
   // Scores `rows.size() / num_features()` rows stored row-major, NaN marking a
-  // missing value; writes outputs_per_row() floats per row to `out` (resized).
-  // Normal prediction: probabilities for logistic and softprob objectives,
-  // values for regression. kInternal carries XGBoost's message on failure.
-  absl::Status Predict(std::span<const float> rows, std::vector<float>* out) const;
+  // missing value; writes outputs_per_row(kind) floats per row to `out`
+  // (resized). kInternal carries XGBoost's message on failure; CheckOutput's
+  // error for a kind the model cannot give.
+  absl::Status Predict(std::span<const float> rows, std::vector<float>* out,
+                       OutputKind kind = OutputKind::kProbability) const;
 
  private:
   explicit XGBoostScorer(void* booster) : booster_(booster) {}
@@ -76,9 +98,12 @@ class XGBoostScorer {
   void* booster_;  // BoosterHandle
   int64_t best_iteration_ = -1;
   int64_t iteration_end_ = 0;
-  std::string predict_config_;  // XGBoosterPredictFromDense's JSON configuration
+  // XGBoosterPredictFromDense's JSON configurations: normal and margin.
+  std::string predict_config_;
+  std::string margin_config_;
   size_t num_features_ = 0;
   size_t outputs_per_row_ = 1;
+  size_t num_class_ = 0;  // learner_model_param.num_class (0: not multi-class)
   std::string objective_;
   std::vector<std::string> feature_names_;
 };

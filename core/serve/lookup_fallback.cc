@@ -44,13 +44,17 @@ absl::StatusOr<FallbackBinding> ParseBinding(std::string_view text, size_t numbe
       binding.features_table = value;
     } else if (key == "output") {
       binding.output_column = value;
+    } else if (key == "output_kind") {
+      absl::StatusOr<OutputKind> kind = ParseOutputKind(value);
+      if (!kind.ok()) return absl::InvalidArgumentError(StrCat(where, ": output_kind: ", FromAbsl(kind.status().message())));
+      binding.output_kind = *kind;
     } else if (key == "max_age") {
       PREDSTORE_ASSIGN_OR_RETURN(binding.max_age, ParseSeconds(value, StrCat(where, ": max_age")));
     } else if (key == "cache_ttl") {
       PREDSTORE_ASSIGN_OR_RETURN(binding.cache_ttl, ParseSeconds(value, StrCat(where, ": cache_ttl")));
     } else {
       return absl::InvalidArgumentError(StrCat(where, ": unknown key '", key,
-                                               "' (table, model, features, output, max_age, cache_ttl)"));
+                                               "' (table, model, features, output, output_kind, max_age, cache_ttl)"));
     }
   }
   if (binding.table.empty() || binding.model_uri.empty()) {
@@ -165,9 +169,14 @@ absl::StatusOr<FallbackPlan> LookupFallback::Plan(const FallbackBinding& binding
   FallbackPlan plan;
   plan.model = *std::move(model);
   const ServedModel& served = *plan.model;
-  if (served.scorer->outputs_per_row() != 1) {
+  if (absl::Status kind = served.scorer->CheckOutput(binding.output_kind); !kind.ok()) {
+    return absl::FailedPreconditionError(StrCat("fallback model ", binding.model_uri, ": ", FromAbsl(kind.message())));
+  }
+  if (served.scorer->outputs_per_row(binding.output_kind) != 1) {
     return absl::FailedPreconditionError(StrCat("fallback model ", binding.model_uri, " gives ",
-                                                served.scorer->outputs_per_row(), " outputs per row; one is needed"));
+                                                served.scorer->outputs_per_row(binding.output_kind), " ",
+                                                OutputKindName(binding.output_kind),
+                                                " outputs per row; one is needed (output_kind=label gives one)"));
   }
   PREDSTORE_RETURN_IF_ERROR(OutputColumn(binding, snapshot.schema()).status());
   // A request that sends feature values is scored on them, never answered

@@ -45,14 +45,16 @@ struct FallbackBinding {
   ModelReference model;
   std::string features_table;  // empty: key columns and request features only
   std::string output_column;   // empty: the first value column
+  OutputKind output_kind = OutputKind::kProbability;  // what the model's output is
   std::optional<std::chrono::seconds> max_age;  // stored answers older than this are rescored
   std::chrono::seconds cache_ttl{0};            // 0: computed answers are not kept
 };
 
 // Parses bindings separated by ';', each "key=value" pairs separated by ',':
-// table=T,model=models:/m/Production[,features=FT][,output=COL][,max_age=24h]
-// [,cache_ttl=10m] (durations as absl::ParseDuration reads them: 90s, 10m,
-// 24h). kInvalidArgument naming the binding and the key.
+// table=T,model=models:/m/Production[,features=FT][,output=COL]
+// [,output_kind=probability|label|margin][,max_age=24h][,cache_ttl=10m]
+// (durations as absl::ParseDuration reads them: 90s, 10m, 24h).
+// kInvalidArgument naming the binding and the key.
 absl::StatusOr<std::vector<FallbackBinding>> ParseFallbackBindings(std::string_view spec);
 
 // A feature named by a request; nullopt: named with no value, left to the

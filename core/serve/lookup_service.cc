@@ -124,12 +124,13 @@ void LookupService::Lookup(LookupQuery query, LookupDone done) const {
     return done(plan.status());
   }
   answers.output_column = *fallback_->OutputColumn(*binding, table.schema());
+  answers.output_kind = binding->output_kind;
   if (plan->cached_output.has_value()) {
     SetComputed(&answer, plan->model, *plan->cached_output);
     return done(std::move(answers));
   }
   std::shared_ptr<const ServedModel> model = plan->model;
-  batcher_->Submit(std::move(model), std::move(plan->row),
+  batcher_->Submit(std::move(model), binding->output_kind, std::move(plan->row),
                    [answers = std::move(answers), done = std::move(done), fallback = fallback_, binding,
                     key = std::move(key), model = plan->model,
                     cacheable = plan->cacheable](absl::Status scored, std::vector<float> outputs) mutable {
@@ -188,6 +189,7 @@ void LookupService::FallBackBatch(const FallbackBinding& binding, const BatchLoo
   const TableSnapshot& table = *query.table;
   const size_t width = table.schema().lookup_columns().size();
   answers.output_column = *fallback_->OutputColumn(binding, table.schema());
+  answers.output_kind = binding.output_kind;
   // Rows to score, grouped by model (one group unless a swap lands mid-call).
   struct Group {
     std::shared_ptr<const ServedModel> model;
@@ -233,7 +235,7 @@ void LookupService::FallBackBatch(const FallbackBinding& binding, const BatchLoo
   pending->done = std::move(done);
   pending->remaining = pending->groups.size();
   for (Group& group : pending->groups) {
-    batcher_->Submit(group.model, std::move(group.rows),
+    batcher_->Submit(group.model, binding.output_kind, std::move(group.rows),
                      [pending, &group, fallback = fallback_, &binding](absl::Status scored, std::vector<float> outputs) {
                        std::lock_guard<std::mutex> lock(pending->mutex);
                        if (scored.ok()) {
@@ -262,6 +264,9 @@ void LookupService::Predict(PredictQuery query, PredictDone done) const {
   if (!reference.ok()) return done(absl::InvalidArgumentError(StrCat("model: ", FromAbsl(reference.status().message()))));
   absl::StatusOr<std::shared_ptr<const ServedModel>> model = models_->Resolve(*reference);
   if (!model.ok()) return done(model.status());
+  if (absl::Status kind = (*model)->scorer->CheckOutput(query.output); !kind.ok()) {
+    return done(absl::InvalidArgumentError(StrCat("output: ", FromAbsl(kind.message()))));
+  }
   if (query.rows.rows == 0) return done(absl::InvalidArgumentError("rows: at least one row is needed"));
   if (query.rows.rows > options_.max_batch_keys) {
     return done(absl::ResourceExhaustedError(StrCat("rows: ", query.rows.rows, " rows exceed the server's limit of ",
@@ -269,10 +274,11 @@ void LookupService::Predict(PredictQuery query, PredictDone done) const {
   }
   absl::StatusOr<std::vector<float>> rows = ScoringRows(**model, query.rows);
   if (!rows.ok()) return done(rows.status());
-  batcher_->Submit(*model, *std::move(rows),
-                   [done = std::move(done), model = *model](absl::Status scored, std::vector<float> outputs) mutable {
+  batcher_->Submit(*model, query.output, *std::move(rows),
+                   [done = std::move(done), model = *model, kind = query.output](absl::Status scored,
+                                                                                std::vector<float> outputs) mutable {
                      if (!scored.ok()) return done(scored);
-                     done(PredictAnswer{model, model->scorer->outputs_per_row(), std::move(outputs)});
+                     done(PredictAnswer{model, kind, model->scorer->outputs_per_row(kind), std::move(outputs)});
                    });
 }
 

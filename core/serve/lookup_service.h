@@ -68,8 +68,9 @@ struct LookupAnswers {
   // The encoded values of the found precomputed and stream answers (inline
   // up to a typical single answer: no allocation on a one-key lookup).
   absl::InlinedVector<char, 64> values;
-  // The value column a computed answer fills.
+  // The value column a computed answer fills, and what the model put there.
   size_t output_column = 0;
+  OutputKind output_kind = OutputKind::kProbability;
 
   std::string_view EncodedValues(const KeyAnswer& answer) const {
     return std::string_view(values.data() + answer.value_offset, answer.value_size);
@@ -105,10 +106,12 @@ struct BatchLookupQuery {
 struct PredictQuery {
   std::string_view model;  // a models:/ URI, as ParseModelReference reads it
   FeatureRows rows;        // at least one row
+  OutputKind output = OutputKind::kProbability;
 };
 
 struct PredictAnswer {
   std::shared_ptr<const ServedModel> model;
+  OutputKind output = OutputKind::kProbability;
   // outputs_per_row floats per row, rows in request order.
   size_t outputs_per_row = 0;
   std::vector<float> outputs;

@@ -937,6 +937,48 @@ TEST_F(FallbackTest, StoredAnswersOlderThanMaxAgeAreRescoredWhenFeaturesExist) {
   EXPECT_EQ(stored->values(1).double_value(), row.p90);
 }
 
+// A binding's output_kind decides what the model puts in the output column,
+// and every computed answer names it.
+TEST_F(FallbackTest, TheBindingsOutputKindFillsTheOutputColumnAndIsNamed) {
+  ServerProcess server(data(), {Registry(), "--refresh_interval_ms=0",
+                                "--fallback=table=forecasts,model=models:/m/Production,features=store_features,"
+                                "output_kind=margin"});
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+  const float margin = XGBoostPredict(v1_.dir / "model.xgb", InputRow(0), /*margin=*/true).at(0);
+  ASSERT_GT(std::abs(margin - Score(v1_, InputRow(0))), 1e-3) << "margin and probability must differ for this check";
+  auto lookup = client.Lookup(LookupOf("forecasts", kFeatureStore, 1, 1));
+  ASSERT_TRUE(lookup.ok()) << lookup.status();
+  EXPECT_THAT(*lookup, IsComputed(margin, 1, kTolerance));
+  EXPECT_EQ(lookup->output(), v1::OUTPUT_KIND_MARGIN);
+  v1::BatchLookupRequest batch = BatchOf("forecasts", rows_, 0, 1);
+  *batch.add_keys() = BatchKey(kFeatureStore, 1, 1);
+  auto batch_answer = client.BatchLookup(batch);
+  ASSERT_TRUE(batch_answer.ok()) << batch_answer.status();
+  EXPECT_NEAR(batch_answer->results(1).values(0).double_value(), margin, kTolerance);
+  EXPECT_EQ(batch_answer->output(), v1::OUTPUT_KIND_MARGIN);
+  // A precomputed answer names no model and no output kind.
+  auto stored = client.Lookup(LookupOf("forecasts", rows_[0].store, rows_[0].item, rows_[0].horizon));
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->output(), v1::OUTPUT_KIND_UNSPECIFIED);
+
+  // Predict: probability by default, label on request; an unknown kind is refused.
+  v1::PredictRequest predict = PredictOf("models:/m/Production", 0, kInputRows);
+  auto probability = client.Predict(predict);
+  ASSERT_TRUE(probability.ok()) << probability.status();
+  EXPECT_EQ(probability->output(), v1::OUTPUT_KIND_PROBABILITY);
+  predict.set_output(v1::OUTPUT_KIND_LABEL);
+  auto labels = client.Predict(predict);
+  ASSERT_TRUE(labels.ok()) << labels.status();
+  EXPECT_EQ(labels->output(), v1::OUTPUT_KIND_LABEL);
+  for (int r = 0; r < kInputRows; ++r) {
+    EXPECT_EQ(labels->predictions(r).values(0), v1_.expected[r] > 0.5f ? 1.0f : 0.0f) << r;
+  }
+  predict.set_output(static_cast<v1::OutputKind>(7));
+  EXPECT_THAT(client.Predict(predict).status(),
+              HasCodeAndMessage(absl::StatusCode::kInvalidArgument, HasSubstr("output kind number 7")));
+}
+
 // A features table with nullable columns, written as Spark writes gaps
 // (an empty cell, NaN): its nulls are answered as unset values (row and
 // columnar forms), scored by the fallback as XGBoost's missing value, and
@@ -1145,13 +1187,29 @@ TEST_F(ModelsTest, CliPredictsListsAndReloadsModels) {
 
   ProgramResult production = predict("models:/m/Production");
   ASSERT_EQ(production.exit_code, 0) << production.err;
-  EXPECT_THAT(production.out, ::testing::EndsWith("],\"model\":\"m\",\"version\":1}\n"));
+  EXPECT_THAT(production.out, ::testing::EndsWith("],\"output\":\"probability\",\"model\":\"m\",\"version\":1}\n"));
   EXPECT_EQ(std::count(production.out.begin(), production.out.end(), '\n'), 1);
   EXPECT_NEAR(PredictionIn(production.out), v1_expected, kTolerance) << production.out;
   ProgramResult staging = predict("models:/m/Staging");
   ASSERT_EQ(staging.exit_code, 0) << staging.err;
-  EXPECT_THAT(staging.out, ::testing::EndsWith("],\"model\":\"m\",\"version\":2}\n"));
+  EXPECT_THAT(staging.out, ::testing::EndsWith("],\"output\":\"probability\",\"model\":\"m\",\"version\":2}\n"));
   EXPECT_NEAR(PredictionIn(staging.out), v2_expected, kTolerance) << staging.out;
+  // The class, as MLflow's pyfunc gives it, and the raw margin, as XGBoost's output_margin.
+  std::vector<std::string> label_args = {"predict", "--model=models:/m/Production", "--output_kind=label"};
+  label_args.insert(label_args.end(), assignments.begin(), assignments.end());
+  ProgramResult label = cli(label_args);
+  ASSERT_EQ(label.exit_code, 0) << label.err;
+  EXPECT_THAT(label.out, HasSubstr("\"output\":\"label\""));
+  EXPECT_EQ(PredictionIn(label.out), v1_expected > 0.5 ? 1.0 : 0.0) << label.out;
+  std::vector<std::string> margin_args = {"predict", "--model=models:/m/Production", "--output_kind=margin"};
+  margin_args.insert(margin_args.end(), assignments.begin(), assignments.end());
+  ProgramResult margin = cli(margin_args);
+  ASSERT_EQ(margin.exit_code, 0) << margin.err;
+  EXPECT_THAT(margin.out, HasSubstr("\"output\":\"margin\""));
+  EXPECT_NEAR(PredictionIn(margin.out), XGBoostPredict(Path("m1") / "model.xgb", row, /*margin=*/true)[0], kTolerance)
+      << margin.out;
+  margin_args[2] = "--output_kind=odds";
+  EXPECT_THAT(cli(margin_args).err, HasSubstr("unknown output kind 'odds'"));
   ProgramResult champion = predict("models:/m@champion");
   ASSERT_EQ(champion.exit_code, 0) << champion.err;
   EXPECT_THAT(champion.out, ::testing::EndsWith("\"version\":1}\n"));

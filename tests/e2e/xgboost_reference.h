@@ -35,8 +35,9 @@ inline SampleModelOptions SmallSampleModel(uint64_t seed) {
 }
 
 // XGBoost's own predictions for `rows` (row-major, kFeatures per row) by the
-// model in `model_file`.
-inline std::vector<float> XGBoostPredict(const std::filesystem::path& model_file, const std::vector<float>& rows) {
+// model in `model_file`; `margin`: the raw margins (output_margin) instead.
+inline std::vector<float> XGBoostPredict(const std::filesystem::path& model_file, const std::vector<float>& rows,
+                                         bool margin = false) {
   const bst_ulong count = rows.size() / kFeatures;
   std::vector<float> predictions;
   DMatrixHandle matrix = nullptr;
@@ -45,7 +46,7 @@ inline std::vector<float> XGBoostPredict(const std::filesystem::path& model_file
   const float* result = nullptr;
   if (XGDMatrixCreateFromMat(rows.data(), count, kFeatures, NAN, &matrix) != 0 ||
       XGBoosterCreate(nullptr, 0, &booster) != 0 || XGBoosterLoadModel(booster, model_file.c_str()) != 0 ||
-      XGBoosterPredict(booster, matrix, /*option_mask=*/0, /*ntree_limit=*/0, /*training=*/0, &length, &result) != 0) {
+      XGBoosterPredict(booster, matrix, /*option_mask=*/margin ? 1 : 0, /*ntree_limit=*/0, /*training=*/0, &length, &result) != 0) {
     ADD_FAILURE() << "XGBoost: " << XGBGetLastError();
   } else {
     predictions.assign(result, result + length);

@@ -64,7 +64,7 @@ class BatchScoringTest : public ::testing::Test {
     LoadRequest request;
     request.data_dir = scratch_.path() / "data";
     request.table = "scores";
-    request.schema = ValueOrDie(Schema::Create({{"id", ColumnType::kInt64}}, PredictionColumns(*model_, "prediction"),
+    request.schema = ValueOrDie(Schema::Create({{"id", ColumnType::kInt64}}, PredictionColumns(BatchScoring{model_}),
                                                std::nullopt));
     request.inputs = {std::move(input)};
     request.scoring = BatchScoring{model_, "prediction"};
@@ -122,6 +122,23 @@ TEST_F(BatchScoringTest, EveryRowGetsTheModelsPredictionWithAnyNumberOfWorkers) 
   }
   auto manifest = ValueOrDie(TableDirectory(scratch_.path() / "data", "scores").ReadManifest());
   EXPECT_EQ(manifest.versions.front().produced_by, "scored by models:/churn/Production (churn version 7)");
+}
+
+// --output_kind: the table holds labels or margins, as the scorer gives them.
+TEST_F(BatchScoringTest, TheOutputKindDecidesWhatTheColumnHolds) {
+  const auto input = WriteFeatures("features.csv");
+  for (OutputKind kind : {OutputKind::kLabel, OutputKind::kMargin}) {
+    SCOPED_TRACE(std::string(OutputKindName(kind)));
+    std::vector<float> expected;
+    ASSERT_TRUE(model_->scorer->Predict(features_, &expected, kind).ok());
+    LoadRequest request = Request(input, 2);
+    request.scoring->output_kind = kind;
+    ASSERT_EQ(PredictionColumns(*request.scoring).size(), 1u);
+    auto result = LoadSnapshot(request);
+    ASSERT_TRUE(result.ok()) << result.status();
+    const std::vector<double> predictions = ReadPredictions();
+    for (int r = 0; r < kRows; ++r) ASSERT_EQ(predictions[r], static_cast<double>(expected[r])) << "row " << r;
+  }
 }
 
 // Empty cells and the text NaN are missing values: every row scores, as

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -86,10 +87,13 @@ RequestRow RequestRowOf(const Json& features) {
 // The Python values predstore must give for `row` of `fidelity_case`:
 // MLflow's pyfunc predicts a plain Booster with every tree, and the
 // scikit-learn classes up to best_iteration.
-std::vector<double> ExpectedOutputs(const Json& fidelity_case, const Json& row) {
+// `field` is "probability", "label" or "margin"; empty for a label of a
+// model that has none.
+std::vector<double> ExpectedOutputs(const Json& fidelity_case, const Json& row, const std::string& field) {
   const bool all_trees = !fidelity_case["pyfunc_uses_best_iteration"].get<bool>();
-  const Json& expected =
-      all_trees && row.contains("probability_all_trees") ? row["probability_all_trees"] : row["probability"];
+  const std::string all_trees_field = field + "_all_trees";
+  const Json& expected = all_trees && row.contains(all_trees_field) ? row[all_trees_field] : row[field];
+  if (expected.is_null()) return {};
   if (expected.is_array()) return expected.get<std::vector<double>>();
   return {expected.get<double>()};
 }
@@ -114,7 +118,8 @@ TEST(FidelityTest, EverySavedModelScoresAsXGBoostAndMLflowDo) {
     } else if (!sklearn) {
       EXPECT_EQ(rounds_used, 0);
     }
-    double max_error = 0;
+    // The largest |predstore - XGBoost| per output kind.
+    std::map<OutputKind, double> max_error;
     int scored = 0, refused = 0;
     for (size_t r = 0; r < fidelity_case["rows"].size(); ++r) {
       const Json& row = fidelity_case["rows"][r];
@@ -128,19 +133,31 @@ TEST(FidelityTest, EverySavedModelScoresAsXGBoostAndMLflowDo) {
         continue;
       }
       ASSERT_TRUE(features.ok()) << features.status();
-      std::vector<float> outputs;
-      ASSERT_TRUE((*model)->scorer->Predict(*features, &outputs).ok());
-      const std::vector<double> expected = ExpectedOutputs(fidelity_case, row);
-      ASSERT_EQ(outputs.size(), expected.size());
-      for (size_t i = 0; i < expected.size(); ++i) {
-        EXPECT_NEAR(outputs[i], expected[i], kTolerance) << "output " << i;
-        max_error = std::max(max_error, std::abs(outputs[i] - expected[i]));
+      for (OutputKind kind : {OutputKind::kProbability, OutputKind::kLabel, OutputKind::kMargin}) {
+        SCOPED_TRACE(std::string(OutputKindName(kind)));
+        const std::vector<double> expected = ExpectedOutputs(fidelity_case, row, std::string(OutputKindName(kind)));
+        std::vector<float> outputs;
+        const absl::Status status = (*model)->scorer->Predict(*features, &outputs, kind);
+        if (expected.empty()) {  // a regressor has no label
+          EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+          continue;
+        }
+        ASSERT_TRUE(status.ok()) << status;
+        ASSERT_EQ(outputs.size(), expected.size());
+        ASSERT_EQ((*model)->scorer->outputs_per_row(kind), expected.size());
+        for (size_t i = 0; i < expected.size(); ++i) {
+          EXPECT_NEAR(outputs[i], expected[i], kTolerance) << "output " << i;
+          max_error[kind] = std::max(max_error[kind], std::abs(outputs[i] - expected[i]));
+        }
       }
       ++scored;
     }
-    char line[200];
-    std::snprintf(line, sizeof line, "%-44s scored %2d refused %2d max |error| %.3g\n", name.c_str(), scored, refused,
-                  max_error);
+    char label[32] = "-";
+    if (max_error.contains(OutputKind::kLabel)) std::snprintf(label, sizeof label, "%.3g", max_error[OutputKind::kLabel]);
+    char line[240];
+    std::snprintf(line, sizeof line, "%-44s scored %2d refused %2d max |error| probability %.3g label %s margin %.3g\n",
+                  name.c_str(), scored, refused, max_error[OutputKind::kProbability], label,
+                  max_error[OutputKind::kMargin]);
     report += line;
   }
   std::printf("%s", report.c_str());

@@ -38,7 +38,7 @@ std::vector<float> ScoreDirectly(const ServedModel& model, const std::vector<flo
 std::vector<float> ScoreThrough(ScoringBatcher& batcher, std::shared_ptr<const ServedModel> model,
                                 std::vector<float> rows) {
   std::promise<std::vector<float>> answer;
-  batcher.Submit(std::move(model), std::move(rows), [&answer](absl::Status status, std::vector<float> outputs) {
+  batcher.Submit(std::move(model), OutputKind::kProbability, std::move(rows), [&answer](absl::Status status, std::vector<float> outputs) {
     EXPECT_TRUE(status.ok()) << status;
     answer.set_value(std::move(outputs));
   });
@@ -88,7 +88,7 @@ TEST(ScoringBatcher, UnbatchedScoresOnTheCallersThreadBeforeReturning) {
   EXPECT_FALSE(batcher.batching());
   const std::thread::id caller = std::this_thread::get_id();
   bool answered = false;
-  batcher.Submit(model, SampleFeatureRows(2, kFeatures, 9), [&](absl::Status status, std::vector<float> outputs) {
+  batcher.Submit(model, OutputKind::kProbability, SampleFeatureRows(2, kFeatures, 9), [&](absl::Status status, std::vector<float> outputs) {
     EXPECT_TRUE(status.ok());
     EXPECT_EQ(outputs.size(), 2u);
     EXPECT_EQ(std::this_thread::get_id(), caller);
@@ -104,7 +104,7 @@ TEST(ScoringBatcher, DestructionAnswersEveryQueuedRequest) {
   {
     ScoringBatcher batcher({.max_batch_rows = 1000, .max_wait = std::chrono::seconds(5), .workers = 1});
     for (int i = 0; i < 20; ++i) {
-      batcher.Submit(model, SampleFeatureRows(1, kFeatures, i),
+      batcher.Submit(model, OutputKind::kProbability, SampleFeatureRows(1, kFeatures, i),
                      [&](absl::Status status, std::vector<float>) { answered += status.ok() ? 1 : 0; });
     }
   }  // must not wait the 5 s batch window, and must not drop any request

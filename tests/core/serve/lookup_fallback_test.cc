@@ -13,7 +13,7 @@ using ::testing::HasSubstr;
 TEST(ParseFallbackBindings, ReadsEveryKey) {
   auto bindings = ParseFallbackBindings(
       "table=forecasts,model=models:/demand/Production,features=store_features,output=forecast,max_age=24h,"
-      "cache_ttl=90s; table=churn, model=models:/churn@champion");
+      "cache_ttl=90s,output_kind=label; table=churn, model=models:/churn@champion");
   ASSERT_TRUE(bindings.ok()) << bindings.status();
   ASSERT_EQ(bindings->size(), 2u);
   const FallbackBinding& first = (*bindings)[0];
@@ -24,10 +24,12 @@ TEST(ParseFallbackBindings, ReadsEveryKey) {
   EXPECT_EQ(first.output_column, "forecast");
   EXPECT_EQ(first.max_age, std::chrono::hours(24));
   EXPECT_EQ(first.cache_ttl, std::chrono::seconds(90));
+  EXPECT_EQ(first.output_kind, OutputKind::kLabel);
   const FallbackBinding& second = (*bindings)[1];
   EXPECT_EQ(second.model.kind, ModelReference::Kind::kAlias);
   EXPECT_FALSE(second.max_age.has_value());
   EXPECT_EQ(second.cache_ttl.count(), 0);
+  EXPECT_EQ(second.output_kind, OutputKind::kProbability);
 }
 
 TEST(ParseFallbackBindings, NamesTheBindingAndKeyAtFault) {
@@ -40,6 +42,8 @@ TEST(ParseFallbackBindings, NamesTheBindingAndKeyAtFault) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("binding 1: model")));
   EXPECT_THAT(ParseFallbackBindings("table=t,model=models:/m/1;table=t,model=models:/m/2"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bound twice")));
+  EXPECT_THAT(ParseFallbackBindings("table=t,model=models:/m/1,output_kind=odds"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("output_kind: unknown output kind 'odds'")));
   EXPECT_THAT(ParseFallbackBindings("table=t,model"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("key=value")));
 }
 
