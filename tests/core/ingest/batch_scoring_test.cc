@@ -124,6 +124,37 @@ TEST_F(BatchScoringTest, EveryRowGetsTheModelsPredictionWithAnyNumberOfWorkers) 
   EXPECT_EQ(manifest.versions.front().produced_by, "scored by models:/churn/Production (churn version 7)");
 }
 
+// JSON Lines features: a null and an absent field are missing values too.
+TEST_F(BatchScoringTest, JsonNullsAndAbsentFieldsAreScoredAsMissingValues) {
+  std::ostringstream jsonl;
+  std::vector<float> rows(features_.begin(), features_.begin() + 3 * kFeatures);
+  for (int r = 0; r < 3; ++r) {
+    jsonl << "{\"id\":" << r;
+    for (int f = 0; f < kFeatures; ++f) {
+      if (r == 1 && f == 2) {
+        jsonl << ",\"f2\":null";
+        rows[r * kFeatures + f] = NAN;
+        continue;
+      }
+      if (r == 2 && f == 0) {
+        rows[r * kFeatures + f] = NAN;  // absent
+        continue;
+      }
+      char text[32];
+      std::snprintf(text, sizeof text, "%.9g", features_[r * kFeatures + f]);
+      jsonl << ",\"f" << f << "\":" << text;
+    }
+    jsonl << "}\n";
+  }
+  std::vector<float> expected;
+  ASSERT_TRUE(model_->scorer->Predict(rows, &expected).ok());
+  auto result = LoadSnapshot(Request(scratch_.WriteFile("features.jsonl", jsonl.str()), 1));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->rows, 3u);
+  const std::vector<double> predictions = ReadPredictions();
+  for (int r = 0; r < 3; ++r) EXPECT_EQ(predictions[r], static_cast<double>(expected[r])) << "row " << r;
+}
+
 // --output_kind: the table holds labels or margins, as the scorer gives them.
 TEST_F(BatchScoringTest, TheOutputKindDecidesWhatTheColumnHolds) {
   const auto input = WriteFeatures("features.csv");
