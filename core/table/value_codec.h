@@ -64,7 +64,7 @@ absl::Status ValueCodec::ForEach(std::string_view bytes, Visit&& visit) const {
     return true;
   };
   for (size_t i = 0; i < columns.size(); ++i) {
-    if (columns[i].nullable) {
+    if (bitmap_bytes != 0 && columns[i].nullable) {
       const size_t j = nullable_index++;
       if ((static_cast<uint8_t>(bitmap[j / 8]) >> (j % 8)) & 1) {
         visit(i, CellView(Null{}));
