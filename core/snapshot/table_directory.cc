@@ -9,12 +9,14 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "core/base/crash_points.h"
 #include "core/base/logging.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
@@ -238,8 +240,8 @@ absl::StatusOr<TableManifest> TableDirectory::Publish(const Schema& schema, cons
   }
 
   const uint64_t number = manifest.next_version;
+  PREDSTORE_RETURN_IF_ERROR(RemoveUnreferencedParts(manifest));
   std::error_code error;
-  fs::create_directories(path_ / "parts", error);
   for (size_t i = 0; i < parts.size(); ++i) {
     std::string dir = StrCat("parts/v", number, "-", i);
     fs::rename(staging_dir / parts[i].dir, path_ / dir, error);
@@ -247,6 +249,9 @@ absl::StatusOr<TableManifest> TableDirectory::Publish(const Schema& schema, cons
     parts[i].dir = dir;
     parts[i].version = number;
   }
+  // The moved parts' entries reach the disk before a manifest names them.
+  PREDSTORE_RETURN_IF_ERROR(SyncPath(path_ / "parts", O_RDONLY | O_DIRECTORY));
+  CrashPoint("publish:parts-moved");
   if (mode == PublishMode::kReplacePartitions && active != nullptr) {
     for (const PartInfo& old : active->parts) {
       bool replaced = std::any_of(parts.begin(), parts.end(),
@@ -255,8 +260,32 @@ absl::StatusOr<TableManifest> TableDirectory::Publish(const Schema& schema, cons
     }
   }
   PREDSTORE_RETURN_IF_ERROR(CommitVersion(&manifest, std::move(parts), keep_versions, std::move(details)));
+  CrashPoint("publish:manifest-written");
   fs::remove_all(staging_dir, error);
   return manifest;
+}
+
+absl::Status TableDirectory::RemoveUnreferencedParts(const TableManifest& manifest) const {
+  const fs::path parts = path_ / "parts";
+  std::error_code error;
+  if (fs::create_directories(parts, error)) {
+    PREDSTORE_RETURN_IF_ERROR(SyncPath(path_, O_RDONLY | O_DIRECTORY));
+  } else if (error) {
+    return absl::PermissionDeniedError(StrCat(parts.string(), ": ", error.message()));
+  }
+  std::set<std::string> referenced;
+  for (const SnapshotVersion& version : manifest.versions) {
+    for (const PartInfo& part : version.parts) referenced.insert(part.dir);
+  }
+  for (const auto& entry : fs::directory_iterator(parts, error)) {
+    const std::string dir = StrCat("parts/", entry.path().filename().string());
+    if (referenced.contains(dir)) continue;
+    LogInfo("removing ", (path_ / dir).string(), ", which no manifest version names (left by a stopped publish)");
+    fs::remove_all(entry.path(), error);
+    if (error) return absl::InternalError(StrCat("removing ", (path_ / dir).string(), ": ", error.message()));
+  }
+  if (error) return absl::InternalError(StrCat(parts.string(), ": ", error.message()));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TableManifest> TableDirectory::DropPartition(std::string_view partition, uint64_t keep_versions) {

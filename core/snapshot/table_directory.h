@@ -101,9 +101,13 @@ class TableDirectory {
   // Publishes the parts built in `staging_dir` as a new active version:
   // under the table lock, checks `schema` against the stored one
   // (kFailedPrecondition if they differ; the first publish creates the
-  // table), moves the parts into parts/, writes the manifest, then deletes
-  // versions beyond the newest `keep_versions` (the active one always
-  // stays) and removes `staging_dir`. Returns the new manifest.
+  // table), removes what a stopped publish left in parts/ (folders no
+  // manifest version names), moves the parts into parts/ and fsyncs it,
+  // writes the manifest (fsynced, renamed, the folder fsynced), then
+  // deletes versions beyond the newest `keep_versions` (the active one
+  // always stays) and removes `staging_dir`. Returns the new manifest. A
+  // crash at any step leaves the previous manifest, or the new one whole,
+  // and the next publish succeeds.
   // REQUIRES: keep_versions >= 1.
   // With kReplacePartitions the table must be partitioned
   // (kInvalidArgument) and the active version's other partitions are kept;
@@ -128,6 +132,9 @@ class TableDirectory {
 
  private:
   absl::Status WriteManifest(const TableManifest& manifest) const;
+  // Creates parts/ if needed and removes its folders that no version of
+  // `manifest` names. REQUIRES: the table lock is held.
+  absl::Status RemoveUnreferencedParts(const TableManifest& manifest) const;
   // Adds a version numbered manifest->next_version with `parts` (sorted
   // into key order here), makes it active, prunes beyond keep_versions,
   // writes the manifest and deletes the parts no kept version uses.

@@ -706,5 +706,46 @@ TEST_F(EndToEndTest, OfflineRollbackAndVersions) {
   EXPECT_EQ(response->values(1).double_value(), 1);
 }
 
+// A load killed (as kill -9 would) at each step of its publish: the served
+// version is the last whole one, and the next load publishes normally.
+TEST_F(EndToEndTest, ALoadKilledDuringPublishLeavesTheTableWholeAndTheNextLoadWorks) {
+  for (int tag : {1, 2, 3, 4}) WriteTaggedCsv(File("v" + std::to_string(tag) + ".csv"), 20, tag);
+  ASSERT_EQ(Load("t", {File("v1.csv").string()}).exit_code, 0);
+  ServerProcess server(data(), {"--refresh_interval_ms=0"});
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+  auto served = [&]() -> std::pair<uint64_t, double> {
+    EXPECT_TRUE(client.RefreshTables("t").ok());
+    auto response = client.Lookup(LookupOf("t", 3, 3, 0));
+    EXPECT_TRUE(response.ok() && response->found()) << response.status();
+    return response.ok() && response->found() ? std::pair{response->snapshot_version(), response->values(1).double_value()}
+                                              : std::pair{uint64_t{0}, 0.0};
+  };
+  auto crash_load = [&](const std::string& point, const std::string& file) {
+    ProgramResult killed = RunProgram({"/usr/bin/env", "PREDSTORE_CRASH_AT=" + point, LoaderBinary(), "load",
+                                       "--data_dir=" + data().string(), "--table=t", File(file).string()});
+    EXPECT_EQ(killed.exit_code, -1) << point << ": " << killed.err;  // killed by SIGKILL
+  };
+
+  // Killed after moving its parts, before the manifest: v2 never existed.
+  crash_load("publish:parts-moved", "v2.csv");
+  EXPECT_TRUE(fs::exists(data() / "t" / "parts" / "v2-0"));
+  EXPECT_EQ(served(), (std::pair<uint64_t, double>{1, 1}));
+  ProgramResult next = Load("t", {File("v3.csv").string()});
+  ASSERT_EQ(next.exit_code, 0) << next.err;
+  EXPECT_EQ(served(), (std::pair<uint64_t, double>{2, 3}));
+
+  // Killed after the manifest, before cleaning up: v3 is published whole.
+  crash_load("publish:manifest-written", "v4.csv");
+  EXPECT_EQ(served(), (std::pair<uint64_t, double>{3, 4}));
+  ASSERT_EQ(Load("t", {File("v1.csv").string()}).exit_code, 0);
+  EXPECT_EQ(served(), (std::pair<uint64_t, double>{4, 1}));
+  // Nothing is left behind: kept versions' parts only, staging empty.
+  std::vector<std::string> parts;
+  for (const auto& entry : fs::directory_iterator(data() / "t" / "parts")) parts.push_back(entry.path().filename());
+  EXPECT_THAT(parts, ::testing::UnorderedElementsAre("v2-0", "v3-0", "v4-0"));
+  EXPECT_TRUE(fs::is_empty(data() / "t" / "staging"));
+}
+
 }  // namespace
 }  // namespace predstore::testing
