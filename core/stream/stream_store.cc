@@ -76,6 +76,10 @@ absl::StatusOr<SourceState> StateFromJson(std::string_view text) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StreamStore>> StreamStore::Open(std::filesystem::path dir, StreamOptions options) {
+  constexpr std::chrono::microseconds kMaxLateness = std::chrono::hours(24 * 366 * 100);
+  if (options.allowed_lateness.count() < 0 || options.allowed_lateness > kMaxLateness) {
+    return absl::InvalidArgumentError("allowed lateness: must be 0 to 100 years");
+  }
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) return absl::InternalError(StrCat("cannot create ", dir.string(), ": ", error.message()));
@@ -125,6 +129,17 @@ absl::StatusOr<SourceState> StreamStore::Apply(std::string_view source, uint64_t
     replay.duplicates += events.size();
     return replay;
   }
+  if (sequence != state.sequence + 1) {
+    return absl::FailedPreconditionError(StrCat("sequence ", sequence, " skips ahead: source '", source,
+                                                "' has committed batch ", state.sequence, ", so its next batch is ",
+                                                state.sequence + 1));
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].event_time_micros < kMinEventTimeMicros || events[i].event_time_micros > kMaxEventTimeMicros) {
+      return absl::InvalidArgumentError(StrCat("events[", i, "]: event_time_micros ", events[i].event_time_micros,
+                                               " is outside 0001-01-01 .. 9999-12-31"));
+    }
+  }
   const int64_t lateness = options_.allowed_lateness.count();
   rocksdb::WriteBatch batch;
   std::map<std::string, std::string, std::less<>> written;  // this batch's puts, by data key
@@ -162,6 +177,7 @@ absl::StatusOr<SourceState> StreamStore::Apply(std::string_view source, uint64_t
       continue;
     }
     state.max_event_time_micros = std::max(state.max_event_time_micros, event.event_time_micros);
+    // Cannot overflow: event times are bounded and lateness is checked at Open.
     state.watermark_micros = state.max_event_time_micros - lateness;
     if (existing.has_value()) {
       ++state.superseded;  // same key and event time: the greater value wins, whichever came first

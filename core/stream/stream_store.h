@@ -46,6 +46,12 @@ class DB;
 
 namespace predstore {
 
+// The event times a stream takes: 0001-01-01T00:00:00Z to
+// 9999-12-31T23:59:59.999999Z (what RFC 3339 can write), so that watermark
+// arithmetic cannot overflow.
+inline constexpr int64_t kMinEventTimeMicros = -62135596800000000;
+inline constexpr int64_t kMaxEventTimeMicros = 253402300799999999;
+
 struct StreamEvent {
   std::string key;    // encoded with the table's KeyCodec
   int64_t event_time_micros = 0;
@@ -80,13 +86,19 @@ struct StreamHit {
 
 class StreamStore {
  public:
-  // Opens (creating if needed) the store in `dir`.
+  // Opens (creating if needed) the store in `dir`. kInvalidArgument for an
+  // allowed lateness outside 0 .. 100 years.
   static absl::StatusOr<std::unique_ptr<StreamStore>> Open(std::filesystem::path dir, StreamOptions options);
   ~StreamStore();
 
   // Applies `events` as batch `sequence` of `source` and commits `position`
   // with them. sequence <= the committed one: a replay, nothing changes
-  // (counted as duplicates). Returns the source's state after the batch.
+  // (counted as duplicates). Batches are numbered 1, 2, 3, ... with no gap:
+  // a sequence beyond the committed one + 1 is kFailedPrecondition naming
+  // the expected one (so a source can never jump to the end of the numbers
+  // and stop committing). An event time outside kMinEventTimeMicros ..
+  // kMaxEventTimeMicros is kInvalidArgument naming events[i]. On error
+  // nothing changes. Returns the source's state after the batch.
   absl::StatusOr<SourceState> Apply(std::string_view source, uint64_t sequence, std::string_view position,
                                     std::span<const StreamEvent> events);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 
@@ -129,6 +130,43 @@ TEST(StreamStore, AReplayedBatchChangesNothingAndStateSurvivesAReopen) {
   EXPECT_EQ(state.max_event_time_micros, 20);
   EXPECT_EQ(ValueOrDie(reopened->Get(KeyOf(2), std::nullopt))->value, "b");
   EXPECT_EQ(reopened->State("other").sequence, 0u);
+}
+
+// The bounds that once stopped a source for good: an event at INT64_MIN
+// overflowed the watermark (every later event was late), and batch 2^64-1
+// left no sequence to commit next.
+TEST(StreamStore, EventTimesAndSequencesAreBoundedSoASourceNeverStops) {
+  test_support::ScratchDir scratch;
+  auto store = ValueOrDie(StreamStore::Open(scratch.path() / "stream", StreamOptions()));
+  for (int64_t bad : {std::numeric_limits<int64_t>::min(), kMinEventTimeMicros - 1, kMaxEventTimeMicros + 1,
+                      std::numeric_limits<int64_t>::max()}) {
+    EXPECT_THAT(store->Apply("s", 1, "", std::vector<StreamEvent>{Event(1, 10, "a"), Event(2, bad, "b")}).status(),
+                test_support::StatusIs(absl::StatusCode::kInvalidArgument,
+                                       HasSubstr("events[1]: event_time_micros " + std::to_string(bad))));
+  }
+  EXPECT_EQ(store->State("s").sequence, 0u);  // nothing of the refused batches was kept
+  EXPECT_FALSE(ValueOrDie(store->Get(KeyOf(1), std::nullopt)).has_value());
+  // The bounds themselves are events like any other; neither stops the source.
+  ASSERT_TRUE(store->Apply("s", 1, "", std::vector<StreamEvent>{Event(1, kMinEventTimeMicros, "first")}).ok());
+  ASSERT_TRUE(store->Apply("s", 2, "", std::vector<StreamEvent>{Event(2, 1000, "b")}).ok());
+  SourceState state = ValueOrDie(store->Apply("s", 3, "", std::vector<StreamEvent>{Event(3, kMaxEventTimeMicros, "c")}));
+  EXPECT_EQ(state.applied, 3u);
+  EXPECT_EQ(state.late, 0u);
+
+  // Sequences: replays are acknowledged, a gap is refused naming the next one.
+  EXPECT_THAT(store->Apply("s", std::numeric_limits<uint64_t>::max(), "", std::vector<StreamEvent>{}).status(),
+              test_support::StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("its next batch is 4")));
+  EXPECT_THAT(store->Apply("s", 5, "", std::vector<StreamEvent>{}).status(),
+              test_support::StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("skips ahead")));
+  EXPECT_EQ(ValueOrDie(store->Apply("s", 2, "", std::vector<StreamEvent>{})).sequence, 3u);  // a replay
+  // Batch 4 commits; after an event at the last time, an older one is late (no overflow either way).
+  state = ValueOrDie(store->Apply("s", 4, "", std::vector<StreamEvent>{Event(4, 2000, "d")}));
+  EXPECT_EQ(state.sequence, 4u);
+  EXPECT_EQ(state.late, 1u);
+  StreamOptions negative;
+  negative.allowed_lateness = std::chrono::hours(-1);
+  EXPECT_THAT(StreamStore::Open(scratch.path() / "other", negative).status(),
+              test_support::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("lateness")));
 }
 
 TEST(StreamStore, SweepKeepsTheWindowAndTheVersionInForceWhenItStarts) {
