@@ -14,6 +14,7 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -1099,6 +1100,14 @@ TEST_F(StreamingTest, BadBatchesAreRejectedWholeAndTheStreamGoesOn) {
       {"value column twice", [](v1::StreamEvent* e) { *e->add_values() = e->values(0); }, "forecast"},
       {"no values, no features", [](v1::StreamEvent* e) { e->clear_values(); }, "values"},
       {"values and features", [](v1::StreamEvent* e) { *e->add_features() = Field("f0", Double(1)); }, "not both"},
+      {"NaN value", [](v1::StreamEvent* e) { e->mutable_values(0)->mutable_value()->set_double_value(NAN); },
+       "\"forecast\": nan is not a finite number"},
+      {"infinite value",
+       [](v1::StreamEvent* e) { e->mutable_values(1)->mutable_value()->set_double_value(-INFINITY); },
+       "\"p90\": -inf is not a finite number"},
+      {"event time INT64_MIN",
+       [](v1::StreamEvent* e) { e->set_event_time_micros(std::numeric_limits<int64_t>::min()); },
+       "outside 0001-01-01 .. 9999-12-31"},
   };
   std::vector<v1::IngestRequest> batches;
   batches.push_back(BatchOfEvents("s", 1, {good}, "nope"));  // an unknown table
@@ -1109,6 +1118,7 @@ TEST_F(StreamingTest, BadBatchesAreRejectedWholeAndTheStreamGoesOn) {
   }
   batches.push_back(BatchOfEvents("s", 0, {second}));
   batches.push_back(BatchOfEvents("", 2, {second}));
+  batches.push_back(BatchOfEvents("s", std::numeric_limits<uint64_t>::max(), {second}));
   batches.push_back(BatchOfEvents("s", 2, {second}));
   IngestOutcome outcome = SendBatches(client, batches);
   ASSERT_TRUE(outcome.finish.ok()) << outcome.finish;
@@ -1127,10 +1137,12 @@ TEST_F(StreamingTest, BadBatchesAreRejectedWholeAndTheStreamGoesOn) {
   EXPECT_THAT(outcome.acks[rest].error_message(), HasSubstr("sequence"));
   EXPECT_EQ(outcome.acks[rest + 1].error_code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(outcome.acks[rest + 1].error_message(), HasSubstr("source"));
+  EXPECT_EQ(outcome.acks[rest + 2].error_code(), static_cast<int>(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(outcome.acks[rest + 2].error_message(), HasSubstr("its next batch is 2"));
   // Batch 2 was never committed by the rejected attempts: its number is free.
-  EXPECT_EQ(outcome.acks[rest + 2].error_code(), 0) << outcome.acks[rest + 2].error_message();
-  EXPECT_EQ(outcome.acks[rest + 2].status().sequence(), 2u);
-  EXPECT_EQ(outcome.acks[rest + 2].status().applied(), 2u);  // good, then second
+  EXPECT_EQ(outcome.acks[rest + 3].error_code(), 0) << outcome.acks[rest + 3].error_message();
+  EXPECT_EQ(outcome.acks[rest + 3].status().sequence(), 2u);
+  EXPECT_EQ(outcome.acks[rest + 3].status().applied(), 2u);  // good, then second
 
   // A features event on a table bound to no model.
   v1::IngestRequest features = BatchOfEvents("s", 3, {second});
