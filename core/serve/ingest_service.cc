@@ -59,16 +59,19 @@ absl::Status IngestService::ScoreEvent(const TableSnapshot& table, size_t index,
                                                 "\" is bound to no model (--fallback)"));
   }
   PREDSTORE_ASSIGN_OR_RETURN(size_t output_column, fallback_->OutputColumn(*binding, table.schema()));
-  // The prediction fills the output column; other value columns are NaN.
+  // The prediction fills the output column; other value columns are null
+  // (NaN in strict double and float columns).
   const std::vector<Column>& value_columns = table.schema().value_columns();
   std::vector<Cell> values(value_columns.size());
   for (size_t c = 0; c < value_columns.size(); ++c) {
-    if (value_columns[c].type == ColumnType::kDouble) {
+    if (value_columns[c].nullable) {
+      values[c] = Null{};
+    } else if (value_columns[c].type == ColumnType::kDouble) {
       values[c] = std::numeric_limits<double>::quiet_NaN();
     } else if (value_columns[c].type == ColumnType::kFloat) {
       values[c] = std::numeric_limits<float>::quiet_NaN();
     } else {
-      return absl::FailedPreconditionError(StrCat("scored events need double or float value columns; \"",
+      return absl::FailedPreconditionError(StrCat("scored events need double, float or nullable value columns; \"",
                                                   value_columns[c].name, "\" is ",
                                                   ColumnTypeName(value_columns[c].type)));
     }
@@ -84,7 +87,7 @@ absl::Status IngestService::ScoreEvent(const TableSnapshot& table, size_t index,
     prediction = *plan->cached_output;
   } else {
     std::vector<float> output;
-    PREDSTORE_RETURN_IF_ERROR(plan->model->scorer->Predict(plan->row, &output));
+    PREDSTORE_RETURN_IF_ERROR(plan->model->scorer->Predict(plan->row, &output, binding->output_kind));
     if (output.size() != 1) {
       return absl::InternalError(StrCat("events[", index, "]: the model gave ", output.size(), " outputs"));
     }

@@ -1298,6 +1298,50 @@ TEST_F(StreamingTest, FeatureEventsAreScoredByTheBoundModelOnArrival) {
   EXPECT_FALSE(Found(client, {960, 9, 1}, std::nullopt));
 }
 
+// Continuous inference into a table with a nullable column, bound with
+// output_kind=label: the output column gets the class, the nullable column
+// a null (an unset value), not a NaN.
+TEST_F(StreamingTest, FeatureEventsFillTheBindingsOutputKindAndLeaveNullableColumnsNull) {
+  const fs::path csv = Path("labels.csv");
+  std::ofstream(csv) << "store_id,item_id,horizon_days,forecast,p90\n1,1,1,0,\n";
+  ProgramResult load = RunProgram({LoaderBinary(), "load", "--data_dir=" + data().string(), "--table=labels", kKeys,
+                                   "--values=forecast:double,p90:double?", csv.string()});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  const fs::path model_dir = RegisterProductionModel();
+  ServerProcess server(data(), {"--ingest", "--model_registry=" + Path("mlruns").string(), "--refresh_interval_ms=0",
+                                "--fallback=table=labels,model=models:/m/Production,output_kind=label"});
+  ASSERT_TRUE(server.started()) << ReadText(server.log_path());
+  PredstoreClient client(ClientFor(server.target()));
+
+  constexpr int kRows = 8;
+  const std::vector<float> features = SampleFeatureRows(kRows, kFeatures, /*seed=*/78);
+  const std::vector<float> probabilities = XGBoostPredict(model_dir / "model.xgb", features);
+  v1::IngestRequest batch = BatchOfEvents("scorer", 1, {}, "labels");
+  for (int i = 0; i < kRows; ++i) {
+    v1::StreamEvent* event = batch.add_events();
+    for (auto [column, value] : {std::pair{"store_id", 970}, std::pair{"item_id", i}, std::pair{"horizon_days", 1}}) {
+      *event->add_key() = Field(column, Int(value));
+    }
+    event->set_event_time_micros(NowMicros());
+    for (int f = 0; f < kFeatures; ++f) *event->add_features() = Field(kFeatureNames[f], Double(features[i * kFeatures + f]));
+  }
+  IngestOutcome outcome = SendBatches(client, {batch});
+  ASSERT_EQ(outcome.acks.size(), 1u);
+  ASSERT_EQ(outcome.acks[0].error_code(), 0) << outcome.acks[0].error_message();
+  int ones = 0;
+  for (int i = 0; i < kRows; ++i) {
+    auto response = client.Lookup(LookupOf("labels", 970, i, 1));
+    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_EQ(response->values_size(), 2);
+    const double label = probabilities[i] > 0.5f ? 1 : 0;
+    EXPECT_EQ(response->values(0).double_value(), label) << i;
+    EXPECT_EQ(response->values(1).kind_case(), v1::Value::KIND_NOT_SET) << response->ShortDebugString();
+    ones += label == 1;
+  }
+  EXPECT_GT(ones, 0);
+  EXPECT_LT(ones, kRows);  // both classes occur, so the labels are told apart
+}
+
 // A feature event whose features are all null is scored on the key's row
 // of the bound features table, like a lookup miss; the lookup cache may
 // already hold that answer. (The server used to take the cached answer's
