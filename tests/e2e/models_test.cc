@@ -1062,6 +1062,27 @@ TEST_F(FallbackTest, AFeaturesTableWithNullsServesThemUnsetAndScoresThemAsMissin
     EXPECT_EQ(columnar->columns(f).double_values_size(), static_cast<int>(rows.size())) << f;
   }
 
+  // A scan of the features table answers the same nulls, unset.
+  v1::ScanRequest scan;
+  scan.set_table("gappy_features");
+  int scanned = 0;
+  ASSERT_TRUE(client
+                  .Scan(scan,
+                        [&](const v1::ScanResponse& response) {
+                          for (const v1::ScanRow& row : response.rows()) {
+                            const size_t i = static_cast<size_t>(row.key(0).int64_value() - kGappyStore);
+                            ASSERT_LT(i, rows.size());
+                            for (int f = 0; f < kFeatures; ++f) {
+                              EXPECT_EQ(row.values(f).kind_case() == v1::Value::KIND_NOT_SET,
+                                        static_cast<bool>(std::isnan(rows[i][f])))
+                                  << "store " << row.key(0).int64_value() << " f" << f;
+                            }
+                            ++scanned;
+                          }
+                        })
+                  .ok());
+  EXPECT_EQ(scanned, static_cast<int>(rows.size()));
+
   // The CLI shows the schema's nullable columns and a null as "null".
   ProgramResult cli = RunProgram({CliBinary(), "--server=" + server.target(), "lookup", "--table=gappy_features",
                                   "store_id=" + std::to_string(kGappyStore), "item_id=1", "horizon_days=1"});
