@@ -62,6 +62,7 @@ absl::StatusOr<std::vector<Cell>> LookupCellsFromWire(const google::protobuf::Re
     seen[i] = true;
     auto cell = CellFromWire(field.value(), columns[i]);
     if (!cell.ok()) return cell.status();
+    PREDSTORE_RETURN_IF_ERROR(CheckKeyCell(columns[i], *cell));
     cells[i] = std::move(*cell);
   }
   for (size_t i = 0; i < columns.size(); ++i) {
@@ -111,6 +112,7 @@ absl::StatusOr<ScanQuery> ScanQueryFromWire(const v1::ScanRequest& request, cons
                                        std::pair{&range.high(), &query.ranges[i].high}}) {
       if (value->kind_case() == v1::Value::KIND_NOT_SET) continue;
       auto cell = CellFromWire(*value, columns[i]);
+      if (absl::Status key = cell.ok() ? CheckKeyCell(columns[i], *cell) : absl::OkStatus(); !key.ok()) cell = key;
       if (!cell.ok()) return absl::InvalidArgumentError(StrCat("where[", w, "]: ", cell.status().message()));
       *bound = std::move(*cell);
     }
@@ -283,6 +285,7 @@ absl::StatusOr<BatchLookupQuery> BatchLookupQueryFromWire(const v1::BatchLookupR
     }
     for (size_t i = 0; i < columns.size(); ++i) {
       absl::StatusOr<Cell> cell = CellFromWire(row.values(positions[i]), columns[i]);
+      if (absl::Status key = cell.ok() ? CheckKeyCell(columns[i], *cell) : absl::OkStatus(); !key.ok()) cell = key;
       if (!cell.ok()) return absl::InvalidArgumentError(StrCat("keys[", k, "]: ", cell.status().message()));
       query.keys.push_back(*std::move(cell));
     }
@@ -341,6 +344,13 @@ absl::StatusOr<BatchLookupQuery> ColumnarQueryFromWire(const v1::BatchLookupRequ
       return absl::InvalidArgumentError(StrCat("key_values[", positions[i], "] (column \"", columns[i].name, "\", ",
                                                ColumnTypeName(columns[i].type), "): ", length, " values for ", keys,
                                                " keys"));
+    }
+    for (const std::string& text : values.string_values()) {
+      if (text.size() > kMaxKeyStringBytes) {
+        return absl::InvalidArgumentError(StrCat("key_values[", positions[i], "] (column \"", columns[i].name,
+                                                 "\"): a key of ", text.size(), " bytes; keys are at most ",
+                                                 kMaxKeyStringBytes, " bytes"));
+      }
     }
     if (columns[i].type != ColumnType::kDate) continue;
     for (int64_t days : values.int64_values()) {

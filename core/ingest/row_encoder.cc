@@ -62,6 +62,9 @@ absl::Status RowEncoder::Parse(std::span<const FieldText> fields, std::string_vi
       return error(StrCat("a JSON ", field.kind == FieldText::Kind::kJsonString ? "string" : "value", " ",
                                 field.text, " cannot hold a ", ColumnTypeName(column.type)));
     }
+    if (i < schema_.lookup_columns().size() && field.text.size() > kMaxKeyStringBytes) {
+      return error(StrCat("a key of ", field.text.size(), " bytes; keys are at most ", kMaxKeyStringBytes, " bytes"));
+    }
     auto cell = ParseColumnCell(column, field.text);
     if (!cell.ok()) return error(FromAbsl(cell.status().message()));
     cells_[i] = std::move(*cell);

@@ -108,7 +108,12 @@ absl::StatusOr<IngestStatusAnswer> IngestService::Status(std::string_view table)
   if (table.empty()) return absl::InvalidArgumentError("table: required");
   IngestStatusAnswer answer;
   const StreamStore* stream = streams_->Find(table);
-  if (stream == nullptr) return answer;  // no events yet
+  if (stream == nullptr) {
+    if (store_->Find(table) == nullptr) {
+      return absl::NotFoundError(StrCat("table \"", table, "\" is not served and has no stream"));
+    }
+    return answer;  // no events yet
+  }
   answer.sources = stream->Sources();
   answer.dead_letter_file = stream->dead_letter_file();
   return answer;

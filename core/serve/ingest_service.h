@@ -67,8 +67,10 @@ class IngestService {
   // streams. A replay changes nothing and calls no `convert`.
   absl::StatusOr<SourceState> Apply(const IngestBatch& batch, ConvertEvents convert) const;
 
-  // The committed state of every source of `table`. kInvalidArgument for an
-  // empty name; kFailedPrecondition when the server takes no streams.
+  // The committed state of every source of `table` (none yet: empty).
+  // kInvalidArgument for an empty name; kNotFound for a table that is
+  // neither served nor streamed; kFailedPrecondition when the server takes
+  // no streams.
   absl::StatusOr<IngestStatusAnswer> Status(std::string_view table) const;
 
  private:

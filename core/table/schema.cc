@@ -154,6 +154,13 @@ bool CellHasType(const Cell& cell, ColumnType type) {
   return false;
 }
 
+absl::Status CheckKeyCell(const Column& column, const Cell& cell) {
+  const std::string* text = std::get_if<std::string>(&cell);
+  if (text == nullptr || text->size() <= kMaxKeyStringBytes) return absl::OkStatus();
+  return absl::InvalidArgumentError(StrCat("column \"", column.name, "\": a key of ", text->size(),
+                                           " bytes; keys are at most ", kMaxKeyStringBytes, " bytes"));
+}
+
 bool IsNullText(const Column& column, std::string_view text) {
   if (!column.nullable) return false;
   if (text.empty()) return true;

@@ -68,6 +68,13 @@ struct Column {
   bool operator==(const Column&) const = default;
 };
 
+// The longest string a key or partition column takes, in bytes: a key must
+// fit any request that names it (gRPC's default message limit is 4 MiB).
+inline constexpr size_t kMaxKeyStringBytes = 1024;
+// kInvalidArgument "column "name": a key of N bytes; keys are at most 1024
+// bytes" for a longer string in a key or partition column `column`.
+absl::Status CheckKeyCell(const Column& column, const Cell& cell);
+
 // Whether `text` is a file's or flag's way to write no value in `column`:
 // an empty field, or "NaN" (any case; Spark's NaN) in a float or double
 // column. Always false for a column that is not nullable.

@@ -1157,6 +1157,7 @@ TEST_F(StreamingTest, BadBatchesAreRejectedWholeAndTheStreamGoesOn) {
   const v1::SourceStatus status = SourceOf(client, "s");
   EXPECT_EQ(status.sequence(), 2u);
   EXPECT_EQ(status.applied(), 2u);
+  EXPECT_EQ(client.IngestStatus("nope").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(status.max_event_time_micros(), t);  // no rejected batch moved the watermark
   EXPECT_FALSE(Found(client, later.key, std::nullopt));
   auto first = client.Lookup(LookupAt(good.key, std::nullopt));

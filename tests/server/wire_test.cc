@@ -141,6 +141,49 @@ TEST_F(WireTest, AColumnarMissIsZeroAndEmpty) {
   EXPECT_THAT(response.columns(1).string_values(), ElementsAre("high", ""));
 }
 
+// Keys longer than kMaxKeyStringBytes are refused on every request form
+// that names a key, naming the field.
+TEST(WireKeyLimitTest, LongKeysAreRefusedNamingTheField) {
+  test_support::ScratchDir scratch;
+  LoadRequest load;
+  load.data_dir = scratch.path() / "data";
+  load.table = "users";
+  load.schema = ValueOrDie(
+      Schema::Create({{"user", ColumnType::kString}}, {{"score", ColumnType::kDouble}}, std::nullopt));
+  load.inputs = {scratch.WriteFile("u.csv", "user,score\nann,1\n")};
+  ValueOrDie(LoadSnapshot(load));
+  auto store = ValueOrDie(PredictionStore::Open({.data_dir = scratch.path() / "data"}));
+  std::shared_ptr<const TableSnapshot> table = store->Find("users");
+  const std::string longest(kMaxKeyStringBytes, 'u'), too_long(kMaxKeyStringBytes + 1, 'u');
+
+  v1::LookupRequest lookup;
+  v1::KeyField* user = lookup.add_key();
+  user->set_column("user");
+  user->mutable_value()->set_string_value(longest);
+  EXPECT_TRUE(LookupQueryFromWire(lookup, table).ok());
+  user->mutable_value()->set_string_value(too_long);
+  EXPECT_THAT(LookupQueryFromWire(lookup, table),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("column \"user\": a key of 1025 bytes")));
+
+  v1::BatchLookupRequest batch;
+  batch.add_key_columns("user");
+  batch.add_keys()->add_values()->set_string_value("ann");
+  batch.add_keys()->add_values()->set_string_value(too_long);
+  EXPECT_THAT(BatchLookupQueryFromWire(batch, table),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("keys[1]: column \"user\": a key of 1025")));
+  v1::BatchLookupRequest columnar;
+  columnar.add_key_columns("user");
+  columnar.add_key_values()->add_string_values(too_long);
+  EXPECT_THAT(ColumnarQueryFromWire(columnar, table),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("key_values[0] (column \"user\"): a key of 1025")));
+  v1::ScanRequest scan;
+  v1::ColumnRange* range = scan.add_where();
+  range->set_column("user");
+  range->mutable_low()->set_string_value(too_long);
+  EXPECT_THAT(ScanQueryFromWire(scan, table->schema()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("where[0]: column \"user\": a key of 1025")));
+}
+
 // A table whose value columns are nullable: a null is an unset value in
 // every answer, listed in null_indexes in the columnar form, and an unset
 // or NaN value of a stream event is a null (an unset strict one is refused).

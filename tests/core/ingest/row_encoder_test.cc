@@ -184,6 +184,11 @@ TEST_F(RowEncoderTest, CsvErrorsNameFileLineColumnAndField) {
   ExpectCsvError(with(2, "-1"), 2, "uint64");
   ExpectCsvError(with(0, "2026-02-30"), 0, "date");
   ExpectCsvError(with(4, "yesterday"), 4, "timestamp");
+  // Keys are bounded; values are not.
+  ExpectCsvError(with(3, std::string(kMaxKeyStringBytes + 1, 'k')), 3, "a key of 1025 bytes; keys are at most 1024");
+  auto path = dir_.WriteFile("long.csv", StrCat(kHeader, absl::StrJoin(with(3, std::string(kMaxKeyStringBytes, 'k')), ","),
+                                                "\n", absl::StrJoin(with(8, std::string(100000, 'v')), ","), "\n"));
+  EXPECT_TRUE(EncodeAll(path, InputFormat::kCsv).ok());
 }
 
 TEST_F(RowEncoderTest, JsonErrorsNameFileLineColumnAndField) {
