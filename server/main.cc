@@ -81,7 +81,13 @@ int main(int argc, char** argv) {
   options.refresh_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_refresh_interval_ms));
   options.shutdown_grace = std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
   options.ingest = absl::GetFlag(FLAGS_ingest);
-  options.stream.allowed_lateness = std::chrono::seconds(absl::GetFlag(FLAGS_allowed_lateness_s));
+  const int64_t lateness_s = absl::GetFlag(FLAGS_allowed_lateness_s);
+  if (lateness_s < 0 || lateness_s > predstore::kMaxAllowedLatenessSeconds) {
+    std::fprintf(stderr, "predstore-server: --allowed_lateness_s=%lld: must be 0 to %lld (100 years)\n",
+                 static_cast<long long>(lateness_s), static_cast<long long>(predstore::kMaxAllowedLatenessSeconds));
+    return 2;
+  }
+  options.stream.allowed_lateness = std::chrono::seconds(lateness_s);
   options.stream.retention = std::chrono::hours(absl::GetFlag(FLAGS_retention_hours));
   options.stream.dead_letter_file = absl::GetFlag(FLAGS_dead_letter_file);
   options.model_registry = absl::GetFlag(FLAGS_model_registry);

@@ -19,6 +19,9 @@ bool IsColumnName(std::string_view name) {
   return true;
 }
 
+// How a features file's feature columns are read.
+const Column kFeatureColumn{"feature", ColumnType::kDouble, /*nullable=*/true};
+
 }  // namespace
 
 std::vector<Column> PredictionColumns(const BatchScoring& scoring) {
@@ -42,7 +45,7 @@ absl::StatusOr<Schema> FeatureFileSchema(const Schema& table_schema, const Serve
             StrCat("model feature '", feature.name, "' is also a key column; rename one of them"));
       }
     }
-    features.push_back({feature.name, ColumnType::kDouble});
+    features.push_back({feature.name, kFeatureColumn.type, kFeatureColumn.nullable});
   }
   return Schema::Create(table_schema.key_columns(), std::move(features), table_schema.partition_column(),
                         table_schema.layout());
@@ -79,6 +82,9 @@ void ScoreRecordBatch(const Schema& table_schema, const BatchScoring& scoring, R
       if (is_key) {
         absl::StatusOr<Cell> cell =
             field.present ? ParseCell(lookup_columns[i].type, field.text) : absl::InvalidArgumentError("missing key field");
+        if (absl::Status key = cell.ok() ? CheckKeyCell(lookup_columns[i], *cell) : absl::OkStatus(); !key.ok()) {
+          cell = key;
+        }
         if (!cell.ok()) {
           error(FromAbsl(cell.status().message()));
         } else {
@@ -86,11 +92,12 @@ void ScoreRecordBatch(const Schema& table_schema, const BatchScoring& scoring, R
         }
         continue;
       }
-      // An empty cell, a JSON null or an absent JSON field, and the text
-      // NaN (as Spark writes a NaN double) are missing values.
+      // An empty cell (quoted or not), a JSON null or an absent JSON field,
+      // and the text NaN in any case (as Spark writes a NaN double) are
+      // missing values: the features are read as nullable doubles.
       const int feature = static_cast<int>(i - lookup_count);
       absl::Status set;
-      if (!field.present || field.text == "NaN") {
+      if (!field.present || IsNullText(kFeatureColumn, field.text)) {
         set = scoring_row.Set(feature, std::nullopt);
       } else if (absl::StatusOr<Cell> cell = ParseCell(ColumnType::kDouble, field.text); !cell.ok()) {
         set = cell.status();

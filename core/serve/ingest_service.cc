@@ -19,8 +19,10 @@ absl::StatusOr<SourceState> IngestService::Apply(const IngestBatch& batch, Conve
         StrCat("table \"", batch.table, "\" is not served: load a snapshot first (it gives the schema)"));
   }
   PREDSTORE_ASSIGN_OR_RETURN(StreamStore * stream, streams_->OpenOrCreate(batch.table));
-  if (batch.sequence <= stream->State(batch.source).sequence) {
-    return stream->Apply(batch.source, batch.sequence, batch.position, {});  // a replay
+  if (batch.sequence != stream->State(batch.source).sequence + 1) {
+    // A replay (acknowledged, nothing written) or a gap (refused): no event
+    // needs converting or scoring.
+    return stream->Apply(batch.source, batch.sequence, batch.position, {});
   }
   PREDSTORE_ASSIGN_OR_RETURN(std::vector<IngestEvent> converted, convert(*table));
   PREDSTORE_ASSIGN_OR_RETURN(std::vector<StreamEvent> events, EncodeEvents(*table, std::move(converted)));

@@ -125,7 +125,11 @@ absl::StatusOr<TableManifest> TableDirectory::ReadManifest() const {
     return absl::DataLossError(StrCat(file.string(), ": ", what));
   };
   if (json.is_discarded() || !json.is_object()) return corrupt("not a JSON object");
-  if (json.value("format_version", 0) != kManifestFormatVersion) return corrupt("unsupported manifest format version");
+  if (const int format = json.value("format_version", 0);
+      format < kOldestManifestFormatVersion || format > kManifestFormatVersion) {
+    return corrupt(StrCat("unsupported manifest format version ", format, " (this build reads ",
+                          kOldestManifestFormatVersion, " to ", kManifestFormatVersion, ")"));
+  }
   if (!json.contains("schema") || !json.contains("versions") || !json["versions"].is_array()) {
     return corrupt("missing schema or versions");
   }
@@ -164,7 +168,8 @@ absl::StatusOr<TableManifest> TableDirectory::ReadManifest() const {
 
 absl::Status TableDirectory::WriteManifest(const TableManifest& manifest) const {
   nlohmann::json json;
-  json["format_version"] = kManifestFormatVersion;
+  json["format_version"] =
+      manifest.schema.nullable_value_columns() > 0 ? kManifestFormatVersion : kOldestManifestFormatVersion;
   json["table"] = table_;
   json["schema"] = nlohmann::json::parse(manifest.schema.ToJson());
   json["active_version"] = manifest.active_version;
@@ -277,14 +282,16 @@ absl::Status TableDirectory::RemoveUnreferencedParts(const TableManifest& manife
   for (const SnapshotVersion& version : manifest.versions) {
     for (const PartInfo& part : version.parts) referenced.insert(part.dir);
   }
-  for (const auto& entry : fs::directory_iterator(parts, error)) {
-    const std::string dir = StrCat("parts/", entry.path().filename().string());
-    if (referenced.contains(dir)) continue;
-    LogInfo("removing ", (path_ / dir).string(), ", which no manifest version names (left by a stopped publish)");
-    fs::remove_all(entry.path(), error);
-    if (error) return absl::InternalError(StrCat("removing ", (path_ / dir).string(), ": ", error.message()));
+  std::vector<fs::path> unreferenced;
+  for (fs::directory_iterator it(parts, error), end; !error && it != end; it.increment(error)) {
+    if (!referenced.contains(StrCat("parts/", it->path().filename().string()))) unreferenced.push_back(it->path());
   }
   if (error) return absl::InternalError(StrCat(parts.string(), ": ", error.message()));
+  for (const fs::path& dir : unreferenced) {
+    LogInfo("removing ", dir.string(), ", which no manifest version names (left by a stopped publish)");
+    fs::remove_all(dir, error);
+    if (error) return absl::InternalError(StrCat("removing ", dir.string(), ": ", error.message()));
+  }
   return absl::OkStatus();
 }
 

@@ -25,7 +25,12 @@
 
 namespace predstore {
 
-inline constexpr int kManifestFormatVersion = 1;
+// Manifest format versions: 2 adds nullable value columns (rows with a null
+// bitmap, see value_codec.h). A manifest is written as 1 when its schema has
+// no nullable column, so older readers keep reading such tables and refuse
+// the others ("unsupported manifest format version") instead of misreading.
+inline constexpr int kManifestFormatVersion = 2;
+inline constexpr int kOldestManifestFormatVersion = 1;
 
 // One RocksDB directory of a snapshot.
 struct PartInfo {

@@ -76,8 +76,8 @@ absl::StatusOr<SourceState> StateFromJson(std::string_view text) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StreamStore>> StreamStore::Open(std::filesystem::path dir, StreamOptions options) {
-  constexpr std::chrono::microseconds kMaxLateness = std::chrono::hours(24 * 366 * 100);
-  if (options.allowed_lateness.count() < 0 || options.allowed_lateness > kMaxLateness) {
+  if (options.allowed_lateness.count() < 0 ||
+      options.allowed_lateness > std::chrono::seconds(kMaxAllowedLatenessSeconds)) {
     return absl::InvalidArgumentError("allowed lateness: must be 0 to 100 years");
   }
   std::error_code error;

@@ -52,6 +52,10 @@ namespace predstore {
 inline constexpr int64_t kMinEventTimeMicros = -62135596800000000;
 inline constexpr int64_t kMaxEventTimeMicros = 253402300799999999;
 
+// The longest allowed lateness (100 years), so that the watermark cannot
+// overflow.
+inline constexpr int64_t kMaxAllowedLatenessSeconds = int64_t{100} * 366 * 24 * 3600;
+
 struct StreamEvent {
   std::string key;    // encoded with the table's KeyCodec
   int64_t event_time_micros = 0;

@@ -93,7 +93,10 @@ absl::StatusOr<Column> ColumnFromJson(const nlohmann::json& json) {
     return absl::DataLossError("schema: column entry needs string fields \"name\" and \"type\"");
   }
   PREDSTORE_ASSIGN_OR_RETURN(ColumnType type, ParseColumnType(json["type"].get<std::string>()));
-  const bool nullable = json.contains("nullable") && json["nullable"].is_boolean() && json["nullable"].get<bool>();
+  if (json.contains("nullable") && !json["nullable"].is_boolean()) {
+    return absl::DataLossError("schema: column field \"nullable\" is not true or false");
+  }
+  const bool nullable = json.value("nullable", false);
   return Column{json["name"].get<std::string>(), type, nullable};
 }
 
@@ -163,9 +166,9 @@ absl::Status CheckKeyCell(const Column& column, const Cell& cell) {
 
 bool IsNullText(const Column& column, std::string_view text) {
   if (!column.nullable) return false;
-  if (text.empty()) return true;
-  return (column.type == ColumnType::kDouble || column.type == ColumnType::kFloat) &&
-         absl::EqualsIgnoreCase(ToAbsl(text), "nan");
+  if (column.type == ColumnType::kString) return false;  // "" is the empty string
+  return text.empty() || ((column.type == ColumnType::kDouble || column.type == ColumnType::kFloat) &&
+                          absl::EqualsIgnoreCase(ToAbsl(text), "nan"));
 }
 
 absl::StatusOr<Cell> ParseColumnCell(const Column& column, std::string_view text) {

@@ -75,9 +75,10 @@ inline constexpr size_t kMaxKeyStringBytes = 1024;
 // bytes" for a longer string in a key or partition column `column`.
 absl::Status CheckKeyCell(const Column& column, const Cell& cell);
 
-// Whether `text` is a file's or flag's way to write no value in `column`:
-// an empty field, or "NaN" (any case; Spark's NaN) in a float or double
-// column. Always false for a column that is not nullable.
+// Whether `text` is a file's or flag's way to write no value in a nullable
+// `column`: an empty field, or "NaN" (any case; Spark's NaN) in a float or
+// double column. Never in a string column (there "" is the empty string;
+// only an absent field is null) nor in a column that is not nullable.
 bool IsNullText(const Column& column, std::string_view text);
 // The cell of `text` in `column`: Null where IsNullText, else ParseCell.
 absl::StatusOr<Cell> ParseColumnCell(const Column& column, std::string_view text);

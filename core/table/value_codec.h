@@ -1,13 +1,14 @@
 // ValueCodec turns a row's value cells into the RocksDB value of the row and
 // reads them back without copying. Immutable; concurrent use is safe.
 //
-// Value format version 2 (persisted): when the schema has nullable value
+// Value format (persisted): when the schema has nullable value
 // columns, a null bitmap of ceil(k/8) bytes for its k nullable columns in
 // schema order (bit j % 8 of byte j / 8 set: the j-th is Null); then the
 // value columns in schema order, a Null one taking no bytes, each other as:
 // double 8 bytes, float 4 bytes, int64 8 bytes (all little-endian, IEEE 754
-// for floats), string a LEB128 length then its bytes. No header. Version 1
-// had no nullable columns, so its rows read the same.
+// for floats), string a LEB128 length then its bytes. No header: the
+// manifest's format version says whether nullable columns may exist
+// (table_directory.h); version 1 had none, so its rows read the same.
 #pragma once
 
 #include <cstdint>
@@ -22,8 +23,6 @@
 #include "core/table/schema.h"
 
 namespace predstore {
-
-inline constexpr int kValueFormatVersion = 2;
 
 class ValueCodec {
  public:

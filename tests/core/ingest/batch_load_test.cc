@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,6 +21,7 @@
 #include "core/snapshot/table_directory.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/support/cell_printers.h"
 #include "tests/support/scratch_dir.h"
 #include "tests/support/status_matchers.h"
@@ -525,6 +528,36 @@ TEST_F(BatchLoadTest, RejectsBadRequests) {
   EXPECT_THAT(LoadSnapshot(Request({dir_.WriteFile("x.txt", "user,item,score,label\n1,a,1,x\n")})),
               StatusHasCode(absl::StatusCode::kInvalidArgument));
   EXPECT_FALSE(fs::exists(table_dir() / "manifest.json"));
+}
+
+// A table with nullable columns is written as manifest format 2, which
+// builds before nullable columns refuse instead of misreading its rows;
+// strict tables stay format 1. Unknown formats are refused naming them.
+TEST_F(BatchLoadTest, TheManifestFormatFollowsTheSchema) {
+  auto format_of = [&](const std::string& table) {
+    std::ifstream in(data_dir() / table / "manifest.json");
+    return nlohmann::json::parse(in).value("format_version", 0);
+  };
+  ASSERT_OK(Load("strict.csv", RandomRows(5, 1, 1)).status());
+  EXPECT_EQ(format_of(kTable), 1);
+  LoadRequest nullable = Request({dir_.WriteFile("nullable.csv", "user,item,score,label\n1,a,,x\n")});
+  nullable.table = "nullable";
+  nullable.schema = ValueOrDie(Schema::Create(schema_.key_columns(),
+                                              {{"score", ColumnType::kDouble, true}, {"label", ColumnType::kString}},
+                                              std::nullopt));
+  ASSERT_OK(LoadSnapshot(nullable).status());
+  EXPECT_EQ(format_of("nullable"), 2);
+  EXPECT_TRUE(ValueOrDie(TableDirectory(data_dir(), "nullable").ReadManifest()).schema == nullable.schema);
+  std::string text;
+  {
+    std::ifstream in(data_dir() / "nullable" / "manifest.json");
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t at = text.find("\"format_version\": 2");
+  ASSERT_NE(at, std::string::npos);
+  std::ofstream(data_dir() / "nullable" / "manifest.json") << text.replace(at, 19, "\"format_version\": 3");
+  EXPECT_THAT(TableDirectory(data_dir(), "nullable").ReadManifest(),
+              test_support::StatusIs(absl::StatusCode::kDataLoss, HasSubstr("unsupported manifest format version 3")));
 }
 
 }  // namespace

@@ -155,6 +155,31 @@ TEST_F(BatchScoringTest, JsonNullsAndAbsentFieldsAreScoredAsMissingValues) {
   for (int r = 0; r < 3; ++r) EXPECT_EQ(predictions[r], static_cast<double>(expected[r])) << "row " << r;
 }
 
+// Every spelling of a missing feature scores; an over-long key is a bad row.
+TEST_F(BatchScoringTest, QuotedEmptyCellsAndNaNInAnyCaseAreMissingValues) {
+  std::vector<float> rows(features_.begin(), features_.begin() + 3 * kFeatures);
+  rows[0 * kFeatures + 1] = NAN;
+  rows[1 * kFeatures + 2] = NAN;
+  rows[2 * kFeatures + 3] = NAN;
+  auto text = [&](int r, int f) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.9g", features_[r * kFeatures + f]);
+    return std::string(buffer);
+  };
+  std::ostringstream csv;
+  csv << "id,f0,f1,f2,f3\n";
+  csv << "0," << text(0, 0) << ",\"\"," << text(0, 2) << "," << text(0, 3) << "\n";
+  csv << "1," << text(1, 0) << "," << text(1, 1) << ",nan," << text(1, 3) << "\n";
+  csv << "2," << text(2, 0) << "," << text(2, 1) << "," << text(2, 2) << ",NAN\n";
+  std::vector<float> expected;
+  ASSERT_TRUE(model_->scorer->Predict(rows, &expected).ok());
+  auto result = LoadSnapshot(Request(scratch_.WriteFile("spellings.csv", csv.str()), 1));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->rows, 3u);
+  const std::vector<double> predictions = ReadPredictions();
+  for (int r = 0; r < 3; ++r) EXPECT_EQ(predictions[r], static_cast<double>(expected[r])) << "row " << r;
+}
+
 // --output_kind: the table holds labels or margins, as the scorer gives them.
 TEST_F(BatchScoringTest, TheOutputKindDecidesWhatTheColumnHolds) {
   const auto input = WriteFeatures("features.csv");

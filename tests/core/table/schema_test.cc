@@ -199,6 +199,9 @@ TEST(SchemaTest, NullableValueColumns) {
   EXPECT_THAT(Schema::Create({{"k", ColumnType::kInt64}}, values, Column{"day", ColumnType::kDate, true}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("partition column \"day\" cannot be nullable")));
   EXPECT_THAT(Schema::ParseColumnList("a:double??"), StatusHasCode(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Schema::FromJson(R"({"key_columns": [{"name": "k", "type": "int64"}],
+                                   "value_columns": [{"name": "v", "type": "double", "nullable": "yes"}]})"),
+              StatusHasCode(absl::StatusCode::kDataLoss));
 }
 
 TEST(ParseColumnCellTest, EmptyTextAndNaNAreNullOnlyInNullableColumns) {
@@ -214,7 +217,7 @@ TEST(ParseColumnCellTest, EmptyTextAndNaNAreNullOnlyInNullableColumns) {
   EXPECT_THAT(ParseColumnCell(nullable_double, "inf"), StatusHasCode(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ParseColumnCell(nullable_int, ""), IsOkAndHolds(Cell(Null{})));
   EXPECT_THAT(ParseColumnCell(nullable_int, "NaN"), StatusHasCode(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ParseColumnCell(nullable_string, ""), IsOkAndHolds(Cell(Null{})));
+  EXPECT_THAT(ParseColumnCell(nullable_string, ""), IsOkAndHolds(Cell(std::string())));  // only an absent field is null
   EXPECT_THAT(ParseColumnCell(nullable_string, "NaN"), IsOkAndHolds(Cell(std::string("NaN"))));
   // Strict columns keep the strict rule.
   EXPECT_THAT(ParseColumnCell(Column{"d", ColumnType::kDouble}, "NaN"), StatusHasCode(absl::StatusCode::kInvalidArgument));
