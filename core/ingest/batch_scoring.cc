@@ -19,7 +19,7 @@ bool IsColumnName(std::string_view name) {
   return true;
 }
 
-// How a features file's feature columns are read.
+// How a feature's text is read: as a double that may be missing.
 const Column kFeatureColumn{"feature", ColumnType::kDouble, /*nullable=*/true};
 
 }  // namespace
@@ -45,7 +45,9 @@ absl::StatusOr<Schema> FeatureFileSchema(const Schema& table_schema, const Serve
             StrCat("model feature '", feature.name, "' is also a key column; rename one of them"));
       }
     }
-    features.push_back({feature.name, kFeatureColumn.type, kFeatureColumn.nullable});
+    // An optional feature may be left out of the file (a CSV header without
+    // it); a required one may not.
+    features.push_back({feature.name, ColumnType::kDouble, /*nullable=*/!feature.required});
   }
   return Schema::Create(table_schema.key_columns(), std::move(features), table_schema.partition_column(),
                         table_schema.layout());
@@ -96,6 +98,7 @@ void ScoreRecordBatch(const Schema& table_schema, const BatchScoring& scoring, R
       // and the text NaN in any case (as Spark writes a NaN double) are
       // missing values: the features are read as nullable doubles.
       const int feature = static_cast<int>(i - lookup_count);
+      if (field.column_absent) continue;  // an optional feature the file lacks: absent, so NaN
       absl::Status set;
       if (!field.present || IsNullText(kFeatureColumn, field.text)) {
         set = scoring_row.Set(feature, std::nullopt);

@@ -39,7 +39,8 @@ struct BatchScoring {
 std::vector<Column> PredictionColumns(const BatchScoring& scoring);
 
 // The schema a features file is read with: the table's lookup columns, then
-// the model's features as double columns. kFailedPrecondition naming a
+// the model's features as double columns, nullable (so that a CSV header
+// may lack them) for the signature's optional features. kFailedPrecondition naming a
 // feature whose name cannot be a column ([A-Za-z0-9_]) or that is also a
 // key column.
 absl::StatusOr<Schema> FeatureFileSchema(const Schema& table_schema, const ServedModel& model);
@@ -49,8 +50,11 @@ absl::StatusOr<Schema> FeatureFileSchema(const Schema& table_schema, const Serve
 // `table_schema` (whose values are PredictionColumns); a bad row (missing
 // key, text that is not a number, a missing value in an integer feature)
 // gets its error, "file:line:column: column "name": reason". A feature's
-// empty CSV cell, JSON null or absent JSON field, or the text NaN, is a
-// missing value (ScoringRow's rule): the row is scored with it. One XGBoost
+// empty CSV cell (quoted or not), JSON null or absent JSON field, or the
+// text NaN in any case, is a missing value (ScoringRow's rule): the row is
+// scored with it. An optional feature the CSV header lacks is absent (NaN
+// even for an integer feature, as MLflow fills an absent optional column).
+// One XGBoost
 // call for the batch's good rows. Thread-safe: batches are scored on
 // several threads.
 void ScoreRecordBatch(const Schema& table_schema, const BatchScoring& scoring, RecordBatch& batch);

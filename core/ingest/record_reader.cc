@@ -175,13 +175,15 @@ class CsvReader final : public MappedRecordReader {
       seen[slot] = true;
       slot_of_field_[i] = slot;
     }
+    fields_.assign(seen.size(), FieldText{});
     for (size_t slot = 0; slot < seen.size(); ++slot) {
-      if (!seen[slot]) {
+      if (seen[slot]) continue;
+      if (!schema_.input_columns()[slot].nullable) {
         return Error(1, 1, StrCat("header lacks column \"", schema_.input_columns()[slot].name, "\" (expected ",
                                         ExpectedColumns(), ")"));
       }
+      fields_[slot].column_absent = true;  // a nullable column: null in every record
     }
-    fields_.assign(seen.size(), FieldText{});
     scratch_.resize(names.size());
     if (pos_ == file_->end()) return Error(line_, 1, "no data rows after the header");
     return absl::OkStatus();

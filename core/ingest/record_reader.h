@@ -44,6 +44,9 @@ struct FieldText {
   // fields: where the object starts).
   uint64_t line = 0;
   uint32_t column = 0;
+  // True in every record when the CSV header lacks the column, which only a
+  // nullable column may (present is then false too).
+  bool column_absent = false;
 };
 
 class RecordReader {

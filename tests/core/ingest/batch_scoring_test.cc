@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "core/base/strings.h"
@@ -178,6 +179,48 @@ TEST_F(BatchScoringTest, QuotedEmptyCellsAndNaNInAnyCaseAreMissingValues) {
   EXPECT_EQ(result->rows, 3u);
   const std::vector<double> predictions = ReadPredictions();
   for (int r = 0; r < 3; ++r) EXPECT_EQ(predictions[r], static_cast<double>(expected[r])) << "row " << r;
+}
+
+// MLflow's rule for a file: an optional feature's column may be left out
+// (scored as NaN), a required one's may not.
+TEST_F(BatchScoringTest, AnOptionalFeatureMayBeLeftOutOfTheHeaderARequiredOneMayNot) {
+  const std::filesystem::path mlmodel = scratch_.path() / "model" / "MLmodel";
+  std::string text;
+  {
+    std::ifstream in(mlmodel);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string required = R"("name": "f3", "required": true)";
+  const size_t at = text.find(required);
+  ASSERT_NE(at, std::string::npos) << text;
+  std::ofstream(mlmodel) << text.replace(at, required.size(), R"("name": "f3", "required": false)");
+  model_ = ValueOrDie(LoadServedModel("churn", 8, (scratch_.path() / "model").string(), 1));
+
+  std::vector<float> rows(features_.begin(), features_.begin() + 2 * kFeatures);
+  std::ostringstream without_f3, without_f2;
+  without_f3 << "id,f0,f1,f2\n";
+  without_f2 << "id,f0,f1,f3\n";
+  for (int r = 0; r < 2; ++r) {
+    rows[r * kFeatures + 3] = NAN;
+    without_f3 << r;
+    without_f2 << r;
+    for (int f = 0; f < kFeatures; ++f) {
+      char value[32];
+      std::snprintf(value, sizeof value, ",%.9g", features_[r * kFeatures + f]);
+      if (f != 3) without_f3 << value;
+      if (f != 2) without_f2 << value;
+    }
+    without_f3 << "\n";
+    without_f2 << "\n";
+  }
+  std::vector<float> expected;
+  ASSERT_TRUE(model_->scorer->Predict(rows, &expected).ok());
+  auto result = LoadSnapshot(Request(scratch_.WriteFile("without_f3.csv", without_f3.str()), 1));
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::vector<double> predictions = ReadPredictions();
+  for (int r = 0; r < 2; ++r) EXPECT_EQ(predictions[r], static_cast<double>(expected[r])) << "row " << r;
+  EXPECT_THAT(LoadSnapshot(Request(scratch_.WriteFile("without_f2.csv", without_f2.str()), 1)).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("header lacks column \"f2\"")));
 }
 
 // --output_kind: the table holds labels or margins, as the scorer gives them.

@@ -267,6 +267,11 @@ TEST(RowEncoderNullableTest, EmptyNaNNullAndAbsentAreNullInNullableColumnsOnly) 
   EXPECT_THAT(decode_all(json, InputFormat::kJsonLines),
               IsOkAndHolds(::testing::ElementsAre(std::vector<Cell>{null, 2.0f, null, null, 1.0},
                                                   std::vector<Cell>{null, null, null, null, 2.0})));
+  // A CSV header may leave out nullable columns (null in every row), not strict ones.
+  EXPECT_THAT(decode_all(dir.WriteFile("short.csv", "id,f_float,strict\n1,2,1\n"), InputFormat::kCsv),
+              IsOkAndHolds(::testing::ElementsAre(std::vector<Cell>{null, 2.0f, null, null, 1.0})));
+  EXPECT_THAT(decode_all(dir.WriteFile("nostrict.csv", "id,f_float\n1,2\n"), InputFormat::kCsv),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("header lacks column \"strict\"")));
   // The strict column keeps the strict rule; NaN in an integer column is no null.
   EXPECT_THAT(decode_all(dir.WriteFile("a.csv", "id,f_double,f_float,f_int,f_text,strict\n1,,,,,\n"), InputFormat::kCsv),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("a.csv:2:7: column \"strict\": missing value")));
