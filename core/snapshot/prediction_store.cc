@@ -511,8 +511,19 @@ absl::StatusOr<std::shared_ptr<const TableSnapshot>> PredictionStore::Rollback(s
   PREDSTORE_RETURN_IF_ERROR(TableDirectory::ValidateTableName(table));
   std::lock_guard<std::mutex> lock(writer_mu_);
   TableDirectory directory(options_.data_dir, std::string(table));
-  PREDSTORE_ASSIGN_OR_RETURN(TableManifest manifest, directory.Rollback(to_version));
-  PREDSTORE_ASSIGN_OR_RETURN(auto snapshot, OpenSnapshot(std::string(table), std::move(manifest)));
+  // The snapshot is opened under the table lock, before the manifest names
+  // it: a load publishing meanwhile waits, so it cannot prune the version
+  // between the two (which failed a rollback that had been applied), and a
+  // version that cannot be opened is never made active.
+  std::shared_ptr<const TableSnapshot> snapshot;
+  PREDSTORE_RETURN_IF_ERROR(directory
+                                .Rollback(to_version,
+                                          [&](const TableManifest& manifest) -> absl::Status {
+                                            PREDSTORE_ASSIGN_OR_RETURN(snapshot,
+                                                                       OpenSnapshot(std::string(table), manifest));
+                                            return absl::OkStatus();
+                                          })
+                                .status());
   auto next = std::make_shared<Catalog>(*catalog_.load());
   (*next)[std::string(table)] = snapshot;
   Publish(std::move(next));

@@ -370,7 +370,8 @@ absl::Status TableDirectory::CommitVersion(TableManifest* manifest, std::vector<
   return absl::OkStatus();
 }
 
-absl::StatusOr<TableManifest> TableDirectory::Rollback(uint64_t to_version) {
+absl::StatusOr<TableManifest> TableDirectory::Rollback(
+    uint64_t to_version, absl::FunctionRef<absl::Status(const TableManifest&)> before_commit) {
   PREDSTORE_ASSIGN_OR_RETURN(TableLock lock, TableLock::Acquire(path_));
   PREDSTORE_ASSIGN_OR_RETURN(TableManifest manifest, ReadManifest());
   if (to_version == 0) {
@@ -389,6 +390,7 @@ absl::StatusOr<TableManifest> TableDirectory::Rollback(uint64_t to_version) {
     return absl::NotFoundError(StrCat("table \"", table_, "\" keeps no version ", to_version));
   }
   manifest.active_version = to_version;
+  PREDSTORE_RETURN_IF_ERROR(before_commit(manifest));
   PREDSTORE_RETURN_IF_ERROR(WriteManifest(manifest));
   return manifest;
 }

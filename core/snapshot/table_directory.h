@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "core/table/key_mapping.h"
 #include "core/table/schema.h"
@@ -132,8 +133,15 @@ class TableDirectory {
 
   // Makes the kept version `to_version` active (0: the newest kept version
   // older than the active one). kNotFound for an unknown version;
-  // kFailedPrecondition when there is no older version.
-  absl::StatusOr<TableManifest> Rollback(uint64_t to_version);
+  // kFailedPrecondition when there is no older version. `before_commit` is
+  // called under the table lock with the manifest about to be written (so
+  // that no publish can prune the version meanwhile, e.g. to open it); its
+  // error is returned and nothing is written.
+  absl::StatusOr<TableManifest> Rollback(
+      uint64_t to_version,
+      absl::FunctionRef<absl::Status(const TableManifest&)> before_commit = [](const TableManifest&) {
+        return absl::OkStatus();
+      });
 
  private:
   absl::Status WriteManifest(const TableManifest& manifest) const;

@@ -272,6 +272,18 @@ TEST_F(BatchLoadTest, SecondLoadMakesVersion2AndRefreshAndRollbackSwap) {
   // Rolling forward again.
   ASSERT_OK_AND_ASSIGN(auto forward, store->Rollback(kTable, 2));
   ExpectServes(*forward, LastWins(v2));
+
+  // A version that cannot be opened is never made active: the rollback
+  // fails and the manifest and the served snapshot stay on version 2. (A
+  // fresh store, which has not opened version 1's part yet.)
+  auto fresh = OpenStore();
+  const auto served_before = fresh->Find(kTable);
+  ASSERT_EQ(ReadManifest().versions.back().version, 1u);
+  const fs::path v1_part = table_dir() / ReadManifest().versions.back().parts.at(0).dir;
+  ASSERT_TRUE(fs::remove(v1_part / "CURRENT")) << v1_part;
+  EXPECT_FALSE(fresh->Rollback(kTable, 1).ok());
+  EXPECT_EQ(ReadManifest().active_version, 2u);
+  EXPECT_EQ(fresh->Find(kTable), served_before);
 }
 
 TEST_F(BatchLoadTest, KeepVersionsPrunesOldPartsFromDisk) {
