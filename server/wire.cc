@@ -11,6 +11,16 @@ namespace {
 
 constexpr size_t kMaxStatusMessage = 1024;
 
+// CellFromWire for a key or partition column, its length checked.
+absl::StatusOr<Cell> KeyCellFromWire(const v1::Value& value, const Column& column) {
+  if (value.has_string_value()) {
+    if (absl::Status length = CheckKeyLength(value.string_value()); !length.ok()) {
+      return absl::InvalidArgumentError(StrCat("column \"", column.name, "\": ", FromAbsl(length.message())));
+    }
+  }
+  return CellFromWire(value, column);
+}
+
 void ColumnToWire(const Column& column, v1::Column* out) {
   out->set_name(column.name);
   out->set_type(ColumnTypeToWire(column.type));
@@ -60,9 +70,8 @@ absl::StatusOr<std::vector<Cell>> LookupCellsFromWire(const google::protobuf::Re
     if (i == columns.size()) return UnknownColumn(field.column(), schema);
     if (seen[i]) return absl::InvalidArgumentError(StrCat("key column \"", field.column(), "\" given twice"));
     seen[i] = true;
-    auto cell = CellFromWire(field.value(), columns[i]);
+    auto cell = KeyCellFromWire(field.value(), columns[i]);
     if (!cell.ok()) return cell.status();
-    PREDSTORE_RETURN_IF_ERROR(CheckKeyCell(columns[i], *cell));
     cells[i] = std::move(*cell);
   }
   for (size_t i = 0; i < columns.size(); ++i) {
@@ -111,8 +120,7 @@ absl::StatusOr<ScanQuery> ScanQueryFromWire(const v1::ScanRequest& request, cons
     for (const auto& [value, bound] : {std::pair{&range.low(), &query.ranges[i].low},
                                        std::pair{&range.high(), &query.ranges[i].high}}) {
       if (value->kind_case() == v1::Value::KIND_NOT_SET) continue;
-      auto cell = CellFromWire(*value, columns[i]);
-      if (absl::Status key = cell.ok() ? CheckKeyCell(columns[i], *cell) : absl::OkStatus(); !key.ok()) cell = key;
+      auto cell = KeyCellFromWire(*value, columns[i]);
       if (!cell.ok()) return absl::InvalidArgumentError(StrCat("where[", w, "]: ", cell.status().message()));
       *bound = std::move(*cell);
     }
@@ -284,8 +292,7 @@ absl::StatusOr<BatchLookupQuery> BatchLookupQueryFromWire(const v1::BatchLookupR
           StrCat("keys[", k, "]: has ", row.values_size(), " values for ", request.key_columns_size(), " key_columns"));
     }
     for (size_t i = 0; i < columns.size(); ++i) {
-      absl::StatusOr<Cell> cell = CellFromWire(row.values(positions[i]), columns[i]);
-      if (absl::Status key = cell.ok() ? CheckKeyCell(columns[i], *cell) : absl::OkStatus(); !key.ok()) cell = key;
+      absl::StatusOr<Cell> cell = KeyCellFromWire(row.values(positions[i]), columns[i]);
       if (!cell.ok()) return absl::InvalidArgumentError(StrCat("keys[", k, "]: ", cell.status().message()));
       query.keys.push_back(*std::move(cell));
     }
@@ -346,10 +353,9 @@ absl::StatusOr<BatchLookupQuery> ColumnarQueryFromWire(const v1::BatchLookupRequ
                                                " keys"));
     }
     for (const std::string& text : values.string_values()) {
-      if (text.size() > kMaxKeyStringBytes) {
-        return absl::InvalidArgumentError(StrCat("key_values[", positions[i], "] (column \"", columns[i].name,
-                                                 "\"): a key of ", text.size(), " bytes; keys are at most ",
-                                                 kMaxKeyStringBytes, " bytes"));
+      if (absl::Status length = CheckKeyLength(text); !length.ok()) {
+        return absl::InvalidArgumentError(
+            StrCat("key_values[", positions[i], "] (column \"", columns[i].name, "\"): ", FromAbsl(length.message())));
       }
     }
     if (columns[i].type != ColumnType::kDate) continue;

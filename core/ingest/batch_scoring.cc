@@ -83,10 +83,7 @@ void ScoreRecordBatch(const Schema& table_schema, const BatchScoring& scoring, R
       };
       if (is_key) {
         absl::StatusOr<Cell> cell =
-            field.present ? ParseCell(lookup_columns[i].type, field.text) : absl::InvalidArgumentError("missing key field");
-        if (absl::Status key = cell.ok() ? CheckKeyCell(lookup_columns[i], *cell) : absl::OkStatus(); !key.ok()) {
-          cell = key;
-        }
+            field.present ? ParseKeyCell(lookup_columns[i].type, field.text) : absl::InvalidArgumentError("missing key field");
         if (!cell.ok()) {
           error(FromAbsl(cell.status().message()));
         } else {

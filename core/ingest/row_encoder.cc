@@ -62,10 +62,8 @@ absl::Status RowEncoder::Parse(std::span<const FieldText> fields, std::string_vi
       return error(StrCat("a JSON ", field.kind == FieldText::Kind::kJsonString ? "string" : "value", " ",
                                 field.text, " cannot hold a ", ColumnTypeName(column.type)));
     }
-    if (i < schema_.lookup_columns().size() && field.text.size() > kMaxKeyStringBytes) {
-      return error(StrCat("a key of ", field.text.size(), " bytes; keys are at most ", kMaxKeyStringBytes, " bytes"));
-    }
-    auto cell = ParseColumnCell(column, field.text);
+    auto cell = i < schema_.lookup_columns().size() ? ParseKeyCell(column.type, field.text)
+                                                    : ParseColumnCell(column, field.text);
     if (!cell.ok()) return error(FromAbsl(cell.status().message()));
     cells_[i] = std::move(*cell);
   }

@@ -157,11 +157,15 @@ bool CellHasType(const Cell& cell, ColumnType type) {
   return false;
 }
 
-absl::Status CheckKeyCell(const Column& column, const Cell& cell) {
-  const std::string* text = std::get_if<std::string>(&cell);
-  if (text == nullptr || text->size() <= kMaxKeyStringBytes) return absl::OkStatus();
-  return absl::InvalidArgumentError(StrCat("column \"", column.name, "\": a key of ", text->size(),
-                                           " bytes; keys are at most ", kMaxKeyStringBytes, " bytes"));
+absl::Status CheckKeyLength(std::string_view text) {
+  if (text.size() <= kMaxKeyStringBytes) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      StrCat("a key of ", text.size(), " bytes; keys are at most ", kMaxKeyStringBytes, " bytes"));
+}
+
+absl::StatusOr<Cell> ParseKeyCell(ColumnType type, std::string_view text) {
+  PREDSTORE_RETURN_IF_ERROR(CheckKeyLength(text));
+  return ParseCell(type, text);
 }
 
 bool IsNullText(const Column& column, std::string_view text) {

@@ -71,9 +71,11 @@ struct Column {
 // The longest string a key or partition column takes, in bytes: a key must
 // fit any request that names it (gRPC's default message limit is 4 MiB).
 inline constexpr size_t kMaxKeyStringBytes = 1024;
-// kInvalidArgument "column "name": a key of N bytes; keys are at most 1024
-// bytes" for a longer string in a key or partition column `column`.
-absl::Status CheckKeyCell(const Column& column, const Cell& cell);
+// kInvalidArgument "a key of N bytes; keys are at most 1024 bytes" for a
+// longer key or partition value (no position: the caller knows it).
+absl::Status CheckKeyLength(std::string_view text);
+// ParseCell for a key or partition column, CheckKeyLength included.
+absl::StatusOr<Cell> ParseKeyCell(ColumnType type, std::string_view text);
 
 // Whether `text` is a file's or flag's way to write no value in a nullable
 // `column`: an empty field, or "NaN" (any case; Spark's NaN) in a float or

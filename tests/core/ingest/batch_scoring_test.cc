@@ -42,6 +42,13 @@ class BatchScoringTest : public ::testing::Test {
     features_ = SampleFeatureRows(kRows, kFeatures, 5);
   }
 
+  // Feature f of row r as text that reads back as the same float.
+  std::string FeatureText(int r, int f) const {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.9g", features_[r * kFeatures + f]);
+    return text;
+  }
+
   // A CSV of id, f0..f3 for rows [0, kRows), floats written to round-trip;
   // `blank` (row, feature) pairs are written empty.
   std::filesystem::path WriteFeatures(const std::string& name, std::vector<std::pair<int, int>> blank = {}) {
@@ -52,9 +59,7 @@ class BatchScoringTest : public ::testing::Test {
       for (int f = 0; f < kFeatures; ++f) {
         csv << ",";
         if (std::find(blank.begin(), blank.end(), std::make_pair(r, f)) != blank.end()) continue;
-        char text[32];
-        std::snprintf(text, sizeof text, "%.9g", features_[r * kFeatures + f]);
-        csv << text;
+        csv << FeatureText(r, f);
       }
       csv << "\n";
     }
@@ -141,9 +146,7 @@ TEST_F(BatchScoringTest, JsonNullsAndAbsentFieldsAreScoredAsMissingValues) {
         rows[r * kFeatures + f] = NAN;  // absent
         continue;
       }
-      char text[32];
-      std::snprintf(text, sizeof text, "%.9g", features_[r * kFeatures + f]);
-      jsonl << ",\"f" << f << "\":" << text;
+      jsonl << ",\"f" << f << "\":" << FeatureText(r, f);
     }
     jsonl << "}\n";
   }
@@ -162,16 +165,11 @@ TEST_F(BatchScoringTest, QuotedEmptyCellsAndNaNInAnyCaseAreMissingValues) {
   rows[0 * kFeatures + 1] = NAN;
   rows[1 * kFeatures + 2] = NAN;
   rows[2 * kFeatures + 3] = NAN;
-  auto text = [&](int r, int f) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.9g", features_[r * kFeatures + f]);
-    return std::string(buffer);
-  };
   std::ostringstream csv;
   csv << "id,f0,f1,f2,f3\n";
-  csv << "0," << text(0, 0) << ",\"\"," << text(0, 2) << "," << text(0, 3) << "\n";
-  csv << "1," << text(1, 0) << "," << text(1, 1) << ",nan," << text(1, 3) << "\n";
-  csv << "2," << text(2, 0) << "," << text(2, 1) << "," << text(2, 2) << ",NAN\n";
+  csv << "0," << FeatureText(0, 0) << ",\"\"," << FeatureText(0, 2) << "," << FeatureText(0, 3) << "\n";
+  csv << "1," << FeatureText(1, 0) << "," << FeatureText(1, 1) << ",nan," << FeatureText(1, 3) << "\n";
+  csv << "2," << FeatureText(2, 0) << "," << FeatureText(2, 1) << "," << FeatureText(2, 2) << ",NAN\n";
   std::vector<float> expected;
   ASSERT_TRUE(model_->scorer->Predict(rows, &expected).ok());
   auto result = LoadSnapshot(Request(scratch_.WriteFile("spellings.csv", csv.str()), 1));
@@ -205,10 +203,8 @@ TEST_F(BatchScoringTest, AnOptionalFeatureMayBeLeftOutOfTheHeaderARequiredOneMay
     without_f3 << r;
     without_f2 << r;
     for (int f = 0; f < kFeatures; ++f) {
-      char value[32];
-      std::snprintf(value, sizeof value, ",%.9g", features_[r * kFeatures + f]);
-      if (f != 3) without_f3 << value;
-      if (f != 2) without_f2 << value;
+      if (f != 3) without_f3 << "," << FeatureText(r, f);
+      if (f != 2) without_f2 << "," << FeatureText(r, f);
     }
     without_f3 << "\n";
     without_f2 << "\n";
