@@ -135,6 +135,7 @@ struct LoadFlags {
   std::string table;
   SchemaFlags schema;
   std::string format;
+  bool decimal_as_double = false;
   std::string replace = "table";
   std::string duplicates = "error";
   uint64_t memory_mb = 512;
@@ -166,7 +167,11 @@ struct LoadFlags {
                           "What the predictions are: probability (XGBoost's predict_proba, a regressor's value), "
                           "label (the class, as XGBClassifier.predict and MLflow's pyfunc give it) or margin.");
     }
-    command->add_option("--format", format, "Input format: csv or jsonl; default: from each file's extension.");
+    command->add_option("--format", format,
+                        "Input format: csv, jsonl or parquet; default: from each file's extension.");
+    command->add_flag("--decimal_as_double", decimal_as_double,
+                      "Read Parquet DECIMAL columns into double columns, rounded to the nearest double (refused "
+                      "otherwise).");
     command->add_option("--replace", replace,
                         "What the load replaces: table (a whole new version) or partitions (only the partitions "
                         "present in the input; the others are kept).");
@@ -225,6 +230,7 @@ int Load(LoadFlags flags, bool score) {
     return Fail(absl::InvalidArgumentError("--duplicates must be error or last-wins"));
   }
   request.last_wins = flags.duplicates == "last-wins";
+  request.read_options.decimal_as_double = flags.decimal_as_double;
   request.batches.workers = flags.workers;
   request.batches.batch_rows = std::max<uint64_t>(1, flags.chunk_rows);
   if (flags.replace != "table" && flags.replace != "partitions") {

@@ -77,7 +77,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
     } else {
       PREDSTORE_ASSIGN_OR_RETURN(format, InputFormatOfPath(input));
     }
-    PREDSTORE_ASSIGN_OR_RETURN(auto reader, OpenRecordReader(input, format, read_schema));
+    PREDSTORE_ASSIGN_OR_RETURN(auto reader, OpenRecordReader(input, format, read_schema, request.read_options));
     progress.total_bytes += reader->total_bytes();
     paths.push_back(input.string());
     readers.push_back(std::move(reader));

@@ -41,6 +41,8 @@ struct LoadRequest {
   std::vector<std::filesystem::path> inputs;
   // Unset: from each file's extension.
   std::optional<InputFormat> format;
+  // How typed formats are read (Parquet decimals).
+  ReadOptions read_options;
   // kReplacePartitions: the partitions present in the input replace theirs
   // in the active version, the others are kept. Default: the whole table.
   PublishMode mode = PublishMode::kReplaceTable;

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "core/ingest/row_encoder.h"
 #include "core/table/key_codec.h"
 #include "core/table/value_codec.h"
 
@@ -79,11 +80,10 @@ void ScoreRecordBatch(const Schema& table_schema, const BatchScoring& scoring, R
       const std::string_view name = is_key ? std::string_view(lookup_columns[i].name)
                                            : std::string_view(model.features[i - lookup_count].name);
       auto error = [&](std::string_view reason) {
-        errors[r] = StrCat(batch.path(), ":", field.line, ":", field.column, ": column \"", name, "\": ", reason);
+        errors[r] = StrCat(FieldPosition(batch.path(), field), ": column \"", name, "\": ", reason);
       };
       if (is_key) {
-        absl::StatusOr<Cell> cell =
-            field.present ? ParseKeyCell(lookup_columns[i].type, field.text) : absl::InvalidArgumentError("missing key field");
+        absl::StatusOr<Cell> cell = FieldCell(field, lookup_columns[i], /*is_key=*/true);
         if (!cell.ok()) {
           error(FromAbsl(cell.status().message()));
         } else {
@@ -92,15 +92,15 @@ void ScoreRecordBatch(const Schema& table_schema, const BatchScoring& scoring, R
         continue;
       }
       // An empty cell (quoted or not), a JSON null or an absent JSON field,
-      // and the text NaN in any case (as Spark writes a NaN double) are
-      // missing values: the features are read as nullable doubles.
+      // and NaN (as Spark writes a NaN double) are missing values: the
+      // features are read as nullable doubles.
       const int feature = static_cast<int>(i - lookup_count);
       if (field.column_absent) continue;  // an optional feature the file lacks: absent, so NaN
       absl::Status set;
-      if (!field.present || IsNullText(kFeatureColumn, field.text)) {
-        set = scoring_row.Set(feature, std::nullopt);
-      } else if (absl::StatusOr<Cell> cell = ParseCell(ColumnType::kDouble, field.text); !cell.ok()) {
+      if (absl::StatusOr<Cell> cell = FieldCell(field, kFeatureColumn, /*is_key=*/false); !cell.ok()) {
         set = cell.status();
+      } else if (std::holds_alternative<Null>(*cell)) {
+        set = scoring_row.Set(feature, std::nullopt);
       } else {
         set = scoring_row.Set(feature, ViewOf(*cell));
       }
@@ -108,7 +108,8 @@ void ScoreRecordBatch(const Schema& table_schema, const BatchScoring& scoring, R
     }
     if (errors[r].empty()) {
       if (absl::Status complete = scoring_row.Check(); !complete.ok()) {
-        errors[r] = StrCat(batch.path(), ":", fields.empty() ? 0 : fields[0].line, ": ", FromAbsl(complete.message()));
+        errors[r] = StrCat(fields.empty() ? batch.path() : FieldPosition(batch.path(), fields[0]), ": ",
+                           FromAbsl(complete.message()));
       }
     }
     if (!errors[r].empty()) continue;

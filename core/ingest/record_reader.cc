@@ -1,79 +1,20 @@
 #include "core/ingest/record_reader.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
+#include "core/base/mapped_file.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "core/ingest/parquet_reader.h"
 #include "simdjson.h"
 
 namespace predstore {
 namespace {
-
-// Release consumed pages of the mapping every this many bytes, so that the
-// resident size of a large input stays bounded.
-constexpr uint64_t kReleaseEvery = 64 << 20;
-
-// A read-only memory map of a whole file.
-class MappedFile {
- public:
-  static absl::StatusOr<std::unique_ptr<MappedFile>> Open(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      int err = errno;
-      std::string message = StrCat(path, ": cannot open: ", std::strerror(err));
-      return err == ENOENT ? absl::NotFoundError(message) : absl::PermissionDeniedError(message);
-    }
-    struct stat st;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      return absl::InvalidArgumentError(StrCat(path, ": not a regular file"));
-    }
-    auto file = std::unique_ptr<MappedFile>(new MappedFile());
-    file->size_ = static_cast<uint64_t>(st.st_size);
-    if (file->size_ > 0) {
-      void* data = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (data == MAP_FAILED) {
-        ::close(fd);
-        return absl::ResourceExhaustedError(StrCat(path, ": cannot map: ", std::strerror(errno)));
-      }
-      ::madvise(data, file->size_, MADV_SEQUENTIAL);
-      file->data_ = static_cast<const char*>(data);
-    }
-    ::close(fd);
-    return file;
-  }
-  ~MappedFile() {
-    if (data_) ::munmap(const_cast<char*>(data_), size_);
-  }
-  const char* data() const { return data_; }
-  const char* end() const { return data_ + size_; }
-  uint64_t size() const { return size_; }
-
-  // Drops resident pages before `position`; they are re-read if touched.
-  void ReleaseBefore(const char* position) {
-    uint64_t offset = static_cast<uint64_t>(position - data_);
-    if (offset < released_ + kReleaseEvery) return;
-    uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-    uint64_t upto = offset / page * page;
-    ::madvise(const_cast<char*>(data_) + released_, upto - released_, MADV_DONTNEED);
-    released_ = upto;
-  }
-
- private:
-  MappedFile() = default;
-  const char* data_ = nullptr;
-  uint64_t size_ = 0;
-  uint64_t released_ = 0;
-};
 
 // kInvalidArgument "path:line:column: message".
 absl::Status PositionError(std::string_view path, uint64_t line, uint64_t column, std::string_view message) {
@@ -135,11 +76,32 @@ class MappedRecordReader : public RecordReader {
   uint64_t total_bytes() const override { return file_->size(); }
 
  protected:
-  MappedRecordReader(std::string path, std::unique_ptr<MappedFile> file, const Schema& schema)
-      : RecordReader(std::move(path)), file_(std::move(file)), schema_(schema), pos_(file_->data()) {}
+  MappedRecordReader(std::string path, std::unique_ptr<MappedFile> file, const Schema& schema,
+                     const ReadOptions& options)
+      : RecordReader(std::move(path)),
+        file_(std::move(file)),
+        schema_(schema),
+        pos_(file_->data()),
+        ignore_extra_columns_(options.ignore_extra_columns),
+        given_(schema.input_columns().size()) {
+    // Copied: the fields' text points here for the reader's whole life,
+    // while `options` may be a temporary. Names the schema lacks are
+    // ignored, as the Parquet reader does.
+    for (size_t slot = 0; slot < given_.size(); ++slot) {
+      const std::string& name = schema.input_columns()[slot].name;
+      auto entry = std::find_if(options.column_values.begin(), options.column_values.end(),
+                                [&](const auto& e) { return e.first == name; });
+      if (entry != options.column_values.end()) given_[slot] = entry->second;
+    }
+  }
 
   absl::Status Error(uint64_t line, uint64_t column, std::string_view message) const {
     return PositionError(path(), line, column, message);
+  }
+
+  // The field of a column the path gives, for the record at `line`.
+  FieldText GivenField(size_t slot, uint64_t line) const {
+    return FieldText{*given_[slot], true, FieldText::Kind::kText, line, 0};
   }
 
   std::unique_ptr<MappedFile> file_;
@@ -147,12 +109,15 @@ class MappedRecordReader : public RecordReader {
   const char* pos_;
   uint64_t record_line_ = 0;
   std::vector<FieldText> fields_;
+  const bool ignore_extra_columns_;
+  // Per schema input column: the text the file's path gives, if any.
+  std::vector<std::optional<std::string>> given_;
 };
 
 class CsvReader final : public MappedRecordReader {
  public:
-  CsvReader(std::string path, std::unique_ptr<MappedFile> file, const Schema& schema)
-      : MappedRecordReader(std::move(path), std::move(file), schema) {
+  CsvReader(std::string path, std::unique_ptr<MappedFile> file, const Schema& schema, const ReadOptions& options)
+      : MappedRecordReader(std::move(path), std::move(file), schema, options) {
     line_start_ = pos_;
     if (file_->size() >= 3 && std::memcmp(pos_, "\xEF\xBB\xBF", 3) == 0) pos_ += 3;  // byte order mark
   }
@@ -168,8 +133,12 @@ class CsvReader final : public MappedRecordReader {
     for (size_t i = 0; i < names.size(); ++i) {
       int slot = schema_.InputColumnIndex(names[i]);
       if (slot < 0) {
+        if (ignore_extra_columns_) continue;  // slot_of_field_[i] stays -1: skipped
         return Error(1, FieldColumn(i), StrCat("unknown column \"", names[i], "\" in header (expected ",
                                                      ExpectedColumns(), ")"));
+      }
+      if (given_[slot]) {
+        return Error(1, FieldColumn(i), StrCat("column \"", names[i], "\" is in the file and its path gives it too"));
       }
       if (seen[slot]) return Error(1, FieldColumn(i), StrCat("column \"", names[i], "\" appears twice in header"));
       seen[slot] = true;
@@ -178,6 +147,10 @@ class CsvReader final : public MappedRecordReader {
     fields_.assign(seen.size(), FieldText{});
     for (size_t slot = 0; slot < seen.size(); ++slot) {
       if (seen[slot]) continue;
+      if (given_[slot]) {
+        fields_[slot] = GivenField(slot, 0);  // the same text in every record
+        continue;
+      }
       if (!schema_.input_columns()[slot].nullable) {
         return Error(1, 1, StrCat("header lacks column \"", schema_.input_columns()[slot].name, "\" (expected ",
                                         ExpectedColumns(), ")"));
@@ -198,16 +171,20 @@ class CsvReader final : public MappedRecordReader {
       if (index >= slot_of_field_.size()) {
         return Error(line, column, StrCat("too many fields: the header has ", slot_of_field_.size()));
       }
+      ++count;
+      if (slot_of_field_[index] < 0) return absl::OkStatus();  // a column the table lacks
       FieldText& field = fields_[slot_of_field_[index]];
       field.text = text;
       field.present = !text.empty() || last_field_quoted_;
       field.line = line;
       field.column = column;
-      ++count;
       return absl::OkStatus();
     }));
     if (count != slot_of_field_.size()) {
       return Error(record_line_, 1, StrCat("expected ", slot_of_field_.size(), " fields, found ", count));
+    }
+    for (size_t slot = 0; slot < given_.size(); ++slot) {
+      if (given_[slot]) fields_[slot].line = record_line_;
     }
     return true;
   }
@@ -298,8 +275,9 @@ class CsvReader final : public MappedRecordReader {
 
 class JsonLinesReader final : public MappedRecordReader {
  public:
-  JsonLinesReader(std::string path, std::unique_ptr<MappedFile> file, const Schema& schema)
-      : MappedRecordReader(std::move(path), std::move(file), schema) {
+  JsonLinesReader(std::string path, std::unique_ptr<MappedFile> file, const Schema& schema,
+                  const ReadOptions& options)
+      : MappedRecordReader(std::move(path), std::move(file), schema, options) {
     fields_.resize(schema_.input_columns().size());
   }
 
@@ -328,7 +306,10 @@ class JsonLinesReader final : public MappedRecordReader {
     auto column_of = [&](const char* at) -> uint32_t {
       return static_cast<uint32_t>(at - json + 1);
     };
-    for (FieldText& field : fields_) field = FieldText{{}, false, FieldText::Kind::kText, record_line_, 1};
+    for (size_t slot = 0; slot < fields_.size(); ++slot) {
+      fields_[slot] = given_[slot] ? GivenField(slot, record_line_)
+                                   : FieldText{{}, false, FieldText::Kind::kText, record_line_, 1};
+    }
 
     simdjson::ondemand::document doc;
     if (auto error = parser_.iterate(json, length, length + simdjson::SIMDJSON_PADDING).get(doc)) {
@@ -356,8 +337,13 @@ class JsonLinesReader final : public MappedRecordReader {
       uint32_t column = column_of(token.data());
       int slot = schema_.InputColumnIndex(name);
       if (slot < 0) {
+        if (ignore_extra_columns_) continue;  // simdjson skips the unread value
         return Error(record_line_, key_at ? column_of(key_at - 1) : column,
                      StrCat("unknown field \"", name, "\""));
+      }
+      if (given_[slot]) {
+        return Error(record_line_, key_at ? column_of(key_at - 1) : column,
+                     StrCat("field \"", name, "\" is in the file and its path gives it too"));
       }
       if (seen[slot]) return Error(record_line_, column, StrCat("field \"", name, "\" appears twice"));
       seen[slot] = true;
@@ -407,27 +393,35 @@ class JsonLinesReader final : public MappedRecordReader {
 absl::StatusOr<InputFormat> ParseInputFormat(std::string_view name) {
   if (name == "csv") return InputFormat::kCsv;
   if (name == "jsonl" || name == "ndjson" || name == "json") return InputFormat::kJsonLines;
-  return absl::InvalidArgumentError(StrCat("unknown input format \"", name, "\" (expected csv or jsonl)"));
+  if (name == "parquet") return InputFormat::kParquet;
+  return absl::InvalidArgumentError(StrCat("unknown input format \"", name, "\" (expected csv, jsonl or parquet)"));
 }
 
 absl::StatusOr<InputFormat> InputFormatOfPath(const std::filesystem::path& path) {
   std::string extension = absl::AsciiStrToLower(path.extension().string());
   if (extension == ".csv") return InputFormat::kCsv;
   if (extension == ".jsonl" || extension == ".ndjson" || extension == ".json") return InputFormat::kJsonLines;
+  if (extension == ".parquet") return InputFormat::kParquet;
   return absl::InvalidArgumentError(StrCat(path.string(), ": cannot tell the format from the extension \"",
-                                                 extension, "\"; name it .csv or .jsonl, or pass --format"));
+                                           extension, "\"; name it .csv, .jsonl or .parquet, or pass --format"));
+}
+
+std::string FieldPosition(std::string_view path, const FieldText& field) {
+  if (field.typed() || field.column == 0) return StrCat(path, ": row ", field.line);
+  return StrCat(path, ":", field.line, ":", field.column);
 }
 
 absl::StatusOr<std::unique_ptr<RecordReader>> OpenRecordReader(const std::filesystem::path& path, InputFormat format,
-                                                               const Schema& schema) {
+                                                               const Schema& schema, const ReadOptions& options) {
+  if (format == InputFormat::kParquet) return OpenParquetRecordReader(path, schema, options);
   PREDSTORE_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, MappedFile::Open(path.string()));
   PREDSTORE_RETURN_IF_ERROR(CheckFileShape(path.string(), *file));
   if (format == InputFormat::kCsv) {
-    auto reader = std::make_unique<CsvReader>(path.string(), std::move(file), schema);
+    auto reader = std::make_unique<CsvReader>(path.string(), std::move(file), schema, options);
     PREDSTORE_RETURN_IF_ERROR(reader->ReadHeader());
     return reader;
   }
-  return std::make_unique<JsonLinesReader>(path.string(), std::move(file), schema);
+  return std::make_unique<JsonLinesReader>(path.string(), std::move(file), schema, options);
 }
 
 }  // namespace predstore

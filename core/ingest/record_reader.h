@@ -1,7 +1,8 @@
-// Readers of prediction files: CSV (RFC 4180 with a header row) and JSON
-// Lines (one object per line). A reader yields records whose fields are
-// aligned to a schema's input columns and remembers where each field sits,
-// so that every error names file:line:column. One reader is used by one
+// Readers of prediction files: CSV (RFC 4180 with a header row), JSON
+// Lines (one object per line) and Parquet (flat tables; parquet_reader.h).
+// A reader yields records whose fields are aligned to a schema's input
+// columns and remembers where each field sits, so that every error names
+// file:line:column (for Parquet: file and row). One reader is used by one
 // thread at a time.
 //
 // Strictness (each violation is a kInvalidArgument naming file:line:column):
@@ -18,30 +19,47 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/table/schema.h"
 
 namespace predstore {
 
-enum class InputFormat { kCsv, kJsonLines };
+enum class InputFormat { kCsv, kJsonLines, kParquet };
 
-// "csv", "jsonl". Or from a file extension: .csv, .jsonl, .ndjson, .json.
+// "csv", "jsonl", "parquet". Or from a file extension: .csv, .jsonl,
+// .ndjson, .json, .parquet.
 absl::StatusOr<InputFormat> ParseInputFormat(std::string_view name);
 absl::StatusOr<InputFormat> InputFormatOfPath(const std::filesystem::path& path);
 
 // One field of the current record, for one schema input column.
 struct FieldText {
-  enum class Kind : uint8_t { kText, kJsonString, kJsonNumber, kJsonOther };
+  enum class Kind : uint8_t {
+    kText, kJsonString, kJsonNumber, kJsonOther,
+    // Typed values of a binary format (Parquet): `text` holds the value's
+    // bytes in host order: kInt64, kUint64, kDouble and kTimestamp (micros
+    // since the epoch) 8 bytes, kFloat and kDate (days since the epoch) 4,
+    // kBytes a string's bytes.
+    kInt64, kUint64, kDouble, kFloat, kDate, kTimestamp, kBytes,
+    // A value the reader could not convert (e.g. a decimal it may not read
+    // as double); `text` says why.
+    kInvalid,
+  };
   // The field's text (unescaped). Valid until the next call to Next().
   std::string_view text;
   // False when the field is absent: an empty unquoted CSV field, a JSON null
   // or a missing JSON field.
   bool present = false;
-  // kText for CSV; the JSON value's kind otherwise.
+  // kText for CSV; the JSON value's kind; a typed kind for Parquet.
   Kind kind = Kind::kText;
+
+  bool typed() const { return kind >= Kind::kInt64; }
   // 1-based line and byte column where the field starts (for JSON absent
-  // fields: where the object starts).
+  // fields: where the object starts). Typed fields: the 1-based row of the
+  // file and the 1-based column of the file's schema. Column 0: a value
+  // the file's path gives (ReadOptions::column_values).
   uint64_t line = 0;
   uint32_t column = 0;
   // True in every record when the CSV header lacks the column, which only a
@@ -74,10 +92,28 @@ class RecordReader {
   std::string path_;
 };
 
+// Where `field` of a record of `path` sits, for messages: "path:line:column",
+// or for a typed field or one the path gives "path: row N".
+std::string FieldPosition(std::string_view path, const FieldText& field);
+
+struct ReadOptions {
+  // Parquet DECIMAL columns may be read into double columns (rounded to the
+  // nearest double); otherwise they are refused.
+  bool decimal_as_double = false;
+  // Columns whose value the file's path gives (a Hive partition folder,
+  // a Delta table's partitionValues): name → text, the same in every row.
+  // The file must not hold them too.
+  std::vector<std::pair<std::string, std::string>> column_values;
+  // File columns the table lacks are skipped instead of refused.
+  bool ignore_extra_columns = false;
+};
+
 // Opens `path` for reading records of `schema` (which must outlive the
-// reader). The CSV header is read and checked here. kNotFound when the file
-// does not exist; kInvalidArgument for the defects above.
+// reader). The CSV header (the Parquet footer) is read and checked here.
+// kNotFound when the file does not exist; kInvalidArgument for the defects
+// above.
 absl::StatusOr<std::unique_ptr<RecordReader>> OpenRecordReader(const std::filesystem::path& path,
-                                                               InputFormat format, const Schema& schema);
+                                                               InputFormat format, const Schema& schema,
+                                                               const ReadOptions& options = {});
 
 }  // namespace predstore

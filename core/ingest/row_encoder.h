@@ -14,6 +14,15 @@
 
 namespace predstore {
 
+// The cell of one field of a record in `column`, a key or partition column
+// when `is_key`: text is parsed (ParseKeyCell / ParseColumnCell), a JSON
+// value must be of a kind that can hold the column's type, a typed value
+// is converted only when exact (an integer into a double column only if
+// the double holds it exactly; a negative integer never into uint64). In a
+// nullable column a missing field, an empty one, a JSON null and NaN are
+// Null. kInvalidArgument with a short reason (the caller adds where).
+absl::StatusOr<Cell> FieldCell(const FieldText& field, const Column& column, bool is_key);
+
 class RowEncoder {
  public:
   // `schema` must outlive the encoder.
