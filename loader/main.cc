@@ -1,6 +1,6 @@
-// predstore-load: builds prediction snapshots from CSV / JSON Lines files,
-// publishes them into a data directory, rolls them back, streams events to
-// a server and writes sample data and models. One subcommand per job, each
+// predstore-load: builds prediction snapshots from CSV, JSON Lines and
+// Parquet files, publishes them into a data directory, rolls them back,
+// streams events to a server and writes sample data and models. One subcommand per job, each
 // with its own flags (`predstore-load <command> --help`).
 #include <unistd.h>
 
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "client/command_line.h"
 #include "client/predstore_client.h"
 #include "core/base/file_io.h"
@@ -87,7 +88,9 @@ struct SchemaFlags {
 
   void AddTo(CLI::App* command, bool with_values) {
     command->add_option("--keys", keys,
-                        "Key columns, to create the table: name:type,... (int64, uint64, date, timestamp, string).");
+                        "Key columns, to create the table: name:type,... (int64, uint64, date, timestamp, string). "
+                        "From Parquet input, names alone (--keys=id,day, no --values) take every column's type "
+                        "from the file; the other columns become the values.");
     if (with_values) {
       command->add_option("--values", values,
                           "Value columns, to create the table: name:type,... (double, float, int64, string); "
@@ -103,6 +106,24 @@ struct SchemaFlags {
                         "curve), minmax (each key column's observed range scaled to 16 bits) or quantile "
                         "(equal-frequency buckets, for skewed keys). Fitted by each whole-table load; partition "
                         "loads keep the table's.");
+  }
+
+  // Key (and partition) columns named without types, and no value columns:
+  // the table's columns are to be taken from its first Parquet input.
+  std::optional<predstore::LoadRequest::InferredSchema> Inferred() const {
+    if (keys.empty() || !values.empty() || keys.find(':') != std::string::npos ||
+        partition.find(':') != std::string::npos) {
+      return std::nullopt;
+    }
+    auto parsed_layout = predstore::ParseKeyLayout(layout);
+    auto normalization = predstore::ParseKeyNormalization(normalize);
+    if (!parsed_layout.ok() || !normalization.ok()) return std::nullopt;  // Parse reports them
+    predstore::LoadRequest::InferredSchema inferred;
+    inferred.keys = absl::StrSplit(keys, ',');
+    inferred.partition = partition;
+    inferred.layout = *parsed_layout;
+    inferred.normalization = *normalization;
+    return inferred;
   }
 
   absl::StatusOr<std::optional<predstore::Schema>> Parse() const {
@@ -136,6 +157,7 @@ struct LoadFlags {
   SchemaFlags schema;
   std::string format;
   bool decimal_as_double = false;
+  std::string extra_fields = "error";
   std::string replace = "table";
   std::string duplicates = "error";
   uint64_t memory_mb = 512;
@@ -172,6 +194,8 @@ struct LoadFlags {
     command->add_flag("--decimal_as_double", decimal_as_double,
                       "Read Parquet DECIMAL columns into double columns, rounded to the nearest double (refused "
                       "otherwise).");
+    command->add_option("--extra_fields", extra_fields,
+                        "Input columns the table lacks: error (refuse the file) or ignore (skip them).");
     command->add_option("--replace", replace,
                         "What the load replaces: table (a whole new version) or partitions (only the partitions "
                         "present in the input; the others are kept).");
@@ -217,9 +241,12 @@ int Load(LoadFlags flags, bool score) {
     }
   }
   request.reject_file = flags.reject_file;
-  auto schema = flags.schema.Parse();
-  if (!schema.ok()) return Fail(schema.status());
-  request.schema = *schema;
+  request.infer_schema = flags.schema.Inferred();
+  if (!request.infer_schema) {
+    auto schema = flags.schema.Parse();
+    if (!schema.ok()) return Fail(schema.status());
+    request.schema = *schema;
+  }
   for (const std::string& file : flags.files) request.inputs.emplace_back(file);
   if (!flags.format.empty()) {
     auto parsed = predstore::ParseInputFormat(flags.format);
@@ -231,6 +258,10 @@ int Load(LoadFlags flags, bool score) {
   }
   request.last_wins = flags.duplicates == "last-wins";
   request.read_options.decimal_as_double = flags.decimal_as_double;
+  if (flags.extra_fields != "error" && flags.extra_fields != "ignore") {
+    return Fail(absl::InvalidArgumentError("--extra_fields must be error or ignore"));
+  }
+  request.read_options.ignore_extra_columns = flags.extra_fields == "ignore";
   request.batches.workers = flags.workers;
   request.batches.batch_rows = std::max<uint64_t>(1, flags.chunk_rows);
   if (flags.replace != "table" && flags.replace != "partitions") {

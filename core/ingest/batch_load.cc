@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "core/ingest/parquet_reader.h"
 #include "core/ingest/row_encoder.h"
 #include "core/snapshot/external_sorter.h"
 #include "core/snapshot/snapshot_builder.h"
@@ -32,6 +33,20 @@ class StagingGuard {
   fs::path dir_;
 };
 
+// The schema of a new table from its first Parquet input.
+absl::StatusOr<Schema> InferSchema(const LoadRequest& request) {
+  const LoadRequest::InferredSchema& infer = *request.infer_schema;
+  for (const fs::path& input : request.inputs) {
+    auto format = request.format ? absl::StatusOr<InputFormat>(*request.format) : InputFormatOfPath(input);
+    if (format.ok() && *format == InputFormat::kParquet) {
+      return InferParquetSchema(input, infer.keys, infer.partition, infer.layout, infer.normalization,
+                                request.read_options);
+    }
+  }
+  return absl::InvalidArgumentError(StrCat("table \"", request.table, "\" does not exist yet and no input is "
+                                           "Parquet to take its columns from: give its schema (--keys, --values)"));
+}
+
 }  // namespace
 
 absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
@@ -46,12 +61,16 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
     schema = *request.schema;
   } else {
     auto manifest = table.ReadManifest();
-    if (absl::IsNotFound(manifest.status())) {
+    if (absl::IsNotFound(manifest.status()) && request.infer_schema) {
+      PREDSTORE_ASSIGN_OR_RETURN(schema, InferSchema(request));
+    } else if (absl::IsNotFound(manifest.status())) {
       return absl::NotFoundError(StrCat("table \"", request.table,
-                                              "\" does not exist yet: give its schema (--keys, --values) to create it"));
+                                        "\" does not exist yet: give its schema (--keys, --values) to create it"));
+    } else if (!manifest.ok()) {
+      return manifest.status();
+    } else {
+      schema = manifest->schema;
     }
-    if (!manifest.ok()) return manifest.status();
-    schema = manifest->schema;
   }
 
   // A scoring load reads features instead of the value columns.

@@ -38,6 +38,17 @@ struct LoadRequest {
   // Required to create a table; when the table exists, must equal its
   // stored schema (kFailedPrecondition otherwise). Unset: use the stored one.
   std::optional<Schema> schema;
+  // To create a table from Parquet input without spelling out its schema:
+  // the key (and partition) column names, the rest taken from the first
+  // Parquet input (InferParquetSchema). Used only when `schema` is unset
+  // and the table does not exist yet.
+  struct InferredSchema {
+    std::vector<std::string> keys;
+    std::string partition;
+    KeyLayout layout = KeyLayout::kZOrder;
+    KeyNormalization normalization = KeyNormalization::kNone;
+  };
+  std::optional<InferredSchema> infer_schema;
   std::vector<std::filesystem::path> inputs;
   // Unset: from each file's extension.
   std::optional<InputFormat> format;
