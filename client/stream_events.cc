@@ -39,7 +39,7 @@ absl::StatusOr<EventParser> EventParser::ForTable(const v1::TableInfo& table) {
   return parser;
 }
 
-absl::StatusOr<v1::StreamEvent> EventParser::Parse(std::string_view line) const {
+absl::StatusOr<v1::StreamEvent> EventParser::Parse(std::string_view line, std::vector<std::string>* ignored) const {
   const nlohmann::json json = nlohmann::json::parse(line, nullptr, false);
   if (json.is_discarded() || !json.is_object()) return absl::InvalidArgumentError("not one JSON object");
   v1::StreamEvent event;
@@ -78,7 +78,17 @@ absl::StatusOr<v1::StreamEvent> EventParser::Parse(std::string_view line) const 
     return absl::InvalidArgumentError("a prediction event needs every value column (or none, with features)");
   }
   if (values_found > 0) {
-    if (used != json.size()) return absl::InvalidArgumentError("a prediction event has fields beyond its columns");
+    if (used == json.size()) return event;
+    if (ignored == nullptr) {
+      return absl::InvalidArgumentError("a prediction event has fields beyond its columns (--extra_fields=ignore "
+                                        "skips them)");
+    }
+    for (const auto& [name, field] : json.items()) {
+      bool known = name == "event_time";
+      for (const Column& column : lookup_columns_) known = known || column.name == name;
+      for (const Column& column : value_columns_) known = known || column.name == name;
+      if (!known) ignored->push_back(name);
+    }
     return event;
   }
   // A features event: every other field is a feature.
@@ -103,6 +113,13 @@ absl::StatusOr<v1::StreamEvent> EventParser::Parse(std::string_view line) const 
   }
   if (event.features_size() == 0) return absl::InvalidArgumentError("an event needs its value columns or features");
   return event;
+}
+
+void IgnoredFields::Note(std::vector<std::string>* names) {
+  for (std::string& name : *names) {
+    if (seen_.insert(name).second) report_(name);
+  }
+  names->clear();
 }
 
 EventIngester::EventIngester(const PredstoreClient& client, std::string table, std::string source, size_t batch_size)

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,12 +29,29 @@ class EventParser {
   // kInvalidArgument for an unknown column type in `table`.
   static absl::StatusOr<EventParser> ForTable(const v1::TableInfo& table);
 
-  // kInvalidArgument with the reason (the caller adds file and line).
-  absl::StatusOr<v1::StreamEvent> Parse(std::string_view line) const;
+  // kInvalidArgument with the reason (the caller adds file and line). A
+  // prediction event with fields beyond the table's columns (an event_id,
+  // a _metadata object) is refused, unless `ignored` is given: then those
+  // fields are skipped and their names appended to it. (A features event
+  // sends every other field as a feature; the server checks them.)
+  absl::StatusOr<v1::StreamEvent> Parse(std::string_view line, std::vector<std::string>* ignored = nullptr) const;
 
  private:
   std::vector<Column> lookup_columns_;
   std::vector<Column> value_columns_;
+};
+
+// The fields a source skipped (--extra_fields=ignore), each name reported
+// once through `report` the first time it is seen.
+class IgnoredFields {
+ public:
+  explicit IgnoredFields(std::function<void(const std::string&)> report) : report_(std::move(report)) {}
+  // Reports the names in `names` not seen before, then clears `names`.
+  void Note(std::vector<std::string>* names);
+
+ private:
+  std::function<void(const std::string&)> report_;
+  std::set<std::string, std::less<>> seen_;
 };
 
 // Sends one source's events to one table in numbered batches over an

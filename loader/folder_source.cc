@@ -35,7 +35,7 @@ std::vector<std::string> EventFiles(const std::filesystem::path& folder) {
 // exactly as a batch load validates them; the event time is the file's
 // modification time.
 absl::Status SendPredictionFile(const FolderSourceOptions& options, const Schema& schema, const std::string& name,
-                                uint64_t skip_through, EventIngester* ingester) {
+                                uint64_t skip_through, EventIngester* ingester, IgnoredFields* ignored_fields) {
   const std::filesystem::path path = options.folder / name;
   PREDSTORE_ASSIGN_OR_RETURN(InputFormat format, InputFormatOfPath(path));
   std::error_code error;
@@ -44,7 +44,12 @@ absl::Status SendPredictionFile(const FolderSourceOptions& options, const Schema
   const int64_t event_time = std::chrono::duration_cast<std::chrono::microseconds>(
                                  std::chrono::file_clock::to_sys(modified).time_since_epoch())
                                  .count();
-  PREDSTORE_ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, OpenRecordReader(path, format, schema));
+  ReadOptions read_options;
+  read_options.ignore_extra_columns = options.ignore_extra_fields;
+  PREDSTORE_ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader,
+                             OpenRecordReader(path, format, schema, read_options));
+  std::vector<std::string> ignored = reader->ignored_columns();
+  ignored_fields->Note(&ignored);
   RowEncoder rows(schema);
   const std::vector<Column>& lookup = schema.lookup_columns();
   const std::vector<Column>& values = schema.value_columns();
@@ -85,11 +90,14 @@ absl::Status SendNewEvents(const PredstoreClient& client, const FolderSourceOpti
   const std::string committed_file = tab == std::string::npos ? "" : position.substr(0, tab);
   const uint64_t committed_line = tab == std::string::npos ? 0 : std::strtoull(position.c_str() + tab + 1, nullptr, 10);
   uint64_t last_sequence = ingester.committed().sequence();
+  IgnoredFields ignored_fields(options.on_ignored ? options.on_ignored : [](const std::string&) {});
+  std::vector<std::string> ignored;
   for (const std::string& name : EventFiles(options.folder)) {
     if (name < committed_file) continue;
     if (options.format == FolderFormat::kPredictions) {
       PREDSTORE_RETURN_IF_ERROR(SendPredictionFile(options, schema, name,
-                                                   name == committed_file ? committed_line : 0, &ingester));
+                                                   name == committed_file ? committed_line : 0, &ingester,
+                                                   &ignored_fields));
       if (options.on_commit && ingester.committed().sequence() != last_sequence) {
         last_sequence = ingester.committed().sequence();
         options.on_commit(SourceStatusText(ingester.committed()));
@@ -104,7 +112,8 @@ absl::Status SendNewEvents(const PredstoreClient& client, const FolderSourceOpti
       ++line_number;
       if (name == committed_file && line_number <= committed_line) continue;
       if (line.empty() || line == "\r") continue;
-      absl::StatusOr<v1::StreamEvent> event = parser.Parse(line);
+      absl::StatusOr<v1::StreamEvent> event = parser.Parse(line, options.ignore_extra_fields ? &ignored : nullptr);
+      ignored_fields.Note(&ignored);
       if (!event.ok()) {
         // Commit the good events before it, then stop: nothing after it is sent.
         if (absl::Status flushed = ingester.Finish(); !flushed.ok()) return flushed;

@@ -13,8 +13,8 @@
 // Two file formats:
 //   kEvents       JSON Lines events (client/stream_events.h): key columns,
 //                 event_time, and the values or features;
-//   kPredictions  the prediction files a batch load takes (CSV or JSON Lines
-//                 with the table's columns), read and validated by the same
+//   kPredictions  the prediction files a batch load takes (CSV, JSON Lines
+//                 or Parquet with the table's columns), read and validated by the same
 //                 code as `predstore-load load` (RecordReader, RowEncoder);
 //                 each row's event time is its file's modification time. So
 //                 the same job runs as a batch (load the file as a snapshot)
@@ -45,6 +45,10 @@ struct FolderSourceOptions {
   std::chrono::milliseconds poll_interval{500};
   // How long to keep retrying an unreachable server before giving up.
   std::chrono::milliseconds retry_for{std::chrono::minutes(5)};
+  // Fields (event files) or columns (prediction files) the table lacks:
+  // refused (false), or skipped, each name reported once to on_ignored.
+  bool ignore_extra_fields = false;
+  std::function<void(const std::string&)> on_ignored;
   // Called after each committed batch with the source's state line.
   std::function<void(const std::string&)> on_commit;
 };

@@ -160,7 +160,8 @@ class KafkaSession {
     PartitionState& state = found->second;
     state.at_end = false;
     const std::string_view payload(static_cast<const char*>(message.payload), message.len);
-    absl::StatusOr<v1::StreamEvent> event = parser_.Parse(payload);
+    absl::StatusOr<v1::StreamEvent> event = parser_.Parse(payload, options_.ignore_extra_fields ? &ignored_ : nullptr);
+    ignored_fields_.Note(&ignored_);
     if (!event.ok()) {
       // Commit the good events before it, then stop: nothing after it is sent.
       PREDSTORE_RETURN_IF_ERROR(state.ingester->Flush());
@@ -189,6 +190,8 @@ class KafkaSession {
   const PredstoreClient& client_;
   const KafkaSourceOptions& options_;
   const EventParser& parser_;
+  std::vector<std::string> ignored_;
+  IgnoredFields ignored_fields_{options_.on_ignored ? options_.on_ignored : [](const std::string&) {}};
   rd_kafka_t* consumer_ = nullptr;
   std::map<TopicPartition, PartitionState> partitions_;
   absl::Status failure_;  // from the rebalance callback

@@ -30,6 +30,10 @@ struct KafkaSourceOptions {
   bool once = false;
   // How long to keep retrying an unreachable server before giving up.
   std::chrono::milliseconds retry_for{std::chrono::minutes(5)};
+  // Event fields the table lacks: refused (false), or skipped, each name
+  // reported once to on_ignored.
+  bool ignore_extra_fields = false;
+  std::function<void(const std::string&)> on_ignored;
   // Called after each committed batch with the source's state line.
   std::function<void(const std::string&)> on_commit;
 };

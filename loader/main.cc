@@ -211,7 +211,10 @@ struct LoadFlags {
     command->add_option("--chunk_rows", chunk_rows, "Records per worker batch (score: rows per XGBoost call).");
     server.AddTo(command, "host:port of a running server to swap to the new version before this returns (it must "
                           "see the same --data_dir).");
-    command->add_option("FILE", files, score ? "Features files to score." : "Prediction files to load.")
+    command->add_option("FILE", files,
+                        score ? "Features files (or folders of them) to score."
+                              : "Prediction files, or folders of them such as a Spark job's output (part files in "
+                                "Hive partition folders like day=2026-11-26/).")
         ->required();
   }
 };
@@ -288,6 +291,12 @@ int Load(LoadFlags flags, bool score) {
   if (request.mode == predstore::PublishMode::kReplacePartitions) {
     std::printf("  replaced only the partitions in the input; the table now has %llu rows\n",
                 (unsigned long long)result->table_rows);
+  }
+  if (result->files > 1 || result->empty_files_skipped) {
+    std::printf("  read %llu file(s)%s\n", (unsigned long long)result->files,
+                result->empty_files_skipped
+                    ? (", skipped " + std::to_string(result->empty_files_skipped) + " empty part file(s)").c_str()
+                    : "");
   }
   if (result->duplicates_dropped) {
     std::printf("  %llu duplicate keys resolved last-wins\n", (unsigned long long)result->duplicates_dropped);
@@ -378,12 +387,20 @@ struct StreamFlags {
   std::string source_name;
   uint64_t batch_size = 500;
   bool once = false;
+  std::string extra_fields = "error";
   ServerFlags server;
 };
 
 int Stream(const StreamFlags& flags) {
   auto client = flags.server.Client();
   if (!client.ok()) return Fail(client.status());
+  if (flags.extra_fields != "error" && flags.extra_fields != "ignore") {
+    return Fail(absl::InvalidArgumentError("--extra_fields must be error or ignore"));
+  }
+  const bool ignore_extra_fields = flags.extra_fields == "ignore";
+  auto on_ignored = [](const std::string& name) {
+    std::fprintf(stderr, "predstore-load: ignoring field \"%s\": the table has no such column\n", name.c_str());
+  };
   auto on_commit = [](const std::string& line) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
@@ -396,6 +413,8 @@ int Stream(const StreamFlags& flags) {
     kafka->batch_size = flags.batch_size;
     kafka->once = flags.once;
     kafka->on_commit = on_commit;
+    kafka->ignore_extra_fields = ignore_extra_fields;
+    kafka->on_ignored = on_ignored;
     if (auto status = predstore::RunKafkaSource(**client, *kafka); !status.ok()) return Fail(status);
     return 0;
   }
@@ -409,6 +428,8 @@ int Stream(const StreamFlags& flags) {
   options.batch_size = flags.batch_size;
   options.once = flags.once;
   options.on_commit = on_commit;
+  options.ignore_extra_fields = ignore_extra_fields;
+  options.on_ignored = on_ignored;
   if (flags.files != "events" && flags.files != "predictions") {
     return Fail(absl::InvalidArgumentError("--files must be events or predictions"));
   }
@@ -529,6 +550,9 @@ int main(int argc, char** argv) {
   stream_command->add_option("--source_name", stream.source_name,
                              "The producer's name on the server; default: --source.");
   stream_command->add_option("--batch_size", stream.batch_size, "Events per batch (one commit each).");
+  stream_command->add_option("--extra_fields", stream.extra_fields,
+                             "Fields the table lacks (an event_id, a _metadata column): error (stop at the first "
+                             "such event or file) or ignore (skip them; each name is reported once).");
   stream_command->add_flag("--once", stream.once,
                            "Stop once everything present is sent; default: keep polling for more.");
   stream.server.AddTo(stream_command, "host:port of the ingesting server.");
@@ -558,7 +582,10 @@ int main(int argc, char** argv) {
   CLI::App* sample_command = app.add_subcommand("sample", "Write sample forecasts (.csv or .jsonl).");
   sample_command->add_option("--rows", sample.rows, "Number of rows.");
   sample_command->add_option("--seed", sample.seed, "Random seed.");
-  sample_command->add_option("--out", sample.out, "File to write (.csv or .jsonl).")->required();
+  sample_command->add_option("--out", sample.out,
+                             "File to write (.csv, .jsonl, or .parquet: SNAPPY, row groups of 1M rows, written by "
+                             "predstore's own Parquet writer).")
+      ->required();
   sample_command->callback([&] { run = [&] { return Sample(sample); }; });
   CLI::App* features_command =
       app.add_subcommand("sample-features", "Write sample keys and features, to score with `score`.");

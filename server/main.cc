@@ -47,7 +47,9 @@ ABSL_FLAG(bool, ingest, false,
 ABSL_FLAG(int64_t, allowed_lateness_s, 600,
           "ingest: events older than a source's newest event time minus this many seconds are not applied but "
           "dead-lettered.");
-ABSL_FLAG(int64_t, retention_hours, 168, "ingest: superseded versions older than this are swept away.");
+ABSL_FLAG(int64_t, retention_hours, 168,
+          "ingest: superseded stream versions older than this, counted back from the watermark (event time), are "
+          "swept away.");
 ABSL_FLAG(std::string, dead_letter_file, "",
           "ingest: where late events go (one JSON line each); default <data_dir>/<table>/stream/dead_letter.jsonl.");
 ABSL_FLAG(int64_t, shutdown_grace_ms, 5000, "On SIGTERM, how long in-flight calls may take to finish.");

@@ -81,7 +81,7 @@ void PredstoreServer::WatchManifests() {
     }
     if (streams_ != nullptr && std::chrono::steady_clock::now() >= next_sweep) {
       next_sweep = std::chrono::steady_clock::now() + options_.stream_sweep_interval;
-      absl::StatusOr<uint64_t> swept = streams_->Sweep(absl::ToUnixMicros(absl::Now()));
+      absl::StatusOr<uint64_t> swept = streams_->Sweep();
       if (!swept.ok()) LogWarning("sweeping stream versions: ", swept.status().ToString());
     }
     lock.lock();

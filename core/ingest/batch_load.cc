@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "core/ingest/input_files.h"
 #include "core/ingest/parquet_reader.h"
 #include "core/ingest/row_encoder.h"
 #include "core/snapshot/external_sorter.h"
@@ -34,13 +35,13 @@ class StagingGuard {
 };
 
 // The schema of a new table from its first Parquet input.
-absl::StatusOr<Schema> InferSchema(const LoadRequest& request) {
+absl::StatusOr<Schema> InferSchema(const LoadRequest& request, const ExpandedInputs& inputs) {
   const LoadRequest::InferredSchema& infer = *request.infer_schema;
-  for (const fs::path& input : request.inputs) {
-    auto format = request.format ? absl::StatusOr<InputFormat>(*request.format) : InputFormatOfPath(input);
-    if (format.ok() && *format == InputFormat::kParquet) {
-      return InferParquetSchema(input, infer.keys, infer.partition, infer.layout, infer.normalization,
-                                request.read_options);
+  for (const InputFile& input : inputs.files) {
+    if (input.format == InputFormat::kParquet) {
+      ReadOptions options = request.read_options;
+      options.column_values = input.partition_values;
+      return InferParquetSchema(input.path, infer.keys, infer.partition, infer.layout, infer.normalization, options);
     }
   }
   return absl::InvalidArgumentError(StrCat("table \"", request.table, "\" does not exist yet and no input is "
@@ -55,6 +56,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   if (request.keep_versions < 1) return absl::InvalidArgumentError("keep_versions must be at least 1");
   const absl::Time start = absl::Now();
   TableDirectory table(request.data_dir, request.table);
+  PREDSTORE_ASSIGN_OR_RETURN(const ExpandedInputs inputs, ExpandInputs(request.inputs, request.format));
 
   Schema schema;
   if (request.schema) {
@@ -62,7 +64,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   } else {
     auto manifest = table.ReadManifest();
     if (absl::IsNotFound(manifest.status()) && request.infer_schema) {
-      PREDSTORE_ASSIGN_OR_RETURN(schema, InferSchema(request));
+      PREDSTORE_ASSIGN_OR_RETURN(schema, InferSchema(request, inputs));
     } else if (absl::IsNotFound(manifest.status())) {
       return absl::NotFoundError(StrCat("table \"", request.table,
                                         "\" does not exist yet: give its schema (--keys, --values) to create it"));
@@ -89,16 +91,19 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   LoadProgress progress;
   std::vector<std::unique_ptr<RecordReader>> readers;
   std::vector<std::string> paths;
-  for (const fs::path& input : request.inputs) {
-    InputFormat format;
-    if (request.format) {
-      format = *request.format;
-    } else {
-      PREDSTORE_ASSIGN_OR_RETURN(format, InputFormatOfPath(input));
+  for (const InputFile& input : inputs.files) {
+    ReadOptions options = request.read_options;
+    for (const auto& [name, value] : input.partition_values) {
+      if (read_schema.InputColumnIndex(name) >= 0) {
+        options.column_values.emplace_back(name, value);
+      } else if (!options.ignore_extra_columns) {
+        return absl::InvalidArgumentError(StrCat(input.path.string(), ": its folder gives column \"", name,
+                                                 "\", which the table lacks (--extra_fields=ignore skips it)"));
+      }
     }
-    PREDSTORE_ASSIGN_OR_RETURN(auto reader, OpenRecordReader(input, format, read_schema, request.read_options));
+    PREDSTORE_ASSIGN_OR_RETURN(auto reader, OpenRecordReader(input.path, input.format, read_schema, options));
     progress.total_bytes += reader->total_bytes();
-    paths.push_back(input.string());
+    paths.push_back(input.path.string());
     readers.push_back(std::move(reader));
   }
 
@@ -247,6 +252,8 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   result.table_rows = manifest.Find(manifest.active_version)->row_count;
   result.duplicates_dropped = built.duplicates_dropped;
   result.rows_rejected = rows_rejected;
+  result.files = inputs.files.size();
+  result.empty_files_skipped = inputs.empty_files_skipped;
   result.parts = built.parts.size();
   result.spilled_runs = sorter.spilled_runs() + (mapped_sorter ? mapped_sorter->spilled_runs() : 0);
   result.seconds = absl::ToDoubleSeconds(absl::Now() - start);

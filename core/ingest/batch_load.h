@@ -49,6 +49,9 @@ struct LoadRequest {
     KeyNormalization normalization = KeyNormalization::kNone;
   };
   std::optional<InferredSchema> infer_schema;
+  // Files, and folders such as a Spark job's output (expanded by
+  // ExpandInputs, input_files.h: their data files, with the values of
+  // Hive-style partition folders).
   std::vector<std::filesystem::path> inputs;
   // Unset: from each file's extension.
   std::optional<InputFormat> format;
@@ -91,6 +94,8 @@ struct LoadResult {
   uint64_t table_rows = 0;   // rows of the new version (with kept partitions)
   uint64_t duplicates_dropped = 0;
   uint64_t rows_rejected = 0;  // written to reject_file
+  uint64_t files = 0;          // data files read (folders expanded)
+  uint64_t empty_files_skipped = 0;
   size_t parts = 0;
   int spilled_runs = 0;
   double seconds = 0;

@@ -119,6 +119,7 @@ class ParquetRecordReader final : public RecordReader {
     fields_.assign(columns.size(), FieldText{});
     scratch_.resize(columns.size());
     reasons_.resize(columns.size());
+    given_.resize(columns.size());
     std::vector<bool> used(leaves.size(), false);
     for (size_t slot = 0; slot < columns.size(); ++slot) {
       const Column& column = columns[slot];
@@ -129,8 +130,10 @@ class ParquetRecordReader final : public RecordReader {
         if (leaf >= 0) {
           return Error(StrCat("column \"", column.name, "\" is in the file and its path gives it too"));
         }
-        fields_[slot].text = given->second;  // the same text in every row
-        fields_[slot].present = true;
+        // The same text in every row, kept here (`options` may not outlive the reader).
+        given_[slot] = given->second.value_or("");
+        fields_[slot].text = given_[slot];
+        fields_[slot].present = given->second.has_value();
         continue;
       }
       if (leaf < 0) {
@@ -146,8 +149,10 @@ class ParquetRecordReader final : public RecordReader {
       plans_[slot] = ColumnPlan{leaf, *conversion};
       fields_[slot].column = static_cast<uint32_t>(leaf + 1);
     }
-    for (size_t leaf = 0; leaf < leaves.size() && !options.ignore_extra_columns; ++leaf) {
-      if (!used[leaf]) {
+    for (size_t leaf = 0; leaf < leaves.size(); ++leaf) {
+      if (!used[leaf] && options.ignore_extra_columns) {
+        ignored_.push_back(leaves[leaf].name);
+      } else if (!used[leaf]) {
         return Error(StrCat("column \"", leaves[leaf].name, "\" of the file is not in the table (expected ",
                             ExpectedColumns(), "; --extra_fields=ignore skips such columns)"));
       }
@@ -191,6 +196,7 @@ class ParquetRecordReader final : public RecordReader {
   uint64_t line() const override { return row_; }
   uint64_t bytes_read() const override { return bytes_read_; }
   uint64_t total_bytes() const override { return total_bytes_; }
+  std::vector<std::string> ignored_columns() const override { return ignored_; }
 
  private:
   struct ColumnPlan {
@@ -375,6 +381,8 @@ class ParquetRecordReader final : public RecordReader {
   std::vector<FieldText> fields_;
   std::vector<std::array<char, 8>> scratch_;  // converted values, per column
   std::vector<std::string> reasons_;          // kInvalid texts, per column
+  std::vector<std::string> ignored_;          // file columns skipped
+  std::vector<std::string> given_;            // per column: the text its path gives
   int group_ = -1;
   uint64_t group_rows_ = 0;
   uint64_t row_in_group_ = 0;
@@ -447,6 +455,28 @@ absl::StatusOr<Schema> InferParquetSchema(const std::filesystem::path& path, con
       found[index] = true;
     } else {
       values.push_back(column);
+    }
+  }
+  for (const auto& [name, text] : options.column_values) {
+    ColumnType type = ColumnType::kString;
+    if (text && ParseCell(ColumnType::kInt64, *text).ok()) {
+      type = ColumnType::kInt64;
+    } else if (text && text->size() == 10 && ParseCell(ColumnType::kDate, *text).ok()) {
+      type = ColumnType::kDate;
+    }
+    const auto key = std::find(key_names.begin(), key_names.end(), name);
+    if (name == partition_name) {
+      partition = Column{name, type};
+      partition_found = true;
+    } else if (key != key_names.end()) {
+      const size_t index = static_cast<size_t>(key - key_names.begin());
+      keys[index] = Column{name, type};
+      found[index] = true;
+    } else if (type != ColumnType::kDate) {
+      values.push_back(Column{name, type, /*nullable=*/true});
+    } else {
+      return absl::InvalidArgumentError(StrCat(path.string(), ": the folder's column \"", name, "\" holds dates, "
+                                               "which can be key or partition columns, not values"));
     }
   }
   for (size_t i = 0; i < key_names.size(); ++i) {

@@ -39,7 +39,10 @@ namespace predstore {
 // date and timestamps timestamp (keys only), DECIMAL double (only with
 // decimal_as_double). Optional file columns become nullable value columns
 // (key columns cannot be nullable: a null key is a row error). A file
-// column no table column can hold is kInvalidArgument naming it.
+// column no table column can hold is kInvalidArgument naming it. Columns
+// the path gives (options.column_values, e.g. day=2026-11-26/) are typed
+// from their text as Spark types them: an integer int64, YYYY-MM-DD date,
+// anything else string (as values: nullable).
 absl::StatusOr<Schema> InferParquetSchema(const std::filesystem::path& path, const std::vector<std::string>& key_names,
                                           const std::string& partition_name, KeyLayout layout,
                                           KeyNormalization normalization, const ReadOptions& options);

@@ -74,6 +74,7 @@ class MappedRecordReader : public RecordReader {
   uint64_t line() const override { return record_line_; }
   uint64_t bytes_read() const override { return pos_ - file_->data(); }
   uint64_t total_bytes() const override { return file_->size(); }
+  std::vector<std::string> ignored_columns() const override { return ignored_; }
 
  protected:
   MappedRecordReader(std::string path, std::unique_ptr<MappedFile> file, const Schema& schema,
@@ -83,7 +84,8 @@ class MappedRecordReader : public RecordReader {
         schema_(schema),
         pos_(file_->data()),
         ignore_extra_columns_(options.ignore_extra_columns),
-        given_(schema.input_columns().size()) {
+        given_(schema.input_columns().size()),
+        given_null_(schema.input_columns().size(), false) {
     // Copied: the fields' text points here for the reader's whole life,
     // while `options` may be a temporary. Names the schema lacks are
     // ignored, as the Parquet reader does.
@@ -91,7 +93,8 @@ class MappedRecordReader : public RecordReader {
       const std::string& name = schema.input_columns()[slot].name;
       auto entry = std::find_if(options.column_values.begin(), options.column_values.end(),
                                 [&](const auto& e) { return e.first == name; });
-      if (entry != options.column_values.end()) given_[slot] = entry->second;
+      if (entry != options.column_values.end()) given_[slot] = entry->second.value_or("");
+      if (entry != options.column_values.end() && !entry->second) given_null_[slot] = true;
     }
   }
 
@@ -101,7 +104,7 @@ class MappedRecordReader : public RecordReader {
 
   // The field of a column the path gives, for the record at `line`.
   FieldText GivenField(size_t slot, uint64_t line) const {
-    return FieldText{*given_[slot], true, FieldText::Kind::kText, line, 0};
+    return FieldText{*given_[slot], !given_null_[slot], FieldText::Kind::kText, line, 0};
   }
 
   std::unique_ptr<MappedFile> file_;
@@ -110,8 +113,12 @@ class MappedRecordReader : public RecordReader {
   uint64_t record_line_ = 0;
   std::vector<FieldText> fields_;
   const bool ignore_extra_columns_;
-  // Per schema input column: the text the file's path gives, if any.
+  // Per schema input column: the text the file's path gives, if any, and
+  // whether that is a null.
   std::vector<std::optional<std::string>> given_;
+  std::vector<bool> given_null_;
+  // File columns skipped (ignore_extra_columns).
+  std::vector<std::string> ignored_;
 };
 
 class CsvReader final : public MappedRecordReader {
@@ -133,7 +140,10 @@ class CsvReader final : public MappedRecordReader {
     for (size_t i = 0; i < names.size(); ++i) {
       int slot = schema_.InputColumnIndex(names[i]);
       if (slot < 0) {
-        if (ignore_extra_columns_) continue;  // slot_of_field_[i] stays -1: skipped
+        if (ignore_extra_columns_) {  // slot_of_field_[i] stays -1: skipped
+          ignored_.push_back(names[i]);
+          continue;
+        }
         return Error(1, FieldColumn(i), StrCat("unknown column \"", names[i], "\" in header (expected ",
                                                      ExpectedColumns(), ")"));
       }
@@ -337,7 +347,10 @@ class JsonLinesReader final : public MappedRecordReader {
       uint32_t column = column_of(token.data());
       int slot = schema_.InputColumnIndex(name);
       if (slot < 0) {
-        if (ignore_extra_columns_) continue;  // simdjson skips the unread value
+        if (ignore_extra_columns_) {  // simdjson skips the unread value
+          if (std::find(ignored_.begin(), ignored_.end(), name) == ignored_.end()) ignored_.emplace_back(name);
+          continue;
+        }
         return Error(record_line_, key_at ? column_of(key_at - 1) : column,
                      StrCat("unknown field \"", name, "\""));
       }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -84,6 +85,9 @@ class RecordReader {
   // Bytes of the file consumed so far, and its size (for progress).
   virtual uint64_t bytes_read() const = 0;
   virtual uint64_t total_bytes() const = 0;
+  // With ReadOptions::ignore_extra_columns: the names of the file's columns
+  // the reader skips (for JSON Lines, those seen so far).
+  virtual std::vector<std::string> ignored_columns() const { return {}; }
 
  protected:
   explicit RecordReader(std::string path) : path_(std::move(path)) {}
@@ -101,9 +105,9 @@ struct ReadOptions {
   // nearest double); otherwise they are refused.
   bool decimal_as_double = false;
   // Columns whose value the file's path gives (a Hive partition folder,
-  // a Delta table's partitionValues): name → text, the same in every row.
-  // The file must not hold them too.
-  std::vector<std::pair<std::string, std::string>> column_values;
+  // a Delta table's partitionValues): name → text, the same in every row
+  // (nullopt: null). The file must not hold them too.
+  std::vector<std::pair<std::string, std::optional<std::string>>> column_values;
   // File columns the table lacks are skipped instead of refused.
   bool ignore_extra_columns = false;
 };

@@ -25,8 +25,9 @@ struct SampleOptions {
 // values forecast, p90 (double).
 Schema SampleSchema();
 
-// Writes `options.rows` rows with unique keys to `path`. The same options
-// always produce the same file. kInternal/kResourceExhausted on write errors.
+// Writes `options.rows` rows with unique keys to `path` as CSV, JSON Lines
+// or Parquet (written by core/parquet's own writer; the same values as the
+// CSV form). The same options always produce the same file. kInternal/kResourceExhausted on write errors.
 absl::Status WriteSampleFile(const std::filesystem::path& path, const SampleOptions& options);
 
 // The key of the sample's row `index`: store_id = index / (horizons * items)

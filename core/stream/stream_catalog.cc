@@ -49,10 +49,10 @@ absl::StatusOr<StreamStore*> StreamCatalog::OpenOrCreate(std::string_view table)
   return raw;
 }
 
-absl::StatusOr<uint64_t> StreamCatalog::Sweep(int64_t now_micros) {
+absl::StatusOr<uint64_t> StreamCatalog::Sweep() {
   uint64_t deleted = 0;
   for (const auto& [table, store] : *stores_.load(std::memory_order_acquire)) {
-    PREDSTORE_ASSIGN_OR_RETURN(uint64_t swept, store->Sweep(now_micros));
+    PREDSTORE_ASSIGN_OR_RETURN(uint64_t swept, store->Sweep());
     deleted += swept;
   }
   return deleted;

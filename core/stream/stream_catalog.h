@@ -32,7 +32,7 @@ class StreamCatalog {
   absl::StatusOr<StreamStore*> OpenOrCreate(std::string_view table);
 
   // Deletes superseded versions past the retention window in every store.
-  absl::StatusOr<uint64_t> Sweep(int64_t now_micros);
+  absl::StatusOr<uint64_t> Sweep();
 
  private:
   using Stores = std::map<std::string, std::shared_ptr<StreamStore>, std::less<>>;

@@ -227,9 +227,15 @@ absl::StatusOr<std::optional<StreamHit>> StreamStore::Get(std::string_view key, 
   return StreamHit{ReadTime(found.substr(1 + key.size())), it->value().ToString()};
 }
 
-absl::StatusOr<uint64_t> StreamStore::Sweep(int64_t now_micros) {
+absl::StatusOr<uint64_t> StreamStore::Sweep() {
   std::lock_guard<std::mutex> lock(mutex_);
-  const int64_t horizon = now_micros - options_.retention.count();
+  int64_t watermark = INT64_MIN;
+  for (const auto& [name, state] : sources_) watermark = std::max(watermark, state.watermark_micros);
+  if (watermark == INT64_MIN) return 0;  // nothing applied yet
+  // Both bounded (event times to year 9999, retention to int64 µs), but
+  // the difference may still underflow: saturate.
+  const int64_t horizon = watermark < INT64_MIN + options_.retention.count() ? INT64_MIN
+                                                                           : watermark - options_.retention.count();
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   rocksdb::WriteBatch batch;
   uint64_t deleted = 0;

@@ -17,10 +17,12 @@
 // reason (a crash between the dead-letter write and the commit can write it
 // twice there, never zero times).
 //
-// Retention: Sweep(now) keeps, per key, every version inside the window
-// (now - retention .. now) and the newest version before it (the one in
-// force when the window starts); older versions are deleted. So a key's
-// newest version always stays, and as-of reads inside the window are exact.
+// Retention is counted in event time, not wall-clock time, so a backfill of
+// old events keeps its history: Sweep() keeps, per key, every version
+// inside the window (W - retention .. W), W being the greatest watermark of
+// the store's sources, and the newest version before it (the one in force
+// when the window starts); older versions are deleted. So a key's newest
+// version always stays, and as-of reads inside the window are exact.
 //
 // Thread-safe: Apply and Sweep are serialised; Get runs concurrently.
 #pragma once
@@ -114,7 +116,7 @@ class StreamStore {
   absl::StatusOr<std::optional<StreamHit>> Get(std::string_view key, std::optional<int64_t> as_of) const;
 
   // Deletes the versions retention no longer needs (above); returns how many.
-  absl::StatusOr<uint64_t> Sweep(int64_t now_micros);
+  absl::StatusOr<uint64_t> Sweep();
 
   const std::filesystem::path& dir() const { return dir_; }
   const std::filesystem::path& dead_letter_file() const { return options_.dead_letter_file; }

@@ -2,6 +2,8 @@
 // and served by the real server: every row of a real parquet-testing file
 // answers a lookup with the values the Parquet reader reads from it (the
 // reader's values are checked against upstream's in core.ingest).
+#include <fstream>
+
 #include "client/predstore_client.h"
 #include "core/ingest/parquet_reader.h"
 #include "core/ingest/row_encoder.h"
@@ -114,6 +116,49 @@ TEST_F(SparkOutputsTest, BadParquetInputPublishesNothing) {
                alltypes.string()});
   EXPECT_EQ(load.exit_code, 0) << load.err;
   EXPECT_THAT(load.out, HasSubstr("8 rows"));
+}
+
+// A Spark job's output folder: part files in Hive partition folders, with
+// the bookkeeping Spark leaves beside them. The part files are real files
+// of other writers, linked in place.
+TEST_F(SparkOutputsTest, ASparkOutputFolderLoadsWithItsPartitionValues) {
+  const fs::path out = scratch_.path() / "job-output";
+  const fs::path parquet = kTestData / "parquet";
+  fs::create_directories(out / "day=2026-11-26");
+  fs::create_directories(out / "day=2026-11-27");
+  fs::create_symlink(parquet / "alltypes_plain.parquet",
+                     out / "day=2026-11-26" / "part-00000-5b2d-c000.snappy.parquet");
+  fs::create_symlink(parquet / "alltypes_dictionary.parquet",
+                     out / "day=2026-11-27" / "part-00001-5b2d-c000.snappy.parquet");
+  std::ofstream(out / "day=2026-11-27" / "part-00002-5b2d-c000.snappy.parquet");  // an empty task's file
+  std::ofstream(out / "_SUCCESS");
+  std::ofstream(out / "day=2026-11-26" / ".part-00000-5b2d-c000.snappy.parquet.crc") << "crc";
+  std::ofstream(out / "_committed_123") << "{}";
+
+  ProgramResult load = Load({"--table=daily", "--keys=id,timestamp_col", "--partition=day", out.string()});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  EXPECT_THAT(load.out, HasSubstr("10 rows"));
+  EXPECT_THAT(load.out, HasSubstr("read 2 file(s), skipped 1 empty part file(s)"));
+  auto manifest = TableDirectory(data(), "daily").ReadManifest();
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  const Schema& schema = manifest->schema;
+  ASSERT_TRUE(schema.partition_column().has_value());
+  EXPECT_EQ(schema.partition_column()->type, ColumnType::kDate);  // typed from the folder names
+  ServerProcess server(data(), {"--refresh_interval_ms=100"});
+  ASSERT_TRUE(server.started());
+  ReadOptions day26, day27;
+  day26.column_values = {{"day", "2026-11-26"}};
+  day27.column_values = {{"day", "2026-11-27"}};
+  ExpectServedAsRead(server, "daily", parquet / "alltypes_plain.parquet", schema, day26);
+  ExpectServedAsRead(server, "daily", parquet / "alltypes_dictionary.parquet", schema, day27);
+
+  // A folder value that is not of the partition column's type is refused.
+  const fs::path bad = scratch_.path() / "bad-output";
+  fs::create_directories(bad / "day=yesterday");
+  fs::create_symlink(parquet / "alltypes_plain.parquet", bad / "day=yesterday" / "part-00000.parquet");
+  load = Load({"--table=daily", bad.string()});
+  EXPECT_EQ(load.exit_code, 1);
+  EXPECT_THAT(load.err, HasSubstr("column \"day\""));
 }
 
 }  // namespace

@@ -59,7 +59,7 @@ class RecordReaderTest : public ::testing::Test {
 
   // Every record of the file, or the first error.
   absl::StatusOr<std::vector<Record>> ReadAll(const std::filesystem::path& path, InputFormat format) {
-    auto reader = OpenRecordReader(path, format, schema_);
+    auto reader = OpenRecordReader(path, format, schema_, options_);
     if (!reader.ok()) return reader.status();
     EXPECT_EQ((*reader)->path(), path.string());
     std::vector<Record> records;
@@ -99,6 +99,7 @@ class RecordReaderTest : public ::testing::Test {
   }
 
   Schema schema_;
+  ReadOptions options_;  // for ReadAll
   test_support::ScratchDir dir_;
   int case_counter_ = 0;
 };
@@ -264,6 +265,130 @@ TEST_F(RecordReaderTest, JsonLinesDefectsNameFileLineAndColumn) {
   ExpectError("truncated last line", good + "{\"id\":2}", jsonl, 2, 9, "truncated");
   ExpectError("empty file", "", jsonl, 1, 1, "empty");
   ExpectError("unterminated object", good + "{\"id\":1,\n", jsonl, 2, 1, "JSON");
+}
+
+// --- Columns the path gives, and extra columns -------------------------------
+
+TEST_F(RecordReaderTest, CsvColumnValuesFromThePath) {
+  // The table lacks "day": its value is ignored, as the Parquet reader does.
+  options_.column_values = {{"note", "2026-11-26"}, {"day", "26"}, {"score", "0.5"}};
+  auto path = dir_.WriteFile("given.csv",
+                             "name,id\n"
+                             "a,1\n"
+                             "\"b\nc\",2\n");
+  ASSERT_OK_AND_ASSIGN(std::vector<Record> records, ReadAll(path, InputFormat::kCsv));
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_THAT(records[0].fields,
+              ElementsAre(Text("1", 2, 3), Text("a", 2, 1), Text("0.5", 2, 0), Text("2026-11-26", 2, 0)));
+  EXPECT_EQ(records[1].line, 3u);
+  EXPECT_THAT(records[1].fields,
+              ElementsAre(Text("2", 4, 4), Text("b\nc", 3, 1), Text("0.5", 3, 0), Text("2026-11-26", 3, 0)));
+}
+
+TEST_F(RecordReaderTest, ColumnValuesOutliveTheOptions) {
+  auto csv = dir_.WriteFile("given.csv", "id,name,score\n1,a,1\n");
+  auto jsonl = dir_.WriteFile("given.jsonl", "{\"id\":1}\n");
+  for (auto [path, format] : {std::pair{csv, InputFormat::kCsv}, std::pair{jsonl, InputFormat::kJsonLines}}) {
+    SCOPED_TRACE(path.string());
+    auto reader = OpenRecordReader(
+        path, format, schema_,
+        ReadOptions{.column_values = {{"note", std::string("a value longer than the small-string buffer")}}});
+    ASSERT_OK(reader.status());
+    ASSERT_THAT((*reader)->Next(), IsOkAndHolds(true));
+    const FieldText& note = (*reader)->fields()[3];
+    EXPECT_EQ(note.text, "a value longer than the small-string buffer");
+    EXPECT_TRUE(note.present);
+    EXPECT_EQ(note.kind, FieldText::Kind::kText);
+    EXPECT_EQ(note.column, 0u);
+    EXPECT_EQ(FieldPosition(path.string(), note), StrCat(path.string(), ": row ", note.line));
+  }
+}
+
+TEST_F(RecordReaderTest, CsvColumnValuesDefects) {
+  options_.column_values = {{"note", "x"}};
+  ExpectError("the header names it too", "id,name,score,note\n1,a,1,y\n", InputFormat::kCsv, 1, 15,
+              "column \"note\" is in the file and its path gives it too");
+  ExpectError("still a missing column", "id,score\n1,1\n", InputFormat::kCsv, 1, 1, "\"name\"");
+  ExpectError("still an unknown column", "id,name,score,bogus\n1,a,1,2\n", InputFormat::kCsv, 1, 15,
+              "unknown column \"bogus\"");
+}
+
+TEST_F(RecordReaderTest, CsvIgnoreExtraColumns) {
+  options_.ignore_extra_columns = true;
+  auto path = dir_.WriteFile("extra.csv",
+                             "extra,id,\"x,y\",name,score,note,id2\n"
+                             "e,1,\"q\"\"q\",a,1.5,n,\n"
+                             ",2,,b,2.5,m,9\n");
+  ASSERT_OK_AND_ASSIGN(std::vector<Record> records, ReadAll(path, InputFormat::kCsv));
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_THAT(records[0].fields,
+              ElementsAre(Text("1", 2, 3), Text("a", 2, 12), Text("1.5", 2, 14), Text("n", 2, 18)));
+  EXPECT_THAT(records[1].fields, ElementsAre(Text("2", 3, 2), Text("b", 3, 5), Text("2.5", 3, 7), Text("m", 3, 11)));
+
+  // The other rules stand: field counts count the skipped columns too, and a
+  // known column may not repeat.
+  const std::string header = "id,extra,name,score,note\n";
+  ExpectError("too few fields", header + "1,e,a,1\n", InputFormat::kCsv, 2, 1, "expected 5 fields, found 4");
+  ExpectError("too many fields", header + "1,e,a,1,n,z\n", InputFormat::kCsv, 2, 11, "too many fields");
+  ExpectError("repeated column", "id,name,x,score,note,id\n1,a,b,1,n,1\n", InputFormat::kCsv, 1, 22,
+              "column \"id\" appears twice");
+  ExpectError("missing column", "id,name,score,bogus\n1,a,1,2\n", InputFormat::kCsv, 1, 1, "\"note\"");
+
+  // With a column the path gives.
+  options_.column_values = {{"note", "given"}};
+  auto both = dir_.WriteFile("both.csv", "extra,id,name,score\nz,7,g,0\n");
+  ASSERT_OK_AND_ASSIGN(records, ReadAll(both, InputFormat::kCsv));
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_THAT(records[0].fields, ElementsAre(Text("7", 2, 3), Text("g", 2, 5), Text("0", 2, 7), Text("given", 2, 0)));
+}
+
+TEST_F(RecordReaderTest, JsonLinesColumnValuesFromThePath) {
+  using Kind = FieldText::Kind;
+  options_.column_values = {{"note", "2026-11-26"}, {"day", "26"}};
+  auto path = dir_.WriteFile("given.jsonl",
+                             "{\"id\":1,\"name\":\"a\",\"score\":1.5}\n"
+                             "{\"id\":2}\n");
+  ASSERT_OK_AND_ASSIGN(std::vector<Record> records, ReadAll(path, InputFormat::kJsonLines));
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_THAT(records[0].fields,
+              ElementsAre(Text("1", 1, 7, Kind::kJsonNumber), Text("a", 1, 16, Kind::kJsonString),
+                          Text("1.5", 1, 28, Kind::kJsonNumber), Text("2026-11-26", 1, 0)));
+  EXPECT_THAT(records[1].fields, ElementsAre(Text("2", 2, 7, Kind::kJsonNumber), Absent(2, 1), Absent(2, 1),
+                                             Text("2026-11-26", 2, 0)));
+
+  const std::string good = "{\"id\":1}\n";
+  ExpectError("a record has it too", good + "{\"id\":1,\"note\":\"x\"}\n", InputFormat::kJsonLines, 2, 9,
+              "field \"note\" is in the file and its path gives it too");
+  ExpectError("even as null", "{\"note\":null}\n", InputFormat::kJsonLines, 1, 2, "its path gives it too");
+  ExpectError("still an unknown field", "{\"id\":1,\"bogus\":2}\n", InputFormat::kJsonLines, 1, 9,
+              "unknown field \"bogus\"");
+}
+
+TEST_F(RecordReaderTest, JsonLinesIgnoreExtraFields) {
+  using Kind = FieldText::Kind;
+  options_.ignore_extra_columns = true;
+  auto path = dir_.WriteFile("extra.jsonl",
+                             "{\"x\":{\"a\":[1,{\"b\":2}]},\"id\":1,\"y\":[3],\"name\":\"a\",\"z\":null,\"x\":\"s\"}\n"
+                             "{\"id\":2,\"w\":true}\n");
+  ASSERT_OK_AND_ASSIGN(std::vector<Record> records, ReadAll(path, InputFormat::kJsonLines));
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_THAT(records[0].fields, ElementsAre(Text("1", 1, 29, Kind::kJsonNumber), Text("a", 1, 46, Kind::kJsonString),
+                                             Absent(1, 1), Absent(1, 1)));
+  EXPECT_THAT(records[1].fields,
+              ElementsAre(Text("2", 2, 7, Kind::kJsonNumber), Absent(2, 1), Absent(2, 1), Absent(2, 1)));
+
+  const std::string good = "{\"id\":1}\n";
+  ExpectError("duplicate known field", good + "{\"id\":1,\"q\":0,\"id\":2}\n", InputFormat::kJsonLines, 2, 20,
+              "\"id\" appears twice");
+  ExpectError("nested known field", "{\"extra\":[1],\"id\":{}}\n", InputFormat::kJsonLines, 1, 19, "nested");
+  ExpectError("broken JSON in an extra field", "{\"extra\":[1,}\n", InputFormat::kJsonLines, 1, 0, "JSON");
+
+  options_.column_values = {{"score", "0.25"}};
+  auto both = dir_.WriteFile("both.jsonl", "{\"extra\":1,\"id\":3}\n");
+  ASSERT_OK_AND_ASSIGN(records, ReadAll(both, InputFormat::kJsonLines));
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_THAT(records[0].fields, ElementsAre(Text("3", 1, 17, Kind::kJsonNumber), Absent(1, 1), Text("0.25", 1, 0),
+                                             Absent(1, 1)));
 }
 
 }  // namespace

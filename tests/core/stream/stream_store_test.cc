@@ -173,15 +173,18 @@ TEST(StreamStore, SweepKeepsTheWindowAndTheVersionInForceWhenItStarts) {
   test_support::ScratchDir scratch;
   StreamOptions options;
   options.retention = std::chrono::microseconds(1000);
-  options.allowed_lateness = std::chrono::hours(1);
+  options.allowed_lateness = std::chrono::microseconds(10);
   auto store = ValueOrDie(StreamStore::Open(scratch.path() / "stream", options));
+  EXPECT_EQ(ValueOrDie(store->Sweep()), 0u);  // nothing applied: no watermark yet
+  // Event times in 1970: retention counts back from the watermark (event
+  // time), not the wall clock, so a backfill keeps its history.
   const int64_t now = 1'000'000;
-  const std::vector<StreamEvent> events = {Event(1, now - 5000, "old"), Event(1, now - 3000, "older-but-newer"),
-                                           Event(1, now - 10, "new"), Event(2, now - 9000, "only")};
-  ASSERT_TRUE(store->Apply("s", 1, "", events).ok());
-  // Window: now - 1000 .. now. Key 1 keeps "new" (inside) and
-  // "older-but-newer" (in force when the window starts); "old" goes.
-  EXPECT_EQ(ValueOrDie(store->Sweep(now)), 1u);
+  const std::vector<StreamEvent> events = {Event(2, now - 9000, "only"), Event(1, now - 5000, "old"),
+                                           Event(1, now - 3000, "older-but-newer"), Event(1, now, "new")};
+  ASSERT_EQ(ValueOrDie(store->Apply("s", 1, "", events)).late, 0u);
+  // Watermark now - 10; window: now - 1010 .. now - 10. Key 1 keeps "new"
+  // (inside) and "older-but-newer" (in force when the window starts); "old" goes.
+  EXPECT_EQ(ValueOrDie(store->Sweep()), 1u);
   EXPECT_EQ(ValueOrDie(store->Get(KeyOf(1), std::nullopt))->value, "new");
   EXPECT_EQ(ValueOrDie(store->Get(KeyOf(1), now - 500))->value, "older-but-newer");  // exact inside the window
   EXPECT_FALSE(ValueOrDie(store->Get(KeyOf(1), now - 4000)).has_value());              // before it: swept
