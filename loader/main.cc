@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -158,6 +159,8 @@ struct LoadFlags {
   std::string format;
   bool decimal_as_double = false;
   std::string extra_fields = "error";
+  std::optional<int64_t> delta_version;
+  std::string delta_timestamp;
   std::string replace = "table";
   std::string duplicates = "error";
   uint64_t memory_mb = 512;
@@ -196,6 +199,11 @@ struct LoadFlags {
                       "otherwise).");
     command->add_option("--extra_fields", extra_fields,
                         "Input columns the table lacks: error (refuse the file) or ignore (skip them).");
+    command->add_option("--delta_version", delta_version,
+                        "A Delta table input: load this version of it (default: the latest).");
+    command->add_option("--delta_timestamp", delta_timestamp,
+                        "A Delta table input: load the latest version committed at or before this time (RFC 3339, "
+                        "e.g. 2026-11-26T06:00:00Z).");
     command->add_option("--replace", replace,
                         "What the load replaces: table (a whole new version) or partitions (only the partitions "
                         "present in the input; the others are kept).");
@@ -213,8 +221,8 @@ struct LoadFlags {
                           "see the same --data_dir).");
     command->add_option("FILE", files,
                         score ? "Features files (or folders of them) to score."
-                              : "Prediction files, or folders of them such as a Spark job's output (part files in "
-                                "Hive partition folders like day=2026-11-26/).")
+                              : "Prediction files, folders of them such as a Spark job's output (part files in "
+                                "Hive partition folders like day=2026-11-26/), or Delta tables.")
         ->required();
   }
 };
@@ -265,6 +273,12 @@ int Load(LoadFlags flags, bool score) {
     return Fail(absl::InvalidArgumentError("--extra_fields must be error or ignore"));
   }
   request.read_options.ignore_extra_columns = flags.extra_fields == "ignore";
+  request.delta_version = flags.delta_version;
+  if (!flags.delta_timestamp.empty()) {
+    auto time = predstore::ParseCell(predstore::ColumnType::kTimestamp, flags.delta_timestamp);
+    if (!time.ok()) return Fail(absl::InvalidArgumentError("--delta_timestamp: " + std::string(time.status().message())));
+    request.delta_timestamp_ms = std::get<predstore::Timestamp>(*time).micros / 1000;
+  }
   request.batches.workers = flags.workers;
   request.batches.batch_rows = std::max<uint64_t>(1, flags.chunk_rows);
   if (flags.replace != "table" && flags.replace != "partitions") {

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "core/ingest/delta_table.h"
 #include "core/ingest/input_files.h"
 #include "core/ingest/parquet_reader.h"
 #include "core/ingest/row_encoder.h"
@@ -34,6 +35,40 @@ class StagingGuard {
   fs::path dir_;
 };
 
+// The data files of the request's inputs: those of its files and folders
+// (ExpandInputs), then those of its Delta tables' snapshots, whose versions
+// are appended to `produced_by`.
+absl::StatusOr<ExpandedInputs> ResolveInputs(const LoadRequest& request, std::string* produced_by) {
+  std::vector<fs::path> plain;
+  std::vector<fs::path> delta_tables;
+  for (const fs::path& input : request.inputs) (IsDeltaTable(input) ? delta_tables : plain).push_back(input);
+  if (delta_tables.empty() && (request.delta_version || request.delta_timestamp_ms)) {
+    return absl::InvalidArgumentError("a Delta version or timestamp is given, but no input is a Delta table");
+  }
+  ExpandedInputs inputs;
+  if (!plain.empty()) {
+    PREDSTORE_ASSIGN_OR_RETURN(inputs, ExpandInputs(plain, request.format));
+  }
+  for (const fs::path& table : delta_tables) {
+    absl::StatusOr<DeltaSnapshot> read = ReadDeltaSnapshot(table, request.delta_version, request.delta_timestamp_ms);
+    if (!read.ok()) {
+      return absl::Status(read.status().code(), StrCat("Delta table ", table.string(), ": ", read.status().message()));
+    }
+    DeltaSnapshot& snapshot = *read;
+    if (snapshot.files.empty()) {
+      return absl::InvalidArgumentError(
+          StrCat("Delta table ", table.string(), " has no data files at version ", snapshot.version));
+    }
+    for (DeltaFile& file : snapshot.files) {
+      inputs.files.push_back(InputFile{std::move(file.path), InputFormat::kParquet, std::move(file.partition_values),
+                                       static_cast<uint64_t>(file.size)});
+    }
+    StrAppend(produced_by, produced_by->empty() ? "" : "; ", "from delta table ", table.string(), " version ",
+              snapshot.version);
+  }
+  return inputs;
+}
+
 // The schema of a new table from its first Parquet input.
 absl::StatusOr<Schema> InferSchema(const LoadRequest& request, const ExpandedInputs& inputs) {
   const LoadRequest::InferredSchema& infer = *request.infer_schema;
@@ -56,7 +91,8 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   if (request.keep_versions < 1) return absl::InvalidArgumentError("keep_versions must be at least 1");
   const absl::Time start = absl::Now();
   TableDirectory table(request.data_dir, request.table);
-  PREDSTORE_ASSIGN_OR_RETURN(const ExpandedInputs inputs, ExpandInputs(request.inputs, request.format));
+  std::string produced_by = request.produced_by;
+  PREDSTORE_ASSIGN_OR_RETURN(const ExpandedInputs inputs, ResolveInputs(request, &produced_by));
 
   Schema schema;
   if (request.schema) {
@@ -205,7 +241,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   report(LoadProgress::Phase::kWriting, true);
 
   PREDSTORE_ASSIGN_OR_RETURN(auto sorted, sorter.Finish());
-  VersionDetails details{request.produced_by, {}};
+  VersionDetails details{produced_by, {}};
   std::optional<ExternalSorter> mapped_sorter;
   if (normalized && sorter.rows() > 0) {
     details.key_mapping = kept_mapping ? *kept_mapping : statistics.Fit(schema.normalization());

@@ -49,10 +49,16 @@ struct LoadRequest {
     KeyNormalization normalization = KeyNormalization::kNone;
   };
   std::optional<InferredSchema> infer_schema;
-  // Files, and folders such as a Spark job's output (expanded by
-  // ExpandInputs, input_files.h: their data files, with the values of
-  // Hive-style partition folders).
+  // Files, folders such as a Spark job's output (expanded by ExpandInputs,
+  // input_files.h: their data files, with the values of Hive-style
+  // partition folders), and Delta tables (their snapshot's data files with
+  // their partition values, delta_table.h; the version is recorded in
+  // produced_by: "from delta table PATH version N").
   std::vector<std::filesystem::path> inputs;
+  // The Delta tables' version to load, or the latest at or before a time
+  // (milliseconds since the epoch); neither: the latest.
+  std::optional<int64_t> delta_version;
+  std::optional<int64_t> delta_timestamp_ms;
   // Unset: from each file's extension.
   std::optional<InputFormat> format;
   // How typed formats are read (Parquet decimals).

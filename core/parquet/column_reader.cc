@@ -21,6 +21,16 @@ constexpr int32_t kMaxPageBytes = 512 << 20;
 // cut pages at 20,000 rows (parquet-mr) or at the row group (~1M rows).
 constexpr int32_t kMaxPageRows = 64 << 20;
 
+// Bits needed for levels up to `max_level` (the levels' bit width).
+int LevelBitWidth(int max_level) {
+  int width = 0;
+  while (max_level > 0) {
+    ++width;
+    max_level >>= 1;
+  }
+  return width;
+}
+
 uint32_t ReadLittleEndian32(const uint8_t* data) {
   uint32_t value;
   std::memcpy(&value, data, 4);
@@ -129,6 +139,10 @@ absl::Status ColumnChunkReader::ReadDataPage(const PageHeader& header, std::span
   std::span<const uint8_t> levels;  // definition levels, without a length prefix
   std::span<const uint8_t> values;
   Encoding level_encoding = Encoding::kRle;
+  // Repetition levels (nested leaves under a repeated node only).
+  const int max_repetition = column_.max_repetition_level;
+  std::span<const uint8_t> repetition_levels;
+  Encoding repetition_encoding = Encoding::kRle;
   if (header.type == PageType::kDataPage) {
     const DataPageHeader& page = *header.data_page;
     encoding = page.encoding;
@@ -137,6 +151,29 @@ absl::Status ColumnChunkReader::ReadDataPage(const PageHeader& header, std::span
     auto status = Decompress(codec_, body, static_cast<size_t>(header.uncompressed_page_size), &decompressed_);
     if (!status.ok()) return PageError(FromAbsl(status.message()));
     std::span<const uint8_t> data(reinterpret_cast<const uint8_t*>(decompressed_.data()), decompressed_.size());
+    if (max_repetition > 0) {
+      // The repetition levels come first: RLE with a 4-byte length, or
+      // (deprecated) BIT_PACKED whose size follows from the count.
+      repetition_encoding = page.repetition_level_encoding;
+      size_t size = 0;
+      if (repetition_encoding == Encoding::kRle) {
+        if (data.size() < 4) return PageError("corrupt page: too short for its repetition levels");
+        const uint32_t length = ReadLittleEndian32(data.data());
+        if (length > data.size() - 4) {
+          return PageError(StrCat("corrupt page: repetition levels of ", length, " bytes in a page of ", data.size()));
+        }
+        repetition_levels = data.subspan(4, length);
+        size = 4 + size_t{length};
+      } else if (repetition_encoding == Encoding::kBitPacked) {
+        if (num_values < 0) return PageError("corrupt page: negative value count");
+        size = (static_cast<size_t>(num_values) * static_cast<size_t>(LevelBitWidth(max_repetition)) + 7) / 8;
+        if (size > data.size()) return PageError("corrupt page: too short for its repetition levels");
+        repetition_levels = data.subspan(0, size);
+      } else {
+        return PageError(StrCat("repetition levels in ", EncodingName(repetition_encoding)));
+      }
+      data = data.subspan(size);
+    }
     if (column_.optional && level_encoding == Encoding::kRle) {
       if (data.size() < 4) return PageError("corrupt page: too short for its definition levels");
       uint32_t length = ReadLittleEndian32(data.data());
@@ -161,7 +198,10 @@ absl::Status ColumnChunkReader::ReadDataPage(const PageHeader& header, std::span
         levels_end > static_cast<int64_t>(body.size()) || levels_end > header.uncompressed_page_size) {
       return PageError("corrupt page: levels larger than the page");
     }
-    if (page.num_values != page.num_rows) return PageError("a flat column's page has num_values != num_rows");
+    if (max_repetition == 0 && page.num_values != page.num_rows) {
+      return PageError("a flat column's page has num_values != num_rows");
+    }
+    if (max_repetition > 0) repetition_levels = body.subspan(0, static_cast<size_t>(repetition_size));
     const auto levels_size = static_cast<size_t>(levels_end);
     levels = body.subspan(static_cast<size_t>(repetition_size), static_cast<size_t>(page.definition_levels_byte_length));
     std::span<const uint8_t> stored = body.subspan(levels_size);
@@ -185,22 +225,51 @@ absl::Status ColumnChunkReader::ReadDataPage(const PageHeader& header, std::span
   rows_ = static_cast<size_t>(num_values);
   size_t present = rows_;
   def_levels_.clear();
+  if (max_repetition > 0) {
+    rep_levels_.clear();
+    absl::Status status;
+    const int width = LevelBitWidth(max_repetition);
+    if (header.type == PageType::kDataPage && repetition_encoding == Encoding::kBitPacked) {
+      size_t consumed = 0;
+      status = DecodeBitPackedLevels(repetition_levels, width, rows_, &rep_levels_, &consumed);
+    } else {
+      status = DecodeRleLevels(repetition_levels, width, rows_, &rep_levels_);
+    }
+    if (!status.ok()) return PageError(StrCat("corrupt repetition levels: ", status.message()));
+    for (uint16_t level : rep_levels_) {
+      if (level > max_repetition) {
+        return PageError(StrCat("repetition level ", level, " above the column's maximum ", max_repetition));
+      }
+    }
+  }
   if (column_.optional) {
     absl::Status status;
+    const int max_definition = column_.max_definition_level;
+    const int width = LevelBitWidth(max_definition);
     if (header.type == PageType::kDataPage && level_encoding == Encoding::kBitPacked) {
       size_t consumed = 0;
-      status = DecodeBitPackedLevels(levels, 1, rows_, &def_levels_, &consumed);
+      status = DecodeBitPackedLevels(levels, width, rows_, &def_levels_, &consumed);
       values = values.subspan(std::min(consumed, values.size()));
     } else if (level_encoding == Encoding::kRle || header.type == PageType::kDataPageV2) {
-      status = DecodeRleLevels(levels, 1, rows_, &def_levels_);
+      status = DecodeRleLevels(levels, width, rows_, &def_levels_);
     } else {
       return PageError(StrCat("definition levels in ", EncodingName(level_encoding)));
     }
     if (!status.ok()) return PageError(StrCat("corrupt definition levels: ", status.message()));
     present = 0;
-    for (uint16_t level : def_levels_) {
-      if (level > 1) return PageError(StrCat("definition level ", level, " in a flat column (max 1)"));
-      present += level;
+    if (max_definition == 1) {
+      for (uint16_t level : def_levels_) {
+        if (level > 1) return PageError(StrCat("definition level ", level, " in a flat column (max 1)"));
+        present += level;
+      }
+    } else {
+      // A nested leaf: only entries at the maximum level hold a value.
+      for (uint16_t level : def_levels_) {
+        if (level > max_definition) {
+          return PageError(StrCat("definition level ", level, " above the column's maximum ", max_definition));
+        }
+        present += level == max_definition;
+      }
     }
     if (header.type == PageType::kDataPageV2 &&
         static_cast<size_t>(header.data_page_v2->num_nulls) != rows_ - present) {

@@ -2,6 +2,10 @@
 // the dictionary page first if there is one, then each data page (v1 or
 // v2), checked against its CRC when the writer stored one, decompressed,
 // its definition levels and values decoded. It holds one page at a time.
+// A leaf of a file opened with nested columns is read the same way, its
+// repetition levels decoded too; its page's "rows" are then level entries
+// (a value, a null at some depth, or an empty list), which nested_reader.h
+// assembles into rows.
 // Errors are kInvalidArgument naming the file, the column, the row group
 // and the page: "f.parquet: column "x", row group 0, page 3: <reason>".
 // One reader per thread.
@@ -30,8 +34,13 @@ class ColumnChunkReader {
 
   // The current page's rows (values, nulls included).
   size_t rows() const { return rows_; }
-  // Whether row `row` of the page holds a value (not null).
+  // Whether row `row` of the page holds a value (not null). Flat columns
+  // only; for a nested leaf compare definition_level with the maximum.
   bool present(size_t row) const { return def_levels_.empty() || def_levels_[row] != 0; }
+  // The levels of entry `row` of the page (a required column's definition
+  // level is its maximum, 0; a non-repeated one's repetition level is 0).
+  uint16_t definition_level(size_t row) const { return def_levels_.empty() ? 0 : def_levels_[row]; }
+  uint16_t repetition_level(size_t row) const { return rep_levels_.empty() ? 0 : rep_levels_[row]; }
   // The value of the `index`-th non-null row of the page: for BYTE_ARRAY
   // its bytes, else a pointer to its fixed-width bytes (see ValueBuffer).
   std::string_view bytes_at(size_t index) const {
@@ -63,6 +72,7 @@ class ColumnChunkReader {
   size_t rows_ = 0;
   std::string decompressed_;
   std::vector<uint16_t> def_levels_;  // empty when the column is required
+  std::vector<uint16_t> rep_levels_;  // empty when the column is not repeated
   ValueBuffer values_;
   ValueBuffer dictionary_;
   bool has_dictionary_ = false;

@@ -11,6 +11,9 @@ namespace {
 constexpr char kMagic[] = "PAR1";
 constexpr char kEncryptedMagic[] = "PARE";
 constexpr size_t kMagicSize = 4;
+// Nested schemas deeper than this are refused (levels are 16-bit; real
+// schemas nest a handful of levels).
+constexpr size_t kMaxNestingDepth = 64;
 
 std::string TimeUnitName(TimeUnit unit) {
   switch (unit) {
@@ -45,9 +48,11 @@ std::string DescribeColumnType(const LeafColumn& column) {
   return text;
 }
 
-absl::StatusOr<std::unique_ptr<ParquetFile>> ParquetFile::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<ParquetFile>> ParquetFile::Open(const std::string& path,
+                                                                const ParquetOpenOptions& options) {
   auto file = std::unique_ptr<ParquetFile>(new ParquetFile());
   file->path_ = path;
+  file->nested_ = options.nested;
   PREDSTORE_ASSIGN_OR_RETURN(file->file_, MappedFile::Open(path));
   const MappedFile& mapped = *file->file_;
   auto invalid = [&](std::string_view reason) { return absl::InvalidArgumentError(StrCat(path, ": ", reason)); };
@@ -77,7 +82,7 @@ absl::StatusOr<std::unique_ptr<ParquetFile>> ParquetFile::Open(const std::string
   if (file->metadata_.encrypted) {
     return invalid("the file is encrypted (Parquet modular encryption); encrypted files are not supported");
   }
-  PREDSTORE_RETURN_IF_ERROR(file->CheckSchema());
+  PREDSTORE_RETURN_IF_ERROR(file->nested_ ? file->CheckNestedSchema() : file->CheckSchema());
   PREDSTORE_RETURN_IF_ERROR(file->CheckRowGroups());
   return file;
 }
@@ -116,10 +121,74 @@ absl::Status ParquetFile::CheckSchema() {
     column.type_length = element.type_length;
     column.optional = element.repetition == Repetition::kOptional;
     column.logical = element.logical;
+    column.path_in_schema = {element.name};
+    column.max_definition_level = column.optional ? 1 : 0;
+    column.schema_path = {static_cast<int>(index)};
     columns_.push_back(std::move(column));
     ++index;
   }
   if (index != schema.size()) return invalid("corrupt footer: the schema has more elements than its root names");
+  return absl::OkStatus();
+}
+
+absl::Status ParquetFile::CheckNestedSchema() {
+  const auto& schema = metadata_.schema;
+  auto invalid = [&](std::string_view reason) { return absl::InvalidArgumentError(StrCat(path_, ": ", reason)); };
+  if (schema.empty()) return invalid("corrupt footer: no schema");
+  // Depth-first walk of the stored tree. Each open group on `stack` keeps
+  // its children still to visit; `path` holds the indices of the nodes from
+  // the root's child down.
+  struct Open {
+    size_t children_left;
+  };
+  std::vector<Open> stack = {{static_cast<size_t>(std::max(schema[0].num_children, 0))}};
+  std::vector<int> path;
+  size_t index = 1;
+  while (!stack.empty()) {
+    if (stack.back().children_left == 0) {
+      stack.pop_back();
+      if (!path.empty()) path.pop_back();
+      continue;
+    }
+    --stack.back().children_left;
+    if (index >= schema.size()) return invalid("corrupt footer: the schema has fewer elements than its groups name");
+    const SchemaElement& element = schema[index];
+    path.push_back(static_cast<int>(index));
+    ++index;
+    if (element.num_children > 0 || !element.type) {
+      if (element.num_children <= 0) {
+        return invalid(StrCat("corrupt footer: group \"", element.name, "\" has no children"));
+      }
+      if (stack.size() > kMaxNestingDepth) {
+        return invalid(StrCat("the schema nests deeper than ", kMaxNestingDepth, " levels"));
+      }
+      stack.push_back({static_cast<size_t>(element.num_children)});
+      continue;
+    }
+    LeafColumn column;
+    column.type = *element.type;
+    column.type_length = element.type_length;
+    column.logical = element.logical;
+    column.schema_path = path;
+    for (int node : path) {
+      const SchemaElement& step = schema[static_cast<size_t>(node)];
+      column.path_in_schema.push_back(step.name);
+      // A missing repetition is read as required, as the flat walk does.
+      if (step.repetition && *step.repetition != Repetition::kRequired) ++column.max_definition_level;
+      if (step.repetition == Repetition::kRepeated) ++column.max_repetition_level;
+    }
+    column.optional = column.max_definition_level > 0;
+    for (const std::string& name : column.path_in_schema) {
+      if (!column.name.empty()) column.name += '.';
+      column.name += name;
+    }
+    if (column.type == PhysicalType::kFixedLenByteArray && column.type_length <= 0) {
+      return invalid(StrCat("column \"", column.name, "\": FIXED_LEN_BYTE_ARRAY without a positive length"));
+    }
+    columns_.push_back(std::move(column));
+    path.pop_back();
+  }
+  if (index != schema.size()) return invalid("corrupt footer: the schema has more elements than its groups name");
   return absl::OkStatus();
 }
 
@@ -150,7 +219,7 @@ absl::Status ParquetFile::CheckRowGroups() {
         return chunk_error(StrCat("chunk type ", PhysicalTypeName(chunk.type), " differs from the schema's ",
                                   PhysicalTypeName(column.type)));
       }
-      if (chunk.path_in_schema.size() != 1 || chunk.path_in_schema[0] != column.name) {
+      if (chunk.path_in_schema != column.path_in_schema) {
         return chunk_error("the chunk's path does not name the column");
       }
       // Some writers store dictionary_page_offset 0 when there is none.
@@ -165,7 +234,9 @@ absl::Status ParquetFile::CheckRowGroups() {
         return chunk_error(StrCat("chunk at offset ", begin, " of ", chunk.total_compressed_size,
                                   " bytes lies outside the file's data (truncated or corrupt)"));
       }
-      if (chunk.num_values != group.num_rows) {
+      // A repeated leaf stores one value (or null, or empty list) per level
+      // entry: at least one a row.
+      if (column.max_repetition_level == 0 ? chunk.num_values != group.num_rows : chunk.num_values < group.num_rows) {
         return chunk_error(StrCat("the chunk has ", chunk.num_values, " values for ", group.num_rows, " rows"));
       }
       ranges.emplace_back(begin, begin + chunk.total_compressed_size);

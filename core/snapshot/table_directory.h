@@ -60,7 +60,8 @@ struct SnapshotVersion {
   uint64_t row_count = 0;
   std::vector<PartInfo> parts;  // in key order
   // What produced the rows, when not a plain load: e.g. "scored by
-  // models:/demand/Production (demand version 3)". Empty for a plain load.
+  // models:/demand/Production (demand version 3)", "from delta table
+  // /lake/churn version 7". Empty for a plain load.
   std::string produced_by;
   // The curve codes of every part's keys (normalised layouts; else empty).
   // A whole-table load fits a new one; partition loads and drops keep it.

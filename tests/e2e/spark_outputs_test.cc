@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "client/predstore_client.h"
+#include "core/ingest/delta_table.h"
 #include "core/ingest/parquet_reader.h"
 #include "core/ingest/row_encoder.h"
 #include "core/snapshot/table_directory.h"
@@ -33,9 +34,11 @@ class SparkOutputsTest : public ::testing::Test {
   }
 
   // Every row `path` holds for `schema` (read by the core reader), looked
-  // up on `server` in table `table`: found, with the same values.
+  // up on `server` in table `table`: found, with the same values. Adds the
+  // rows to `*rows` if given, else expects some.
   void ExpectServedAsRead(const ServerProcess& server, const std::string& table, const fs::path& path,
-                          const Schema& schema, const ReadOptions& options = {}) {
+                          const Schema& schema, const ReadOptions& options = {},
+                          v1::Source source = v1::SOURCE_PRECOMPUTED, size_t* total_rows = nullptr) {
     auto reader = OpenParquetRecordReader(path, schema, options);
     ASSERT_TRUE(reader.ok()) << reader.status();
     RowEncoder encoder(schema);
@@ -50,6 +53,7 @@ class SparkOutputsTest : public ::testing::Test {
       for (size_t i = 0; i < expected.size(); ++i) {
         const v1::LookupResult& result = response->results(static_cast<int>(i));
         ASSERT_TRUE(result.found()) << path << " row " << i;
+        EXPECT_EQ(result.source(), source) << path << " row " << i;
         for (size_t v = 0; v < schema.value_columns().size(); ++v) {
           auto cell = CellFromWire(result.values(static_cast<int>(v)), schema.value_columns()[v]);
           ASSERT_TRUE(cell.ok()) << cell.status();
@@ -74,7 +78,11 @@ class SparkOutputsTest : public ::testing::Test {
       if (expected.size() == 500) check();
     }
     if (!expected.empty()) check();
-    EXPECT_GT(rows, 0u);
+    if (total_rows != nullptr) {
+      *total_rows += rows;
+    } else {
+      EXPECT_GT(rows, 0u);
+    }
   }
 
   test_support::ScratchDir scratch_;
@@ -159,6 +167,119 @@ TEST_F(SparkOutputsTest, ASparkOutputFolderLoadsWithItsPartitionValues) {
   load = Load({"--table=daily", bad.string()});
   EXPECT_EQ(load.exit_code, 1);
   EXPECT_THAT(load.err, HasSubstr("column \"day\""));
+}
+
+// The folder stream source takes Parquet prediction files too, and with
+// --extra_fields=ignore skips the columns the table lacks, naming them once.
+TEST_F(SparkOutputsTest, ParquetFilesStreamIntoATable) {
+  const fs::path parquet = kTestData / "parquet";
+  // The table: Impala's alltypes with its year and month columns.
+  ProgramResult load = Load({"--table=alltypes", "--keys=id,timestamp_col",
+                             (parquet / "alltypes_tiny_pages.parquet").string()});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  ServerProcess server(data(), {"--ingest", "--refresh_interval_ms=0"});
+  ASSERT_TRUE(server.started());
+  // alltypes_plain lacks year and month (nullable: null) and its rows
+  // arrive as a stream.
+  const fs::path folder = scratch_.path() / "landing";
+  fs::create_directories(folder);
+  fs::create_symlink(parquet / "alltypes_plain.parquet", folder / "2030-01-01T00-00.parquet");
+  ProgramResult streamed = RunProgram({LoaderBinary(), "stream", "--table=alltypes", "--source=folder:" + folder.string(),
+                                       "--files=predictions", "--server=" + server.target(), "--once"});
+  ASSERT_EQ(streamed.exit_code, 0) << streamed.err;
+  auto manifest = TableDirectory(data(), "alltypes").ReadManifest();
+  ASSERT_TRUE(manifest.ok());
+  ExpectServedAsRead(server, "alltypes", parquet / "alltypes_plain.parquet", manifest->schema, {},
+                     v1::SOURCE_STREAM);
+
+  // A file with a column the table lacks stops the source, unless ignored.
+  const fs::path other = scratch_.path() / "landing-extra";
+  fs::create_directories(other);
+  fs::create_symlink(parquet / "alltypes_tiny_pages.parquet", other / "2030-01-02T00-00.parquet");
+  ProgramResult refused = RunProgram({LoaderBinary(), "stream", "--table=t2", "--source=folder:" + other.string(),
+                                      "--files=predictions", "--server=" + server.target(), "--once"});
+  EXPECT_NE(refused.exit_code, 0);
+  ASSERT_EQ(Load({"--table=t2", "--keys=id:int64,timestamp_col:timestamp", "--values=double_col:double?",
+                  "--extra_fields=ignore", (parquet / "alltypes_plain.parquet").string()})
+                .exit_code,
+            0);
+  server.Stop();
+  ServerProcess restarted(data(), {"--ingest", "--refresh_interval_ms=0"});
+  ASSERT_TRUE(restarted.started());
+  refused = RunProgram({LoaderBinary(), "stream", "--table=t2", "--source=folder:" + other.string(),
+                        "--files=predictions", "--server=" + restarted.target(), "--once"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("column \"bool_col\" of the file is not in the table"));
+  ProgramResult ignored = RunProgram({LoaderBinary(), "stream", "--table=t2", "--source=folder:" + other.string(),
+                                      "--files=predictions", "--extra_fields=ignore",
+                                      "--server=" + restarted.target(), "--once"});
+  ASSERT_EQ(ignored.exit_code, 0) << ignored.err;
+  EXPECT_THAT(ignored.err, HasSubstr("ignoring field \"bool_col\""));
+  EXPECT_THAT(ignored.err, HasSubstr("ignoring field \"month\""));
+}
+
+// Delta tables written by Spark and delta-rs: the latest version (removes
+// applied, partition values filled in from the log), an older one, and
+// the refusal of a feature predstore does not implement.
+TEST_F(SparkOutputsTest, DeltaTablesLoadTheirSnapshot) {
+  const fs::path delta = kTestData / "delta";
+  struct Case {
+    std::string table;
+    std::vector<std::string> schema;
+    std::optional<int64_t> version;
+  };
+  const std::vector<Case> cases = {
+      {"simple_table", {"--keys=id:int64", "--values=score:double?"}, std::nullopt},
+      {"simple_table", {"--keys=id:int64", "--values=score:double?"}, 0},
+      {"delta-0.8.0-partitioned", {"--keys=value:string,year:int64,month:int64,day:int64", "--values=x:double?"},
+       std::nullopt},
+      // k's null partition is a null in a nullable value column.
+      {"delta-0.8.0-null-partition", {"--keys=v"}, std::nullopt},
+      {"delta-2.2.0-partitioned-types", {"--keys=c3:int64,c1:int64,c2:string", "--values=x:double?"}, std::nullopt},
+      {"simple_table_with_checkpoint", {"--keys=version:int64", "--values=x:double?", "--duplicates=last-wins"},
+       std::nullopt},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    const std::string table = "delta" + std::to_string(n++);
+    std::vector<std::string> args = {"--table=" + table, (delta / c.table).string()};
+    args.insert(args.end(), c.schema.begin(), c.schema.end());
+    if (c.version) args.push_back("--delta_version=" + std::to_string(*c.version));
+    ProgramResult load = Load(args);
+    ASSERT_EQ(load.exit_code, 0) << c.table << ": " << load.err;
+    auto snapshot = ReadDeltaSnapshot(delta / c.table, c.version);
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    EXPECT_THAT(load.out, HasSubstr("read " + std::to_string(snapshot->files.size()) + " file(s)")) << c.table;
+    ProgramResult versions = RunProgram({LoaderBinary(), "versions", "--data_dir=" + data().string(), "--table=" + table});
+    EXPECT_THAT(versions.out, HasSubstr("from delta table " + (delta / c.table).string() + " version " +
+                                        std::to_string(snapshot->version)));
+  }
+  // Every row of every file of the snapshot is served, with the partition
+  // values the log gives (checked against the files read directly).
+  ServerProcess server(data());
+  ASSERT_TRUE(server.started());
+  for (int i : {0, 2, 3, 4}) {
+    const Case& c = cases[static_cast<size_t>(i)];
+    auto manifest = TableDirectory(data(), "delta" + std::to_string(i)).ReadManifest();
+    ASSERT_TRUE(manifest.ok());
+    auto snapshot = ReadDeltaSnapshot(delta / c.table);
+    ASSERT_TRUE(snapshot.ok());
+    size_t rows = 0;
+    for (const DeltaFile& file : snapshot->files) {
+      ReadOptions options;
+      options.column_values = file.partition_values;
+      ExpectServedAsRead(server, "delta" + std::to_string(i), file.path, manifest->schema, options,
+                         v1::SOURCE_PRECOMPUTED, &rows);
+    }
+    EXPECT_GT(rows, 0u) << c.table;
+    EXPECT_EQ(manifest->Find(manifest->active_version)->row_count, rows) << c.table;
+  }
+  // Deletion vectors are refused, naming the feature; nothing is published.
+  ProgramResult refused = Load({"--table=dv", "--keys=value:int64", "--values=x:double?",
+                                (delta / "table-with-dv-small").string()});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("table-with-dv-small: the table uses deletion vectors"));
+  EXPECT_FALSE(TableDirectory(data(), "dv").ReadManifest().ok());
 }
 
 }  // namespace

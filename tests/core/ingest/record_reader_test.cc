@@ -391,5 +391,26 @@ TEST_F(RecordReaderTest, JsonLinesIgnoreExtraFields) {
                                              Absent(1, 1)));
 }
 
+TEST_F(RecordReaderTest, IgnoredColumnsAreNamed) {
+  ReadOptions options;
+  options.ignore_extra_columns = true;
+  auto csv = dir_.WriteFile("named.csv", "extra,id,\"x,y\",name,score,note\ne,1,q,a,1.5,n\n");
+  ASSERT_OK_AND_ASSIGN(auto reader, OpenRecordReader(csv, InputFormat::kCsv, schema_, options));
+  EXPECT_THAT(reader->ignored_columns(), ElementsAre("extra", "x,y"));  // from the header
+  auto jsonl = dir_.WriteFile("named.jsonl", "{\"id\":1,\"event_id\":7}\n{\"id\":2,\"_metadata\":{},\"event_id\":8}\n");
+  ASSERT_OK_AND_ASSIGN(reader, OpenRecordReader(jsonl, InputFormat::kJsonLines, schema_, options));
+  while (ValueOrDie(reader->Next())) {
+  }
+  EXPECT_THAT(reader->ignored_columns(), ElementsAre("event_id", "_metadata"));  // each once, as seen
+}
+
+TEST_F(RecordReaderTest, ANullColumnValueFromThePathIsAbsent) {
+  options_.column_values = {{"note", std::nullopt}};  // day=__HIVE_DEFAULT_PARTITION__
+  auto path = dir_.WriteFile("null.csv", "id,name,score\n1,a,1.5\n");
+  ASSERT_OK_AND_ASSIGN(std::vector<Record> records, ReadAll(path, InputFormat::kCsv));
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].fields[3], Absent(2, 0));
+}
+
 }  // namespace
 }  // namespace predstore
