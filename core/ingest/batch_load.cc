@@ -60,7 +60,8 @@ absl::StatusOr<ExpandedInputs> ResolveInputs(const LoadRequest& request, std::st
           StrCat("Delta table ", table.string(), " has no data files at version ", snapshot.version));
     }
     for (DeltaFile& file : snapshot.files) {
-      inputs.files.push_back(InputFile{std::move(file.path), InputFormat::kParquet, std::move(file.partition_values),
+      inputs.files.push_back(InputFile{std::move(file.path), InputFormat::kParquet, InputCompression::kNone,
+                                       std::move(file.partition_values),
                                        static_cast<uint64_t>(file.size)});
     }
     StrAppend(produced_by, produced_by->empty() ? "" : "; ", "from delta table ", table.string(), " version ",
@@ -124,11 +125,20 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
     PREDSTORE_ASSIGN_OR_RETURN(read_schema, FeatureFileSchema(schema, *request.scoring->model));
   }
 
+  PREDSTORE_ASSIGN_OR_RETURN(fs::path staging, table.CreateStagingDir());
+  StagingGuard guard(staging);
   LoadProgress progress;
   std::vector<std::unique_ptr<RecordReader>> readers;
   std::vector<std::string> paths;
   for (const InputFile& input : inputs.files) {
     ReadOptions options = request.read_options;
+    fs::path path = input.path;
+    if (input.compression != InputCompression::kNone) {
+      // The readers map files in place: read a decompressed copy, named as the original.
+      path = staging / StrCat("input-", readers.size(), input.format == InputFormat::kCsv ? ".csv" : ".jsonl");
+      PREDSTORE_RETURN_IF_ERROR(DecompressInput(input, path));
+      options.source_name = input.path.string();
+    }
     for (const auto& [name, value] : input.partition_values) {
       if (read_schema.InputColumnIndex(name) >= 0) {
         options.column_values.emplace_back(name, value);
@@ -137,7 +147,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
                                                  "\", which the table lacks (--extra_fields=ignore skips it)"));
       }
     }
-    PREDSTORE_ASSIGN_OR_RETURN(auto reader, OpenRecordReader(input.path, input.format, read_schema, options));
+    PREDSTORE_ASSIGN_OR_RETURN(auto reader, OpenRecordReader(path, input.format, read_schema, options));
     progress.total_bytes += reader->total_bytes();
     paths.push_back(input.path.string());
     readers.push_back(std::move(reader));
@@ -161,8 +171,6 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   KeyStatistics statistics(unmapped.curve_columns().size());
   const uint64_t sort_budget = normalized ? request.memory_budget_bytes / 2 : request.memory_budget_bytes;
 
-  PREDSTORE_ASSIGN_OR_RETURN(fs::path staging, table.CreateStagingDir());
-  StagingGuard guard(staging);
   ExternalSorter sorter({sort_budget, staging / "sort"});
   absl::Time last_report = start;
   auto report = [&](LoadProgress::Phase phase, bool force) {

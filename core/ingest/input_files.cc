@@ -1,6 +1,12 @@
 #include "core/ingest/input_files.h"
 
+#include <zlib.h>
+#include <zstd.h>
+
 #include <algorithm>
+#include <fstream>
+#include <memory>
+#include <vector>
 #include <set>
 #include <system_error>
 
@@ -57,19 +63,43 @@ std::string_view FormatName(InputFormat format) {
 absl::Status CompressedError(const fs::path& file) {
   return absl::UnimplementedError(
       StrCat(file.string(),
-             ": compressed input files are not supported (the CSV and JSON Lines readers read "
-             "files uncompressed, in place); decompress it first, or write it from Spark with "
-             "compression \"none\""));
+             ": this compression is not supported for CSV and JSON Lines (gzip and zstd are); "
+             "decompress it first, or write it from Spark with compression \"gzip\" or \"none\""));
+}
+
+std::optional<InputCompression> CompressionOfExtension(const std::string& extension) {
+  if (extension == ".gz" || extension == ".gzip") return InputCompression::kGzip;
+  if (extension == ".zst" || extension == ".zstd") return InputCompression::kZstd;
+  return std::nullopt;
+}
+
+// A compressed file's format and compression (from `part-0.csv.gz`: csv,
+// gzip), or why it is refused.
+absl::Status CompressedFormat(const fs::path& file, std::optional<InputFormat> format, InputFile* out) {
+  std::optional<InputCompression> compression = CompressionOfExtension(LowerExtension(file));
+  if (!compression) return CompressedError(file);
+  std::optional<InputFormat> inner = FormatOfExtension(LowerExtension(file.stem()));
+  if (!inner) inner = format;
+  if (!inner || *inner == InputFormat::kParquet || (format && *format != *inner)) {
+    return absl::InvalidArgumentError(StrCat(file.string(), ": a compressed file must be CSV or JSON Lines, named "
+                                             "like part-0.csv.gz or part-0.json.zst"));
+  }
+  out->format = *inner;
+  out->compression = *compression;
+  return absl::OkStatus();
 }
 
 // The format of `file`, found inside a folder argument.
-absl::StatusOr<InputFormat> FormatInFolder(const fs::path& file, std::optional<InputFormat> format) {
+absl::Status FormatInFolder(const fs::path& file, std::optional<InputFormat> format, InputFile* out) {
   const std::string extension = LowerExtension(file);
-  if (IsCompressionExtension(extension)) return CompressedError(file);
+  if (IsCompressionExtension(extension)) return CompressedFormat(file, format, out);
   if (extension.empty()) {
-    if (format) return *format;
-    return absl::InvalidArgumentError(
-        StrCat(file.string(), ": cannot tell the format of a file without an extension; pass --format"));
+    if (!format) {
+      return absl::InvalidArgumentError(
+          StrCat(file.string(), ": cannot tell the format of a file without an extension; pass --format"));
+    }
+    out->format = *format;
+    return absl::OkStatus();
   }
   std::optional<InputFormat> by_extension = FormatOfExtension(extension);
   if (!by_extension) {
@@ -81,7 +111,8 @@ absl::StatusOr<InputFormat> FormatInFolder(const fs::path& file, std::optional<I
     return absl::InvalidArgumentError(StrCat(file.string(), ": a ", FormatName(*by_extension),
                                              " file, but the format given is ", FormatName(*format)));
   }
-  return *by_extension;
+  out->format = *by_extension;
+  return absl::OkStatus();
 }
 
 void AppendUtf8(uint32_t code_point, std::string* out) {
@@ -221,8 +252,9 @@ class FolderWalk {
         ++out_->empty_files_skipped;  // Spark writes one per empty task
         continue;
       }
-      PREDSTORE_ASSIGN_OR_RETURN(InputFormat format, FormatInFolder(path, format_));
-      files_.push_back(InputFile{path, format, partitions, size});
+      InputFile file{path, InputFormat::kCsv, InputCompression::kNone, partitions, size};
+      PREDSTORE_RETURN_IF_ERROR(FormatInFolder(path, format_, &file));
+      files_.push_back(std::move(file));
     }
     chain_.pop_back();
     return absl::OkStatus();
@@ -269,6 +301,60 @@ class FolderWalk {
 
 }  // namespace
 
+absl::Status DecompressInput(const InputFile& file, const fs::path& to) {
+  constexpr size_t kChunk = 1 << 20;
+  std::ifstream in(file.path, std::ios::binary);
+  if (!in) return absl::NotFoundError(StrCat(file.path.string(), ": cannot open"));
+  std::ofstream out(to, std::ios::binary | std::ios::trunc);
+  if (!out) return absl::InternalError(StrCat(to.string(), ": cannot create"));
+  std::vector<char> input(kChunk), output(kChunk);
+  auto corrupt = [&](std::string_view reason) {
+    return absl::InvalidArgumentError(StrCat(file.path.string(), ": ", reason));
+  };
+  if (file.compression == InputCompression::kGzip) {
+    z_stream stream{};
+    if (inflateInit2(&stream, 15 + 32) != Z_OK) return absl::InternalError("zlib: inflateInit2 failed");
+    int result = Z_OK;
+    bool more = true;
+    while (more) {
+      in.read(input.data(), static_cast<std::streamsize>(input.size()));
+      stream.next_in = reinterpret_cast<Bytef*>(input.data());
+      stream.avail_in = static_cast<uInt>(in.gcount());
+      more = in.gcount() > 0;
+      while (stream.avail_in > 0) {
+        if (result == Z_STREAM_END) inflateReset(&stream);  // the next gzip member
+        stream.next_out = reinterpret_cast<Bytef*>(output.data());
+        stream.avail_out = static_cast<uInt>(output.size());
+        result = inflate(&stream, Z_NO_FLUSH);
+        if (result != Z_OK && result != Z_STREAM_END && result != Z_BUF_ERROR) {
+          inflateEnd(&stream);
+          return corrupt(StrCat("corrupt gzip data (", stream.msg ? stream.msg : "zlib error", ")"));
+        }
+        out.write(output.data(), static_cast<std::streamsize>(output.size() - stream.avail_out));
+        if (result == Z_BUF_ERROR && stream.avail_out != 0) break;
+      }
+    }
+    inflateEnd(&stream);
+    if (result != Z_STREAM_END) return corrupt("truncated gzip data");
+  } else if (file.compression == InputCompression::kZstd) {
+    std::unique_ptr<ZSTD_DStream, size_t (*)(ZSTD_DStream*)> stream(ZSTD_createDStream(), ZSTD_freeDStream);
+    size_t last = 0;
+    while (in.read(input.data(), static_cast<std::streamsize>(input.size())) || in.gcount() > 0) {
+      ZSTD_inBuffer chunk{input.data(), static_cast<size_t>(in.gcount()), 0};
+      while (chunk.pos < chunk.size) {
+        ZSTD_outBuffer buffer{output.data(), output.size(), 0};
+        last = ZSTD_decompressStream(stream.get(), &buffer, &chunk);
+        if (ZSTD_isError(last)) return corrupt(StrCat("corrupt zstd data (", ZSTD_getErrorName(last), ")"));
+        out.write(output.data(), static_cast<std::streamsize>(buffer.pos));
+      }
+    }
+    if (last != 0) return corrupt("truncated zstd data");
+  }
+  out.close();
+  if (!out) return absl::InternalError(StrCat(to.string(), ": write failed (disk full?)"));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ExpandedInputs> ExpandInputs(const std::vector<fs::path>& arguments, std::optional<InputFormat> format) {
   if (arguments.empty()) return absl::InvalidArgumentError("no input files given");
   ExpandedInputs out;
@@ -286,9 +372,10 @@ absl::StatusOr<ExpandedInputs> ExpandInputs(const std::vector<fs::path>& argumen
     if (!fs::is_regular_file(status)) {
       return absl::InvalidArgumentError(StrCat(argument.string(), ": neither a file nor a folder"));
     }
-    if (IsCompressionExtension(LowerExtension(argument))) return CompressedError(argument);
-    InputFile file{argument, InputFormat::kCsv, {}, 0};
-    if (format) {
+    InputFile file{argument, InputFormat::kCsv, InputCompression::kNone, {}, 0};
+    if (IsCompressionExtension(LowerExtension(argument))) {
+      PREDSTORE_RETURN_IF_ERROR(CompressedFormat(argument, format, &file));
+    } else if (format) {
       file.format = *format;
     } else {
       PREDSTORE_ASSIGN_OR_RETURN(file.format, InputFormatOfPath(argument));

@@ -14,9 +14,10 @@
 //   _temporary/, .part-00000.crc, .spark-staging-*), and *.crc.
 // - Skipped and counted in empty_files_skipped: zero-byte files (Spark
 //   writes one per empty task).
-// - Refused, naming the file: compressed CSV / JSON (*.csv.gz, *.json.bz2,
-//   …: kUnimplemented, the readers map files in place; also for file
-//   arguments); any other extension, or one that contradicts the given
+// - Compressed CSV / JSON Lines: gzip (*.csv.gz, concatenated members
+//   too) and zstd (*.json.zst), here and as file arguments; other codecs
+//   (*.bz2, *.snappy, *.lz4, ...) are refused (kUnimplemented, naming the
+//   file); any other extension, or one that contradicts the given
 //   format (kInvalidArgument: no data is skipped silently); files whose
 //   partition folders name other columns than the folder's other files
 //   (kInvalidArgument, as Spark does).
@@ -44,9 +45,14 @@
 
 namespace predstore {
 
+// How a CSV or JSON Lines file is compressed (from its last extension:
+// .gz/.gzip, .zst/.zstd); Parquet compresses inside the file.
+enum class InputCompression { kNone, kGzip, kZstd };
+
 struct InputFile {
   std::filesystem::path path;
   InputFormat format = InputFormat::kCsv;
+  InputCompression compression = InputCompression::kNone;
   // The partition folders between the argument and the file, outermost
   // first: column name → text, both URL-unescaped as Spark escapes them
   // (%3A → ':'); nullopt for Spark's null. Empty for a file argument.
@@ -66,6 +72,11 @@ struct ExpandedInputs {
 // `format`: the --format option; unset, each file's extension decides.
 absl::StatusOr<ExpandedInputs> ExpandInputs(const std::vector<std::filesystem::path>& arguments,
                                             std::optional<InputFormat> format);
+
+// Decompresses `file` (gzip or zstd) into `to`, streaming: bounded memory
+// however large the file. kInvalidArgument naming `file` when the data is
+// corrupt or truncated; kInternal when `to` cannot be written.
+absl::Status DecompressInput(const InputFile& file, const std::filesystem::path& to);
 
 // Spark's text for a null partition value.
 inline constexpr std::string_view kHiveNullPartition = "__HIVE_DEFAULT_PARTITION__";

@@ -9,11 +9,19 @@
 #include "core/base/status_macros.h"
 
 namespace predstore {
+namespace {
+
+// Room reserved per field for its text: a typed number's 8 bytes, or a
+// short CSV field's; longer texts grow the buffer as needed.
+constexpr size_t kExpectedFieldBytes = 8;
+
+}  // namespace
 
 RecordBatch::RecordBatch(const std::string* path, size_t columns, size_t expected_rows)
     : path_(path), columns_(columns) {
   fields_.reserve(expected_rows * columns);
   text_ends_.reserve(expected_rows * columns);
+  text_.reserve(expected_rows * columns * kExpectedFieldBytes);
   lines_.reserve(expected_rows);
 }
 

@@ -428,13 +428,14 @@ absl::StatusOr<std::unique_ptr<RecordReader>> OpenRecordReader(const std::filesy
                                                                const Schema& schema, const ReadOptions& options) {
   if (format == InputFormat::kParquet) return OpenParquetRecordReader(path, schema, options);
   PREDSTORE_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, MappedFile::Open(path.string()));
-  PREDSTORE_RETURN_IF_ERROR(CheckFileShape(path.string(), *file));
+  const std::string name = options.source_name.empty() ? path.string() : options.source_name;
+  PREDSTORE_RETURN_IF_ERROR(CheckFileShape(name, *file));
   if (format == InputFormat::kCsv) {
-    auto reader = std::make_unique<CsvReader>(path.string(), std::move(file), schema, options);
+    auto reader = std::make_unique<CsvReader>(name, std::move(file), schema, options);
     PREDSTORE_RETURN_IF_ERROR(reader->ReadHeader());
     return reader;
   }
-  return std::make_unique<JsonLinesReader>(path.string(), std::move(file), schema, options);
+  return std::make_unique<JsonLinesReader>(name, std::move(file), schema, options);
 }
 
 }  // namespace predstore

@@ -110,6 +110,9 @@ struct ReadOptions {
   std::vector<std::pair<std::string, std::optional<std::string>>> column_values;
   // File columns the table lacks are skipped instead of refused.
   bool ignore_extra_columns = false;
+  // The name messages give the file (e.g. the compressed original of a
+  // decompressed copy); empty: its path.
+  std::string source_name;
 };
 
 // Opens `path` for reading records of `schema` (which must outlive the

@@ -2,6 +2,9 @@
 // data directory: every lookup goes through the public key and value codecs.
 #include "core/ingest/batch_load.h"
 
+#include <zlib.h>
+#include <zstd.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -207,6 +210,58 @@ TEST_F(BatchLoadTest, LoadsJsonLines) {
   ASSERT_NE(snapshot, nullptr);
   ExpectServes(*snapshot, {{{int64_t{1}, std::string("a")}, {0.5, std::string("x")}},
                            {{int64_t{-1}, std::string("b")}, {-2.0, std::string("y")}}});
+}
+
+// gzip (two concatenated members, as parallel writers make) and zstd.
+std::string Gzip(std::string_view first, std::string_view second) {
+  std::string out;
+  for (std::string_view part : {first, second}) {
+    z_stream stream{};
+    deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    std::string buffer(deflateBound(&stream, part.size()) + 32, '\0');
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(part.data()));
+    stream.avail_in = static_cast<uInt>(part.size());
+    stream.next_out = reinterpret_cast<Bytef*>(buffer.data());
+    stream.avail_out = static_cast<uInt>(buffer.size());
+    deflate(&stream, Z_FINISH);
+    out.append(buffer.data(), buffer.size() - stream.avail_out);
+    deflateEnd(&stream);
+  }
+  return out;
+}
+std::string Zstd(std::string_view text) {
+  std::string out(ZSTD_compressBound(text.size()), '\0');
+  out.resize(ZSTD_compress(out.data(), out.size(), text.data(), text.size(), 3));
+  return out;
+}
+
+TEST_F(BatchLoadTest, LoadsGzipAndZstdTextFromAFolder) {
+  const std::string csv = Csv(schema_, RandomRows(200, 7));
+  const size_t split = csv.find('\n', csv.size() / 2) + 1;
+  for (const char* folder : {"out", "bad", "cut"}) fs::create_directories(dir_.path() / folder);
+  dir_.WriteFile("out/part-00000.csv.gz", Gzip(csv.substr(0, split), csv.substr(split)));
+  dir_.WriteFile("out/part-00001.jsonl.zst", Zstd("{\"user\":1,\"item\":\"z\",\"score\":0.5,\"label\":\"x\"}\n"));
+  ASSERT_OK_AND_ASSIGN(LoadResult result, LoadSnapshot(Request({dir_.path() / "out"})));
+  EXPECT_EQ(result.rows, 201u);
+  EXPECT_EQ(result.files, 2u);
+  auto snapshot = OpenStore()->Find(kTable);
+  ASSERT_NE(snapshot, nullptr);
+  std::vector<Row> rows = RandomRows(200, 7);
+  rows.push_back(Row{{int64_t{1}, std::string("z")}, {0.5, std::string("x")}});
+  ExpectServes(*snapshot, LastWins(rows));
+  EXPECT_TRUE(NoStagingLeft());  // the decompressed copies went with the staging folder
+
+  // Errors name the compressed file; corrupt data is refused whole.
+  auto bad = dir_.WriteFile("bad/part-0.csv.gz", Gzip("user,item,score,label\n1,a,x,b\n", ""));
+  EXPECT_THAT(LoadSnapshot(Request({bad})),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(bad.string() + ":2:")));
+  std::string truncated = Gzip(csv, "");
+  truncated.resize(truncated.size() / 2);
+  auto cut = dir_.WriteFile("cut/part-0.csv.gz", truncated);
+  EXPECT_THAT(LoadSnapshot(Request({cut})),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(cut.string() + ": truncated gzip data")));
+  EXPECT_EQ(ReadManifest().active_version, 1u);
+  EXPECT_TRUE(NoStagingLeft());
 }
 
 TEST_F(BatchLoadTest, MultiGetVisitsHitsAndMissesInRequestOrder) {

@@ -165,18 +165,27 @@ TEST_F(InputFilesTest, FormatGivenTakesFilesWithoutExtension) {
                        AllOf(HasSubstr((dir_.path() / "out/part-00002.json").string()), HasSubstr("csv"))));
 }
 
-TEST_F(InputFilesTest, CompressedTextIsUnimplemented) {
+TEST_F(InputFilesTest, GzipAndZstdTextIsTakenOtherCodecsAreUnimplemented) {
   Write(StrCat("out/", Part(0, ".csv")), "id\n1\n");
   auto gz = Write(StrCat("out/", Part(1, ".csv.gz")), "\x1f\x8b");
-  EXPECT_THAT(ExpandInputs({dir_.path() / "out"}, std::nullopt),
-              StatusIs(absl::StatusCode::kUnimplemented, AllOf(HasSubstr(gz.string()), HasSubstr("compressed"))));
-  EXPECT_THAT(ExpandInputs({gz}, InputFormat::kCsv),
-              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr(gz.string())));
-  for (const char* extension : {".json.bz2", ".csv.snappy", ".json.deflate", ".csv.zst", ".csv.lz4"}) {
+  auto zst = Write(StrCat("out/", Part(2, ".json.zst")), "(");
+  ASSERT_OK_AND_ASSIGN(ExpandedInputs inputs, ExpandInputs({dir_.path() / "out"}, std::nullopt));
+  ASSERT_EQ(inputs.files.size(), 3u);
+  EXPECT_EQ(inputs.files[1].compression, InputCompression::kGzip);
+  EXPECT_EQ(inputs.files[1].format, InputFormat::kCsv);
+  EXPECT_EQ(inputs.files[2].compression, InputCompression::kZstd);
+  EXPECT_EQ(inputs.files[2].format, InputFormat::kJsonLines);
+  ASSERT_OK_AND_ASSIGN(inputs, ExpandInputs({gz}, std::nullopt));
+  EXPECT_EQ(inputs.files[0].compression, InputCompression::kGzip);
+  // Parquet compresses inside the file; a compressed Parquet file is refused.
+  auto parquet_gz = Write("pq/x.parquet.gz", "data");
+  EXPECT_THAT(ExpandInputs({parquet_gz}, std::nullopt),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must be CSV or JSON Lines")));
+  for (const char* extension : {".json.bz2", ".csv.snappy", ".json.deflate", ".csv.lz4"}) {
     SCOPED_TRACE(extension);
     auto path = Write(StrCat("other/x", extension), "data");
     EXPECT_THAT(ExpandInputs({dir_.path() / "other"}, std::nullopt),
-                StatusIs(absl::StatusCode::kUnimplemented, HasSubstr(path.string())));
+                StatusIs(absl::StatusCode::kUnimplemented, AllOf(HasSubstr(path.string()), HasSubstr("gzip"))));
     fs::remove(path);
   }
 }

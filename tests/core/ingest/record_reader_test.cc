@@ -290,9 +290,9 @@ TEST_F(RecordReaderTest, ColumnValuesOutliveTheOptions) {
   auto jsonl = dir_.WriteFile("given.jsonl", "{\"id\":1}\n");
   for (auto [path, format] : {std::pair{csv, InputFormat::kCsv}, std::pair{jsonl, InputFormat::kJsonLines}}) {
     SCOPED_TRACE(path.string());
-    auto reader = OpenRecordReader(
-        path, format, schema_,
-        ReadOptions{.column_values = {{"note", std::string("a value longer than the small-string buffer")}}});
+    ReadOptions options;
+    options.column_values = {{"note", std::string("a value longer than the small-string buffer")}};
+    auto reader = OpenRecordReader(path, format, schema_, options);
     ASSERT_OK(reader.status());
     ASSERT_THAT((*reader)->Next(), IsOkAndHolds(true));
     const FieldText& note = (*reader)->fields()[3];
