@@ -12,7 +12,7 @@
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "core/ingest/record_reader.h"
-#include "core/ingest/row_encoder.h"
+#include "loader/prediction_events.h"
 #include "proto/wire_values.h"
 
 namespace predstore {
@@ -31,51 +31,23 @@ std::vector<std::string> EventFiles(const std::filesystem::path& folder) {
   return names;
 }
 
-// Sends the rows of a prediction file after line `skip_through`, validated
-// exactly as a batch load validates them; the event time is the file's
-// modification time.
-absl::Status SendPredictionFile(const FolderSourceOptions& options, const Schema& schema, const std::string& name,
-                                uint64_t skip_through, EventIngester* ingester, IgnoredFields* ignored_fields) {
-  const std::filesystem::path path = options.folder / name;
-  PREDSTORE_ASSIGN_OR_RETURN(InputFormat format, InputFormatOfPath(path));
+// Sends the rows of a prediction file after line `skip_through`; the event
+// time is the file's modification time.
+absl::Status SendPredictionFileOf(const FolderSourceOptions& options, const Schema& schema, const std::string& name,
+                                  uint64_t skip_through, EventIngester* ingester, IgnoredFields* ignored_fields) {
+  PredictionFile file;
+  file.path = options.folder / name;
+  PREDSTORE_ASSIGN_OR_RETURN(file.format, InputFormatOfPath(file.path));
   std::error_code error;
-  const auto modified = std::filesystem::last_write_time(path, error);
-  if (error) return absl::UnavailableError(StrCat("cannot stat ", path.string(), ": ", error.message()));
-  const int64_t event_time = std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::file_clock::to_sys(modified).time_since_epoch())
-                                 .count();
-  ReadOptions read_options;
-  read_options.ignore_extra_columns = options.ignore_extra_fields;
-  PREDSTORE_ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader,
-                             OpenRecordReader(path, format, schema, read_options));
-  std::vector<std::string> ignored = reader->ignored_columns();
-  ignored_fields->Note(&ignored);
-  RowEncoder rows(schema);
-  const std::vector<Column>& lookup = schema.lookup_columns();
-  const std::vector<Column>& values = schema.value_columns();
-  for (;;) {
-    PREDSTORE_ASSIGN_OR_RETURN(bool has_record, reader->Next());
-    if (!has_record) return absl::OkStatus();
-    if (reader->line() <= skip_through) continue;
-    if (absl::Status valid = rows.Parse(*reader); !valid.ok()) {
-      PREDSTORE_RETURN_IF_ERROR(ingester->Finish());  // commit the rows before it, then stop
-      return valid;
-    }
-    v1::StreamEvent event;
-    event.set_event_time_micros(event_time);
-    const std::span<const Cell> cells = rows.cells();
-    for (size_t i = 0; i < lookup.size(); ++i) {
-      v1::KeyField* key = event.add_key();
-      key->set_column(lookup[i].name);
-      CellToWire(ViewOf(cells[i]), key->mutable_value());
-    }
-    for (size_t i = 0; i < values.size(); ++i) {
-      v1::KeyField* value = event.add_values();
-      value->set_column(values[i].name);
-      CellToWire(ViewOf(cells[lookup.size() + i]), value->mutable_value());
-    }
-    PREDSTORE_RETURN_IF_ERROR(ingester->Add(std::move(event), StrCat(name, "\t", reader->line())));
-  }
+  const auto modified = std::filesystem::last_write_time(file.path, error);
+  if (error) return absl::UnavailableError(StrCat("cannot stat ", file.path.string(), ": ", error.message()));
+  file.event_time_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::file_clock::to_sys(modified).time_since_epoch())
+                               .count();
+  file.options.ignore_extra_columns = options.ignore_extra_fields;
+  file.position_prefix = name + "\t";
+  file.skip_through = skip_through;
+  return SendPredictionFile(file, schema, ingester, ignored_fields);
 }
 
 // One pass: sends every event after the committed position. Returns when
@@ -95,9 +67,9 @@ absl::Status SendNewEvents(const PredstoreClient& client, const FolderSourceOpti
   for (const std::string& name : EventFiles(options.folder)) {
     if (name < committed_file) continue;
     if (options.format == FolderFormat::kPredictions) {
-      PREDSTORE_RETURN_IF_ERROR(SendPredictionFile(options, schema, name,
-                                                   name == committed_file ? committed_line : 0, &ingester,
-                                                   &ignored_fields));
+      PREDSTORE_RETURN_IF_ERROR(SendPredictionFileOf(options, schema, name,
+                                                     name == committed_file ? committed_line : 0, &ingester,
+                                                     &ignored_fields));
       if (options.on_commit && ingester.committed().sequence() != last_sequence) {
         last_sequence = ingester.committed().sequence();
         options.on_commit(SourceStatusText(ingester.committed()));

@@ -20,6 +20,7 @@
 #include "core/model/model_catalog.h"
 #include "core/model/sample_model.h"
 #include "core/snapshot/table_directory.h"
+#include "loader/delta_source.h"
 #include "loader/folder_source.h"
 #include "loader/kafka_source.h"
 #include "loader/progress_line.h"
@@ -432,8 +433,22 @@ int Stream(const StreamFlags& flags) {
     if (auto status = predstore::RunKafkaSource(**client, *kafka); !status.ok()) return Fail(status);
     return 0;
   }
+  if (flags.source.starts_with("delta:")) {
+    predstore::DeltaSourceOptions delta;
+    delta.delta_table = flags.source.substr(std::string_view("delta:").size());
+    delta.table = flags.table;
+    delta.source = flags.source_name.empty() ? flags.source : flags.source_name;
+    delta.batch_size = flags.batch_size;
+    delta.once = flags.once;
+    delta.on_commit = on_commit;
+    delta.ignore_extra_fields = ignore_extra_fields;
+    delta.on_ignored = on_ignored;
+    if (auto status = predstore::RunDeltaSource(**client, delta); !status.ok()) return Fail(status);
+    return 0;
+  }
   if (!flags.source.starts_with("folder:")) {
-    return Fail(absl::InvalidArgumentError("stream needs --source=folder:/path or --source=kafka:BROKERS/TOPIC"));
+    return Fail(absl::InvalidArgumentError(
+        "stream needs --source=folder:/path, --source=delta:/path/to/table or --source=kafka:BROKERS/TOPIC"));
   }
   predstore::FolderSourceOptions options;
   options.table = flags.table;
@@ -554,8 +569,10 @@ int main(int argc, char** argv) {
       "stream", "Send events from a folder or Kafka to a server's Ingest, each exactly once.");
   stream_command->add_option("--table", stream.table, "The table the events update.")->required();
   stream_command->add_option("--source", stream.source,
-                             "folder:/path (JSON Lines event files landing there, sent in name order) or "
-                             "kafka:BROKERS/TOPIC[,TOPIC] (a consumer group; one JSON event per message).")
+                             "folder:/path (event or prediction files landing there, sent in name order), "
+                             "delta:/path/to/table (the rows of the data files each new commit of a Delta table "
+                             "adds, at the commit's time) or kafka:BROKERS/TOPIC[,TOPIC] (a consumer group; one "
+                             "JSON event per message).")
       ->required();
   stream_command->add_option("--group", stream.group, "Kafka source: the consumer group (group.id).");
   stream_command->add_option("--files", stream.files,

@@ -3,6 +3,7 @@
 // answers a lookup with the values the Parquet reader reads from it (the
 // reader's values are checked against upstream's in core.ingest).
 #include <fstream>
+#include <set>
 
 #include "client/predstore_client.h"
 #include "core/ingest/delta_table.h"
@@ -280,6 +281,45 @@ TEST_F(SparkOutputsTest, DeltaTablesLoadTheirSnapshot) {
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_THAT(refused.err, HasSubstr("table-with-dv-small: the table uses deletion vectors"));
   EXPECT_FALSE(TableDirectory(data(), "dv").ReadManifest().ok());
+}
+
+// A Delta table as a stream source: the rows of every file each commit
+// adds arrive as events at the commit's time, each exactly once.
+TEST_F(SparkOutputsTest, ADeltaTableStreamsItsCommits) {
+  const fs::path delta = kTestData / "delta" / "simple_table";
+  std::ofstream(scratch_.path() / "seed.csv") << "id,score\n-1,0.5\n";
+  ASSERT_EQ(Load({"--table=ids", "--keys=id:int64", "--values=score:double?", (scratch_.path() / "seed.csv").string()})
+                .exit_code,
+            0);
+  ServerProcess server(data(), {"--ingest", "--refresh_interval_ms=0"});
+  ASSERT_TRUE(server.started());
+  auto stream = [&] {
+    return RunProgram({LoaderBinary(), "stream", "--table=ids", "--source=delta:" + delta.string(),
+                       "--server=" + server.target(), "--once", "--batch_size=7"});
+  };
+  ProgramResult first = stream();
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_THAT(first.out, HasSubstr("applied"));
+  // Every file any commit added (removed later or not), read directly.
+  auto latest = ReadDeltaSnapshot(delta);
+  ASSERT_TRUE(latest.ok());
+  auto manifest = TableDirectory(data(), "ids").ReadManifest();
+  ASSERT_TRUE(manifest.ok());
+  std::set<fs::path> files;
+  for (int64_t v = 0; v <= latest->version; ++v) {
+    auto snapshot = ReadDeltaSnapshot(delta, v);
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    for (const DeltaFile& file : snapshot->files) files.insert(file.path);
+  }
+  size_t rows = 0;
+  for (const fs::path& file : files) {
+    ExpectServedAsRead(server, "ids", file, manifest->schema, {}, v1::SOURCE_STREAM, &rows);
+  }
+  EXPECT_GT(rows, 0u);
+  // Run again: nothing new is sent.
+  ProgramResult second = stream();
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.out, "");
 }
 
 }  // namespace
