@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Parquet reader's libFuzzer target with clang (AddressSanitizer
 # and UBSan) and fuzzes it for a bounded time, seeded with the real files of
-# ../shared/testdata/parquet (read in place; new inputs go to a scratch
-# corpus). Exits non-zero on the first crash, leak or sanitizer report,
+# ../shared/testdata/parquet and a Delta checkpoint (read in place; new
+# inputs go to a scratch corpus). Exits non-zero on the first crash, leak or sanitizer report,
 # leaving the reproducer in the scratch folder it prints.
 # Usage: tests/fuzz/run_fuzz.sh [seconds, default 120]
 set -euo pipefail
@@ -10,6 +10,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${1:-120}
 work=${FUZZ_DIR:-$(mktemp -d /tmp/predstore-fuzz.XXXXXX)}
 seeds="$root/../shared/testdata/parquet"
+checkpoints="$root/../shared/testdata/delta/simple_table_with_checkpoint/_delta_log"
 mkdir -p "$work/corpus"
 
 echo "run_fuzz: building the parquet fuzz target in $work"
@@ -23,5 +24,5 @@ echo "run_fuzz: fuzzing for ${seconds}s (seeds: $seeds)"
 cd "$work"
 # -rss_limit_mb: the reader's own caps (512 MiB pages) must hold well under it.
 ./parquet_fuzz -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
-  corpus "$seeds" 2>&1 | tail -n 20
+  corpus "$seeds" "$checkpoints" 2>&1 | tail -n 20
 echo "run_fuzz: no crash in ${seconds}s"
