@@ -2,8 +2,9 @@
 # Builds the Parquet reader's libFuzzer target with clang (AddressSanitizer
 # and UBSan) and fuzzes it for a bounded time, seeded with the real files of
 # ../shared/testdata/parquet and a Delta checkpoint (read in place; new
-# inputs go to a scratch corpus). Exits non-zero on the first crash, leak or sanitizer report,
-# leaving the reproducer in the scratch folder it prints.
+# inputs go to a scratch corpus). Exits non-zero on the first crash, leak
+# or sanitizer report, leaving the reproducer in the scratch folder it
+# prints.
 # Usage: tests/fuzz/run_fuzz.sh [seconds, default 120]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
