@@ -11,6 +11,7 @@
 #include "core/base/logging.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "core/ingest/input_files.h"
 #include "core/ingest/record_reader.h"
 #include "loader/prediction_events.h"
 #include "proto/wire_values.h"
@@ -18,26 +19,63 @@
 namespace predstore {
 namespace {
 
-// Event files present now, in name order.
-std::vector<std::string> EventFiles(const std::filesystem::path& folder) {
-  std::vector<std::string> names;
+// A file the folder holds, named by its path relative to the folder.
+struct LandedFile {
+  std::string name;
+  InputFile input;
+};
+
+// Whether a top-level name is Spark's bookkeeping or a file being written.
+bool IsSkippedName(const std::string& name) {
+  return name.starts_with('.') || name.starts_with('_') || name.ends_with(".tmp") || name.ends_with(".crc");
+}
+
+// The files present now, in name order. Events: the top-level files.
+// Predictions: the top-level data files (empty ones skipped, as Spark
+// writes them) and the data files of every Spark output folder landed in
+// it whose job has committed (it holds _SUCCESS), with their Hive
+// partition values; a folder without _SUCCESS is still being written and
+// waits for a later pass.
+absl::StatusOr<std::vector<LandedFile>> LandedFiles(const std::filesystem::path& folder, FolderFormat format) {
+  namespace fs = std::filesystem;
+  std::vector<LandedFile> files;
   std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
+  for (const auto& entry : fs::directory_iterator(folder, error)) {
     const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || name.starts_with('.') || name.ends_with(".tmp")) continue;
-    names.push_back(name);
+    if (format == FolderFormat::kEvents) {
+      if (!entry.is_regular_file() || name.starts_with('.') || name.ends_with(".tmp")) continue;
+      LandedFile file{name, {}};
+      file.input.path = entry.path();
+      files.push_back(std::move(file));
+      continue;
+    }
+    if (IsSkippedName(name)) continue;
+    const bool is_folder = entry.is_directory();
+    if (is_folder && !fs::exists(entry.path() / "_SUCCESS")) continue;
+    if (!is_folder && (!entry.is_regular_file() || entry.file_size() == 0)) continue;
+    PREDSTORE_ASSIGN_OR_RETURN(ExpandedInputs expanded, ExpandInputs({entry.path()}, std::nullopt));
+    for (InputFile& input : expanded.files) {
+      if (input.compression != InputCompression::kNone) {
+        return absl::UnimplementedError(StrCat(input.path.string(), ": the folder source reads files in place; "
+                                               "compressed text is taken by batch loads only"));
+      }
+      std::string relative = is_folder ? StrCat(name, "/", fs::relative(input.path, entry.path()).string()) : name;
+      files.push_back(LandedFile{std::move(relative), std::move(input)});
+    }
   }
-  std::sort(names.begin(), names.end());
-  return names;
+  if (error) return absl::UnavailableError(StrCat("cannot list ", folder.string(), ": ", error.message()));
+  std::sort(files.begin(), files.end(), [](const LandedFile& a, const LandedFile& b) { return a.name < b.name; });
+  return files;
 }
 
 // Sends the rows of a prediction file after line `skip_through`; the event
 // time is the file's modification time.
-absl::Status SendPredictionFileOf(const FolderSourceOptions& options, const Schema& schema, const std::string& name,
+absl::Status SendPredictionFileOf(const FolderSourceOptions& options, const Schema& schema, const LandedFile& landed,
                                   uint64_t skip_through, EventIngester* ingester, IgnoredFields* ignored_fields) {
   PredictionFile file;
-  file.path = options.folder / name;
-  PREDSTORE_ASSIGN_OR_RETURN(file.format, InputFormatOfPath(file.path));
+  file.path = landed.input.path;
+  file.format = landed.input.format;
+  file.options.column_values = landed.input.partition_values;
   std::error_code error;
   const auto modified = std::filesystem::last_write_time(file.path, error);
   if (error) return absl::UnavailableError(StrCat("cannot stat ", file.path.string(), ": ", error.message()));
@@ -45,7 +83,7 @@ absl::Status SendPredictionFileOf(const FolderSourceOptions& options, const Sche
                                std::chrono::file_clock::to_sys(modified).time_since_epoch())
                                .count();
   file.options.ignore_extra_columns = options.ignore_extra_fields;
-  file.position_prefix = name + "\t";
+  file.position_prefix = landed.name + "\t";
   file.skip_through = skip_through;
   return SendPredictionFile(file, schema, ingester, ignored_fields);
 }
@@ -64,10 +102,12 @@ absl::Status SendNewEvents(const PredstoreClient& client, const FolderSourceOpti
   uint64_t last_sequence = ingester.committed().sequence();
   IgnoredFields ignored_fields(options.on_ignored ? options.on_ignored : [](const std::string&) {});
   std::vector<std::string> ignored;
-  for (const std::string& name : EventFiles(options.folder)) {
+  PREDSTORE_ASSIGN_OR_RETURN(const std::vector<LandedFile> landed, LandedFiles(options.folder, options.format));
+  for (const LandedFile& entry : landed) {
+    const std::string& name = entry.name;
     if (name < committed_file) continue;
     if (options.format == FolderFormat::kPredictions) {
-      PREDSTORE_RETURN_IF_ERROR(SendPredictionFileOf(options, schema, name,
+      PREDSTORE_RETURN_IF_ERROR(SendPredictionFileOf(options, schema, entry,
                                                      name == committed_file ? committed_line : 0, &ingester,
                                                      &ignored_fields));
       if (options.on_commit && ingester.committed().sequence() != last_sequence) {

@@ -14,8 +14,12 @@
 //   kEvents       JSON Lines events (client/stream_events.h): key columns,
 //                 event_time, and the values or features;
 //   kPredictions  the prediction files a batch load takes (CSV, JSON Lines
-//                 or Parquet with the table's columns), read and validated by the same
-//                 code as `predstore-load load` (RecordReader, RowEncoder);
+//                 or Parquet with the table's columns), read and validated
+//                 by the same code as `predstore-load load` (RecordReader,
+//                 RowEncoder); also Spark output folders moved in whole,
+//                 taken once their job committed (_SUCCESS), their part
+//                 files in path order with their Hive partition values;
+//                 Spark's bookkeeping (_*, .crc) and empty files skipped;
 //                 each row's event time is its file's modification time. So
 //                 the same job runs as a batch (load the file as a snapshot)
 //                 or as a stream (drop the file into the folder).

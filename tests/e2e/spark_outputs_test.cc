@@ -193,6 +193,28 @@ TEST_F(SparkOutputsTest, ParquetFilesStreamIntoATable) {
   ExpectServedAsRead(server, "alltypes", parquet / "alltypes_plain.parquet", manifest->schema, {},
                      v1::SOURCE_STREAM);
 
+  // A Spark job's output folder moved into the landing folder is taken
+  // once its job has committed (_SUCCESS), bookkeeping and empty parts
+  // skipped.
+  const fs::path job = folder / "2030-01-01T01-00-job";
+  fs::create_directories(job);
+  fs::create_symlink(parquet / "alltypes_dictionary.parquet", job / "part-00000-1f2e-c000.snappy.parquet");
+  std::ofstream(job / "part-00001-1f2e-c000.snappy.parquet");  // an empty task's file
+  std::ofstream(job / ".part-00000-1f2e-c000.snappy.parquet.crc") << "crc";
+  auto stream_once = [&] {
+    return RunProgram({LoaderBinary(), "stream", "--table=alltypes", "--source=folder:" + folder.string(),
+                       "--files=predictions", "--server=" + server.target(), "--once"});
+  };
+  ProgramResult waiting = stream_once();
+  ASSERT_EQ(waiting.exit_code, 0) << waiting.err;
+  EXPECT_EQ(waiting.out, "");  // not committed yet: nothing sent
+  std::ofstream(job / "_SUCCESS");
+  ProgramResult committed = stream_once();
+  ASSERT_EQ(committed.exit_code, 0) << committed.err;
+  EXPECT_THAT(committed.out, HasSubstr("applied"));
+  ExpectServedAsRead(server, "alltypes", parquet / "alltypes_dictionary.parquet", manifest->schema, {},
+                     v1::SOURCE_STREAM);
+
   // A file with a column the table lacks stops the source, unless ignored.
   const fs::path other = scratch_.path() / "landing-extra";
   fs::create_directories(other);
