@@ -15,7 +15,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libabsl20220623 libgrpc++1.51 libgrpc29 libprotobuf32 librocksdb7.8 libsimdjson14 \
-      libc-ares2 libre2-9 libssl3 libgflags2.2 liblz4-1 libsnappy1v5 libzstd1 libbz2-1.0 zlib1g \
+      libc-ares2 libre2-9 libssl3 libgflags2.2 liblz4-1 libsnappy1v5 libzstd1 libbz2-1.0 zlib1g libbrotli1 \
       libxgboost0 libgomp1 librdkafka1 libyaml-cpp0.7 libsqlite3-0 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /data predstore \
@@ -24,4 +24,7 @@ COPY --from=build /build/server/predstore-server /build/loader/predstore-load /b
 USER predstore
 VOLUME /data
 EXPOSE 50051
-ENTRYPOINT ["predstore-server", "--data_dir=/data", "--listen=0.0.0.0:50051"]
+# Listening beyond loopback, the server needs the admin token (a file only
+# its user may read, e.g. a mounted secret); see README.
+ENTRYPOINT ["predstore-server", "--data_dir=/data", "--listen=0.0.0.0:50051", \
+            "--admin_token_file=/run/secrets/predstore_admin_token"]

@@ -220,9 +220,13 @@ int main(int argc, char** argv) {
   ingest_status->callback([&] {
     run = [&](const auto& client, auto) { return predstore::IngestStatusCommand(client, table, std::cout); };
   });
-  add("health", "Print SERVING or NOT_SERVING.")->callback([&] {
+  std::string health_service;
+  CLI::App* health = add("health", "Print SERVING or NOT_SERVING.");
+  health->add_option("--service", health_service,
+                     "The service to ask about (predstore.v1.Predictions, predstore.v1.Admin); default: the server.");
+  health->callback([&] {
     run = [&](const auto& client, auto) -> absl::Status {
-      auto serving = client.IsServing();
+      auto serving = client.IsServing(health_service);
       if (serving.ok()) std::cout << (*serving ? "SERVING" : "NOT_SERVING") << "\n";
       return serving.status();
     };

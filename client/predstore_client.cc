@@ -154,11 +154,12 @@ absl::StatusOr<v1::ReloadModelsResponse> PredstoreClient::ReloadModels() const {
   });
 }
 
-absl::StatusOr<bool> PredstoreClient::IsServing() const {
+absl::StatusOr<bool> PredstoreClient::IsServing(const std::string& service) const {
   auto stub = grpc::health::v1::Health::NewStub(channel_);
   grpc::ClientContext context;
   Prepare(&context, false);
   grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
   grpc::health::v1::HealthCheckResponse response;
   grpc::Status status = stub->Check(&context, request, &response);
   if (!status.ok()) return FromGrpcStatus(status);

@@ -80,8 +80,10 @@ class PredstoreClient {
   absl::StatusOr<v1::ListModelsResponse> ListModels() const;
   // Admin: re-read the model registry now.
   absl::StatusOr<v1::ReloadModelsResponse> ReloadModels() const;
-  // grpc.health.v1 Check of the whole server: true when SERVING.
-  absl::StatusOr<bool> IsServing() const;
+  // grpc.health.v1 Check of the whole server (`service` empty) or of one
+  // service ("predstore.v1.Predictions"): true when SERVING; an unknown
+  // service name is kNotFound.
+  absl::StatusOr<bool> IsServing(const std::string& service = "") const;
 
   // Waits until the server answers health checks as SERVING, or `timeout`
   // passes (kDeadlineExceeded).

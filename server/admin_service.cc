@@ -1,5 +1,6 @@
 #include "server/admin_service.h"
 
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "core/base/strings.h"
 #include "server/answering_reactor.h"
@@ -55,8 +56,10 @@ absl::Status AdminService::Authenticate(const grpc::CallbackServerContext& conte
     return absl::UnauthenticatedError("admin calls need the metadata \"authorization: Bearer <token>\"");
   }
   std::string_view given(it->second.data(), it->second.size());
-  constexpr std::string_view kBearer = "Bearer ";
-  if (given.substr(0, kBearer.size()) != kBearer || !SameSecret(given.substr(kBearer.size()), token_)) {
+  constexpr std::string_view kBearer = "bearer ";  // the scheme name is case-insensitive (RFC 9110)
+  const bool bearer = given.size() >= kBearer.size() &&
+                      absl::EqualsIgnoreCase(ToAbsl(given.substr(0, kBearer.size())), ToAbsl(kBearer));
+  if (!bearer || !SameSecret(given.substr(kBearer.size()), token_)) {
     return absl::UnauthenticatedError("admin token rejected");
   }
   return absl::OkStatus();

@@ -15,6 +15,9 @@
 
 ABSL_FLAG(std::string, data_dir, "./predstore-data", "Data directory holding one folder per table.");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to listen on; port 0 picks a free port.");
+ABSL_FLAG(bool, allow_insecure_admin, false,
+          "Serve the Admin service without --admin_token_file on an address beyond loopback (refused otherwise: "
+          "anyone who reaches the port could publish, roll back and ingest).");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written to this file once serving.");
 ABSL_FLAG(uint64_t, block_cache_mb, 256, "Block cache shared by all tables, in MiB.");
 ABSL_FLAG(uint64_t, memory_index_mb, 1024,
@@ -53,6 +56,16 @@ ABSL_FLAG(int64_t, retention_hours, 168,
 ABSL_FLAG(std::string, dead_letter_file, "",
           "ingest: where late events go (one JSON line each); default <data_dir>/<table>/stream/dead_letter.jsonl.");
 ABSL_FLAG(int64_t, shutdown_grace_ms, 5000, "On SIGTERM, how long in-flight calls may take to finish.");
+
+namespace {
+
+// Whether `address` (host:port) listens on loopback only.
+bool IsLoopback(const std::string& address) {
+  const std::string host = address.substr(0, address.rfind(':'));
+  return host == "localhost" || host.starts_with("127.") || host == "[::1]" || host == "::1";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -112,6 +125,14 @@ int main(int argc, char** argv) {
       return 2;
     }
     options.admin_token = *token;
+  }
+
+  if (options.admin_token.empty() && !IsLoopback(options.listen_address) && !absl::GetFlag(FLAGS_allow_insecure_admin)) {
+    std::fprintf(stderr,
+                 "predstore-server: --listen=%s reaches beyond this machine, and the Admin service would be open "
+                 "to anyone: give --admin_token_file (or --allow_insecure_admin to accept that)\n",
+                 options.listen_address.c_str());
+    return 2;
   }
 
   auto server = predstore::PredstoreServer::Start(options);

@@ -55,7 +55,11 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   if (!server->server_ || server->port_ == 0) {
     return absl::UnavailableError(StrCat("cannot listen on ", o.listen_address, " (address in use or invalid)"));
   }
-  server->server_->GetHealthCheckService()->SetServingStatus(true);
+  // Health by service name, as probes that name one ask (grpc_health_probe
+  // -service, Envoy, Kubernetes): "", and each service the server offers.
+  for (const char* service : {"", "predstore.v1.Predictions", "predstore.v1.Admin"}) {
+    server->server_->GetHealthCheckService()->SetServingStatus(service, true);
+  }
   if (o.refresh_interval.count() > 0) server->watcher_ = std::thread([s = server.get()] { s->WatchManifests(); });
   LogInfo("predstore-server listening on ", o.listen_address.substr(0, o.listen_address.rfind(':')), ":",
           server->port_, ", data in ", o.store.data_dir.string(), ", ", server->store_->Tables().size(), " tables",

@@ -10,8 +10,11 @@
 
 namespace predstore {
 
-// A bearer token: the first line of the file at `path`. kNotFound when the
-// file cannot be read, kInvalidArgument when its first line is empty.
+// A bearer token: the file at `path` with leading and trailing whitespace
+// (spaces, tabs, CR, LF) trimmed, so that "token\r\n" is "token". kNotFound
+// when the file cannot be read; kPermissionDenied when anyone may read it
+// (world-readable: chmod 600 it); kInvalidArgument when the token is empty
+// or holds whitespace or control characters.
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 
 namespace internal {

@@ -354,6 +354,7 @@ TEST_F(EndToEndTest, RequestErrorsCarryTheRightStatusCodes) {
   WriteTaggedCsv(File("a.csv"), 10, 1);
   ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
   std::ofstream(File("token")) << "s3cret\n";
+  fs::permissions(File("token"), fs::perms::owner_read | fs::perms::owner_write);  // a token file must be private
   ServerProcess server(data(), {"--max_batch_keys=5", "--admin_token_file=" + File("token").string()});
   ASSERT_TRUE(server.started());
   PredstoreClient client(ClientFor(server.target()));
@@ -402,6 +403,72 @@ TEST_F(EndToEndTest, SigtermStopsServingAndExitsCleanly) {
   EXPECT_TRUE(*serving);
   EXPECT_EQ(server.Stop(), 0);
   EXPECT_EQ(client.Lookup(LookupOf("t", 1, 1, 1)).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(EndToEndTest, HealthAnswersEachServiceByName) {
+  WriteTaggedCsv(File("a.csv"), 10, 1);
+  ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
+  ServerProcess server(data());
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+  for (const std::string service : {"", "predstore.v1.Predictions", "predstore.v1.Admin"}) {
+    auto serving = client.IsServing(service);
+    ASSERT_TRUE(serving.ok()) << service << ": " << serving.status();
+    EXPECT_TRUE(*serving) << service;
+  }
+  EXPECT_EQ(client.IsServing("predstore.v1.Nope").status().code(), absl::StatusCode::kNotFound);
+  ProgramResult cli = RunProgram({CliBinary(), "--server=" + server.target(), "health",
+                                  "--service=predstore.v1.Predictions"});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(cli.out, "SERVING\n");
+}
+
+TEST_F(EndToEndTest, AdminCredentialsAreCheckedStrictly) {
+  WriteTaggedCsv(File("a.csv"), 10, 1);
+  ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
+  auto server_with = [&](const std::string& contents, fs::perms perms) {
+    std::ofstream(File("token"), std::ios::trunc) << contents;
+    fs::permissions(File("token"), perms);
+    return RunProgram({ServerBinary(), "--data_dir=" + data().string(), "--listen=127.0.0.1:0",
+                       "--admin_token_file=" + File("token").string()});
+  };
+  const auto private_file = fs::perms::owner_read | fs::perms::owner_write;
+  // Refused token files: the server does not start.
+  ProgramResult world = server_with("s3cret\n", private_file | fs::perms::others_read);
+  EXPECT_EQ(world.exit_code, 2);
+  EXPECT_THAT(world.err, HasSubstr("world-readable"));
+  ProgramResult blank = server_with(" \r\n\t\n", private_file);
+  EXPECT_EQ(blank.exit_code, 2);
+  EXPECT_THAT(blank.err, HasSubstr("holds no token"));
+  ProgramResult inner = server_with("s3 cret\n", private_file);
+  EXPECT_EQ(inner.exit_code, 2);
+  EXPECT_THAT(inner.err, HasSubstr("whitespace or control characters"));
+  // An open Admin beyond loopback is refused unless asked for.
+  ProgramResult open = RunProgram({ServerBinary(), "--data_dir=" + data().string(), "--listen=0.0.0.0:0"});
+  EXPECT_EQ(open.exit_code, 2);
+  EXPECT_THAT(open.err, HasSubstr("--admin_token_file"));
+
+  // A CRLF-terminated file holds the token without its line end.
+  std::ofstream(File("token"), std::ios::trunc) << "s3cret\r\n";
+  fs::permissions(File("token"), private_file);
+  ServerProcess server(data(), {"--admin_token_file=" + File("token").string()});
+  ASSERT_TRUE(server.started());
+  auto channel = grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials());
+  auto admin = v1::Admin::NewStub(channel);
+  auto refresh_with = [&](const std::string& authorization) {
+    grpc::ClientContext context;
+    if (!authorization.empty()) context.AddMetadata("authorization", authorization);
+    v1::RefreshTablesRequest request;
+    v1::RefreshTablesResponse response;
+    return admin->RefreshTables(&context, request, &response).error_code();
+  };
+  EXPECT_EQ(refresh_with("Bearer s3cret"), grpc::StatusCode::OK);
+  EXPECT_EQ(refresh_with("bearer s3cret"), grpc::StatusCode::OK);  // the scheme in any case
+  EXPECT_EQ(refresh_with("BEARER s3cret"), grpc::StatusCode::OK);
+  for (const std::string wrong : {"", "s3cret", "Bearer", "Bearer ", "Bearer s3cre", "Bearer s3cret ", "Basic s3cret",
+                                  "Bearer S3CRET"}) {
+    EXPECT_EQ(refresh_with(wrong), grpc::StatusCode::UNAUTHENTICATED) << "'" << wrong << "'";
+  }
 }
 
 v1::ColumnRange RangeOf(const std::string& column, int64_t low, int64_t high) {

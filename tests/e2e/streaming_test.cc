@@ -1065,6 +1065,7 @@ TEST_F(StreamingTest, WithoutIngestTheStreamIsFailedPrecondition) {
 TEST_F(StreamingTest, BadBatchesAreRejectedWholeAndTheStreamGoesOn) {
   LoadForecasts(data(), 50);
   std::ofstream(Path("token")) << "s3cret\n";
+  fs::permissions(Path("token"), fs::perms::owner_read | fs::perms::owner_write);  // a token file must be private
   ServerProcess server(data(), {"--ingest", "--admin_token_file=" + Path("token").string()});
   ASSERT_TRUE(server.started());
   const int64_t t = NowMicros() + kHour;
@@ -1171,6 +1172,7 @@ TEST_F(StreamingTest, BadBatchesAreRejectedWholeAndTheStreamGoesOn) {
 TEST_F(StreamingTest, MalformedEventLinesAreNamedByLine) {
   LoadForecasts(data(), 50);
   std::ofstream(Path("token")) << "s3cret\n";
+  fs::permissions(Path("token"), fs::perms::owner_read | fs::perms::owner_write);  // a token file must be private
   ServerProcess server(data(), {"--ingest", "--admin_token_file=" + Path("token").string()});
   ASSERT_TRUE(server.started());
   const Event good{{950, 1, 1}, NowMicros(), 1, 1};
