@@ -32,8 +32,8 @@ int Fail(const absl::Status& status) {
 // `load` and `drop-partition` (argv[command]) hand over to predstore-load
 // installed beside this program (the loader writes the data directory; see
 // its --help). Of the connection flags given before the command, --server
-// (the server to tell) and --admin_token_file follow it unless it sets them
-// itself; the others mean nothing to the loader.
+// (the server to tell), --admin_token_file and the --tls_* files follow it
+// unless it sets them itself; the others mean nothing to the loader.
 int ExecLoader(int argc, char** argv, int command) {
   std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe");
   std::string loader = (self.parent_path() / "predstore-load").string();
@@ -50,7 +50,9 @@ int ExecLoader(int argc, char** argv, int command) {
     std::string flag = argv[i];
     if (flag.find('=') == std::string::npos && i + 1 < command) flag += "=" + std::string(argv[++i]);
     const std::string name = flag.substr(0, flag.find('='));
-    if ((name == "--server" || name == "--admin_token_file") && !given_after(name)) args.push_back(flag);
+    const bool connection = name == "--server" || name == "--admin_token_file" || name == "--tls_ca" ||
+                            name == "--tls_cert" || name == "--tls_key";
+    if (connection && !given_after(name)) args.push_back(flag);
   }
   std::vector<char*> pointers;
   for (std::string& arg : args) pointers.push_back(arg.data());
@@ -84,6 +86,10 @@ int main(int argc, char** argv) {
   app.add_option("--output", output, "Output format: jsonl or table.");
   app.add_option("--timeout_ms", timeout_ms, "Deadline of each call, in milliseconds.");
   app.add_option("--admin_token_file", admin_token_file, "File holding the admin bearer token (admin commands).");
+  std::string tls_ca, tls_cert, tls_key;
+  app.add_option("--tls_ca", tls_ca, "TLS: the CA that signed the server's certificate (PEM).");
+  app.add_option("--tls_cert", tls_cert, "mTLS: this client's certificate chain (PEM), with --tls_key.");
+  app.add_option("--tls_key", tls_key, "mTLS: this client's private key (PEM).");
 
   // Every command runs against a client made from the connection flags.
   std::function<absl::Status(const predstore::PredstoreClient&, predstore::OutputFormat)> run;
@@ -239,6 +245,7 @@ int main(int argc, char** argv) {
   auto format = predstore::ParseOutputFormat(output);
   if (!format.ok()) return Fail(format.status());
   options.timeout = std::chrono::milliseconds(timeout_ms);
+  if (auto tls = predstore::LoadClientTls(tls_ca, tls_cert, tls_key, &options); !tls.ok()) return Fail(tls);
   if (!admin_token_file.empty()) {
     auto token = predstore::ReadTokenFile(admin_token_file);
     if (!token.ok()) return Fail(token.status());

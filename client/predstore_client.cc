@@ -1,8 +1,11 @@
 #include "client/predstore_client.h"
 
 #include <fstream>
+#include <iterator>
 #include <thread>
 
+#include "core/base/status_macros.h"
+#include "core/base/strings.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -26,10 +29,39 @@ absl::StatusOr<Response> Invoke(Call&& call) {
 
 }  // namespace
 
+absl::Status LoadClientTls(const std::string& ca_file, const std::string& cert_file, const std::string& key_file,
+                           ClientOptions* options) {
+  if (cert_file.empty() != key_file.empty()) {
+    return absl::InvalidArgumentError("a client certificate needs its key: give --tls_cert and --tls_key together");
+  }
+  if (ca_file.empty()) {
+    if (!cert_file.empty()) return absl::InvalidArgumentError("--tls_cert needs --tls_ca (the server's CA)");
+    return absl::OkStatus();
+  }
+  auto read = [](const std::string& file, std::string* out) -> absl::Status {
+    if (file.empty()) return absl::OkStatus();
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return absl::NotFoundError(StrCat("cannot read the TLS file ", file));
+    out->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    return absl::OkStatus();
+  };
+  PREDSTORE_RETURN_IF_ERROR(read(ca_file, &options->tls_root_pem));
+  PREDSTORE_RETURN_IF_ERROR(read(cert_file, &options->tls_cert_pem));
+  return read(key_file, &options->tls_key_pem);
+}
+
 PredstoreClient::PredstoreClient(ClientOptions options) : options_(std::move(options)) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(64 << 20);
-  channel_ = grpc::CreateCustomChannel(options_.target, grpc::InsecureChannelCredentials(), arguments);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!options_.tls_root_pem.empty()) {
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = options_.tls_root_pem;
+    tls.pem_cert_chain = options_.tls_cert_pem;
+    tls.pem_private_key = options_.tls_key_pem;
+    credentials = grpc::SslCredentials(tls);
+  }
+  channel_ = grpc::CreateCustomChannel(options_.target, credentials, arguments);
   predictions_ = v1::Predictions::NewStub(channel_);
   admin_ = v1::Admin::NewStub(channel_);
 }

@@ -20,7 +20,19 @@ struct ClientOptions {
   std::string admin_token;
   // Deadline of each call. Default 10 s.
   std::chrono::milliseconds timeout{10000};
+  // TLS (see LoadClientTls): the CA that signed the server's certificate,
+  // and for mTLS the client's own certificate chain and key, all PEM. No
+  // CA: plaintext.
+  std::string tls_root_pem;
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
 };
+
+// Fills `options`' TLS fields from PEM files (the CA; the certificate and
+// key together or neither). kNotFound naming a file that cannot be read;
+// kInvalidArgument for a certificate without its key.
+absl::Status LoadClientTls(const std::string& ca_file, const std::string& cert_file, const std::string& key_file,
+                           ClientOptions* options);
 
 
 // A gRPC status as an absl::Status with the same code and message.

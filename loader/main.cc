@@ -42,10 +42,14 @@ int Fail(const absl::Status& status) {
 struct ServerFlags {
   std::string server;
   std::string admin_token_file;
+  std::string tls_ca, tls_cert, tls_key;
 
   void AddTo(CLI::App* command, const char* server_help) {
     command->add_option("--server", server, server_help);
     command->add_option("--admin_token_file", admin_token_file, "File holding the server's admin bearer token.");
+    command->add_option("--tls_ca", tls_ca, "TLS: the CA that signed the server's certificate (PEM).");
+    command->add_option("--tls_cert", tls_cert, "mTLS: this client's certificate chain (PEM), with --tls_key.");
+    command->add_option("--tls_key", tls_key, "mTLS: this client's private key (PEM).");
   }
 
   absl::StatusOr<std::optional<predstore::PredstoreClient>> Client() const {
@@ -53,6 +57,7 @@ struct ServerFlags {
     predstore::ClientOptions options;
     options.target = server;
     options.timeout = std::chrono::seconds(60);
+    if (auto tls = predstore::LoadClientTls(tls_ca, tls_cert, tls_key, &options); !tls.ok()) return tls;
     if (!admin_token_file.empty()) {
       auto token = predstore::ReadTokenFile(admin_token_file);
       if (!token.ok()) return token.status();

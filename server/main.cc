@@ -1,6 +1,7 @@
 // predstore-server: serves the prediction tables of a data directory over gRPC.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -15,6 +16,14 @@
 
 ABSL_FLAG(std::string, data_dir, "./predstore-data", "Data directory holding one folder per table.");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to listen on; port 0 picks a free port.");
+ABSL_FLAG(std::string, tls_cert, "", "TLS: the server's certificate chain (PEM); with --tls_key. Default: plaintext.");
+ABSL_FLAG(std::string, tls_key, "", "TLS: the server's private key (PEM).");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "mTLS: clients must present a certificate signed by this CA (PEM); such a client may call Admin without "
+          "a token.");
+ABSL_FLAG(int32_t, tls_refresh_seconds, 10,
+          "TLS: how often the certificate, key and CA files are re-read, so renewed ones are served without a "
+          "restart.");
 ABSL_FLAG(bool, allow_insecure_admin, false,
           "Serve the Admin service without --admin_token_file on an address beyond loopback (refused otherwise: "
           "anyone who reaches the port could publish, roll back and ingest).");
@@ -127,7 +136,25 @@ int main(int argc, char** argv) {
     options.admin_token = *token;
   }
 
-  if (options.admin_token.empty() && !IsLoopback(options.listen_address) && !absl::GetFlag(FLAGS_allow_insecure_admin)) {
+  const std::string tls_cert = absl::GetFlag(FLAGS_tls_cert), tls_key = absl::GetFlag(FLAGS_tls_key);
+  const std::string tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (!tls_cert.empty() || !tls_key.empty() || !tls_client_ca.empty()) {
+    if (tls_cert.empty() || tls_key.empty()) {
+      std::fprintf(stderr, "predstore-server: TLS needs both --tls_cert and --tls_key\n");
+      return 2;
+    }
+    for (const std::string& file : {tls_cert, tls_key, tls_client_ca}) {
+      if (!file.empty() && !std::ifstream(file)) {
+        std::fprintf(stderr, "predstore-server: cannot read the TLS file %s\n", file.c_str());
+        return 2;
+      }
+    }
+    const auto refresh_seconds = static_cast<unsigned>(std::max(1, absl::GetFlag(FLAGS_tls_refresh_seconds)));
+    options.tls = predstore::ServerOptions::TlsFiles{tls_cert, tls_key, tls_client_ca, refresh_seconds};
+  }
+  // A client certificate (mTLS) authenticates Admin calls as a token does.
+  const bool admin_guarded = !options.admin_token.empty() || !tls_client_ca.empty();
+  if (!admin_guarded && !IsLoopback(options.listen_address) && !absl::GetFlag(FLAGS_allow_insecure_admin)) {
     std::fprintf(stderr,
                  "predstore-server: --listen=%s reaches beyond this machine, and the Admin service would be open "
                  "to anyone: give --admin_token_file (or --allow_insecure_admin to accept that)\n",

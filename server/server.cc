@@ -6,10 +6,30 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "server/admin_service.h"
 #include "server/prediction_service.h"
 
 namespace predstore {
+
+namespace {
+
+// Server credentials from PEM files watched for renewal.
+std::shared_ptr<grpc::ServerCredentials> TlsCredentials(const ServerOptions::TlsFiles& files) {
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      files.key, files.cert, files.client_ca, files.refresh_seconds);
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (!files.client_ca.empty()) {
+    options.watch_root_certs();
+    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOptions options) {
   auto server = std::unique_ptr<PredstoreServer>(new PredstoreServer());
@@ -48,7 +68,8 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(o.listen_address, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(o.listen_address, o.tls ? TlsCredentials(*o.tls) : grpc::InsecureServerCredentials(),
+                           &server->port_);
   builder.RegisterService(server->predictions_.get());
   builder.RegisterService(server->admin_.get());
   server->server_ = builder.BuildAndStart();

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -43,6 +44,16 @@ struct ServerOptions {
   uint32_t max_batch_keys = 10000;
   // Bearer token for the Admin service; empty: no check. Default empty.
   std::string admin_token;
+  // TLS from PEM files, re-read every `refresh_seconds` so a renewed
+  // certificate is served without a restart; with `client_ca`, clients
+  // must present a certificate it signed (mTLS). Unset: plaintext.
+  struct TlsFiles {
+    std::string cert;
+    std::string key;
+    std::string client_ca;
+    unsigned refresh_seconds = 10;
+  };
+  std::optional<TlsFiles> tls;
   // How often manifests are re-read to pick up published snapshots;
   // zero disables the watcher (the loader's RefreshTables call still works).
   // Default 2 s.

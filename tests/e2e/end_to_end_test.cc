@@ -471,6 +471,99 @@ TEST_F(EndToEndTest, AdminCredentialsAreCheckedStrictly) {
   }
 }
 
+// A CA and certificates made with openssl for one test: ca (which signs
+// server, for 127.0.0.1, and client), and other_ca (which signs renewed, a
+// server certificate for 127.0.0.1 too). Returns false if openssl failed.
+bool MakeCertificates(const fs::path& dir) {
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "/usr/bin/openssl");
+    ProgramResult result = RunProgram(args);
+    if (result.exit_code != 0) ADD_FAILURE() << "openssl failed: " << result.err;
+    return result.exit_code == 0;
+  };
+  const std::string key = "ec", curve = "ec_paramgen_curve:prime256v1";
+  auto path = [&](const std::string& name) { return (dir / name).string(); };
+  std::ofstream(dir / "san.cnf") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
+  for (const std::string ca : {"ca", "other_ca"}) {
+    if (!run({"req", "-x509", "-newkey", key, "-pkeyopt", curve, "-nodes", "-keyout", path(ca + ".key"), "-out",
+              path(ca + ".pem"), "-days", "2", "-subj", "/CN=" + ca})) {
+      return false;
+    }
+  }
+  for (const std::string leaf : {"server", "client", "renewed"}) {
+    const std::string ca = leaf == "renewed" ? "other_ca" : "ca";
+    if (!run({"req", "-newkey", key, "-pkeyopt", curve, "-nodes", "-keyout", path(leaf + ".key"), "-out",
+              path(leaf + ".csr"), "-subj", "/CN=" + leaf}) ||
+        !run({"x509", "-req", "-in", path(leaf + ".csr"), "-CA", path(ca + ".pem"), "-CAkey", path(ca + ".key"),
+              "-CAcreateserial", "-out", path(leaf + ".pem"), "-days", "2", "-extfile", path("san.cnf")})) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST_F(EndToEndTest, TlsAndMutualTls) {
+  WriteTaggedCsv(File("a.csv"), 10, 1);
+  ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
+  const fs::path certs = File("certs");
+  fs::create_directories(certs);
+  ASSERT_TRUE(MakeCertificates(certs));
+  auto pem = [&](const std::string& name) { return (certs / name).string(); };
+  auto health = [&](const ServerProcess& server, std::vector<std::string> flags) {
+    flags.insert(flags.begin(), {CliBinary(), "--server=" + server.target(), "--timeout_ms=3000"});
+    flags.push_back("health");
+    return RunProgram(flags);
+  };
+  {
+    // Served from copies, which are then renewed in place.
+    fs::copy_file(pem("server.pem"), certs / "live.pem");
+    fs::copy_file(pem("server.key"), certs / "live.key");
+    ServerProcess server(data(), {"--tls_cert=" + pem("live.pem"), "--tls_key=" + pem("live.key"),
+                                  "--tls_refresh_seconds=1"});
+    ASSERT_TRUE(server.started());
+    ProgramResult good = health(server, {"--tls_ca=" + pem("ca.pem")});
+    EXPECT_EQ(good.exit_code, 0) << good.err;
+    EXPECT_EQ(good.out, "SERVING\n");
+    EXPECT_NE(health(server, {"--tls_ca=" + pem("other_ca.pem")}).exit_code, 0);  // a CA that did not sign it
+    EXPECT_NE(health(server, {}).exit_code, 0);                                   // plaintext
+    // A lookup over TLS answers as over plaintext.
+    ClientOptions options = ClientFor(server.target());
+    ASSERT_TRUE(LoadClientTls(pem("ca.pem"), "", "", &options).ok());
+    PredstoreClient client(options);
+    auto found = client.Lookup(LookupOf("t", 1, 1, 1));
+    ASSERT_TRUE(found.ok()) << found.status();
+    EXPECT_TRUE(found->found());
+    // A renewed certificate (here from another CA) is served without a restart.
+    fs::copy_file(pem("renewed.key"), certs / "live.key", fs::copy_options::overwrite_existing);
+    fs::copy_file(pem("renewed.pem"), certs / "live.pem", fs::copy_options::overwrite_existing);
+    bool renewed = false;
+    for (int attempt = 0; attempt < 50 && !renewed; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      renewed = health(server, {"--tls_ca=" + pem("other_ca.pem")}).exit_code == 0;
+    }
+    EXPECT_TRUE(renewed);
+    EXPECT_NE(health(server, {"--tls_ca=" + pem("ca.pem")}).exit_code, 0);
+  }
+  {
+    // mTLS: a client without a certificate signed by the CA is refused.
+    ServerProcess server(data(), {"--tls_cert=" + pem("server.pem"), "--tls_key=" + pem("server.key"),
+                                  "--tls_client_ca=" + pem("ca.pem")});
+    ASSERT_TRUE(server.started());
+    ProgramResult with_cert =
+        health(server, {"--tls_ca=" + pem("ca.pem"), "--tls_cert=" + pem("client.pem"), "--tls_key=" + pem("client.key")});
+    EXPECT_EQ(with_cert.exit_code, 0) << with_cert.err;
+    EXPECT_NE(health(server, {"--tls_ca=" + pem("ca.pem")}).exit_code, 0);
+    EXPECT_NE(health(server, {"--tls_ca=" + pem("ca.pem"), "--tls_cert=" + pem("server.pem"),
+                              "--tls_key=" + pem("other_ca.key")})
+                  .exit_code,
+              0);  // a key that does not match
+  }
+  // Half a TLS configuration is refused at start.
+  ProgramResult half = RunProgram({ServerBinary(), "--data_dir=" + data().string(), "--tls_cert=" + pem("server.pem")});
+  EXPECT_EQ(half.exit_code, 2);
+  EXPECT_THAT(half.err, HasSubstr("--tls_key"));
+}
+
 v1::ColumnRange RangeOf(const std::string& column, int64_t low, int64_t high) {
   v1::ColumnRange range;
   range.set_column(column);
