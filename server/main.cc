@@ -35,6 +35,7 @@ ABSL_FLAG(uint64_t, memory_index_mb, 1024,
 ABSL_FLAG(bool, warm_cache, true,
           "Read a newly served snapshot's data into the block cache when it fits, before swapping to it.");
 ABSL_FLAG(uint32_t, max_batch_keys, 10000, "Most keys one BatchLookup may ask for (more: RESOURCE_EXHAUSTED).");
+ABSL_FLAG(int32_t, max_message_mb, 4, "Largest request message in MiB (larger: RESOURCE_EXHAUSTED, unread).");
 ABSL_FLAG(std::string, admin_token_file, "",
           "File holding the bearer token the Admin service requires; empty: admin calls are not authenticated.");
 ABSL_FLAG(int64_t, refresh_interval_ms, 2000, "How often to look for newly published snapshots; 0 turns it off.");
@@ -102,6 +103,11 @@ int main(int argc, char** argv) {
   options.store.warm_block_cache = absl::GetFlag(FLAGS_warm_cache);
   options.store.memory_index_bytes = absl::GetFlag(FLAGS_memory_index_mb) << 20;
   options.max_batch_keys = absl::GetFlag(FLAGS_max_batch_keys);
+  if (absl::GetFlag(FLAGS_max_message_mb) < 1 || absl::GetFlag(FLAGS_max_message_mb) > 1024) {
+    std::fprintf(stderr, "predstore-server: --max_message_mb must be 1 to 1024\n");
+    return 2;
+  }
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_mb) << 20;
   options.refresh_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_refresh_interval_ms));
   options.shutdown_grace = std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
   options.ingest = absl::GetFlag(FLAGS_ingest);

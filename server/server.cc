@@ -68,6 +68,7 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(o.max_message_bytes);
   builder.AddListeningPort(o.listen_address, o.tls ? TlsCredentials(*o.tls) : grpc::InsecureServerCredentials(),
                            &server->port_);
   builder.RegisterService(server->predictions_.get());

@@ -42,6 +42,9 @@ struct ServerOptions {
   StoreOptions store;
   // Keys per BatchLookup; more is RESOURCE_EXHAUSTED. Default 10000.
   uint32_t max_batch_keys = 10000;
+  // Largest request message; larger ones are RESOURCE_EXHAUSTED before they
+  // are read. Default 4 MiB (gRPC's).
+  int max_message_bytes = 4 << 20;
   // Bearer token for the Admin service; empty: no check. Default empty.
   std::string admin_token;
   // TLS from PEM files, re-read every `refresh_seconds` so a renewed

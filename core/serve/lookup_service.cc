@@ -44,7 +44,8 @@ std::vector<std::shared_ptr<const TableSnapshot>> LookupService::Tables() const 
 absl::Status LookupService::CheckBatchSize(std::string_view field, size_t keys) const {
   if (keys <= options_.max_batch_keys) return absl::OkStatus();
   return absl::ResourceExhaustedError(StrCat(field, ": ", keys, " keys exceed the server's limit of ",
-                                             options_.max_batch_keys, " per BatchLookup; split the batch"));
+                                             options_.max_batch_keys, " per BatchLookup (--max_batch_keys); split "
+                                             "the batch"));
 }
 
 const StreamStore* LookupService::StreamOf(const TableSnapshot& table) const {
@@ -270,7 +271,8 @@ void LookupService::Predict(PredictQuery query, PredictDone done) const {
   if (query.rows.rows == 0) return done(absl::InvalidArgumentError("rows: at least one row is needed"));
   if (query.rows.rows > options_.max_batch_keys) {
     return done(absl::ResourceExhaustedError(StrCat("rows: ", query.rows.rows, " rows exceed the server's limit of ",
-                                                    options_.max_batch_keys, " per call; split them")));
+                                                    options_.max_batch_keys, " per call (--max_batch_keys); split "
+                                                    "them")));
   }
   absl::StatusOr<std::vector<float>> rows = ScoringRows(**model, query.rows);
   if (!rows.ok()) return done(rows.status());

@@ -355,7 +355,8 @@ TEST_F(EndToEndTest, RequestErrorsCarryTheRightStatusCodes) {
   ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
   std::ofstream(File("token")) << "s3cret\n";
   fs::permissions(File("token"), fs::perms::owner_read | fs::perms::owner_write);  // a token file must be private
-  ServerProcess server(data(), {"--max_batch_keys=5", "--admin_token_file=" + File("token").string()});
+  ServerProcess server(data(), {"--max_batch_keys=5", "--max_message_mb=1",
+                                "--admin_token_file=" + File("token").string()});
   ASSERT_TRUE(server.started());
   PredstoreClient client(ClientFor(server.target()));
 
@@ -375,7 +376,13 @@ TEST_F(EndToEndTest, RequestErrorsCarryTheRightStatusCodes) {
   EXPECT_EQ(client.Lookup(unknown).status().code(), absl::StatusCode::kInvalidArgument);
 
   std::vector<Row> keys(6, Row{1, 1, 1, 0, 0});
-  EXPECT_EQ(client.BatchLookup(BatchOf("t", keys, 0, 6)).status().code(), absl::StatusCode::kResourceExhausted);
+  status = client.BatchLookup(BatchOf("t", keys, 0, 6)).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("--max_batch_keys"));
+  // A message over --max_message_mb is refused before it is read.
+  v1::LookupRequest huge = LookupOf("t", 1, 1, 1);
+  huge.mutable_key(0)->set_column(std::string(2 << 20, 'x'));
+  EXPECT_EQ(client.Lookup(huge).status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(client.BatchLookup(BatchOf("t", keys, 0, 5)).ok());
   v1::BatchLookupRequest short_row = BatchOf("t", keys, 0, 2);
   short_row.mutable_keys(1)->mutable_values()->RemoveLast();
