@@ -7,6 +7,7 @@
 #include <chrono>
 #include <limits>
 #include <map>
+#include <set>
 #include <string_view>
 #include <system_error>
 
@@ -21,6 +22,14 @@
 
 namespace predstore {
 namespace {
+
+// A timestamp partition value as PROTOCOL.md serializes it, "2021-12-04
+// 10:00:00[.123456]" (UTC), in RFC 3339 ("2021-12-04T10:00:00[.123456]Z");
+// other forms (already ISO 8601) unchanged.
+std::string TimestampAsRfc3339(const std::string& value) {
+  if (value.size() < 19 || value[10] != ' ' || value.find_first_of("TZz+", 10) != std::string::npos) return value;
+  return StrCat(value.substr(0, 10), "T", value.substr(11), "Z");
+}
 
 namespace fs = std::filesystem;
 using parquet::NestedLeafChunk;
@@ -921,6 +930,12 @@ absl::StatusOr<DeltaSnapshot> ReadDeltaSnapshot(const fs::path& table, std::opti
   snapshot.min_reader_version = state.protocol->min_reader_version;
   snapshot.reader_features = state.protocol->reader_features;
 
+  // Partition columns holding timestamps: their values are rewritten to
+  // RFC 3339 (see DeltaFile).
+  std::set<std::string> timestamp_columns;
+  for (const DeltaColumn& column : snapshot.columns) {
+    if (column.type == "timestamp" || column.type == "timestamp_ntz") timestamp_columns.insert(column.name);
+  }
   snapshot.files.reserve(state.files.size());
   for (auto& [path, entry] : state.files) {
     DeltaFile file;
@@ -933,6 +948,7 @@ absl::StatusOr<DeltaSnapshot> ReadDeltaSnapshot(const fs::path& table, std::opti
                                                           !it->second->empty()) {
         value = it->second;
       }
+      if (value && timestamp_columns.contains(column)) *value = TimestampAsRfc3339(*value);
       file.partition_values.emplace_back(column, std::move(value));
     }
     snapshot.files.push_back(std::move(file));

@@ -64,7 +64,8 @@ struct DeltaFile {
   // One per partition column, in metaData.partitionColumns order; the
   // value as serialized in the log (PROTOCOL.md "Partition Value
   // Serialization"), nullopt for a null value (JSON null, an empty string,
-  // or a column missing from the map).
+  // or a column missing from the map); a timestamp column's
+  // "2021-12-04 10:00:00" is given as RFC 3339, "2021-12-04T10:00:00Z".
   std::vector<std::pair<std::string, std::optional<std::string>>> partition_values;
   int64_t size = 0;  // bytes, as the log says
 };

@@ -378,6 +378,20 @@ TEST_F(SyntheticLogTest, ReplaysAddsRemovesAndReAdds) {
   EXPECT_EQ(v1.timestamp_ms, 2000);
 }
 
+TEST_F(SyntheticLogTest, TimestampPartitionValuesAreGivenAsRfc3339) {
+  std::string metadata = kMetadata;
+  metadata.replace(metadata.find(R"(\"name\":\"p\",\"type\":\"string\")"),
+                   std::string_view(R"(\"name\":\"p\",\"type\":\"string\")").size(),
+                   R"(\"name\":\"p\",\"type\":\"timestamp\")");
+  Commit(0, {CommitInfo(1000), kProtocol, metadata, Add("a.parquet", R"("2021-12-04 10:00:00")"),
+             Add("b.parquet", R"("2021-12-04 10:00:00.123456")"), Add("c.parquet", R"("2021-12-04T10:00:00Z")")});
+  ASSERT_OK_AND_ASSIGN(DeltaSnapshot snapshot, ReadDeltaSnapshot(table()));
+  ASSERT_EQ(snapshot.files.size(), 3u);
+  EXPECT_THAT(snapshot.files[0].partition_values, ElementsAre(Pair("p", "2021-12-04T10:00:00Z")));
+  EXPECT_THAT(snapshot.files[1].partition_values, ElementsAre(Pair("p", "2021-12-04T10:00:00.123456Z")));
+  EXPECT_THAT(snapshot.files[2].partition_values, ElementsAre(Pair("p", "2021-12-04T10:00:00Z")));
+}
+
 TEST_F(SyntheticLogTest, RefusesRemoteDataPaths) {
   Commit(0, {CommitInfo(1000), kProtocol, kMetadata, Add("s3://bucket/table/a.parquet")});
   EXPECT_THAT(ReadDeltaSnapshot(table()),
