@@ -24,6 +24,10 @@ ABSL_FLAG(std::string, tls_client_ca, "",
 ABSL_FLAG(int32_t, tls_refresh_seconds, 10,
           "TLS: how often the certificate, key and CA files are re-read, so renewed ones are served without a "
           "restart.");
+ABSL_FLAG(std::string, http_listen, "",
+          "host:port of the HTTP/JSON front end (REST lookups, /ping, /health/live, /health/ready, /version); "
+          "empty: none.");
+ABSL_FLAG(std::string, http_port_file, "", "Write the HTTP front end's bound port here once serving.");
 ABSL_FLAG(bool, allow_insecure_admin, false,
           "Serve the Admin service without --admin_token_file on an address beyond loopback (refused otherwise: "
           "anyone who reaches the port could publish, roll back and ingest).");
@@ -98,6 +102,7 @@ int main(int argc, char** argv) {
 
   predstore::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.http_listen = absl::GetFlag(FLAGS_http_listen);
   options.store.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.store.block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20;
   options.store.warm_block_cache = absl::GetFlag(FLAGS_warm_cache);
@@ -173,11 +178,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "predstore-server: %s\n", std::string(server.status().message()).c_str());
     return 1;
   }
-  if (std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
+  auto write_port = [](const std::string& port_file, int port) {
+    if (port_file.empty()) return;
     std::string temp = port_file + ".tmp";
-    std::ofstream(temp) << (*server)->port() << "\n";
+    std::ofstream(temp) << port << "\n";
     std::rename(temp.c_str(), port_file.c_str());
-  }
+  };
+  write_port(absl::GetFlag(FLAGS_http_port_file), (*server)->http_port());  // before --port_file, which says "ready"
+  write_port(absl::GetFlag(FLAGS_port_file), (*server)->port());
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

@@ -6,6 +6,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/http_front_end.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
@@ -82,6 +83,19 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   for (const char* service : {"", "predstore.v1.Predictions", "predstore.v1.Admin"}) {
     server->server_->GetHealthCheckService()->SetServingStatus(service, true);
   }
+  if (!o.http_listen.empty()) {
+    HttpServerOptions http_options;
+    http_options.listen_address = o.http_listen;
+    server->http_ = std::make_unique<HttpServer>(http_options);
+    AddHttpRoutes(server->lookups_.get(), [s = server.get()] {
+      std::lock_guard<std::mutex> lock(s->mu_);
+      return !s->stopping_;
+    }, server->http_.get());
+    if (absl::Status started = server->http_->Start(); !started.ok()) {
+      server->server_->Shutdown();
+      return absl::Status(started.code(), StrCat("HTTP front end: ", started.message()));
+    }
+  }
   if (o.refresh_interval.count() > 0) server->watcher_ = std::thread([s = server.get()] { s->WatchManifests(); });
   LogInfo("predstore-server listening on ", o.listen_address.substr(0, o.listen_address.rfind(':')), ":",
           server->port_, ", data in ", o.store.data_dir.string(), ", ", server->store_->Tables().size(), " tables",
@@ -124,8 +138,12 @@ void PredstoreServer::Shutdown() {
   if (!server_) return;
   LogInfo("shutting down: health NOT_SERVING, finishing in-flight calls");
   server_->GetHealthCheckService()->SetServingStatus(false);
+  // Both front ends drain within the one grace period.
+  if (http_) http_->Shutdown(std::chrono::steady_clock::now() + options_.shutdown_grace);
   server_->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace);
 }
+
+int PredstoreServer::http_port() const { return http_ ? http_->port() : 0; }
 
 void PredstoreServer::Wait() {
   if (server_) server_->Wait();

@@ -12,8 +12,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -25,6 +25,7 @@
 #include "core/serve/lookup_service.h"
 #include "core/snapshot/prediction_store.h"
 #include "core/stream/stream_catalog.h"
+#include "server/http_server.h"
 
 namespace grpc {
 class Server;
@@ -57,6 +58,9 @@ struct ServerOptions {
     unsigned refresh_seconds = 10;
   };
   std::optional<TlsFiles> tls;
+  // host:port of the HTTP/JSON front end (http_front_end.h); empty: none.
+  // Plaintext (TLS for HTTP is not built yet).
+  std::string http_listen;
   // How often manifests are re-read to pick up published snapshots;
   // zero disables the watcher (the loader's RefreshTables call still works).
   // Default 2 s.
@@ -87,14 +91,15 @@ class PredstoreServer {
   static absl::StatusOr<std::unique_ptr<PredstoreServer>> Start(ServerOptions options);
   ~PredstoreServer();
 
-  // The bound port.
+  // The bound port, and the HTTP front end's (0 without one).
   int port() const { return port_; }
+  int http_port() const;
   PredictionStore& store() { return *store_; }
   // Null when the server runs without a model registry.
   ModelCatalog* models() { return models_.get(); }
 
-  // Health goes NOT_SERVING, new calls are refused, in-flight calls get
-  // shutdown_grace to finish, the watcher stops.
+  // Health goes NOT_SERVING, new calls are refused, in-flight calls (gRPC
+  // and HTTP) get shutdown_grace to finish, the watcher stops.
   void Shutdown();
   // Blocks until the server has shut down.
   void Wait();
@@ -114,6 +119,7 @@ class PredstoreServer {
   std::unique_ptr<PredictionService> predictions_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HttpServer> http_;  // null without --http_listen
   int port_ = 0;
   std::mutex mu_;
   std::condition_variable stop_cv_;

@@ -1,0 +1,689 @@
+#include "server/http_server.h"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cassert>
+#include <charconv>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "core/base/logging.h"
+#include "core/base/strings.h"
+
+namespace predstore {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+
+namespace {
+
+using Strand = asio::strand<asio::io_context::executor_type>;
+using Stream = beast::basic_stream<tcp, Strand>;
+using Socket = tcp::socket::rebind_executor<Strand>::other;
+using Acceptor = asio::basic_socket_acceptor<tcp, Strand>;
+using Timer =
+    asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Strand>;
+
+constexpr std::size_t kReadChunk = 8192;
+// How long a connection closed after an error response keeps reading (and
+// discarding) what the client still sends, so that the client sees the
+// response rather than a reset.
+constexpr std::chrono::seconds kLinger{1};
+constexpr std::chrono::milliseconds kAcceptRetry{50};
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+std::string_view ToStd(beast::string_view text) { return std::string_view(text.data(), text.size()); }
+beast::string_view ToBeast(std::string_view text) { return beast::string_view(text.data(), text.size()); }
+
+// Appends `text` as the inside of a JSON string: quotes, backslashes and
+// control characters escaped, bytes that are not UTF-8 replaced by U+FFFD.
+void AppendJsonEscaped(std::string* out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') {
+        out->push_back('\\');
+        out->push_back(static_cast<char>(c));
+      } else if (c < 0x20) {
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xf]);
+      } else {
+        out->push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    // A well-formed multi-byte sequence (no overlongs, no surrogates).
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    }
+    bool ok = len != 0 && i + len <= n && s[i + 1] >= lo && s[i + 1] <= hi;
+    for (std::size_t k = 2; ok && k < len; ++k) ok = s[i + k] >= 0x80 && s[i + k] <= 0xbf;
+    if (ok) {
+      out->append(text.data() + i, len);
+      i += len;
+    } else {
+      out->append("\xef\xbf\xbd");
+      ++i;
+    }
+  }
+}
+
+const beast::error_category& HttpErrorCategory() {
+  static const beast::error_category& category = http::make_error_code(http::error::bad_target).category();
+  return category;
+}
+
+}  // namespace
+
+namespace internal {
+
+struct HttpParsedRequest {
+  const http::fields* fields = nullptr;
+};
+
+// Lets HttpResponder reach a connection only while the server's io_context
+// exists: Respond enters, Shutdown closes the gate (waiting for those
+// inside) before it destroys the io_context.
+class HttpGate {
+ public:
+  bool Enter() {
+    users_.fetch_add(1);
+    if (closed_.load()) {
+      Exit();
+      return false;
+    }
+    return true;
+  }
+  void Exit() {
+    if (users_.fetch_sub(1) == 1 && closed_.load()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      cv_.notify_all();
+    }
+  }
+  void Close() {
+    closed_.store(true);
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return users_.load() == 0; });
+  }
+
+ private:
+  std::atomic<int64_t> users_{0};
+  std::atomic<bool> closed_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+struct HttpRoute {
+  std::vector<std::pair<std::string, HttpHandler>> methods;
+  std::string allow;  // the Allow header of a 405
+};
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+
+class HttpServerState {
+ public:
+  explicit HttpServerState(const HttpServerOptions& options) : options_(options), gate_(std::make_shared<HttpGate>()) {}
+
+  void AddRoute(std::string_view method, std::string_view pattern, HttpHandler handler);
+  absl::Status Start(const std::string& listen_address, int* port);
+  void Shutdown(std::chrono::steady_clock::time_point deadline);
+
+  // The route for `path`, and its handler for `method` (null if the route
+  // has none); {null, null} when no route matches.
+  std::pair<const HttpRoute*, const HttpHandler*> Find(std::string_view path, std::string_view method) const;
+
+  const HttpServerOptions& options() const { return options_; }
+  const std::shared_ptr<HttpGate>& gate() const { return gate_; }
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  void Remove(HttpConnection* connection);
+
+ private:
+  void Accept();
+  void OnAccept(beast::error_code ec, Socket socket);
+
+  const HttpServerOptions options_;
+  const std::shared_ptr<HttpGate> gate_;
+  std::unordered_map<std::string, HttpRoute, StringHash, std::equal_to<>> exact_;
+  std::vector<std::pair<std::string, HttpRoute>> prefixes_;  // longest first after Start
+
+  std::optional<asio::io_context> io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::optional<Acceptor> acceptor_;
+  std::optional<Timer> accept_retry_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> draining_{false};
+
+  std::mutex shutdown_mu_;  // serializes Shutdown
+  bool started_ = false;
+  bool stopped_ = false;
+
+  std::mutex mu_;
+  std::condition_variable drained_;
+  std::unordered_map<HttpConnection*, std::shared_ptr<HttpConnection>> connections_;  // guarded by mu_
+};
+
+// One accepted connection. Every member function runs on strand_; the
+// registry in HttpServerState owns it until it closes.
+class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+ public:
+  HttpConnection(HttpServerState* server, Socket socket)
+      : server_(server), strand_(socket.get_executor()), stream_(std::move(socket)) {}
+
+  const Strand& strand() const { return strand_; }
+  void Start();
+  // Closes the connection unless a request is in a handler or being written.
+  void Drain();
+  // Writes the answer to the current request.
+  void Deliver(HttpResponse response);
+
+ private:
+  enum class Phase { kIdle, kReading, kHandling, kWriting, kLingering, kClosed };
+
+  void ReadRequest();
+  void OnFirstBytes(beast::error_code ec, std::size_t bytes);
+  void ReadHeader();
+  void OnHeader(beast::error_code ec);
+  void ReadBody();
+  void OnReadError(beast::error_code ec);
+  void OnRequest();
+  void SendErrorAndClose(int status, std::string_view message);
+  void Write(bool keep_alive);
+  void OnWrite(beast::error_code ec, bool keep_alive);
+  void Linger();
+  void Close();
+
+  HttpServerState* const server_;
+  const Strand strand_;
+  Stream stream_;
+  beast::flat_buffer buffer_;  // reused across requests; holds pipelined bytes
+  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpParsedRequest parsed_;
+  HttpRequest request_;
+  http::response<http::string_body> response_;
+  Phase phase_ = Phase::kIdle;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool head_ = false;
+};
+
+void HttpConnection::Start() {
+  beast::error_code ec;
+  stream_.socket().set_option(tcp::no_delay(true), ec);
+  ReadRequest();
+}
+
+void HttpConnection::Drain() {
+  if (phase_ != Phase::kHandling && phase_ != Phase::kWriting) Close();
+}
+
+void HttpConnection::ReadRequest() {
+  if (server_->draining()) return Close();
+  const HttpServerOptions& options = server_->options();
+  parser_.emplace();
+  parser_->header_limit(options.max_header_bytes);
+  parser_->body_limit(options.max_body_bytes);
+  if (buffer_.size() > 0) return ReadHeader();  // a pipelined request
+  phase_ = Phase::kIdle;
+  stream_.expires_after(options.idle_timeout);
+  stream_.async_read_some(
+      buffer_.prepare(kReadChunk),
+      [self = shared_from_this()](beast::error_code ec, std::size_t bytes) { self->OnFirstBytes(ec, bytes); });
+}
+
+void HttpConnection::OnFirstBytes(beast::error_code ec, std::size_t bytes) {
+  if (ec || phase_ != Phase::kIdle) return Close();
+  buffer_.commit(bytes);
+  ReadHeader();
+}
+
+void HttpConnection::ReadHeader() {
+  phase_ = Phase::kReading;
+  stream_.expires_after(server_->options().request_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
+}
+
+void HttpConnection::OnHeader(beast::error_code ec) {
+  if (phase_ != Phase::kReading) return Close();
+  if (ec) return OnReadError(ec);
+  if (parser_->is_done()) return OnRequest();
+  if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+    asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec || self->phase_ != Phase::kReading) return self->Close();
+                        self->ReadBody();
+                      });
+    return;
+  }
+  ReadBody();
+}
+
+void HttpConnection::ReadBody() {
+  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    if (self->phase_ != Phase::kReading) return self->Close();
+    if (ec) return self->OnReadError(ec);
+    self->OnRequest();
+  });
+}
+
+void HttpConnection::OnReadError(beast::error_code ec) {
+  const HttpServerOptions& options = server_->options();
+  if (ec == http::error::header_limit) {
+    return SendErrorAndClose(431, StrCat("request header section exceeds ", options.max_header_bytes, " bytes"));
+  }
+  if (ec == http::error::body_limit) {
+    return SendErrorAndClose(413, StrCat("request body exceeds ", options.max_body_bytes, " bytes"));
+  }
+  // A parse error is the client's: say so. End of stream, a message cut
+  // short, a timeout or a reset just end the connection.
+  if (ec.category() == HttpErrorCategory() && ec != http::error::end_of_stream && ec != http::error::partial_message &&
+      ec != http::error::short_read) {
+    return SendErrorAndClose(400, StrCat("malformed request: ", ec.message()));
+  }
+  Close();
+}
+
+void HttpConnection::OnRequest() {
+  phase_ = Phase::kHandling;
+  const http::request<http::string_body>& message = parser_->get();
+  version_ = message.version();
+  keep_alive_ = message.keep_alive();
+  head_ = message.method() == http::verb::head;
+  parsed_.fields = &message;
+  request_.parsed_ = &parsed_;
+  request_.method_ = ToStd(message.method_string());
+  request_.target_ = ToStd(message.target());
+  const std::size_t question = request_.target_.find('?');
+  request_.path_ = request_.target_.substr(0, question);
+  request_.query_ = question == std::string_view::npos ? std::string_view() : request_.target_.substr(question + 1);
+  request_.body_ = message.body();
+
+  const auto [route, handler] = server_->Find(request_.path_, request_.method_);
+  if (route == nullptr) {
+    return Deliver(HttpResponse::JsonError(404, StrCat("no route for ", request_.method_, " ", request_.path_)));
+  }
+  if (handler == nullptr) {
+    HttpResponse response =
+        HttpResponse::JsonError(405, StrCat("method ", request_.method_, " is not allowed for ", request_.path_));
+    response.headers.emplace_back("Allow", route->allow);
+    return Deliver(std::move(response));
+  }
+  // Last: the handler may answer inline, which starts the write.
+  (*handler)(request_, HttpResponder(server_->gate(), weak_from_this()));
+}
+
+void HttpConnection::Deliver(HttpResponse response) {
+  if (phase_ != Phase::kHandling) return;  // closed meanwhile (shutdown)
+  response_ = {};
+  response_.version(version_);
+  assert(response.status >= 100 && response.status <= 999);
+  const bool status_ok = response.status >= 100 && response.status <= 999;
+  response_.result(static_cast<unsigned>(status_ok ? response.status : 500));
+  if (!response.content_type.empty()) response_.set(http::field::content_type, response.content_type);
+  for (const auto& [name, value] : response.headers) response_.insert(ToBeast(name), value);
+  const bool keep_alive = keep_alive_ && !server_->draining();
+  response_.keep_alive(keep_alive);
+  if (head_) {
+    response_.content_length(response.body.size());
+  } else {
+    response_.body() = std::move(response.body);
+    response_.prepare_payload();
+  }
+  Write(keep_alive);
+}
+
+void HttpConnection::SendErrorAndClose(int status, std::string_view message) {
+  phase_ = Phase::kHandling;
+  HttpResponse response = HttpResponse::JsonError(status, message);
+  response_ = {};
+  response_.version(11);
+  response_.result(static_cast<unsigned>(status));
+  response_.set(http::field::content_type, response.content_type);
+  response_.keep_alive(false);
+  response_.body() = std::move(response.body);
+  response_.prepare_payload();
+  Write(/*keep_alive=*/false);
+}
+
+void HttpConnection::Write(bool keep_alive) {
+  phase_ = Phase::kWriting;
+  stream_.expires_after(server_->options().request_timeout);
+  http::async_write(stream_, response_, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+    self->OnWrite(ec, keep_alive);
+  });
+}
+
+void HttpConnection::OnWrite(beast::error_code ec, bool keep_alive) {
+  response_ = {};
+  if (ec || phase_ != Phase::kWriting) return Close();
+  if (!keep_alive) return Linger();
+  ReadRequest();
+}
+
+void HttpConnection::Linger() {
+  phase_ = Phase::kLingering;
+  if (server_->draining()) return Close();
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(kLinger);
+  buffer_.clear();
+  stream_.async_read_some(buffer_.prepare(kReadChunk), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    if (ec || self->phase_ != Phase::kLingering) return self->Close();
+    self->Linger();
+  });
+}
+
+void HttpConnection::Close() {
+  if (phase_ == Phase::kClosed) return;
+  phase_ = Phase::kClosed;
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.close();
+  server_->Remove(this);
+}
+
+void HttpServerState::AddRoute(std::string_view method, std::string_view pattern, HttpHandler handler) {
+  assert(!started_);
+  assert(!pattern.empty() && pattern.front() == '/');
+  assert(!method.empty());
+  HttpRoute* route = nullptr;
+  if (pattern.back() == '*') {
+    const std::string_view prefix = pattern.substr(0, pattern.size() - 1);
+    for (auto& [existing, r] : prefixes_) {
+      if (existing == prefix) route = &r;
+    }
+    if (route == nullptr) route = &prefixes_.emplace_back(std::string(prefix), HttpRoute()).second;
+  } else {
+    route = &exact_[std::string(pattern)];
+  }
+  for ([[maybe_unused]] const auto& [existing, h] : route->methods) assert(existing != method);
+  route->methods.emplace_back(std::string(method), std::move(handler));
+}
+
+std::pair<const HttpRoute*, const HttpHandler*> HttpServerState::Find(std::string_view path,
+                                                                      std::string_view method) const {
+  const HttpRoute* route = nullptr;
+  if (auto it = exact_.find(path); it != exact_.end()) {
+    route = &it->second;
+  } else {
+    for (const auto& [prefix, r] : prefixes_) {
+      if (path.starts_with(prefix)) {
+        route = &r;
+        break;
+      }
+    }
+  }
+  if (route == nullptr) return {nullptr, nullptr};
+  const HttpHandler* get = nullptr;
+  for (const auto& [m, handler] : route->methods) {
+    if (m == method) return {route, &handler};
+    if (m == "GET") get = &handler;
+  }
+  if (method == "HEAD" && get != nullptr) return {route, get};
+  return {route, nullptr};
+}
+
+absl::Status HttpServerState::Start(const std::string& listen_address, int* port) {
+  std::lock_guard<std::mutex> once(shutdown_mu_);
+  assert(!started_ && !stopped_);
+  assert(options_.io_threads > 0);
+
+  // Freeze the routes: Allow headers, longest prefix first.
+  auto finish = [](HttpRoute& route) {
+    bool get = false, head = false;
+    for (const auto& [method, handler] : route.methods) {
+      if (!route.allow.empty()) route.allow += ", ";
+      route.allow += method;
+      get |= method == "GET";
+      head |= method == "HEAD";
+    }
+    if (get && !head) route.allow += ", HEAD";
+  };
+  for (auto& [pattern, route] : exact_) finish(route);
+  for (auto& [prefix, route] : prefixes_) finish(route);
+  std::stable_sort(prefixes_.begin(), prefixes_.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+
+  // "host:port", host possibly "[v6]".
+  const std::size_t colon = listen_address.rfind(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(StrCat("listen address '", listen_address, "' is not host:port"));
+  }
+  std::string host = listen_address.substr(0, colon);
+  const std::string port_text = listen_address.substr(colon + 1);
+  unsigned port_number = 0;
+  const auto [end, parse_error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port_number);
+  if (parse_error != std::errc() || end != port_text.data() + port_text.size() || port_number > 65535 ||
+      port_text.empty()) {
+    return absl::InvalidArgumentError(StrCat("listen address '", listen_address, "' has a bad port"));
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+
+  io_.emplace(options_.io_threads);
+  beast::error_code ec;
+  tcp::endpoint endpoint;
+  const asio::ip::address address = asio::ip::make_address(host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, static_cast<unsigned short>(port_number));
+  } else {
+    tcp::resolver resolver(*io_);
+    const auto results = resolver.resolve(host, port_text, tcp::resolver::passive, ec);
+    if (ec || results.empty()) {
+      return absl::InvalidArgumentError(StrCat("cannot resolve listen host '", host, "': ", ec.message()));
+    }
+    endpoint = results.begin()->endpoint();
+  }
+
+  const Strand accept_strand = asio::make_strand(*io_);
+  acceptor_.emplace(accept_strand);
+  accept_retry_.emplace(accept_strand);
+  if (acceptor_->open(endpoint.protocol(), ec); !ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(endpoint, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    acceptor_.reset();
+    accept_retry_.reset();
+    return absl::UnavailableError(StrCat("cannot listen on ", listen_address, ": ", ec.message()));
+  }
+  *port = acceptor_->local_endpoint(ec).port();
+
+  started_ = true;
+  work_.emplace(io_->get_executor());
+  asio::dispatch(accept_strand, [this] { Accept(); });
+  threads_.reserve(static_cast<std::size_t>(options_.io_threads));
+  for (int i = 0; i < options_.io_threads; ++i) threads_.emplace_back([this] { io_->run(); });
+  return absl::OkStatus();
+}
+
+void HttpServerState::Accept() {
+  acceptor_->async_accept(asio::make_strand(*io_),
+                          [this](beast::error_code ec, Socket socket) { OnAccept(ec, std::move(socket)); });
+}
+
+void HttpServerState::OnAccept(beast::error_code ec, Socket socket) {
+  if (ec == asio::error::operation_aborted || !acceptor_->is_open() || draining()) return;
+  if (ec) {
+    // Out of descriptors or memory: back off rather than spin. A client
+    // that gave up before the accept: just go on.
+    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+      LogWarning("http server: accept failed: ", ec.message());
+      accept_retry_->expires_after(kAcceptRetry);
+      accept_retry_->async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && acceptor_->is_open() && !draining()) Accept();
+      });
+      return;
+    }
+    return Accept();
+  }
+  auto connection = std::make_shared<HttpConnection>(this, std::move(socket));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    connections_.emplace(connection.get(), connection);
+  }
+  const Strand strand = connection->strand();
+  asio::dispatch(strand, [connection = std::move(connection)] { connection->Start(); });
+  Accept();
+}
+
+void HttpServerState::Remove(HttpConnection* connection) {
+  std::shared_ptr<HttpConnection> removed;  // released outside the lock
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = connections_.find(connection);
+  if (it == connections_.end()) return;
+  removed = std::move(it->second);
+  connections_.erase(it);
+  if (connections_.empty()) drained_.notify_all();
+}
+
+void HttpServerState::Shutdown(std::chrono::steady_clock::time_point deadline) {
+  std::lock_guard<std::mutex> once(shutdown_mu_);
+  if (stopped_) return;
+  stopped_ = true;
+  if (!started_) return;
+  assert(!io_->get_executor().running_in_this_thread());
+
+  // Stop accepting; close what is idle or still arriving.
+  draining_.store(true);
+  asio::post(acceptor_->get_executor(), [this] {
+    beast::error_code ignored;
+    acceptor_->close(ignored);
+    accept_retry_->cancel();
+  });
+  std::vector<std::shared_ptr<HttpConnection>> live;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    live.reserve(connections_.size());
+    for (const auto& [raw, connection] : connections_) live.push_back(connection);
+  }
+  for (auto& connection : live) {
+    const Strand strand = connection->strand();
+    asio::post(strand, [connection = std::move(connection)] { connection->Drain(); });
+  }
+  live.clear();
+
+  // Let requests in handlers finish, up to the deadline.
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    drained_.wait_until(lock, deadline, [&] { return connections_.empty(); });
+  }
+
+  // Then stop everything. Responders answering from now on are dropped;
+  // connections still open are closed as they are destroyed, the last
+  // ones with the io_context's queued handlers.
+  gate_->Close();
+  work_.reset();
+  io_->stop();
+  for (std::thread& thread : threads_) thread.join();
+  threads_.clear();
+  accept_retry_.reset();
+  acceptor_.reset();
+  std::unordered_map<HttpConnection*, std::shared_ptr<HttpConnection>> remaining;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    remaining.swap(connections_);
+  }
+  remaining.clear();
+  io_.reset();
+}
+
+}  // namespace internal
+
+std::string_view HttpRequest::header(std::string_view name) const {
+  if (parsed_ == nullptr || parsed_->fields == nullptr) return {};
+  const auto it = parsed_->fields->find(ToBeast(name));
+  if (it == parsed_->fields->end()) return {};
+  return ToStd(it->value());
+}
+
+HttpResponse HttpResponse::JsonError(int status, std::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.body = StrCat("{\"error\":{\"code\":", status, ",\"message\":\"");
+  AppendJsonEscaped(&response.body, message);
+  response.body += "\"}}";
+  return response;
+}
+
+HttpResponder& HttpResponder::operator=(HttpResponder&& other) noexcept {
+  if (this != &other) {
+    if (valid()) Respond(HttpResponse::JsonError(500, "the handler dropped the request"));
+    gate_ = std::move(other.gate_);
+    connection_ = std::move(other.connection_);
+  }
+  return *this;
+}
+
+HttpResponder::~HttpResponder() {
+  if (valid()) Respond(HttpResponse::JsonError(500, "the handler dropped the request"));
+}
+
+void HttpResponder::Respond(HttpResponse response) {
+  assert(valid());
+  const std::shared_ptr<internal::HttpGate> gate = std::move(gate_);
+  std::weak_ptr<internal::HttpConnection> weak = std::move(connection_);
+  if (gate == nullptr || !gate->Enter()) return;
+  if (std::shared_ptr<internal::HttpConnection> connection = weak.lock()) {
+    // Inline when already on the connection's strand (a handler answering
+    // at once), else queued to it.
+    const Strand strand = connection->strand();
+    asio::dispatch(strand, [connection = std::move(connection), response = std::move(response)]() mutable {
+      connection->Deliver(std::move(response));
+    });
+  }
+  gate->Exit();
+}
+
+HttpServer::HttpServer(HttpServerOptions options)
+    : options_(std::move(options)), state_(std::make_unique<internal::HttpServerState>(options_)) {}
+
+HttpServer::~HttpServer() { Shutdown(std::chrono::steady_clock::now()); }
+
+void HttpServer::Handle(std::string_view method, std::string_view pattern, HttpHandler handler) {
+  state_->AddRoute(method, pattern, std::move(handler));
+}
+
+absl::Status HttpServer::Start() {
+  int port = 0;
+  absl::Status status = state_->Start(options_.listen_address, &port);
+  if (status.ok()) port_ = port;
+  return status;
+}
+
+void HttpServer::Shutdown(std::chrono::steady_clock::time_point deadline) { state_->Shutdown(deadline); }
+
+}  // namespace predstore

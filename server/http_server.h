@@ -1,0 +1,192 @@
+// HttpServer is the HTTP/1.1 transport the HTTP/JSON front end sits on: it
+// accepts connections, parses requests with explicit limits, routes them to
+// handlers by method and path, and writes their responses. It knows nothing
+// of predictions or JSON beyond its own error bodies.
+//
+// Contract, in short:
+// - Routes are registered with Handle() before Start() and never change.
+//   A pattern is an exact path ("/v1/health") or a prefix ending in '*'
+//   ("/v1/tables/*" matches every path that starts with "/v1/tables/");
+//   exact beats prefix, a longer prefix beats a shorter one. A GET route
+//   also answers HEAD (same headers, no body).
+// - Handlers run on an io thread and may run concurrently with each other;
+//   they must not block. A handler answers through its HttpResponder, now or
+//   later from any thread, exactly once; a responder destroyed unanswered
+//   answers 500.
+// - Each connection carries one request at a time, in order (pipelined
+//   requests wait in the connection's buffer), keep-alive without a request
+//   count limit, TCP_NODELAY on. Errors the server produces itself are JSON:
+//   {"error":{"code":404,"message":"no route for GET /x"}}. Unknown path:
+//   404; known path, other method: 405 with Allow; malformed request: 400;
+//   header section over the limit: 431; body over the limit: 413 (the last
+//   three close the connection).
+//
+// Why Boost.Beast: latency under many connections needs asynchronous I/O on
+// a few threads, not a thread per connection; Beast is packaged by Debian
+// and maintained with Boost. cpp-httplib is thread-per-connection (measured
+// here: 31 us p50 for one client, but p99 6 ms to 1 s at 64 connections,
+// and it needs TCP_NODELAY and a keep-alive limit set by hand);
+// libmicrohttpd is C with its own threading model.
+//
+// Thread-safety: Handle() and Start() are for the owning thread before
+// serving; port() and Shutdown() may be called from any thread except an io
+// thread (that is, not from inside a handler). HttpResponder::Respond may be
+// called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace predstore {
+
+namespace internal {
+class HttpConnection;
+class HttpServerState;
+class HttpGate;
+struct HttpParsedRequest;
+}  // namespace internal
+
+// Every field is read once, at Start.
+struct HttpServerOptions {
+  // "host:port" to listen on; host is an IP literal ("[::1]" for IPv6) or a
+  // name resolved once at Start. Port 0 picks a free port (see port()).
+  // Default "127.0.0.1:8080".
+  std::string listen_address = "127.0.0.1:8080";
+  // Threads running the event loop (accepting, parsing, writing, and the
+  // handlers themselves). Default 2.
+  int io_threads = 2;
+  // Largest request body; larger ones (by Content-Length, or as chunks
+  // arrive) are answered 413 and the connection closed. Default 4 MiB.
+  std::uint64_t max_body_bytes = 4u << 20;
+  // Largest request line plus header fields; larger is 431 and close.
+  // Default 8 KiB.
+  std::uint32_t max_header_bytes = 8u << 10;
+  // How long a keep-alive connection may wait for the first byte of its
+  // next request before it is closed. Default 60 s.
+  std::chrono::milliseconds idle_timeout{60000};
+  // How long reading one request (from its first byte to its last) and
+  // writing its response may each take before the connection is closed.
+  // Default 10 s.
+  std::chrono::milliseconds request_timeout{10000};
+};
+
+// One parsed request, as a view. The object and every view it returns stay
+// valid until the request's HttpResponder has answered (or is destroyed);
+// an asynchronous handler that needs them later keeps the reference, not
+// copies. Read-only, so any thread may read it meanwhile.
+class HttpRequest {
+ public:
+  // The method as sent, e.g. "GET". For a HEAD request served by a GET
+  // route this is "HEAD".
+  std::string_view method() const { return method_; }
+  // The request target as sent: path plus "?query" if any, not decoded.
+  std::string_view target() const { return target_; }
+  // The target up to the first '?'.
+  std::string_view path() const { return path_; }
+  // The target after the first '?' (without it); empty when there is none.
+  std::string_view query() const { return query_; }
+  // The value of the first header field named `name` (compared without
+  // regard to case); empty when there is none.
+  std::string_view header(std::string_view name) const;
+  std::string_view body() const { return body_; }
+
+ private:
+  friend class internal::HttpConnection;
+  std::string_view method_;
+  std::string_view target_;
+  std::string_view path_;
+  std::string_view query_;
+  std::string_view body_;
+  const internal::HttpParsedRequest* parsed_ = nullptr;
+};
+
+// What a handler answers.
+struct HttpResponse {
+  int status = 200;
+  // Sent as Content-Type unless empty.
+  std::string content_type;
+  std::string body;
+  // Further header fields, e.g. {"Retry-After", "1"}. Content-Length and
+  // Connection are the server's; do not set them here.
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // {"error":{"code":<status>,"message":"<message>"}} as application/json,
+  // the shape of every error the server produces itself.
+  static HttpResponse JsonError(int status, std::string_view message);
+};
+
+// The one way to answer a request. Move-only; move it into a callback to
+// answer later. Respond may be called from any thread; the response is
+// written on the connection's own strand, so Respond never blocks on I/O.
+// If the connection or the server is gone by then, the response is dropped.
+class HttpResponder {
+ public:
+  HttpResponder(HttpResponder&& other) noexcept = default;
+  HttpResponder& operator=(HttpResponder&& other) noexcept;
+  HttpResponder(const HttpResponder&) = delete;
+  HttpResponder& operator=(const HttpResponder&) = delete;
+  // Answers 500 if Respond was never called.
+  ~HttpResponder();
+
+  // Sends `response`. REQUIRES: valid() (not yet answered, not moved from).
+  // Afterwards valid() is false and the HttpRequest may be gone.
+  void Respond(HttpResponse response);
+
+  bool valid() const { return gate_ != nullptr; }
+
+ private:
+  friend class internal::HttpConnection;
+  HttpResponder(std::shared_ptr<internal::HttpGate> gate, std::weak_ptr<internal::HttpConnection> connection)
+      : gate_(std::move(gate)), connection_(std::move(connection)) {}
+
+  std::shared_ptr<internal::HttpGate> gate_;  // null once answered
+  std::weak_ptr<internal::HttpConnection> connection_;
+};
+
+using HttpHandler = std::function<void(const HttpRequest&, HttpResponder)>;
+
+class HttpServer {
+ public:
+  explicit HttpServer(HttpServerOptions options);
+  // Shuts down with no grace: requests still in a handler are dropped.
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Routes `method` (e.g. "GET", case-sensitive as HTTP says) on `pattern`
+  // (see the top of this file) to `handler`. REQUIRES: before Start();
+  // the pattern starts with '/'; the (method, pattern) pair is new.
+  void Handle(std::string_view method, std::string_view pattern, HttpHandler handler);
+
+  // Binds, listens and starts the io threads. kInvalidArgument for an
+  // address that does not parse or resolve; kUnavailable when it cannot be
+  // bound. REQUIRES: called once.
+  absl::Status Start();
+
+  // The bound port; 0 before a successful Start().
+  int port() const { return port_; }
+
+  // Stops accepting and closes idle connections (and those still receiving
+  // a request) at once; requests already in a handler or being written get
+  // until `deadline` to finish, and go out with "Connection: close". Then
+  // every connection is closed, the io threads are joined and later
+  // responses are dropped. Blocks until done; idempotent; concurrent calls
+  // wait for the first. REQUIRES: not on an io thread.
+  void Shutdown(std::chrono::steady_clock::time_point deadline);
+
+ private:
+  HttpServerOptions options_;
+  std::unique_ptr<internal::HttpServerState> state_;
+  int port_ = 0;
+};
+
+}  // namespace predstore

@@ -1,0 +1,157 @@
+// The HTTP/JSON front end of the real server, driven by curl: health and
+// version, REST lookups answering exactly as gRPC does for the same keys,
+// and errors with the right HTTP status and a JSON body naming the field.
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "client/predstore_client.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/forecast_requests.h"
+#include "tests/e2e/subprocess.h"
+#include "tests/support/scratch_dir.h"
+
+namespace predstore::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+};
+
+class HttpFrontEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const fs::path sample = scratch_.path() / "s.csv";
+    ASSERT_EQ(RunProgram({LoaderBinary(), "sample", "--rows=300", "--out=" + sample.string()}).exit_code, 0);
+    rows_ = ReadSampleCsv(sample);
+    ASSERT_EQ(RunProgram({LoaderBinary(), "load", "--data_dir=" + data().string(), "--table=forecasts", kKeys,
+                          kValues, sample.string()})
+                  .exit_code,
+              0);
+    const fs::path port_file = scratch_.path() / "http-port";
+    server_ = std::make_unique<ServerProcess>(
+        data(), std::vector<std::string>{"--http_listen=127.0.0.1:0", "--http_port_file=" + port_file.string()});
+    ASSERT_TRUE(server_->started());
+    std::ifstream(port_file) >> http_port_;
+    ASSERT_GT(http_port_, 0);
+  }
+
+  fs::path data() const { return scratch_.path() / "data"; }
+
+  // curl, the real client: the status and the body.
+  HttpResult Curl(const std::string& method, const std::string& path, const std::string& body = "") {
+    std::vector<std::string> args = {"/usr/bin/curl", "-s", "--http1.1", "-X", method, "-o", "-", "-w",
+                                     "\n%{http_code}", "http://127.0.0.1:" + std::to_string(http_port_) + path};
+    if (!body.empty()) {
+      const fs::path file = scratch_.path() / "body.json";
+      std::ofstream(file, std::ios::trunc) << body;
+      args.insert(args.end(), {"-H", "Content-Type: application/json", "--data-binary", "@" + file.string()});
+    }
+    ProgramResult result = RunProgram(args);
+    const size_t newline = result.out.rfind('\n');
+    return HttpResult{std::atoi(result.out.c_str() + newline + 1), result.out.substr(0, newline)};
+  }
+
+  template <typename Message>
+  static std::string Json(const Message& message) {
+    std::string json;
+    EXPECT_TRUE(google::protobuf::util::MessageToJsonString(message, &json).ok());
+    return json;
+  }
+
+  template <typename Message>
+  static Message Parse(const std::string& json) {
+    Message message;
+    auto status = google::protobuf::util::JsonStringToMessage(json, &message);
+    EXPECT_TRUE(status.ok()) << status.ToString() << ": " << json;
+    return message;
+  }
+
+  test_support::ScratchDir scratch_;
+  std::vector<Row> rows_;
+  std::unique_ptr<ServerProcess> server_;
+  int http_port_ = 0;
+};
+
+TEST_F(HttpFrontEndTest, HealthPingAndVersion) {
+  EXPECT_EQ(Curl("GET", "/ping").status, 200);
+  HttpResult live = Curl("GET", "/health/live");
+  EXPECT_EQ(live.status, 200);
+  EXPECT_EQ(live.body, R"({"status":"live"})");
+  EXPECT_EQ(Curl("GET", "/health/ready").status, 200);
+  EXPECT_EQ(Curl("GET", "/health").status, 200);
+  EXPECT_THAT(Curl("GET", "/version").body, HasSubstr(R"("version":")"));
+}
+
+TEST_F(HttpFrontEndTest, RestLookupsAnswerAsGrpcDoes) {
+  PredstoreClient client(ClientFor(server_->target()));
+  // One key at a time, REST against gRPC, field for field.
+  for (size_t i = 0; i < rows_.size(); i += 37) {
+    const v1::LookupRequest request = LookupOf("forecasts", rows_[i].store, rows_[i].item, rows_[i].horizon);
+    auto grpc = client.Lookup(request);
+    ASSERT_TRUE(grpc.ok()) << grpc.status();
+    HttpResult rest = Curl("POST", "/v1/tables/forecasts:lookup", Json(request));
+    ASSERT_EQ(rest.status, 200) << rest.body;
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Parse<v1::LookupResponse>(rest.body), *grpc))
+        << rest.body;
+    EXPECT_EQ(Parse<v1::LookupResponse>(rest.body).values(0).double_value(), rows_[i].forecast);
+  }
+  // A miss is found: false, printed.
+  HttpResult miss = Curl("POST", "/v1/tables/forecasts:lookup", Json(LookupOf("forecasts", 999999, 1, 1)));
+  EXPECT_EQ(miss.status, 200);
+  EXPECT_THAT(miss.body, HasSubstr(R"("found":false)"));
+  // A batch, in row and columnar form.
+  for (const v1::BatchLookupRequest& request : {BatchOf("forecasts", rows_, 0, 100), ColumnarOf("forecasts", rows_, 0, 100)}) {
+    auto grpc = client.BatchLookup(request);
+    ASSERT_TRUE(grpc.ok()) << grpc.status();
+    HttpResult rest = Curl("POST", "/v1/tables/forecasts:batchLookup", Json(request));
+    ASSERT_EQ(rest.status, 200) << rest.body;
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Parse<v1::BatchLookupResponse>(rest.body), *grpc));
+  }
+  // The tables, as ListTables and GetTable give them.
+  auto tables = client.ListTables();
+  ASSERT_TRUE(tables.ok());
+  HttpResult listed = Curl("GET", "/v1/tables");
+  EXPECT_EQ(listed.status, 200);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Parse<v1::ListTablesResponse>(listed.body), *tables));
+  HttpResult one = Curl("GET", "/v1/tables/forecasts");
+  EXPECT_EQ(one.status, 200);
+  EXPECT_EQ(Parse<v1::TableInfo>(one.body).name(), "forecasts");
+}
+
+TEST_F(HttpFrontEndTest, ErrorsHaveTheirStatusAndNameTheField) {
+  v1::LookupRequest unknown_column = LookupOf("forecasts", 1, 1, 1);
+  unknown_column.mutable_key(0)->set_column("shop");
+  HttpResult bad = Curl("POST", "/v1/tables/forecasts:lookup", Json(unknown_column));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr(R"({"error":{"code":400,"message":")"));
+  EXPECT_THAT(bad.body, HasSubstr("shop"));
+  HttpResult not_json = Curl("POST", "/v1/tables/forecasts:lookup", R"({"kee": 1})");
+  EXPECT_EQ(not_json.status, 400);
+  EXPECT_THAT(not_json.body, HasSubstr("kee"));
+  EXPECT_EQ(Curl("POST", "/v1/tables/nope:lookup", Json(LookupOf("nope", 1, 1, 1))).status, 404);
+  EXPECT_EQ(Curl("GET", "/v1/tables/nope").status, 404);
+  EXPECT_EQ(Curl("POST", "/v1/tables/forecasts:explode", "{}").status, 404);
+  HttpResult other_table = Curl("POST", "/v1/tables/forecasts:lookup", Json(LookupOf("other", 1, 1, 1)));
+  EXPECT_EQ(other_table.status, 400);
+  EXPECT_THAT(other_table.body, HasSubstr("table: the body names"));
+  EXPECT_EQ(Curl("DELETE", "/v1/tables/forecasts").status, 405);
+  EXPECT_EQ(Curl("GET", "/nowhere").status, 404);
+  // Past --max_batch_keys (10000 by default): 429, naming the limit.
+  std::vector<Row> many(10001, rows_[0]);
+  HttpResult too_many = Curl("POST", "/v1/tables/forecasts:batchLookup", Json(BatchOf("forecasts", many, 0, 10001)));
+  EXPECT_EQ(too_many.status, 429);
+  EXPECT_THAT(too_many.body, HasSubstr("--max_batch_keys"));
+  // A body over the HTTP limit (4 MiB): 413.
+  EXPECT_EQ(Curl("POST", "/v1/tables/forecasts:lookup", std::string(5 << 20, ' ')).status, 413);
+}
+
+}  // namespace
+}  // namespace predstore::testing

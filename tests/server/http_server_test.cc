@@ -1,0 +1,476 @@
+// HttpServer (server/http_server.h) on loopback: the real curl binary for
+// what clients see (status codes, keep-alive reuse, limits, error bodies),
+// and raw sockets for what curl will not send (pipelining, malformed and
+// oversized requests, clients that vanish) and for graceful shutdown.
+#include "server/http_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace predstore {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+using ::testing::HasSubstr;
+
+struct CurlResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+// Runs /usr/bin/curl over HTTP/1.1 with no proxy; returns its stdout.
+CurlResult Curl(const std::string& args) {
+  const std::string command = "/usr/bin/curl -sS --http1.1 --noproxy '*' --max-time 5 " + args + " 2>&1";
+  CurlResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  std::size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+struct RawResponse {
+  std::string status_line;
+  std::string headers;  // the header lines, CRLF-separated
+  std::string body;
+};
+
+// A blocking loopback client with a receive timeout, for byte-exact
+// requests.
+class RawClient {
+ public:
+  explicit RawClient(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    timeval timeout{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  }
+  ~RawClient() { Close(); }
+  bool connected() const { return connected_; }
+
+  void Send(const std::string& bytes) {
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+      const ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      sent += static_cast<std::size_t>(n);
+    }
+  }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+  // One response framed by Content-Length; nullopt on EOF, reset or timeout.
+  std::optional<RawResponse> ReadResponse() {
+    std::size_t header_end;
+    while ((header_end = pending_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return std::nullopt;
+    }
+    RawResponse response;
+    const std::string head = pending_.substr(0, header_end);
+    const std::size_t line_end = head.find("\r\n");
+    response.status_line = head.substr(0, line_end);
+    response.headers = line_end == std::string::npos ? "" : head.substr(line_end + 2);
+    std::size_t length = 0;
+    const std::size_t at = Lower(response.headers).find("content-length: ");
+    if (at != std::string::npos) length = std::stoul(response.headers.substr(at + 16));
+    pending_.erase(0, header_end + 4);
+    while (pending_.size() < length) {
+      if (!Fill()) return std::nullopt;
+    }
+    response.body = pending_.substr(0, length);
+    pending_.erase(0, length);
+    return response;
+  }
+
+  // True when the server closed the connection (EOF or reset) with nothing
+  // more to read; false on data or timeout.
+  bool ClosedByServer() {
+    if (!pending_.empty()) return false;
+    char byte;
+    const ssize_t n = recv(fd_, &byte, 1, 0);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+
+ private:
+  static std::string Lower(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+  }
+  bool Fill() {
+    char buffer[4096];
+    const ssize_t n = recv(fd_, buffer, sizeof(buffer), 0);
+    if (n <= 0) return false;
+    pending_.append(buffer, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string pending_;
+};
+
+std::string Get(std::string_view path) { return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n\r\n"; }
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown(steady_clock::now() + std::chrono::seconds(5));
+    for (std::thread& worker : workers_) worker.join();
+    server_.reset();
+  }
+
+  void StartServer(HttpServerOptions options = {}) {
+    options.listen_address = "127.0.0.1:0";
+    if (options.max_body_bytes == HttpServerOptions().max_body_bytes) options.max_body_bytes = 64 << 10;
+    server_ = std::make_unique<HttpServer>(options);
+    server_->Handle("GET", "/v1/ping", [](const HttpRequest&, HttpResponder responder) {
+      responder.Respond({200, "application/json", R"({"ok":true})", {{"X-Test", "1"}}});
+    });
+    // Answered from another thread after a delay (simulated work).
+    server_->Handle("GET", "/v1/slow", [this](const HttpRequest&, HttpResponder responder) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        workers_.emplace_back([responder = std::move(responder)]() mutable {
+          std::this_thread::sleep_for(milliseconds(200));
+          responder.Respond({200, "text/plain", "slow done", {{"Retry-After", "1"}}});
+        });
+      }
+      Signal();
+    });
+    // Kept by the test, answered (or not) whenever it likes.
+    server_->Handle("GET", "/v1/hold", [this](const HttpRequest&, HttpResponder responder) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        held_.push_back(std::move(responder));
+      }
+      Signal();
+    });
+    server_->Handle("POST", "/v1/echo", [](const HttpRequest& request, HttpResponder responder) {
+      responder.Respond({200, std::string(request.header("content-type")), std::string(request.body()), {}});
+    });
+    server_->Handle("GET", "/v1/tables/*", [](const HttpRequest& request, HttpResponder responder) {
+      responder.Respond({200,
+                         "text/plain",
+                         std::string(request.path()) + "|" + std::string(request.query()) + "|" +
+                             std::string(request.header("X-CUSTOM")),
+                         {}});
+    });
+    ASSERT_TRUE(server_->Start().ok());
+    ASSERT_GT(server_->port(), 0);
+    base_ = "http://127.0.0.1:" + std::to_string(server_->port());
+  }
+
+  void Signal() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++handled_;
+    cv_.notify_all();
+  }
+  // Waits until `count` slow or hold handlers have been entered.
+  bool WaitHandled(int count) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(5), [&] { return handled_ >= count; });
+  }
+
+  std::unique_ptr<HttpServer> server_;
+  std::string base_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int handled_ = 0;
+  std::vector<std::thread> workers_;
+  std::vector<HttpResponder> held_;
+};
+
+TEST_F(HttpServerTest, CurlGetsImmediateJson) {
+  StartServer();
+  const CurlResult result = Curl("-i " + base_ + "/v1/ping");
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_THAT(result.out, HasSubstr("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(result.out, HasSubstr("Content-Type: application/json\r\n"));
+  EXPECT_THAT(result.out, HasSubstr("X-Test: 1\r\n"));
+  EXPECT_THAT(result.out, HasSubstr("\r\n\r\n{\"ok\":true}"));
+}
+
+TEST_F(HttpServerTest, CurlReusesTheConnectionAcrossTwoUrls) {
+  StartServer();
+  const CurlResult result = Curl("-o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\\n' " + base_ +
+                                 "/v1/ping " + base_ + "/v1/tables/a");
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_EQ(result.out, "200 1\n200 0\n");  // the second transfer opened no connection
+}
+
+TEST_F(HttpServerTest, CurlGetsAnAsyncAnswer) {
+  StartServer();
+  const CurlResult result = Curl("-i " + base_ + "/v1/slow");
+  EXPECT_THAT(result.out, HasSubstr("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(result.out, HasSubstr("Retry-After: 1\r\n"));
+  EXPECT_THAT(result.out, HasSubstr("\r\n\r\nslow done"));
+}
+
+TEST_F(HttpServerTest, CurlPostIsEchoed) {
+  StartServer();
+  CurlResult result =
+      Curl("-H 'Content-Type: text/plain' --data-binary 'hello there' -w ' %{http_code}' " + base_ + "/v1/echo");
+  EXPECT_EQ(result.out, "hello there 200");
+  // Expect: 100-continue is answered at once (curl would wait a second).
+  result =
+      Curl("-H 'Expect: 100-continue' --data-binary 'again' -w ' %{http_code} %{time_total}' " + base_ + "/v1/echo");
+  ASSERT_EQ(result.out.substr(0, 9), "again 200") << result.out;
+  EXPECT_LT(std::stod(result.out.substr(10)), 0.5) << result.out;
+}
+
+TEST_F(HttpServerTest, CurlBodyOverTheLimitIs413) {
+  StartServer();  // 64 KiB body limit
+  const std::filesystem::path file =
+      std::filesystem::temp_directory_path() / ("http_server_test_" + std::to_string(getpid()) + ".bin");
+  std::ofstream(file) << std::string(100 << 10, 'x');
+  for (const std::string expect : {"", "-H 'Expect: 100-continue' "}) {
+    const CurlResult result =
+        Curl(expect + "--data-binary @" + file.string() + " -w ' %{http_code}' " + base_ + "/v1/echo");
+    EXPECT_EQ(result.out, R"({"error":{"code":413,"message":"request body exceeds 65536 bytes"}} 413)") << expect;
+  }
+  std::filesystem::remove(file);
+  // The server still serves.
+  EXPECT_EQ(Curl("-o /dev/null -w '%{http_code}' " + base_ + "/v1/ping").out, "200");
+}
+
+TEST_F(HttpServerTest, CurlUnknownPathIs404WithJson) {
+  StartServer();
+  const CurlResult result = Curl("-w ' %{http_code} %{content_type}' " + base_ + "/x");
+  EXPECT_EQ(result.out, R"({"error":{"code":404,"message":"no route for GET /x"}} 404 application/json)");
+}
+
+TEST_F(HttpServerTest, CurlWrongMethodIs405WithAllow) {
+  StartServer();
+  CurlResult result = Curl("-i -X POST " + base_ + "/v1/ping");
+  EXPECT_THAT(result.out, HasSubstr("HTTP/1.1 405 Method Not Allowed\r\n"));
+  EXPECT_THAT(result.out, HasSubstr("Allow: GET, HEAD\r\n"));
+  EXPECT_THAT(result.out, HasSubstr(R"({"error":{"code":405,"message":"method POST is not allowed for /v1/ping"}})"));
+  result = Curl("-i " + base_ + "/v1/echo");
+  EXPECT_THAT(result.out, HasSubstr("Allow: POST\r\n"));
+}
+
+TEST_F(HttpServerTest, CurlHeadOnAGetRoute) {
+  StartServer();
+  const CurlResult result = Curl("-I " + base_ + "/v1/ping");
+  EXPECT_THAT(result.out, HasSubstr("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(result.out, HasSubstr("Content-Length: 11\r\n"));
+  EXPECT_EQ(result.out.find("{\"ok\""), std::string::npos);
+}
+
+TEST_F(HttpServerTest, CurlConnectionCloseIsHonoured) {
+  StartServer();
+  const CurlResult result = Curl("-i -H 'Connection: close' " + base_ + "/v1/ping");
+  EXPECT_THAT(result.out, HasSubstr("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(result.out, HasSubstr("Connection: close\r\n"));
+}
+
+TEST_F(HttpServerTest, PrefixRouteSeesPathQueryAndHeaders) {
+  StartServer();
+  const CurlResult result = Curl("-H 'x-custom: abc' '" + base_ + "/v1/tables/t1/rows?k=1&v=2'");
+  EXPECT_EQ(result.out, "/v1/tables/t1/rows|k=1&v=2|abc");
+  // The prefix itself without the trailing slash is not under it.
+  EXPECT_EQ(Curl("-o /dev/null -w '%{http_code}' " + base_ + "/v1/tables").out, "404");
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  StartServer();
+  RawClient client(server_->port());
+  ASSERT_TRUE(client.connected());
+  client.Send(Get("/v1/slow") + Get("/v1/ping") + "POST /v1/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+  std::optional<RawResponse> first = client.ReadResponse();
+  std::optional<RawResponse> second = client.ReadResponse();
+  std::optional<RawResponse> third = client.ReadResponse();
+  ASSERT_TRUE(first && second && third);
+  EXPECT_EQ(first->body, "slow done");  // the slow one first, though it finished last
+  EXPECT_EQ(second->body, R"({"ok":true})");
+  EXPECT_EQ(third->body, "abc");
+  // Still open for more.
+  client.Send(Get("/v1/ping"));
+  std::optional<RawResponse> fourth = client.ReadResponse();
+  ASSERT_TRUE(fourth);
+  EXPECT_EQ(fourth->status_line, "HTTP/1.1 200 OK");
+}
+
+TEST_F(HttpServerTest, ChunkedBodiesAndHttp10) {
+  StartServer();  // 64 KiB body limit
+  RawClient client(server_->port());
+  client.Send(
+      "POST /v1/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  std::optional<RawResponse> response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body, "abcde");
+  // Chunks past the limit: 413 and close.
+  const std::string chunk(40 << 10, 'x');
+  client.Send("POST /v1/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\na000\r\n" + chunk +
+              "\r\na000\r\n" + chunk + "\r\n0\r\n\r\n");
+  response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status_line, "HTTP/1.1 413 Payload Too Large");
+  EXPECT_TRUE(client.ClosedByServer());
+  // HTTP/1.0 without keep-alive: answered in 1.0, then closed.
+  RawClient old(server_->port());
+  old.Send("GET /v1/ping HTTP/1.0\r\n\r\n");
+  response = old.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status_line, "HTTP/1.0 200 OK");
+  EXPECT_TRUE(old.ClosedByServer());
+}
+
+TEST_F(HttpServerTest, MalformedRequestLineIs400ThenClose) {
+  StartServer();
+  RawClient client(server_->port());
+  client.Send("GARBAGE\r\n\r\n");
+  std::optional<RawResponse> response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status_line, "HTTP/1.1 400 Bad Request");
+  EXPECT_THAT(response->body, HasSubstr(R"({"error":{"code":400,"message":"malformed request: )"));
+  EXPECT_TRUE(client.ClosedByServer());
+}
+
+TEST_F(HttpServerTest, HeaderSectionOverTheLimitIs431) {
+  StartServer();  // 8 KiB header limit
+  RawClient client(server_->port());
+  client.Send("GET /v1/ping HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(10 << 10, 'a') + "\r\n\r\n");
+  std::optional<RawResponse> response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status_line, "HTTP/1.1 431 Request Header Fields Too Large");
+  EXPECT_EQ(response->body, R"({"error":{"code":431,"message":"request header section exceeds 8192 bytes"}})");
+  EXPECT_TRUE(client.ClosedByServer());
+}
+
+TEST_F(HttpServerTest, ClientsThatVanishMidRequestDoNotHurt) {
+  StartServer();
+  {
+    RawClient client(server_->port());
+    client.Send("GET /v1/ping HTTP/1.1\r\nHost: t\r\n");  // header cut short
+  }
+  {
+    RawClient client(server_->port());
+    client.Send("POST /v1/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc");  // body cut short
+  }
+  {
+    RawClient client(server_->port());
+    client.Send(Get("/v1/slow"));  // gone before the answer
+    ASSERT_TRUE(WaitHandled(1));
+  }
+  for (std::thread& worker : workers_) worker.join();  // the slow answer went nowhere
+  workers_.clear();
+  RawClient client(server_->port());
+  client.Send(Get("/v1/ping"));
+  std::optional<RawResponse> response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status_line, "HTTP/1.1 200 OK");
+}
+
+TEST_F(HttpServerTest, ShutdownFinishesInFlightRequests) {
+  StartServer();
+  RawClient idle(server_->port());
+  RawClient busy(server_->port());
+  busy.Send(Get("/v1/slow"));
+  ASSERT_TRUE(WaitHandled(1));
+  // The idle connection is known to the server once it answered on it.
+  idle.Send(Get("/v1/ping"));
+  ASSERT_TRUE(idle.ReadResponse());
+
+  const auto start = steady_clock::now();
+  server_->Shutdown(start + std::chrono::seconds(5));
+  EXPECT_LT(steady_clock::now() - start, std::chrono::seconds(2));
+
+  std::optional<RawResponse> response = busy.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status_line, "HTTP/1.1 200 OK");
+  EXPECT_EQ(response->body, "slow done");
+  EXPECT_THAT(response->headers, HasSubstr("Connection: close"));
+  EXPECT_TRUE(busy.ClosedByServer());
+  EXPECT_TRUE(idle.ClosedByServer());
+  EXPECT_FALSE(RawClient(server_->port()).connected());  // no longer accepting
+}
+
+TEST_F(HttpServerTest, ShutdownDeadlineCutsOffStuckHandlers) {
+  StartServer();
+  RawClient client(server_->port());
+  client.Send(Get("/v1/hold"));
+  ASSERT_TRUE(WaitHandled(1));
+
+  const auto start = steady_clock::now();
+  server_->Shutdown(start + milliseconds(100));
+  const auto took = steady_clock::now() - start;
+  EXPECT_GE(took, milliseconds(100));
+  EXPECT_LT(took, std::chrono::seconds(2));
+  EXPECT_TRUE(client.ClosedByServer());
+  server_.reset();
+  // Answering after the server is gone is dropped, not a crash.
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSERT_EQ(held_.size(), 1u);
+  held_[0].Respond({200, "text/plain", "too late", {}});
+  EXPECT_FALSE(held_[0].valid());
+}
+
+TEST_F(HttpServerTest, IdleConnectionsTimeOut) {
+  HttpServerOptions options;
+  options.idle_timeout = milliseconds(200);
+  StartServer(options);
+  RawClient client(server_->port());
+  client.Send(Get("/v1/ping"));
+  ASSERT_TRUE(client.ReadResponse());
+  const auto start = steady_clock::now();
+  EXPECT_TRUE(client.ClosedByServer());
+  EXPECT_LT(steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+TEST_F(HttpServerTest, DroppedResponderAnswers500) {
+  StartServer();
+  RawClient client(server_->port());
+  client.Send(Get("/v1/hold"));
+  ASSERT_TRUE(WaitHandled(1));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_.clear();
+  }
+  std::optional<RawResponse> response = client.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status_line, "HTTP/1.1 500 Internal Server Error");
+}
+
+TEST_F(HttpServerTest, BadListenAddressesAreRefused) {
+  HttpServerOptions options;
+  options.listen_address = "127.0.0.1";
+  EXPECT_EQ(HttpServer(options).Start().code(), absl::StatusCode::kInvalidArgument);
+  options.listen_address = "127.0.0.1:99999";
+  EXPECT_EQ(HttpServer(options).Start().code(), absl::StatusCode::kInvalidArgument);
+  StartServer();
+  options.listen_address = "127.0.0.1:" + std::to_string(server_->port());
+  EXPECT_EQ(HttpServer(options).Start().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace predstore
