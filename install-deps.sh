@@ -12,7 +12,7 @@ packages=(
   gnuplot-nox time redis-server redis-tools libhiredis-dev linux-perf
   libxgboost-dev libsqlite3-dev libyaml-cpp-dev sqlite3 librdkafka-dev libcli11-dev
   libsnappy-dev zlib1g-dev libzstd-dev liblz4-dev libbrotli-dev clang libclang-rt-14-dev bc openssl
-  libboost-dev
+  libboost-dev wrk
   python3-xgboost python3-sklearn python3-yaml
 )
 
