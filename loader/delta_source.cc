@@ -2,18 +2,17 @@
 
 #include <algorithm>
 #include <set>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "client/cli_commands.h"
 #include "client/stream_events.h"
-#include "core/base/logging.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "core/ingest/delta_table.h"
 #include "loader/prediction_events.h"
+#include "loader/source_passes.h"
 #include "proto/wire_values.h"
 
 namespace predstore {
@@ -109,28 +108,14 @@ absl::Status RunDeltaSource(const PredstoreClient& client, const DeltaSourceOpti
   }
   if (options.source.empty()) return absl::InvalidArgumentError("the source needs a name");
   IgnoredFields ignored(options.on_ignored ? options.on_ignored : [](const std::string&) {});
-  auto failing_since = std::chrono::steady_clock::time_point::max();
-  for (;;) {
-    absl::Status pass;
+  const PassSchedule schedule{options.once, options.poll_interval, options.retry_for};
+  return RunPasses(StrCat("delta source ", options.source), schedule, [&]() -> absl::Status {
     absl::StatusOr<v1::TableInfo> table = client.GetTable(options.table);
-    absl::StatusOr<Schema> schema = table.ok() ? SchemaFromWire(table->schema()) : table.status();
-    pass = schema.ok() ? SendNewCommits(client, options, *schema, &ignored) : schema.status();
-    if (pass.ok()) {
-      failing_since = std::chrono::steady_clock::time_point::max();
-      if (options.once) return absl::OkStatus();
-    } else if (absl::IsUnavailable(pass) || absl::IsCancelled(pass) || absl::IsDeadlineExceeded(pass)) {
-      // The server went away: retry from its committed position once it is back.
-      const auto now = std::chrono::steady_clock::now();
-      if (failing_since == std::chrono::steady_clock::time_point::max()) failing_since = now;
-      if (now - failing_since > options.retry_for) return pass;
-      LogWarning("delta source ", options.source, ": ", FromAbsl(pass.message()), "; retrying");
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      continue;
-    } else {
-      return pass;
-    }
-    std::this_thread::sleep_for(options.poll_interval);
-  }
+    if (!table.ok()) return table.status();
+    absl::StatusOr<Schema> schema = SchemaFromWire(table->schema());
+    if (!schema.ok()) return schema.status();
+    return SendNewCommits(client, options, *schema, &ignored);
+  });
 }
 
 }  // namespace predstore

@@ -3,17 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
-#include <thread>
 #include <vector>
 
 #include "client/cli_commands.h"
 #include "client/stream_events.h"
-#include "core/base/logging.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "core/ingest/input_files.h"
 #include "core/ingest/record_reader.h"
 #include "loader/prediction_events.h"
+#include "loader/source_passes.h"
 #include "proto/wire_values.h"
 
 namespace predstore {
@@ -155,39 +154,16 @@ absl::Status RunFolderSource(const PredstoreClient& client, const FolderSourceOp
     return absl::NotFoundError(StrCat("source folder ", options.folder.string(), " does not exist"));
   }
   if (options.source.empty()) return absl::InvalidArgumentError("the source needs a name");
-  auto failing_since = std::chrono::steady_clock::time_point::max();
-  for (;;) {
-    absl::Status pass;
+  const PassSchedule schedule{options.once, options.poll_interval, options.retry_for};
+  return RunPasses(StrCat("folder source ", options.source), schedule, [&]() -> absl::Status {
     absl::StatusOr<v1::TableInfo> table = client.GetTable(options.table);
-    if (table.ok()) {
-      absl::StatusOr<EventParser> parser = EventParser::ForTable(*table);
-      absl::StatusOr<Schema> schema = SchemaFromWire(table->schema());
-      if (!parser.ok()) {
-        pass = parser.status();
-      } else if (!schema.ok()) {
-        pass = schema.status();
-      } else {
-        pass = SendNewEvents(client, options, *parser, *schema);
-      }
-    } else {
-      pass = table.status();
-    }
-    if (pass.ok()) {
-      failing_since = std::chrono::steady_clock::time_point::max();
-      if (options.once) return absl::OkStatus();
-    } else if (absl::IsUnavailable(pass) || absl::IsCancelled(pass) || absl::IsDeadlineExceeded(pass)) {
-      // The server went away: retry from its committed position once it is back.
-      const auto now = std::chrono::steady_clock::now();
-      if (failing_since == std::chrono::steady_clock::time_point::max()) failing_since = now;
-      if (now - failing_since > options.retry_for) return pass;
-      LogWarning("folder source ", options.source, ": ", FromAbsl(pass.message()), "; retrying");
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      continue;
-    } else {
-      return pass;
-    }
-    std::this_thread::sleep_for(options.poll_interval);
-  }
+    if (!table.ok()) return table.status();
+    absl::StatusOr<EventParser> parser = EventParser::ForTable(*table);
+    if (!parser.ok()) return parser.status();
+    absl::StatusOr<Schema> schema = SchemaFromWire(table->schema());
+    if (!schema.ok()) return schema.status();
+    return SendNewEvents(client, options, *parser, *schema);
+  });
 }
 
 }  // namespace predstore
