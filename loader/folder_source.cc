@@ -24,11 +24,6 @@ struct LandedFile {
   InputFile input;
 };
 
-// Whether a top-level name is Spark's bookkeeping or a file being written.
-bool IsSkippedName(const std::string& name) {
-  return name.starts_with('.') || name.starts_with('_') || name.ends_with(".tmp") || name.ends_with(".crc");
-}
-
 // The files present now, in name order. Events: the top-level files.
 // Predictions: the top-level data files (empty ones skipped, as Spark
 // writes them) and the data files of every Spark output folder landed in
@@ -48,7 +43,7 @@ absl::StatusOr<std::vector<LandedFile>> LandedFiles(const std::filesystem::path&
       files.push_back(std::move(file));
       continue;
     }
-    if (IsSkippedName(name)) continue;
+    if (IsSparkBookkeeping(name) || name.ends_with(".tmp")) continue;  // or still being written
     const bool is_folder = entry.is_directory();
     if (is_folder && !fs::exists(entry.path() / "_SUCCESS")) continue;
     if (!is_folder && (!entry.is_regular_file() || entry.file_size() == 0)) continue;

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
@@ -228,7 +229,7 @@ class FolderWalk {
     for (const fs::directory_entry& entry : entries) {
       const fs::path& path = entry.path();
       const std::string name = path.filename().string();
-      if (name.starts_with('.') || name.starts_with('_')) {
+      if (IsSparkBookkeeping(name)) {
         ++out_->other_files_skipped;  // _SUCCESS, _committed_*, _temporary/, .part-0.crc, …
         continue;
       }
@@ -241,10 +242,6 @@ class FolderWalk {
       }
       if (!fs::is_regular_file(status)) {
         return absl::InvalidArgumentError(StrCat(path.string(), ": neither a file nor a folder"));
-      }
-      if (LowerExtension(path) == ".crc") {
-        ++out_->other_files_skipped;
-        continue;
       }
       uint64_t size = entry.file_size(error);
       if (error) return FileSystemError(path, error);
@@ -300,6 +297,11 @@ class FolderWalk {
 };
 
 }  // namespace
+
+bool IsSparkBookkeeping(std::string_view name) {
+  return name.starts_with('.') || name.starts_with('_') ||
+         (name.size() >= 4 && absl::EqualsIgnoreCase(ToAbsl(name.substr(name.size() - 4)), ".crc"));
+}
 
 absl::Status DecompressInput(const InputFile& file, const fs::path& to) {
   constexpr size_t kChunk = 1 << 20;

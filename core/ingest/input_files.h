@@ -78,6 +78,11 @@ absl::StatusOr<ExpandedInputs> ExpandInputs(const std::vector<std::filesystem::p
 // corrupt or truncated; kInternal when `to` cannot be written.
 absl::Status DecompressInput(const InputFile& file, const std::filesystem::path& to);
 
+// Whether a file or folder name is Spark's bookkeeping or hidden, never
+// data: it starts with '.' or '_' (_SUCCESS, _committed_*, _temporary/,
+// .part-0.crc) or ends in .crc (any case).
+bool IsSparkBookkeeping(std::string_view name);
+
 // Spark's text for a null partition value.
 inline constexpr std::string_view kHiveNullPartition = "__HIVE_DEFAULT_PARTITION__";
 

@@ -293,5 +293,15 @@ TEST_F(InputFilesTest, SymbolicLinks) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("loop")));
 }
 
+TEST(SparkBookkeepingTest, NamesSparkLeavesBesideItsData) {
+  for (const char* name : {"_SUCCESS", "_committed_123", "_started_123", "_temporary", ".part-0.parquet.crc",
+                           ".hidden", "part-0.parquet.CRC"}) {
+    EXPECT_TRUE(IsSparkBookkeeping(name)) << name;
+  }
+  for (const char* name : {"part-00000-1f2e-c000.snappy.parquet", "day=2026-11-26", "a.csv", "crc"}) {
+    EXPECT_FALSE(IsSparkBookkeeping(name)) << name;
+  }
+}
+
 }  // namespace
 }  // namespace predstore
