@@ -1,10 +1,14 @@
 #include "server/http_front_end.h"
 
+#include <cctype>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "core/base/strings.h"
+#include "core/model/model_registry.h"
+#include "core/serve/mlflow_protocol.h"
 #include "google/protobuf/util/json_util.h"
 #include "predstore/v1/predstore.pb.h"
 #include "server/wire.h"
@@ -14,12 +18,17 @@ namespace {
 
 constexpr char kJson[] = "application/json";
 
-HttpResponse ErrorResponse(const absl::Status& status) {
-  HttpResponse response = HttpResponse::JsonError(HttpStatusOf(status.code()), FromAbsl(status.message()));
+// `response` for the error `status`, asking the client to retry later when
+// the status says the server is busy.
+HttpResponse WithRetryAfter(const absl::Status& status, HttpResponse response) {
   if (status.code() == absl::StatusCode::kUnavailable || status.code() == absl::StatusCode::kResourceExhausted) {
     response.headers.emplace_back("Retry-After", "1");
   }
   return response;
+}
+
+HttpResponse ErrorResponse(const absl::Status& status) {
+  return WithRetryAfter(status, HttpResponse::JsonError(HttpStatusOf(status.code()), FromAbsl(status.message())));
 }
 
 HttpResponse JsonResponse(std::string body, int status = 200) {
@@ -111,6 +120,97 @@ void BatchLookup(const LookupService& lookups, std::string_view table, const Htt
   });
 }
 
+HttpResponse MlflowError(const absl::Status& status) {
+  return WithRetryAfter(status, JsonResponse(MlflowErrorJson(status), HttpStatusOf(status.code())));
+}
+
+// The body format of a Content-Type, as MLflow's scoring server accepts it:
+// application/json or text/csv, with no parameter but charset=utf-8.
+// Anything else is 415 with MLflow's plain-text explanation.
+std::optional<MlflowBodyFormat> BodyFormat(std::string_view content_type, HttpResponse* refusal) {
+  auto trim = [](std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    return text;
+  };
+  auto lower = [](std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  const size_t semicolon = content_type.find(';');
+  const std::string mime = lower(trim(content_type.substr(0, semicolon)));
+  refusal->status = 415;
+  refusal->content_type = "text/plain";
+  for (size_t at = semicolon; at != std::string_view::npos;) {
+    const size_t next = content_type.find(';', at + 1);
+    const std::string_view parameter =
+        trim(content_type.substr(at + 1, next == std::string_view::npos ? next : next - at - 1));
+    const size_t equals = parameter.find('=');
+    const std::string name = lower(trim(parameter.substr(0, equals)));
+    std::string value = equals == std::string_view::npos ? "" : lower(trim(parameter.substr(equals + 1)));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    if (name == "charset" && value != "utf-8") {
+      refusal->body = "The scoring server only supports UTF-8";
+      return std::nullopt;
+    }
+    if (name != "charset" && !name.empty()) {
+      refusal->body = StrCat("Unrecognized content type parameters: ", name, ".");
+      return std::nullopt;
+    }
+    at = next;
+  }
+  if (mime == "application/json") return MlflowBodyFormat::kJson;
+  if (mime == "text/csv") return MlflowBodyFormat::kCsv;
+  refusal->body = StrCat("This predictor only supports the following content types: [text/csv, application/json]. "
+                         "Got '", content_type, "'.");
+  return std::nullopt;
+}
+
+void Invoke(const LookupService& lookups, std::string_view model, const HttpRequest& request, HttpResponder responder) {
+  HttpResponse refusal;
+  const std::optional<MlflowBodyFormat> format = BodyFormat(request.header("Content-Type"), &refusal);
+  if (!format) return responder.Respond(std::move(refusal));
+  InvokeMlflowModel(lookups, model, *format, request.body(),
+                    [responder = std::move(responder)](absl::StatusOr<std::string> json) mutable {
+                      responder.Respond(json.ok() ? JsonResponse(*std::move(json)) : MlflowError(json.status()));
+                    });
+}
+
+// The models:/ URI of a Databricks-style path's <name> and, when given, its
+// served model: a version number, a stage, "latest", else an alias.
+std::string EndpointModel(std::string_view name, std::optional<std::string_view> served) {
+  if (!served) return StrCat("models:/", name, "/Production");
+  const std::string by_path = StrCat("models:/", name, "/", *served);
+  return ParseModelReference(by_path).ok() ? by_path : StrCat("models:/", name, "@", *served);
+}
+
+// POST /serving-endpoints/<name>/invocations and
+// /serving-endpoints/<name>/served-models/<served>/invocations.
+void InvokeEndpoint(const LookupService& lookups, const HttpRequest& request, HttpResponder responder) {
+  constexpr std::string_view kPrefix = "/serving-endpoints/";
+  constexpr std::string_view kServed = "/served-models/";
+  constexpr std::string_view kInvocations = "/invocations";
+  std::string_view rest = request.path().substr(kPrefix.size());
+  if (!rest.ends_with(kInvocations)) {
+    return responder.Respond(MlflowError(absl::NotFoundError(
+        StrCat("no route for POST ", request.path(), ": POST /serving-endpoints/<name>/invocations or "
+               "/serving-endpoints/<name>/served-models/<version, stage or alias>/invocations"))));
+  }
+  rest.remove_suffix(kInvocations.size());
+  std::optional<std::string_view> served;
+  if (const size_t at = rest.find(kServed); at != std::string_view::npos) {
+    served = rest.substr(at + kServed.size());
+    rest = rest.substr(0, at);
+  }
+  auto segment = [](std::string_view text) { return !text.empty() && text.find('/') == std::string_view::npos; };
+  if (!segment(rest) || (served && !segment(*served))) {
+    return responder.Respond(MlflowError(absl::NotFoundError(
+        StrCat("no route for POST ", request.path(), ": the endpoint and served model are single path segments"))));
+  }
+  Invoke(lookups, EndpointModel(rest, served), request, std::move(responder));
+}
+
 }  // namespace
 
 int HttpStatusOf(absl::StatusCode code) {
@@ -133,14 +233,14 @@ int HttpStatusOf(absl::StatusCode code) {
   }
 }
 
-void AddHttpRoutes(const LookupService* lookups, std::function<bool()> ready, HttpServer* http) {
+void AddHttpRoutes(const LookupService* lookups, HttpRouteOptions options, HttpServer* http) {
   http->Handle("GET", "/ping", [](const HttpRequest&, HttpResponder responder) {
     responder.Respond(JsonResponse(std::string(1, '\n')));  // as MLflow's scoring server answers
   });
   http->Handle("GET", "/health/live", [](const HttpRequest&, HttpResponder responder) {
     responder.Respond(JsonResponse(R"({"status":"live"})"));
   });
-  auto readiness = [ready](const HttpRequest&, HttpResponder responder) {
+  auto readiness = [ready = options.ready](const HttpRequest&, HttpResponder responder) {
     if (ready()) return responder.Respond(JsonResponse(R"({"status":"ready"})"));
     HttpResponse response = JsonResponse(R"({"status":"not ready"})", 503);
     response.headers.emplace_back("Retry-After", "1");
@@ -150,6 +250,18 @@ void AddHttpRoutes(const LookupService* lookups, std::function<bool()> ready, Ht
   http->Handle("GET", "/health", readiness);
   http->Handle("GET", "/version", [](const HttpRequest&, HttpResponder responder) {
     responder.Respond(JsonResponse(StrCat(R"({"version":")", PREDSTORE_VERSION, R"("})")));
+  });
+  http->Handle("POST", "/invocations", [lookups, model = options.default_model](const HttpRequest& request,
+                                                                                HttpResponder responder) {
+    if (model.empty()) {
+      return responder.Respond(MlflowError(absl::NotFoundError(
+          "this server has no default model for /invocations: start it with --http_default_model=models:/<name>/<stage>"
+          ", or POST /serving-endpoints/<name>/invocations")));
+    }
+    Invoke(*lookups, model, request, std::move(responder));
+  });
+  http->Handle("POST", "/serving-endpoints/*", [lookups](const HttpRequest& request, HttpResponder responder) {
+    InvokeEndpoint(*lookups, request, std::move(responder));
   });
   http->Handle("GET", "/v1/tables", [lookups](const HttpRequest&, HttpResponder responder) {
     v1::ListTablesResponse response;

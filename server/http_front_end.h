@@ -8,19 +8,36 @@
 // Routes: GET /ping, /health, /health/live, /health/ready, /version;
 // GET /v1/tables, GET /v1/tables/<table>; POST /v1/tables/<table>:lookup
 // and /v1/tables/<table>:batchLookup (row or columnar form).
+//
+// MLflow's scoring protocol (core/serve/mlflow_protocol.h), answered with
+// MLflow's own response and error shapes ({"predictions": ...},
+// {"error_code": ..., "message": ...}; 415 for other content types):
+//   POST /invocations                        the default model
+//   POST /serving-endpoints/<name>/invocations
+//                                            models:/<name>/Production
+//   POST /serving-endpoints/<name>/served-models/<version|stage|alias|latest>/invocations
+//                                            that version of <name>
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include "core/serve/lookup_service.h"
 #include "server/http_server.h"
 
 namespace predstore {
 
-// Adds the routes to `http` (before its Start). `lookups` must outlive it;
-// `ready` says whether the server is ready to answer (/health/ready, 503
-// when not), called from io threads.
-void AddHttpRoutes(const LookupService* lookups, std::function<bool()> ready, HttpServer* http);
+struct HttpRouteOptions {
+  // Whether the server is ready to answer (/health/ready, 503 when not);
+  // called from io threads.
+  std::function<bool()> ready;
+  // The models:/ URI POST /invocations scores with; empty: that route
+  // answers 404 saying how to set it (--http_default_model).
+  std::string default_model;
+};
+
+// Adds the routes to `http` (before its Start). `lookups` must outlive it.
+void AddHttpRoutes(const LookupService* lookups, HttpRouteOptions options, HttpServer* http);
 
 // The HTTP status of a gRPC / absl status code.
 int HttpStatusOf(absl::StatusCode code);

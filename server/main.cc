@@ -27,6 +27,10 @@ ABSL_FLAG(int32_t, tls_refresh_seconds, 10,
 ABSL_FLAG(std::string, http_listen, "",
           "host:port of the HTTP/JSON front end (REST lookups, /ping, /health/live, /health/ready, /version); "
           "empty: none.");
+ABSL_FLAG(std::string, http_default_model, "",
+          "The model POST /invocations scores with, as MLflow's scoring server does (e.g. "
+          "models:/churn/Production); needs --model_registry. Other versions: "
+          "/serving-endpoints/<name>/served-models/<version, stage or alias>/invocations.");
 ABSL_FLAG(std::string, http_port_file, "", "Write the HTTP front end's bound port here once serving.");
 ABSL_FLAG(bool, allow_insecure_admin, false,
           "Serve the Admin service without --admin_token_file on an address beyond loopback (refused otherwise: "
@@ -103,6 +107,7 @@ int main(int argc, char** argv) {
   predstore::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.http_listen = absl::GetFlag(FLAGS_http_listen);
+  options.http_default_model = absl::GetFlag(FLAGS_http_default_model);
   options.store.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.store.block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20;
   options.store.warm_block_cache = absl::GetFlag(FLAGS_warm_cache);

@@ -47,6 +47,18 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   if (!o.fallback.empty() && server->models_ == nullptr) {
     return absl::InvalidArgumentError("fallback bindings need a model registry (--model_registry)");
   }
+  if (!o.http_default_model.empty()) {
+    if (o.http_listen.empty() || server->models_ == nullptr) {
+      return absl::InvalidArgumentError("--http_default_model needs --http_listen and --model_registry");
+    }
+    absl::StatusOr<ModelReference> reference = ParseModelReference(o.http_default_model);
+    if (!reference.ok()) {
+      return absl::InvalidArgumentError(StrCat("--http_default_model: ", reference.status().message()));
+    }
+    if (auto model = server->models_->Resolve(*reference); !model.ok()) {
+      return absl::Status(model.status().code(), StrCat("--http_default_model: ", model.status().message()));
+    }
+  }
   server->batcher_ = std::make_unique<ScoringBatcher>(o.batching);
   if (o.ingest) {
     auto streams = StreamCatalog::Open(o.store.data_dir, o.stream);
@@ -87,10 +99,13 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
     HttpServerOptions http_options;
     http_options.listen_address = o.http_listen;
     server->http_ = std::make_unique<HttpServer>(http_options);
-    AddHttpRoutes(server->lookups_.get(), [s = server.get()] {
+    HttpRouteOptions routes;
+    routes.ready = [s = server.get()] {
       std::lock_guard<std::mutex> lock(s->mu_);
       return !s->stopping_;
-    }, server->http_.get());
+    };
+    routes.default_model = o.http_default_model;
+    AddHttpRoutes(server->lookups_.get(), std::move(routes), server->http_.get());
     if (absl::Status started = server->http_->Start(); !started.ok()) {
       server->server_->Shutdown();
       return absl::Status(started.code(), StrCat("HTTP front end: ", started.message()));

@@ -61,6 +61,9 @@ struct ServerOptions {
   // host:port of the HTTP/JSON front end (http_front_end.h); empty: none.
   // Plaintext (TLS for HTTP is not built yet).
   std::string http_listen;
+  // The models:/ URI the HTTP front end's POST /invocations scores with
+  // (MLflow's scoring protocol); empty: none. Needs model_registry.
+  std::string http_default_model;
   // How often manifests are re-read to pick up published snapshots;
   // zero disables the watcher (the loader's RefreshTables call still works).
   // Default 2 s.

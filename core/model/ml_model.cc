@@ -78,6 +78,9 @@ class MlModelReader {
         PREDSTORE_RETURN_IF_ERROR(ReadInputs(*inputs, &model));
       }
       if (outputs) model.outputs_json = *outputs;
+      PREDSTORE_ASSIGN_OR_RETURN(const std::optional<std::string> params,
+                                 Text(signature, "params", "signature.params"));
+      if (params) PREDSTORE_RETURN_IF_ERROR(ReadParams(*params, &model));
     }
     return model;
   }
@@ -138,6 +141,24 @@ class MlModelReader {
         column.required = required->get<bool>();
       }
       model->inputs.push_back(std::move(column));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ReadParams(const std::string& json_text, MlModel* model) const {
+    constexpr std::string_view kField = "signature.params";
+    const nlohmann::json json = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+    if (json.is_discarded()) return Malformed(kField, "is not valid JSON");
+    if (json.is_null()) return absl::OkStatus();
+    if (!json.is_array()) return Malformed(kField, "is not a JSON list");
+    for (size_t i = 0; i < json.size(); ++i) {
+      const auto name = json[i].is_object() ? json[i].find("name") : json[i].end();
+      if (!json[i].is_object() || name == json[i].end() || !name->is_string()) {
+        return Malformed(StrCat(kField, "[", i, "]"), "has no string \"name\"");
+      }
+      const auto default_value = json[i].find("default");
+      model->params.push_back({name->get<std::string>(),
+                               default_value == json[i].end() ? std::string("null") : default_value->dump()});
     }
     return absl::OkStatus();
   }

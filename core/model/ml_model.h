@@ -10,7 +10,7 @@
 //   signature:
 //     inputs: '<JSON list of column specs>'    (a string holding JSON)
 //     outputs: '<JSON>'
-//     params: null
+//     params: '<JSON list of param specs>'     (or null)
 // A column spec (mlflow/types/schema.py, ColSpec.to_dict) is
 //   {"type": "double", "name": "f0", "required": true}
 // with name absent for unnamed columns and required absent in older MLflow versions.
@@ -32,6 +32,12 @@ struct SignatureColumn {
   bool required = true;
 };
 
+// One inference parameter a signature declares (ParamSpec.to_dict).
+struct SignatureParam {
+  std::string name;
+  std::string default_json;  // its "default", as JSON text ("null" when none)
+};
+
 struct MlModel {
   std::string dir;                   // absolute, lexically normal model directory
   std::vector<std::string> flavors;  // flavor names, sorted (python_function, xgboost, sklearn...)
@@ -51,6 +57,9 @@ struct MlModel {
   bool inputs_are_tensors = false;
   std::string inputs_json;   // signature.inputs as written; "" without a signature
   std::string outputs_json;  // signature.outputs as written, for display
+  // signature.params: [{"name": ..., "type": ..., "default": ..., "shape":
+  // ...}]; empty when the signature declares none.
+  std::vector<SignatureParam> params;
 };
 
 // Reads <model_dir>/MLmodel. kNotFound if there is no such file; kDataLoss

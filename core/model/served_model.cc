@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "nlohmann/json.hpp"
 
 namespace predstore {
 namespace {
@@ -81,6 +82,14 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> LoadServedModel(std::string n
                                          : XGBoostScorer::Trees::kAll;
   PREDSTORE_ASSIGN_OR_RETURN(model->scorer,
                              XGBoostScorer::LoadFile(spec.xgboost_data_path, scorer_threads, trees));
+  // mlflow.xgboost's pyfunc calls the model's own predict: labels for the
+  // scikit-learn classifiers.
+  if ((spec.xgboost_model_class == "xgboost.sklearn.XGBClassifier" ||
+       spec.xgboost_model_class == "xgboost.sklearn.XGBRFClassifier") &&
+      model->scorer->CheckOutput(OutputKind::kLabel).ok()) {
+    model->pyfunc_output = OutputKind::kLabel;
+  }
+  model->params = std::move(spec.params);
   const size_t columns = model->scorer->num_features();
   // Feature names: the signature's columns, else (tensor signature, none, or
   // unnamed columns) the booster's stored names, else f0..fN-1 as XGBoost
@@ -179,18 +188,56 @@ absl::Status ScoringRow::Check() const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<float>> ScoringRows(const ServedModel& model, const FeatureRows& features) {
+absl::StatusOr<OutputKind> PyfuncOutput(const ServedModel& model, const InferenceParams& params) {
+  OutputKind output = model.pyfunc_output;
+  for (const SignatureParam& declared : model.params) {
+    std::string_view value = declared.default_json;
+    for (const auto& [name, given] : params) {
+      if (name == declared.name) value = given;
+    }
+    const nlohmann::json json = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+    const bool neutral = json.is_discarded() || json.is_null() || json == false || json == nlohmann::json::array({0, 0});
+    if (declared.name == "output_margin") {
+      if (!json.is_boolean() && !json.is_null()) {
+        return absl::InvalidArgumentError(StrCat("params.output_margin: expects true or false, got ", value));
+      }
+      if (json == true) output = OutputKind::kMargin;
+      continue;
+    }
+    static constexpr std::string_view kUnsupported[] = {"pred_leaf", "pred_contribs", "approx_contribs",
+                                                        "pred_interactions", "training", "iteration_range",
+                                                        "strict_shape", "base_margin", "ntree_limit"};
+    if (!neutral && std::find(std::begin(kUnsupported), std::end(kUnsupported), declared.name) !=
+                        std::end(kUnsupported)) {
+      return absl::InvalidArgumentError(StrCat("params.", declared.name, ": predstore scores with XGBoost's "
+                                               "prediction only and cannot honour ", declared.name, "=", value));
+    }
+  }
+  return output;
+}
+
+absl::StatusOr<std::vector<float>> ScoringRows(const ServedModel& model, const FeatureRows& features,
+                                               FeatureBinding binding) {
   assert(features.values.size() == features.rows * features.names.size());
   const size_t width = model.features.size();
   std::vector<int> positions(features.names.size());
   std::vector<bool> named(width, false);
+  auto inputs = [&] {
+    std::string list;
+    for (const SignatureColumn& f : model.features) StrAppend(&list, list.empty() ? "" : ", ", f.name);
+    return list;
+  };
+  if (binding == FeatureBinding::kByPosition && features.names.size() != width) {
+    return absl::InvalidArgumentError(StrCat("rows have ", features.names.size(), " values but model ", model.name,
+                                             " version ", model.version, " takes ", width, " inputs (", inputs(),
+                                             ")"));
+  }
   for (size_t i = 0; i < features.names.size(); ++i) {
-    positions[i] = model.FeatureIndex(features.names[i]);
+    positions[i] = binding == FeatureBinding::kByPosition ? static_cast<int>(i) : model.FeatureIndex(features.names[i]);
     if (positions[i] < 0) {
-      std::string inputs;
-      for (const SignatureColumn& f : model.features) StrAppend(&inputs, inputs.empty() ? "" : ", ", f.name);
+      if (binding == FeatureBinding::kByNameIgnoringUnknown) continue;
       return absl::InvalidArgumentError(StrCat("feature_names[", i, "]: model ", model.name, " version ", model.version,
-                                               " has no feature '", features.names[i], "' (its inputs: ", inputs,
+                                               " has no feature '", features.names[i], "' (its inputs: ", inputs(),
                                                ")"));
     }
     if (named[positions[i]]) {
@@ -205,6 +252,7 @@ absl::StatusOr<std::vector<float>> ScoringRows(const ServedModel& model, const F
     scoring_row.Reset();
     std::span<const std::optional<CellView>> row = features.row(r);
     for (size_t i = 0; i < row.size(); ++i) {
+      if (positions[i] < 0) continue;  // a name the model lacks (kByNameIgnoringUnknown)
       absl::Status set = scoring_row.Set(positions[i], row[i]);
       if (!set.ok()) return absl::InvalidArgumentError(StrCat("rows[", r, "]: ", FromAbsl(set.message())));
     }

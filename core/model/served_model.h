@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -25,6 +26,13 @@ struct ServedModel {
   std::string model_dir;
   std::vector<SignatureColumn> features;  // scoring order
   std::unique_ptr<XGBoostScorer> scorer;
+  // What MLflow's pyfunc predict gives for this model: the class for the
+  // scikit-learn classifiers (XGBClassifier, XGBRFClassifier), whose
+  // predict returns labels; XGBoost's normal prediction for a Booster and
+  // the regressors.
+  OutputKind pyfunc_output = OutputKind::kProbability;
+  // The inference params the signature declares (MlModel::params).
+  std::vector<SignatureParam> params;
 
   // Where `feature` sits in a row, or -1 if the signature has no such feature.
   int FeatureIndex(std::string_view feature) const;
@@ -98,11 +106,37 @@ class ScoringRow {
   std::vector<bool> present_;
 };
 
+// Inference params a request passes, as MLflow's scoring protocol takes
+// them ("params": {...}): name and value as JSON text.
+using InferenceParams = std::vector<std::pair<std::string, std::string>>;
+
+// The output MLflow's pyfunc predict gives `model` called with `params`.
+// Params the signature does not declare are ignored, as MLflow ignores them
+// (it logs a warning). A declared param takes the request's value, else its
+// default, and reaches XGBoost's predict as mlflow.xgboost passes it:
+// output_margin true asks for the margin; validate_features, and params
+// predict does not take, change nothing; an XGBoost predict argument that
+// would change the answer's shape or trees (pred_leaf, pred_contribs,
+// iteration_range, base_margin, ...) is kInvalidArgument naming it, since
+// predstore does not compute those.
+absl::StatusOr<OutputKind> PyfuncOutput(const ServedModel& model, const InferenceParams& params);
+
+// How a request's feature names bind to the model's inputs.
+enum class FeatureBinding {
+  kByName,                // every name must be an input (gRPC Predict)
+  kByNameIgnoringUnknown, // names the model lacks are skipped, as MLflow's
+                          // schema enforcement drops extra columns
+  kByPosition,            // names are ignored: value i is input i, and each
+                          // row has exactly one value per input
+};
+
 // The scoring rows of `features` for `model`: rows x model.features (in the
 // model's order), NaN for a missing value. kInvalidArgument naming
-// feature_names[i] (unknown to the model, repeated) or rows[r] and the
-// feature (mistyped value, or the ScoringRow rule).
+// feature_names[i] (unknown to the model, repeated), a row width that is not
+// the model's (kByPosition), or rows[r] and the feature (mistyped value, or
+// the ScoringRow rule).
 // REQUIRES: features.values.size() == features.rows * features.names.size().
-absl::StatusOr<std::vector<float>> ScoringRows(const ServedModel& model, const FeatureRows& features);
+absl::StatusOr<std::vector<float>> ScoringRows(const ServedModel& model, const FeatureRows& features,
+                                               FeatureBinding binding = FeatureBinding::kByName);
 
 }  // namespace predstore

@@ -265,7 +265,10 @@ void LookupService::Predict(PredictQuery query, PredictDone done) const {
   if (!reference.ok()) return done(absl::InvalidArgumentError(StrCat("model: ", FromAbsl(reference.status().message()))));
   absl::StatusOr<std::shared_ptr<const ServedModel>> model = models_->Resolve(*reference);
   if (!model.ok()) return done(model.status());
-  if (absl::Status kind = (*model)->scorer->CheckOutput(query.output); !kind.ok()) {
+  absl::StatusOr<OutputKind> pyfunc = query.output ? *query.output : PyfuncOutput(**model, query.params);
+  if (!pyfunc.ok()) return done(pyfunc.status());
+  const OutputKind output = *pyfunc;
+  if (absl::Status kind = (*model)->scorer->CheckOutput(output); !kind.ok()) {
     return done(absl::InvalidArgumentError(StrCat("output: ", FromAbsl(kind.message()))));
   }
   if (query.rows.rows == 0) return done(absl::InvalidArgumentError("rows: at least one row is needed"));
@@ -274,10 +277,10 @@ void LookupService::Predict(PredictQuery query, PredictDone done) const {
                                                     options_.max_batch_keys, " per call (--max_batch_keys); split "
                                                     "them")));
   }
-  absl::StatusOr<std::vector<float>> rows = ScoringRows(**model, query.rows);
+  absl::StatusOr<std::vector<float>> rows = ScoringRows(**model, query.rows, query.binding);
   if (!rows.ok()) return done(rows.status());
-  batcher_->Submit(*model, query.output, *std::move(rows),
-                   [done = std::move(done), model = *model, kind = query.output](absl::Status scored,
+  batcher_->Submit(*model, output, *std::move(rows),
+                   [done = std::move(done), model = *model, kind = output](absl::Status scored,
                                                                                 std::vector<float> outputs) mutable {
                      if (!scored.ok()) return done(scored);
                      done(PredictAnswer{model, kind, model->scorer->outputs_per_row(kind), std::move(outputs)});

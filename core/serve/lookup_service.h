@@ -106,7 +106,11 @@ struct BatchLookupQuery {
 struct PredictQuery {
   std::string_view model;  // a models:/ URI, as ParseModelReference reads it
   FeatureRows rows;        // at least one row
-  OutputKind output = OutputKind::kProbability;
+  // nullopt: what MLflow's pyfunc predict gives with `params`
+  // (PyfuncOutput).
+  std::optional<OutputKind> output = OutputKind::kProbability;
+  FeatureBinding binding = FeatureBinding::kByName;
+  InferenceParams params = {};
 };
 
 struct PredictAnswer {
