@@ -1,6 +1,6 @@
 # predstore-server in a container.
 #   docker build -t predstore .
-#   docker run -p 50051:50051 -v "$PWD/data:/data" predstore
+#   docker run -p 50051:50051 -p 8080:8080 -v "$PWD/data:/data" predstore
 # The build stage installs with the same install-deps.sh as the README and CI.
 
 FROM debian:bookworm AS build
@@ -23,8 +23,14 @@ RUN apt-get update \
 COPY --from=build /build/server/predstore-server /build/loader/predstore-load /build/client/predstore-cli /usr/local/bin/
 USER predstore
 VOLUME /data
-EXPOSE 50051
+# gRPC, and HTTP (REST lookups, MLflow's /invocations, /health/ready).
+EXPOSE 50051 8080
+# gRPC health of the whole server; exits 1 when NOT_SERVING or unreachable.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s \
+  CMD ["predstore-cli", "--server=127.0.0.1:50051", "--timeout_ms=2000", "health"]
 # Listening beyond loopback, the server needs the admin token (a file only
-# its user may read, e.g. a mounted secret); see README.
-ENTRYPOINT ["predstore-server", "--data_dir=/data", "--listen=0.0.0.0:50051", \
+# its user may read, e.g. a mounted secret); see README. Add
+# --http_default_model=models:/<name>/<stage> (with --model_registry) to
+# serve MLflow's /invocations.
+ENTRYPOINT ["predstore-server", "--data_dir=/data", "--listen=0.0.0.0:50051", "--http_listen=0.0.0.0:8080", \
             "--admin_token_file=/run/secrets/predstore_admin_token"]

@@ -227,14 +227,15 @@ int main(int argc, char** argv) {
     run = [&](const auto& client, auto) { return predstore::IngestStatusCommand(client, table, std::cout); };
   });
   std::string health_service;
-  CLI::App* health = add("health", "Print SERVING or NOT_SERVING.");
+  CLI::App* health = add("health", "Print SERVING or NOT_SERVING (then exit 1, for container health checks).");
   health->add_option("--service", health_service,
                      "The service to ask about (predstore.v1.Predictions, predstore.v1.Admin); default: the server.");
   health->callback([&] {
     run = [&](const auto& client, auto) -> absl::Status {
       auto serving = client.IsServing(health_service);
-      if (serving.ok()) std::cout << (*serving ? "SERVING" : "NOT_SERVING") << "\n";
-      return serving.status();
+      if (!serving.ok()) return serving.status();
+      std::cout << (*serving ? "SERVING" : "NOT_SERVING") << "\n";
+      return *serving ? absl::OkStatus() : absl::UnavailableError("the server is not serving (shutting down)");
     };
   });
   // Listed for --help; main() hands them to predstore-load before parsing.
