@@ -263,6 +263,14 @@ void AddHttpRoutes(const LookupService* lookups, HttpRouteOptions options, HttpS
   http->Handle("POST", "/serving-endpoints/*", [lookups](const HttpRequest& request, HttpResponder responder) {
     InvokeEndpoint(*lookups, request, std::move(responder));
   });
+  if (const MetricsRegistry* metrics = options.metrics) {
+    http->Handle("GET", "/metrics", [metrics](const HttpRequest&, HttpResponder responder) {
+      HttpResponse response;
+      response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      response.body = metrics->Exposition();
+      responder.Respond(std::move(response));
+    });
+  }
   http->Handle("GET", "/v1/tables", [lookups](const HttpRequest&, HttpResponder responder) {
     v1::ListTablesResponse response;
     for (const auto& snapshot : lookups->Tables()) TableInfoToWire(*snapshot, response.add_tables());

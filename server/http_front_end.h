@@ -5,7 +5,7 @@
 // {"error":{"code":<http status>,"message":...}} with the status mapped
 // from the gRPC code (400, 404, 409, 413, 429, 503, ...).
 //
-// Routes: GET /ping, /health, /health/live, /health/ready, /version;
+// Routes: GET /ping, /health, /health/live, /health/ready, /version, /metrics;
 // GET /v1/tables, GET /v1/tables/<table>; POST /v1/tables/<table>:lookup
 // and /v1/tables/<table>:batchLookup (row or columnar form).
 //
@@ -22,6 +22,7 @@
 #include <functional>
 #include <string>
 
+#include "core/base/metrics.h"
 #include "core/serve/lookup_service.h"
 #include "server/http_server.h"
 
@@ -34,6 +35,8 @@ struct HttpRouteOptions {
   // The models:/ URI POST /invocations scores with; empty: that route
   // answers 404 saying how to set it (--http_default_model).
   std::string default_model;
+  // GET /metrics answers its Prometheus text; null: no /metrics.
+  const MetricsRegistry* metrics = nullptr;
 };
 
 // Adds the routes to `http` (before its Start). `lookups` must outlive it.

@@ -191,6 +191,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool head_ = false;
+  std::chrono::steady_clock::time_point started_;  // when the current request was read
 };
 
 void HttpConnection::Start() {
@@ -285,6 +286,7 @@ void HttpConnection::OnRequest() {
   request_.query_ = question == std::string_view::npos ? std::string_view() : request_.target_.substr(question + 1);
   request_.body_ = message.body();
 
+  started_ = std::chrono::steady_clock::now();
   const auto [route, handler] = server_->Find(request_.path_, request_.method_);
   if (route == nullptr) {
     return Deliver(HttpResponse::JsonError(404, StrCat("no route for ", request_.method_, " ", request_.path_)));
@@ -301,6 +303,9 @@ void HttpConnection::OnRequest() {
 
 void HttpConnection::Deliver(HttpResponse response) {
   if (phase_ != Phase::kHandling) return;  // closed meanwhile (shutdown)
+  if (server_->options().on_response) {
+    server_->options().on_response(request_, response.status, std::chrono::steady_clock::now() - started_);
+  }
   response_ = {};
   response_.version(version_);
   assert(response.status >= 100 && response.status <= 999);

@@ -56,6 +56,8 @@ struct HttpParsedRequest;
 }  // namespace internal
 
 // Every field is read once, at Start.
+class HttpRequest;
+
 struct HttpServerOptions {
   // "host:port" to listen on; host is an IP literal ("[::1]" for IPv6) or a
   // name resolved once at Start. Port 0 picks a free port (see port()).
@@ -77,6 +79,11 @@ struct HttpServerOptions {
   // writing its response may each take before the connection is closed.
   // Default 10 s.
   std::chrono::milliseconds request_timeout{10000};
+  // If set, called on the io thread as each handler's (or routing error's)
+  // response is handed to the transport, with the request (valid during
+  // the call), the status, and the time since the request was read. For
+  // metrics: it must not block.
+  std::function<void(const HttpRequest&, int status, std::chrono::nanoseconds elapsed)> on_response;
 };
 
 // One parsed request, as a view. The object and every view it returns stay

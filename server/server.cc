@@ -36,6 +36,8 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   auto server = std::unique_ptr<PredstoreServer>(new PredstoreServer());
   server->options_ = std::move(options);
   const ServerOptions& o = server->options_;
+  server->metrics_ = std::make_unique<MetricsRegistry>();
+  server->request_metrics_ = std::make_unique<RequestMetrics>(server->metrics_.get());
   auto store = PredictionStore::Open(o.store);
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
@@ -70,7 +72,7 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   }
   server->lookups_ = std::make_unique<LookupService>(
       server->store_.get(), server->streams_.get(), server->models_.get(), server->batcher_.get(),
-      server->fallback_.get(), LookupServiceOptions{.max_batch_keys = o.max_batch_keys});
+      server->fallback_.get(), LookupServiceOptions{.max_batch_keys = o.max_batch_keys, .metrics = server->metrics_.get()});
   server->ingest_ =
       std::make_unique<IngestService>(server->store_.get(), server->streams_.get(), server->fallback_.get());
   server->predictions_ = std::make_unique<PredictionService>(server->lookups_.get(), server->ingest_.get());
@@ -86,6 +88,9 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
                            &server->port_);
   builder.RegisterService(server->predictions_.get());
   builder.RegisterService(server->admin_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(server->request_metrics_->GrpcInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
     return absl::UnavailableError(StrCat("cannot listen on ", o.listen_address, " (address in use or invalid)"));
@@ -98,6 +103,10 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   if (!o.http_listen.empty()) {
     HttpServerOptions http_options;
     http_options.listen_address = o.http_listen;
+    http_options.on_response = [metrics = server->request_metrics_.get()](
+                                   const HttpRequest& request, int status, std::chrono::nanoseconds elapsed) {
+      metrics->RecordHttp(request, status, elapsed);
+    };
     server->http_ = std::make_unique<HttpServer>(http_options);
     HttpRouteOptions routes;
     routes.ready = [s = server.get()] {
@@ -105,12 +114,14 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
       return !s->stopping_;
     };
     routes.default_model = o.http_default_model;
+    routes.metrics = server->metrics_.get();
     AddHttpRoutes(server->lookups_.get(), std::move(routes), server->http_.get());
     if (absl::Status started = server->http_->Start(); !started.ok()) {
       server->server_->Shutdown();
       return absl::Status(started.code(), StrCat("HTTP front end: ", started.message()));
     }
   }
+  server->AddCollectedMetrics();
   if (o.refresh_interval.count() > 0) server->watcher_ = std::thread([s = server.get()] { s->WatchManifests(); });
   LogInfo("predstore-server listening on ", o.listen_address.substr(0, o.listen_address.rfind(':')), ":",
           server->port_, ", data in ", o.store.data_dir.string(), ", ", server->store_->Tables().size(), " tables",
@@ -156,6 +167,41 @@ void PredstoreServer::Shutdown() {
   // Both front ends drain within the one grace period.
   if (http_) http_->Shutdown(std::chrono::steady_clock::now() + options_.shutdown_grace);
   server_->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace);
+}
+
+void PredstoreServer::AddCollectedMetrics() {
+  const LookupService* lookups = lookups_.get();
+  auto per_table = [lookups](auto value) {
+    return [lookups, value] {
+      MetricSamples samples;
+      for (const auto& snapshot : lookups->Tables()) samples.push_back({{{"table", snapshot->table()}}, value(*snapshot)});
+      return samples;
+    };
+  };
+  metrics_->AddCollected("predstore_table_snapshot_version", "The active snapshot version of each table.", "gauge",
+                         per_table([](const TableSnapshot& t) { return static_cast<double>(t.version()); }));
+  metrics_->AddCollected(
+      "predstore_table_snapshot_age_seconds", "Seconds since the active snapshot of each table was published.",
+      "gauge", per_table([](const TableSnapshot& t) {
+        return static_cast<double>(absl::ToUnixMicros(absl::Now()) - t.info().created_at_micros) / 1e6;
+      }));
+  metrics_->AddCollected("predstore_table_rows", "Rows in the active snapshot of each table.", "gauge",
+                         per_table([](const TableSnapshot& t) { return static_cast<double>(t.info().row_count); }));
+  metrics_->AddCollected("predstore_table_partitions", "Partitions (parts) in the active snapshot of each table.",
+                         "gauge", per_table([](const TableSnapshot& t) { return static_cast<double>(t.info().parts.size()); }));
+  if (const ModelCatalog* models = models_.get()) {
+    metrics_->AddCollected("predstore_models_loaded", "Model versions loaded and served.", "gauge", [models] {
+      return MetricSamples{{{}, static_cast<double>(models->Served().size())}};
+    });
+    metrics_->AddCollected("predstore_model_load_errors", "Model versions the registry asks for that failed to load.",
+                           "gauge", [models] {
+                             return MetricSamples{{{}, static_cast<double>(models->LastErrors().size())}};
+                           });
+  }
+  metrics_->AddCollected("predstore_process_resident_memory_bytes", "Resident memory of the server process.", "gauge",
+                         [] { return MetricSamples{{{}, static_cast<double>(ProcessResidentBytes())}}; });
+  metrics_->AddCollected("predstore_process_open_fds", "Open file descriptors of the server process.", "gauge",
+                         [] { return MetricSamples{{{}, static_cast<double>(ProcessOpenFiles())}}; });
 }
 
 int PredstoreServer::http_port() const { return http_ ? http_->port() : 0; }

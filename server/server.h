@@ -25,7 +25,9 @@
 #include "core/serve/lookup_service.h"
 #include "core/snapshot/prediction_store.h"
 #include "core/stream/stream_catalog.h"
+#include "core/base/metrics.h"
 #include "server/http_server.h"
+#include "server/request_metrics.h"
 
 namespace grpc {
 class Server;
@@ -111,7 +113,12 @@ class PredstoreServer {
   PredstoreServer() = default;
   void WatchManifests();
 
+  // Adds the gauges read at scrape time: tables, models, the process.
+  void AddCollectedMetrics();
+
   ServerOptions options_;
+  std::unique_ptr<MetricsRegistry> metrics_;
+  std::unique_ptr<RequestMetrics> request_metrics_;
   std::unique_ptr<PredictionStore> store_;
   std::unique_ptr<ModelCatalog> models_;  // null without a registry
   std::unique_ptr<ScoringBatcher> batcher_;

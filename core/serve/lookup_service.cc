@@ -18,6 +18,20 @@ void NamedFeaturesOf(const FeatureRows& features, size_t r, std::vector<NamedFea
   for (size_t i = 0; i < row.size(); ++i) out->push_back({features.names[i], row[i]});
 }
 
+// Counts the answers by source, then hands them to `done`.
+void Answer(const LookupService::AnswerCounters& counters, LookupService::LookupDone& done, LookupAnswers answers) {
+  if (counters.miss != nullptr) {
+    for (const KeyAnswer& answer : answers.keys) {
+      if (!answer.found) {
+        counters.miss->Add();
+      } else {
+        counters.by_source[static_cast<size_t>(answer.source)]->Add();
+      }
+    }
+  }
+  done(std::move(answers));
+}
+
 void SetComputed(KeyAnswer* answer, std::shared_ptr<const ServedModel> model, float output) {
   answer->found = true;
   answer->source = AnswerSource::kComputed;
@@ -30,7 +44,20 @@ void SetComputed(KeyAnswer* answer, std::shared_ptr<const ServedModel> model, fl
 
 LookupService::LookupService(const PredictionStore* store, const StreamCatalog* streams, const ModelCatalog* models,
                              ScoringBatcher* batcher, LookupFallback* fallback, LookupServiceOptions options)
-    : store_(store), streams_(streams), models_(models), batcher_(batcher), fallback_(fallback), options_(options) {}
+    : store_(store), streams_(streams), models_(models), batcher_(batcher), fallback_(fallback), options_(options) {
+  if (options.metrics == nullptr) return;
+  constexpr std::string_view kAnswers = "predstore_lookup_answers_total";
+  constexpr std::string_view kHelp = "Keys answered by Lookup, BatchLookup and LookupStream, by where the answer came from.";
+  counters_.by_source[static_cast<size_t>(AnswerSource::kPrecomputed)] =
+      options.metrics->GetCounter(kAnswers, kHelp, {{"source", "precomputed"}});
+  counters_.by_source[static_cast<size_t>(AnswerSource::kStream)] =
+      options.metrics->GetCounter(kAnswers, kHelp, {{"source", "stream"}});
+  counters_.by_source[static_cast<size_t>(AnswerSource::kComputed)] =
+      options.metrics->GetCounter(kAnswers, kHelp, {{"source", "computed"}});
+  counters_.miss = options.metrics->GetCounter(kAnswers, kHelp, {{"source", "miss"}});
+  counters_.cache_hits = options.metrics->GetCounter(
+      "predstore_fallback_cache_hits_total", "Fallback answers served from the cache of scored keys, not rescored.", {});
+}
 
 absl::StatusOr<std::shared_ptr<const TableSnapshot>> LookupService::Table(std::string_view table) const {
   if (table.empty()) return absl::InvalidArgumentError("table: required");
@@ -114,31 +141,33 @@ void LookupService::Lookup(LookupQuery query, LookupDone done) const {
   // An as-of lookup answers history: today's model did not score it then.
   if (binding == nullptr || query.no_fallback || query.as_of_micros.has_value() ||
       !NeedsScoring(*binding, table, answer)) {
-    return done(std::move(answers));
+    return Answer(counters_, done, std::move(answers));
   }
   std::vector<NamedFeature> features;
   NamedFeaturesOf(query.features, 0, &features);
   absl::StatusOr<FallbackPlan> plan = fallback_->Plan(*binding, table, query.key, key, features);
   if (!plan.ok()) {
     // A stale stored answer is still an answer when there is nothing to score.
-    if (answer.found && plan.status().code() == absl::StatusCode::kNotFound) return done(std::move(answers));
+    if (answer.found && plan.status().code() == absl::StatusCode::kNotFound) return Answer(counters_, done, std::move(answers));
     return done(plan.status());
   }
   answers.output_column = *fallback_->OutputColumn(*binding, table.schema());
   answers.output_kind = binding->output_kind;
   if (plan->cached_output.has_value()) {
+    if (counters_.cache_hits != nullptr) counters_.cache_hits->Add();
     SetComputed(&answer, plan->model, *plan->cached_output);
-    return done(std::move(answers));
+    return Answer(counters_, done, std::move(answers));
   }
   std::shared_ptr<const ServedModel> model = plan->model;
   batcher_->Submit(std::move(model), binding->output_kind, std::move(plan->row),
                    [answers = std::move(answers), done = std::move(done), fallback = fallback_, binding,
                     key = std::move(key), model = plan->model,
-                    cacheable = plan->cacheable](absl::Status scored, std::vector<float> outputs) mutable {
+                    cacheable = plan->cacheable, counters = &counters_](absl::Status scored,
+                                                                        std::vector<float> outputs) mutable {
                      if (!scored.ok()) return done(scored);
                      SetComputed(&answers.keys[0], model, outputs[0]);
                      fallback->Remember(*binding, key, *model, cacheable, outputs[0]);
-                     done(std::move(answers));
+                     Answer(*counters, done, std::move(answers));
                    });
 }
 
@@ -172,7 +201,7 @@ void LookupService::BatchLookup(BatchLookupQuery query, LookupDone done) const {
   if (!answer_status.ok()) return done(answer_status);
 
   const FallbackBinding* binding = fallback_ == nullptr ? nullptr : fallback_->BindingFor(table.table());
-  if (binding == nullptr || query.no_fallback || query.as_of_micros.has_value()) return done(std::move(answers));
+  if (binding == nullptr || query.no_fallback || query.as_of_micros.has_value()) return Answer(counters_, done, std::move(answers));
   if (query.features.rows != 0 && query.features.rows != count) {
     return done(absl::InvalidArgumentError(StrCat("features: ", query.features.rows, " rows for ", count, " keys")));
   }
@@ -180,7 +209,7 @@ void LookupService::BatchLookup(BatchLookupQuery query, LookupDone done) const {
   for (size_t k = 0; k < count; ++k) {
     if (NeedsScoring(*binding, table, answers.keys[k])) misses.push_back(k);
   }
-  if (misses.empty()) return done(std::move(answers));
+  if (misses.empty()) return Answer(counters_, done, std::move(answers));
   FallBackBatch(*binding, query, keys, misses, std::move(answers), std::move(done));
 }
 
@@ -219,6 +248,7 @@ void LookupService::FallBackBatch(const FallbackBinding& binding, const BatchLoo
       return done(absl::Status(plan.status().code(), StrCat("keys[", index, "]: ", FromAbsl(plan.status().message()))));
     }
     if (plan->cached_output.has_value()) {
+      if (counters_.cache_hits != nullptr) counters_.cache_hits->Add();
       SetComputed(&answers.keys[index], plan->model, *plan->cached_output);
       continue;
     }
@@ -230,14 +260,15 @@ void LookupService::FallBackBatch(const FallbackBinding& binding, const BatchLoo
     group->keys.emplace_back(keys[index]);
     group->cacheable.push_back(plan->cacheable);
   }
-  if (pending->groups.empty()) return done(std::move(answers));
+  if (pending->groups.empty()) return Answer(counters_, done, std::move(answers));
 
   pending->answers = std::move(answers);
   pending->done = std::move(done);
   pending->remaining = pending->groups.size();
   for (Group& group : pending->groups) {
     batcher_->Submit(group.model, binding.output_kind, std::move(group.rows),
-                     [pending, &group, fallback = fallback_, &binding](absl::Status scored, std::vector<float> outputs) {
+                     [pending, &group, fallback = fallback_, &binding, counters = &counters_](absl::Status scored,
+                                                                                             std::vector<float> outputs) {
                        std::lock_guard<std::mutex> lock(pending->mutex);
                        if (scored.ok()) {
                          for (size_t r = 0; r < group.answers.size(); ++r) {
@@ -249,7 +280,7 @@ void LookupService::FallBackBatch(const FallbackBinding& binding, const BatchLoo
                        }
                        if (--pending->remaining > 0) return;
                        if (pending->status.ok()) {
-                         pending->done(std::move(pending->answers));
+                         Answer(*counters, pending->done, std::move(pending->answers));
                        } else {
                          pending->done(pending->status);
                        }

@@ -16,6 +16,7 @@
 // snapshot swaps, model reloads and stream writes.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -29,6 +30,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "core/base/metrics.h"
 #include "core/model/model_catalog.h"
 #include "core/model/scoring_batcher.h"
 #include "core/serve/lookup_fallback.h"
@@ -125,12 +127,21 @@ struct LookupServiceOptions {
   // Most keys one BatchLookup and rows one Predict may ask for; more is
   // kResourceExhausted. Default 10000. Fixed at construction.
   uint32_t max_batch_keys = 10000;
+  // Where answers are counted (predstore_lookup_answers_total by source,
+  // predstore_fallback_cache_hits_total); null: not counted.
+  MetricsRegistry* metrics = nullptr;
 };
 
 class LookupService {
  public:
   using LookupDone = absl::AnyInvocable<void(absl::StatusOr<LookupAnswers> answers)>;
   using PredictDone = absl::AnyInvocable<void(absl::StatusOr<PredictAnswer> answer)>;
+  // Counters of answers (all null without LookupServiceOptions::metrics).
+  struct AnswerCounters {
+    std::array<Counter*, 3> by_source{};  // indexed by AnswerSource
+    Counter* miss = nullptr;
+    Counter* cache_hits = nullptr;
+  };
 
   // Everything passed must outlive the service. `streams` is null when the
   // server takes no streams, `models` when it serves no models (Predict is
@@ -205,6 +216,7 @@ class LookupService {
   ScoringBatcher* batcher_;
   LookupFallback* fallback_;
   const LookupServiceOptions options_;
+  AnswerCounters counters_;
 };
 
 }  // namespace predstore

@@ -153,5 +153,68 @@ TEST_F(HttpFrontEndTest, ErrorsHaveTheirStatusAndNameTheField) {
   EXPECT_EQ(Curl("POST", "/v1/tables/forecasts:lookup", std::string(5 << 20, ' ')).status, 413);
 }
 
+// The value of the sample `series` (name and labels exactly as exposed) in a
+// scrape, or -1 when absent.
+double SampleOf(const std::string& scrape, const std::string& series) {
+  const size_t at = scrape.find("\n" + series + " ");
+  return at == std::string::npos ? -1 : std::atof(scrape.c_str() + at + series.size() + 2);
+}
+
+TEST_F(HttpFrontEndTest, MetricsParseAndEachCounterMovesWithItsEvent) {
+  PredstoreClient client(ClientFor(server_->target()));
+  auto scrape = [&] {
+    HttpResult result = Curl("GET", "/metrics");
+    EXPECT_EQ(result.status, 200);
+    // Prometheus's own parser (Debian's python3-prometheus-client) reads it.
+    const fs::path file = scratch_.path() / "scrape.txt";
+    std::ofstream(file, std::ios::trunc) << result.body;
+    ProgramResult parsed = RunProgram({"/usr/bin/python3", "-c",
+                                       "import sys\nfrom prometheus_client.parser import text_string_to_metric_families"
+                                       " as p\nprint(sum(len(f.samples) for f in p(open(sys.argv[1]).read())))",
+                                       file.string()});
+    EXPECT_EQ(parsed.exit_code, 0) << parsed.err;
+    EXPECT_GT(std::atoi(parsed.out.c_str()), 50);
+    return result.body;
+  };
+  const std::string grpc_ok =
+      R"(predstore_requests_total{front_end="grpc",method="predstore.v1.Predictions/Lookup",code="OK"})";
+  const std::string grpc_bad =
+      R"(predstore_requests_total{front_end="grpc",method="predstore.v1.Predictions/Lookup",code="INVALID_ARGUMENT"})";
+  const std::string http_ok = R"(predstore_requests_total{front_end="http",method="lookup",code="200"})";
+  const std::string http_404 = R"(predstore_requests_total{front_end="http",method="lookup",code="404"})";
+  const std::string precomputed = R"(predstore_lookup_answers_total{source="precomputed"})";
+  const std::string miss = R"(predstore_lookup_answers_total{source="miss"})";
+  const std::string grpc_count =
+      R"(predstore_request_duration_seconds_count{front_end="grpc",method="predstore.v1.Predictions/Lookup"})";
+
+  const std::string before = scrape();
+  ASSERT_TRUE(client.Lookup(LookupOf("forecasts", rows_[0].store, rows_[0].item, rows_[0].horizon)).ok());
+  ASSERT_TRUE(client.Lookup(LookupOf("forecasts", 999999, 1, 1)).ok());  // a miss
+  v1::LookupRequest bad = LookupOf("forecasts", 1, 1, 1);
+  bad.mutable_key(0)->set_column("nope");
+  EXPECT_FALSE(client.Lookup(bad).ok());
+  EXPECT_EQ(Curl("POST", "/v1/tables/forecasts:lookup",
+                 Json(LookupOf("forecasts", rows_[1].store, rows_[1].item, rows_[1].horizon)))
+                .status,
+            200);
+  EXPECT_EQ(Curl("POST", "/v1/tables/nope:lookup", Json(LookupOf("nope", 1, 1, 1))).status, 404);
+  const std::string after = scrape();
+
+  EXPECT_EQ(SampleOf(after, grpc_ok) - SampleOf(before, grpc_ok), 2);
+  EXPECT_EQ(SampleOf(after, grpc_bad) - SampleOf(before, grpc_bad), 1);
+  EXPECT_EQ(SampleOf(after, grpc_count) - SampleOf(before, grpc_count), 3);
+  EXPECT_EQ(SampleOf(after, http_ok) - SampleOf(before, http_ok), 1);
+  EXPECT_EQ(SampleOf(after, http_404) - SampleOf(before, http_404), 1);
+  EXPECT_EQ(SampleOf(after, precomputed) - SampleOf(before, precomputed), 2);  // gRPC and REST hits
+  EXPECT_EQ(SampleOf(after, miss) - SampleOf(before, miss), 1);
+  // The scrape before counts itself once it is answered.
+  EXPECT_GE(SampleOf(after, R"(predstore_requests_total{front_end="http",method="metrics",code="200"})"), 1);
+  EXPECT_EQ(SampleOf(after, R"(predstore_table_rows{table="forecasts"})"), static_cast<double>(rows_.size()));
+  EXPECT_EQ(SampleOf(after, R"(predstore_table_snapshot_version{table="forecasts"})"), 1);
+  EXPECT_GE(SampleOf(after, R"(predstore_table_snapshot_age_seconds{table="forecasts"})"), 0);
+  EXPECT_GT(SampleOf(after, "predstore_process_resident_memory_bytes"), 1 << 20);
+  EXPECT_GT(SampleOf(after, "predstore_process_open_fds"), 3);
+}
+
 }  // namespace
 }  // namespace predstore::testing
