@@ -20,8 +20,9 @@ namespace {
 
 constexpr char kDescription[] =
     "Queries and administers a running predstore server. The connection flags (--server, --output,\n"
-    "--timeout_ms, --admin_token_file) go before or after the command; `predstore-cli <command> --help`\n"
-    "lists a command's own flags. Exit status: 0 on success, 1 on a failed call, 2 on bad usage.";
+    "--timeout_ms, --admin_token_file, --data_token_file, --tls_*) go before or after the command;\n"
+    "`predstore-cli <command> --help` lists a command's own flags.\n"
+    "Exit status: 0 on success, 1 on a failed call, 2 on bad usage.";
 
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "predstore-cli: %s: %s\n", absl::StatusCodeToString(status.code()).c_str(),
@@ -80,12 +81,14 @@ int main(int argc, char** argv) {
   app.fallthrough();  // the connection flags may follow the command
   predstore::ClientOptions options;
   options.target = "127.0.0.1:50051";
-  std::string output = "jsonl", admin_token_file;
+  std::string output = "jsonl", admin_token_file, data_token_file;
   int64_t timeout_ms = 10000;
   app.add_option("--server", options.target, "host:port of the predstore server.");
   app.add_option("--output", output, "Output format: jsonl or table.");
   app.add_option("--timeout_ms", timeout_ms, "Deadline of each call, in milliseconds.");
   app.add_option("--admin_token_file", admin_token_file, "File holding the admin bearer token (admin commands).");
+  app.add_option("--data_token_file", data_token_file,
+                 "File holding the data-plane bearer token (a server started with --data_token_file).");
   std::string tls_ca, tls_cert, tls_key;
   app.add_option("--tls_ca", tls_ca, "TLS: the CA that signed the server's certificate (PEM).");
   app.add_option("--tls_cert", tls_cert, "mTLS: this client's certificate chain (PEM), with --tls_key.");
@@ -247,10 +250,12 @@ int main(int argc, char** argv) {
   if (!format.ok()) return Fail(format.status());
   options.timeout = std::chrono::milliseconds(timeout_ms);
   if (auto tls = predstore::LoadClientTls(tls_ca, tls_cert, tls_key, &options); !tls.ok()) return Fail(tls);
-  if (!admin_token_file.empty()) {
-    auto token = predstore::ReadTokenFile(admin_token_file);
-    if (!token.ok()) return Fail(token.status());
-    options.admin_token = *token;
+  for (auto [file, token] : {std::pair{&admin_token_file, &options.admin_token},
+                              std::pair{&data_token_file, &options.data_token}}) {
+    if (file->empty()) continue;
+    absl::StatusOr<std::string> read = predstore::ReadTokenFile(*file);
+    if (!read.ok()) return Fail(read.status());
+    *token = *std::move(read);
   }
   predstore::PredstoreClient client(options);
   absl::Status status = run(client, *format);

@@ -68,7 +68,8 @@ PredstoreClient::PredstoreClient(ClientOptions options) : options_(std::move(opt
 
 void PredstoreClient::Prepare(grpc::ClientContext* context, bool admin) const {
   context->set_deadline(std::chrono::system_clock::now() + options_.timeout);
-  if (admin && !options_.admin_token.empty()) context->AddMetadata("authorization", "Bearer " + options_.admin_token);
+  const std::string& token = admin ? options_.admin_token : options_.data_token;
+  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
 }
 
 absl::StatusOr<v1::LookupResponse> PredstoreClient::Lookup(const v1::LookupRequest& request) const {
@@ -100,6 +101,7 @@ absl::Status PredstoreClient::Scan(const v1::ScanRequest& request,
 
 std::unique_ptr<LookupStream> PredstoreClient::OpenLookupStream() const {
   auto stream = std::unique_ptr<LookupStream>(new LookupStream());
+  if (!options_.data_token.empty()) stream->context_.AddMetadata("authorization", "Bearer " + options_.data_token);
   stream->stream_ = predictions_->LookupStream(&stream->context_);
   return stream;
 }

@@ -18,6 +18,9 @@ struct ClientOptions {
   std::string target;
   // Bearer token sent with Admin calls; empty: none. Default empty.
   std::string admin_token;
+  // Bearer token sent with Predictions calls (a server started with
+  // --data_token_file); empty: none. Default empty.
+  std::string data_token;
   // Deadline of each call. Default 10 s.
   std::chrono::milliseconds timeout{10000};
   // TLS (see LoadClientTls): the CA that signed the server's certificate,

@@ -1,6 +1,5 @@
 #include "server/admin_service.h"
 
-#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "core/base/strings.h"
 #include "server/answering_reactor.h"
@@ -8,14 +7,6 @@
 
 namespace predstore {
 namespace {
-
-// Constant-time comparison, so that a wrong token's timing reveals nothing.
-bool SameSecret(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
 
 // An Ingest stream: each batch read is applied to the table's stream store
 // and acknowledged, in order.
@@ -40,35 +31,12 @@ class IngestReactor final : public AnsweringBidiReactor<v1::IngestRequest, v1::I
   const IngestService* ingest_;
 };
 
-// A stream that fails before reading anything (no ingestion, bad token).
-class RejectedIngest final : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestAck> {
- public:
-  explicit RejectedIngest(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
-  void OnDone() override { delete this; }
-};
-
 }  // namespace
-
-absl::Status AdminService::Authenticate(const grpc::CallbackServerContext& context) const {
-  if (token_.empty()) return absl::OkStatus();
-  auto it = context.client_metadata().find("authorization");
-  if (it == context.client_metadata().end()) {
-    return absl::UnauthenticatedError("admin calls need the metadata \"authorization: Bearer <token>\"");
-  }
-  std::string_view given(it->second.data(), it->second.size());
-  constexpr std::string_view kBearer = "bearer ";  // the scheme name is case-insensitive (RFC 9110)
-  const bool bearer = given.size() >= kBearer.size() &&
-                      absl::EqualsIgnoreCase(ToAbsl(given.substr(0, kBearer.size())), ToAbsl(kBearer));
-  if (!bearer || !SameSecret(given.substr(kBearer.size()), token_)) {
-    return absl::UnauthenticatedError("admin token rejected");
-  }
-  return absl::OkStatus();
-}
 
 grpc::ServerUnaryReactor* AdminService::RefreshTables(grpc::CallbackServerContext* context,
                                                       const v1::RefreshTablesRequest* request,
                                                       v1::RefreshTablesResponse* response) {
-  absl::Status status = Authenticate(*context);
+  absl::Status status = tokens_.Check(*context, "admin calls");
   if (!status.ok()) return FinishUnary(context, status);
   auto served = store_->Refresh(request->table());
   if (!served.ok()) return FinishUnary(context, served.status());
@@ -78,7 +46,7 @@ grpc::ServerUnaryReactor* AdminService::RefreshTables(grpc::CallbackServerContex
 
 grpc::ServerUnaryReactor* AdminService::Rollback(grpc::CallbackServerContext* context,
                                                  const v1::RollbackRequest* request, v1::TableInfo* response) {
-  absl::Status status = Authenticate(*context);
+  absl::Status status = tokens_.Check(*context, "admin calls");
   if (!status.ok()) return FinishUnary(context, status);
   if (request->table().empty()) return FinishUnary(context, absl::InvalidArgumentError("table: required"));
   auto snapshot = store_->Rollback(request->table(), request->to_version());
@@ -90,7 +58,7 @@ grpc::ServerUnaryReactor* AdminService::Rollback(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* AdminService::ReloadModels(grpc::CallbackServerContext* context,
                                                      const v1::ReloadModelsRequest*,
                                                      v1::ReloadModelsResponse* response) {
-  absl::Status status = Authenticate(*context);
+  absl::Status status = tokens_.Check(*context, "admin calls");
   if (!status.ok()) return FinishUnary(context, status);
   if (models_ == nullptr) {
     return FinishUnary(context, absl::FailedPreconditionError("this server serves no models: start it with --model_registry"));
@@ -105,10 +73,11 @@ grpc::ServerUnaryReactor* AdminService::ReloadModels(grpc::CallbackServerContext
 }
 
 grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestAck>* AdminService::Ingest(grpc::CallbackServerContext* context) {
-  absl::Status status = Authenticate(*context);
-  if (!status.ok()) return new RejectedIngest(status);
+  absl::Status status = tokens_.Check(*context, "admin calls");
+  if (!status.ok()) return new RejectedBidiReactor<v1::IngestRequest, v1::IngestAck>(ToGrpcStatus(status));
   if (!ingest_->takes_streams()) {
-    return new RejectedIngest(absl::FailedPreconditionError("this server takes no streams: start it with --ingest"));
+    return new RejectedBidiReactor<v1::IngestRequest, v1::IngestAck>(
+        ToGrpcStatus(absl::FailedPreconditionError("this server takes no streams: start it with --ingest")));
   }
   return new IngestReactor(ingest_);
 }

@@ -10,6 +10,7 @@
 #include "core/serve/ingest_service.h"
 #include "core/snapshot/prediction_store.h"
 #include "predstore/v1/predstore.grpc.pb.h"
+#include "server/bearer_auth.h"
 
 namespace predstore {
 
@@ -18,7 +19,7 @@ class AdminService final : public v1::Admin::CallbackService {
   // Everything passed must outlive the service; `models` is null without a
   // registry. An empty `token` disables the check.
   AdminService(PredictionStore* store, ModelCatalog* models, const IngestService* ingest, std::string token)
-      : store_(store), models_(models), ingest_(ingest), token_(std::move(token)) {}
+      : store_(store), models_(models), ingest_(ingest), tokens_({std::move(token)}) {}
 
   grpc::ServerUnaryReactor* RefreshTables(grpc::CallbackServerContext* context,
                                           const v1::RefreshTablesRequest* request,
@@ -31,12 +32,10 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestAck>* Ingest(grpc::CallbackServerContext* context) override;
 
  private:
-  absl::Status Authenticate(const grpc::CallbackServerContext& context) const;
-
   PredictionStore* store_;
   ModelCatalog* models_;
   const IngestService* ingest_;
-  std::string token_;
+  BearerTokens tokens_;
 };
 
 }  // namespace predstore

@@ -75,4 +75,13 @@ class AnsweringBidiReactor : public grpc::ServerBidiReactor<Request, Response> {
   bool finished_ = false;
 };
 
+// A bidirectional stream that fails at once, before reading anything (a
+// rejected token, a service that is not enabled). Deletes itself when done.
+template <typename Request, typename Response>
+class RejectedBidiReactor final : public grpc::ServerBidiReactor<Request, Response> {
+ public:
+  explicit RejectedBidiReactor(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace predstore

@@ -211,6 +211,21 @@ void InvokeEndpoint(const LookupService& lookups, const HttpRequest& request, Ht
   Invoke(lookups, EndpointModel(rest, served), request, std::move(responder));
 }
 
+// `handler` behind the data tokens: a request without an accepted bearer
+// token is answered 401 by `refuse` (the route's error shape) and goes no
+// further. Without tokens, `handler` itself.
+HttpHandler Guarded(const BearerTokens& tokens, HttpResponse (*refuse)(const absl::Status&), HttpHandler handler) {
+  if (!tokens.required()) return handler;
+  return [tokens, refuse, handler = std::move(handler)](const HttpRequest& request, HttpResponder responder) {
+    const std::string_view authorization = request.header("Authorization");
+    absl::Status status = tokens.Check(authorization, !authorization.empty(), "requests");
+    if (status.ok()) return handler(request, std::move(responder));
+    HttpResponse response = refuse(status);
+    response.headers.emplace_back("WWW-Authenticate", R"(Bearer realm="predstore")");
+    responder.Respond(std::move(response));
+  };
+}
+
 }  // namespace
 
 int HttpStatusOf(absl::StatusCode code) {
@@ -251,18 +266,22 @@ void AddHttpRoutes(const LookupService* lookups, HttpRouteOptions options, HttpS
   http->Handle("GET", "/version", [](const HttpRequest&, HttpResponder responder) {
     responder.Respond(JsonResponse(StrCat(R"({"version":")", PREDSTORE_VERSION, R"("})")));
   });
-  http->Handle("POST", "/invocations", [lookups, model = options.default_model](const HttpRequest& request,
-                                                                                HttpResponder responder) {
-    if (model.empty()) {
-      return responder.Respond(MlflowError(absl::NotFoundError(
-          "this server has no default model for /invocations: start it with --http_default_model=models:/<name>/<stage>"
-          ", or POST /serving-endpoints/<name>/invocations")));
-    }
-    Invoke(*lookups, model, request, std::move(responder));
-  });
-  http->Handle("POST", "/serving-endpoints/*", [lookups](const HttpRequest& request, HttpResponder responder) {
-    InvokeEndpoint(*lookups, request, std::move(responder));
-  });
+  const BearerTokens& tokens = options.data_tokens;
+  http->Handle("POST", "/invocations",
+               Guarded(tokens, MlflowError,
+                       [lookups, model = options.default_model](const HttpRequest& request, HttpResponder responder) {
+                         if (model.empty()) {
+                           return responder.Respond(MlflowError(absl::NotFoundError(
+                               "this server has no default model for /invocations: start it with "
+                               "--http_default_model=models:/<name>/<stage>, or POST "
+                               "/serving-endpoints/<name>/invocations")));
+                         }
+                         Invoke(*lookups, model, request, std::move(responder));
+                       }));
+  http->Handle("POST", "/serving-endpoints/*",
+               Guarded(tokens, MlflowError, [lookups](const HttpRequest& request, HttpResponder responder) {
+                 InvokeEndpoint(*lookups, request, std::move(responder));
+               }));
   if (const MetricsRegistry* metrics = options.metrics) {
     http->Handle("GET", "/metrics", [metrics](const HttpRequest&, HttpResponder responder) {
       HttpResponse response;
@@ -271,20 +290,22 @@ void AddHttpRoutes(const LookupService* lookups, HttpRouteOptions options, HttpS
       responder.Respond(std::move(response));
     });
   }
-  http->Handle("GET", "/v1/tables", [lookups](const HttpRequest&, HttpResponder responder) {
+  http->Handle("GET", "/v1/tables", Guarded(tokens, ErrorResponse, [lookups](const HttpRequest&, HttpResponder responder) {
     v1::ListTablesResponse response;
     for (const auto& snapshot : lookups->Tables()) TableInfoToWire(*snapshot, response.add_tables());
     Reply(responder, absl::OkStatus(), response);
-  });
-  http->Handle("GET", "/v1/tables/*", [lookups](const HttpRequest& request, HttpResponder responder) {
+  }));
+  http->Handle("GET", "/v1/tables/*", Guarded(tokens, ErrorResponse, [lookups](const HttpRequest& request,
+                                                                              HttpResponder responder) {
     const std::string_view table = request.path().substr(std::string_view("/v1/tables/").size());
     auto snapshot = lookups->Table(table);
     if (!snapshot.ok()) return responder.Respond(ErrorResponse(snapshot.status()));
     v1::TableInfo info;
     TableInfoToWire(**snapshot, &info);
     Reply(responder, absl::OkStatus(), info);
-  });
-  http->Handle("POST", "/v1/tables/*", [lookups](const HttpRequest& request, HttpResponder responder) {
+  }));
+  http->Handle("POST", "/v1/tables/*", Guarded(tokens, ErrorResponse, [lookups](const HttpRequest& request,
+                                                                               HttpResponder responder) {
     const std::string_view rest = request.path().substr(std::string_view("/v1/tables/").size());
     const size_t colon = rest.rfind(':');
     const std::string_view table = rest.substr(0, colon);
@@ -293,7 +314,7 @@ void AddHttpRoutes(const LookupService* lookups, HttpRouteOptions options, HttpS
     if (verb == "batchLookup") return BatchLookup(*lookups, table, request, std::move(responder));
     responder.Respond(HttpResponse::JsonError(
         404, StrCat("no method \"", verb, "\" on tables: POST /v1/tables/<table>:lookup or :batchLookup")));
-  });
+  }));
 }
 
 }  // namespace predstore

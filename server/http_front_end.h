@@ -9,6 +9,9 @@
 // GET /v1/tables, GET /v1/tables/<table>; POST /v1/tables/<table>:lookup
 // and /v1/tables/<table>:batchLookup (row or columnar form).
 //
+// With data tokens, the lookup and invocation routes answer 401 (with
+// WWW-Authenticate: Bearer) unless the request carries one.
+//
 // MLflow's scoring protocol (core/serve/mlflow_protocol.h), answered with
 // MLflow's own response and error shapes ({"predictions": ...},
 // {"error_code": ..., "message": ...}; 415 for other content types):
@@ -24,6 +27,7 @@
 
 #include "core/base/metrics.h"
 #include "core/serve/lookup_service.h"
+#include "server/bearer_auth.h"
 #include "server/http_server.h"
 
 namespace predstore {
@@ -37,6 +41,10 @@ struct HttpRouteOptions {
   std::string default_model;
   // GET /metrics answers its Prometheus text; null: no /metrics.
   const MetricsRegistry* metrics = nullptr;
+  // The lookup and invocation routes need "Authorization: Bearer <one of
+  // them>" (401 with WWW-Authenticate otherwise); none: no check. /ping,
+  // /health*, /version and /metrics are always open.
+  BearerTokens data_tokens{{}};
 };
 
 // Adds the routes to `http` (before its Start). `lookups` must outlive it.

@@ -1,28 +1,38 @@
 #include "server/http_server.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cassert>
 #include <charconv>
 #include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 
 #include "core/base/json_text.h"
 #include "core/base/logging.h"
+#include "core/base/status_macros.h"
 #include "core/base/strings.h"
 
 namespace predstore {
@@ -30,12 +40,14 @@ namespace predstore {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 
 namespace {
 
 using Strand = asio::strand<asio::io_context::executor_type>;
-using Stream = beast::basic_stream<tcp, Strand>;
+using TcpStream = beast::basic_stream<tcp, Strand>;
+using TlsStream = beast::ssl_stream<TcpStream>;
 using Socket = tcp::socket::rebind_executor<Strand>::other;
 using Acceptor = asio::basic_socket_acceptor<tcp, Strand>;
 using Timer =
@@ -55,6 +67,66 @@ beast::string_view ToBeast(std::string_view text) { return beast::string_view(te
 const beast::error_category& HttpErrorCategory() {
   static const beast::error_category& category = http::make_error_code(http::error::bad_target).category();
   return category;
+}
+
+// Why a TLS file did not load. Asio calls an OpenSSL system error (a file
+// that cannot be opened) just "asio.ssl error"; this names its errno.
+std::string TlsErrorText(const beast::error_code& ec) {
+  const auto code = static_cast<unsigned int>(ec.value());
+  if (ec.category() == asio::error::get_ssl_category() && ERR_SYSTEM_ERROR(code)) {
+    return std::error_code(static_cast<int>(ERR_GET_REASON(code)), std::generic_category()).message();
+  }
+  return ec.message();
+}
+
+// A new TLS 1.2+ server context from `files`; kInvalidArgument naming the
+// file that cannot be loaded, or the key that does not match.
+absl::StatusOr<std::shared_ptr<ssl::context>> LoadTlsContext(const HttpTlsFiles& files) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  beast::error_code ec;
+  context->use_certificate_chain_file(files.cert, ec);
+  if (ec) return absl::InvalidArgumentError(StrCat("TLS certificate '", files.cert, "': ", TlsErrorText(ec)));
+  context->use_private_key_file(files.key, ssl::context::pem, ec);
+  if (ec) return absl::InvalidArgumentError(StrCat("TLS key '", files.key, "': ", TlsErrorText(ec)));
+  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+    return absl::InvalidArgumentError(
+        StrCat("TLS key '", files.key, "' does not match the certificate '", files.cert, "'"));
+  }
+  // Without a session id context, OpenSSL refuses to resume sessions once
+  // client certificates are verified.
+  static constexpr unsigned char kSessionContext[] = "predstore-http";
+  SSL_CTX_set_session_id_context(context->native_handle(), kSessionContext, sizeof(kSessionContext) - 1);
+  if (!files.client_ca.empty()) {
+    context->load_verify_file(files.client_ca, ec);
+    if (ec) return absl::InvalidArgumentError(StrCat("TLS client CA '", files.client_ca, "': ", TlsErrorText(ec)));
+    // Named in the certificate request, so a client with several
+    // certificates knows which to send.
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(files.client_ca.c_str());
+    if (names == nullptr) {
+      return absl::InvalidArgumentError(StrCat("TLS client CA '", files.client_ca, "': no certificate in it"));
+    }
+    SSL_CTX_set_client_CA_list(context->native_handle(), names);  // takes ownership
+    context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  }
+  return context;
+}
+
+// What tells a file changed; all zero when it cannot be read.
+struct FileStamp {
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  std::int64_t modified_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+FileStamp StampOf(const std::string& path) {
+  struct stat info;
+  if (path.empty() || stat(path.c_str(), &info) != 0) return {};
+  return {info.st_dev, info.st_ino, info.st_size,
+          std::int64_t{info.st_mtim.tv_sec} * 1'000'000'000 + info.st_mtim.tv_nsec};
 }
 
 }  // namespace
@@ -102,6 +174,58 @@ struct HttpRoute {
   std::string allow;  // the Allow header of a 405
 };
 
+// The TLS context new connections get: loaded from the files at Start, and
+// loaded again when their stamps change, looked at no more often than every
+// `refresh`. Connections hold a reference to theirs, so a replaced context
+// lives on until its last connection closes. Not thread-safe: Start uses it
+// before the io threads run, then only the accept strand does.
+class ReloadingTlsContext {
+ public:
+  explicit ReloadingTlsContext(const HttpTlsFiles& files) : files_(files) {}
+
+  // The first load; kInvalidArgument as LoadTlsContext.
+  absl::Status Load(std::chrono::steady_clock::time_point now);
+
+  // The newest context that loaded, after a look at the files if the last
+  // one is older than `refresh`. Loading blocks on file reads.
+  std::shared_ptr<ssl::context> Current(std::chrono::steady_clock::time_point now);
+
+ private:
+  std::array<FileStamp, 3> Stamps() const {
+    return {StampOf(files_.cert), StampOf(files_.key), StampOf(files_.client_ca)};
+  }
+
+  const HttpTlsFiles files_;
+  std::shared_ptr<ssl::context> context_;
+  std::array<FileStamp, 3> stamps_;  // as of the last load, whether it worked or not
+  std::chrono::steady_clock::time_point next_look_;
+};
+
+absl::Status ReloadingTlsContext::Load(std::chrono::steady_clock::time_point now) {
+  stamps_ = Stamps();
+  next_look_ = now + files_.refresh;
+  PREDSTORE_ASSIGN_OR_RETURN(context_, LoadTlsContext(files_));
+  return absl::OkStatus();
+}
+
+std::shared_ptr<ssl::context> ReloadingTlsContext::Current(std::chrono::steady_clock::time_point now) {
+  if (now < next_look_) return context_;
+  next_look_ = now + files_.refresh;
+  // Stamped before reading, so a write that lands during the load is seen
+  // at the next look.
+  const std::array<FileStamp, 3> stamps = Stamps();
+  if (stamps == stamps_) return context_;
+  stamps_ = stamps;
+  absl::StatusOr<std::shared_ptr<ssl::context>> loaded = LoadTlsContext(files_);
+  if (loaded.ok()) {
+    context_ = *std::move(loaded);
+    LogInfo("http server: loaded the renewed TLS certificate '", files_.cert, "'");
+  } else {
+    LogWarning("http server: keeping the previous TLS certificate: ", loaded.status().message());
+  }
+  return context_;
+}
+
 struct StringHash {
   using is_transparent = void;
   std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
@@ -127,6 +251,9 @@ class HttpServerState {
  private:
   void Accept();
   void OnAccept(beast::error_code ec, Socket socket);
+  // Registers `connection` and starts it on its strand.
+  template <typename Connection>
+  void Serve(std::shared_ptr<Connection> connection);
 
   const HttpServerOptions options_;
   const std::shared_ptr<HttpGate> gate_;
@@ -137,6 +264,7 @@ class HttpServerState {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::optional<Acceptor> acceptor_;
   std::optional<Timer> accept_retry_;
+  std::optional<ReloadingTlsContext> tls_;  // set when options_.tls is; used on the accept strand
   std::vector<std::thread> threads_;
   std::atomic<bool> draining_{false};
 
@@ -149,22 +277,53 @@ class HttpServerState {
   std::unordered_map<HttpConnection*, std::shared_ptr<HttpConnection>> connections_;  // guarded by mu_
 };
 
-// One accepted connection. Every member function runs on strand_; the
-// registry in HttpServerState owns it until it closes.
+// What HttpResponder and Shutdown need of a connection, whatever its
+// stream.
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
-  HttpConnection(HttpServerState* server, Socket socket)
-      : server_(server), strand_(socket.get_executor()), stream_(std::move(socket)) {}
+  explicit HttpConnection(const Strand& strand) : strand_(strand) {}
+  virtual ~HttpConnection() = default;
 
   const Strand& strand() const { return strand_; }
-  void Start();
-  // Closes the connection unless a request is in a handler or being written.
-  void Drain();
-  // Writes the answer to the current request.
-  void Deliver(HttpResponse response);
+  // Closes the connection unless a request is in a handler or being
+  // written. On strand().
+  virtual void Drain() = 0;
+  // Writes the answer to the current request. On strand().
+  virtual void Deliver(HttpResponse response) = 0;
 
  private:
-  enum class Phase { kIdle, kReading, kHandling, kWriting, kLingering, kClosed };
+  const Strand strand_;
+};
+
+// One accepted connection over TcpStream or TlsStream. Every member
+// function runs on strand(); the registry in HttpServerState owns it until
+// it closes.
+template <typename Stream>
+class HttpStreamConnection final : public HttpConnection {
+ public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  // For TcpStream.
+  HttpStreamConnection(HttpServerState* server, Socket socket) requires(!kTls)
+      : HttpConnection(socket.get_executor()), server_(server), stream_(std::move(socket)) {}
+  // For TlsStream: the connection keeps `tls_context` while it lives.
+  HttpStreamConnection(HttpServerState* server, Socket socket, std::shared_ptr<ssl::context> tls_context) requires(kTls)
+      : HttpConnection(socket.get_executor()),
+        server_(server),
+        tls_context_(std::move(tls_context)),
+        stream_(std::move(socket), *tls_context_) {}
+
+  void Start();
+  void Drain() override;
+  void Deliver(HttpResponse response) override;
+
+ private:
+  enum class Phase { kHandshaking, kIdle, kReading, kHandling, kWriting, kLingering, kClosed };
+
+  std::shared_ptr<HttpStreamConnection> Self() {
+    return std::static_pointer_cast<HttpStreamConnection>(shared_from_this());
+  }
+  TcpStream& tcp_stream() { return beast::get_lowest_layer(stream_); }
 
   void ReadRequest();
   void OnFirstBytes(beast::error_code ec, std::size_t bytes);
@@ -176,35 +335,50 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void SendErrorAndClose(int status, std::string_view message);
   void Write(bool keep_alive);
   void OnWrite(beast::error_code ec, bool keep_alive);
+  // After a response that closes the connection: ends TLS (if any), then
+  // half-closes and discards what the client still sends (see kLinger).
   void Linger();
+  // The TCP part of Linger, beneath TLS if any.
+  void DiscardUntilClosed();
   void Close();
 
   HttpServerState* const server_;
-  const Strand strand_;
+  const std::shared_ptr<ssl::context> tls_context_;  // null for TcpStream
   Stream stream_;
   beast::flat_buffer buffer_;  // reused across requests; holds pipelined bytes
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpParsedRequest parsed_;
   HttpRequest request_;
   http::response<http::string_body> response_;
-  Phase phase_ = Phase::kIdle;
+  Phase phase_ = Phase::kHandshaking;
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool head_ = false;
   std::chrono::steady_clock::time_point started_;  // when the current request was read
 };
 
-void HttpConnection::Start() {
-  beast::error_code ec;
-  stream_.socket().set_option(tcp::no_delay(true), ec);
-  ReadRequest();
+template <typename Stream>
+void HttpStreamConnection<Stream>::Start() {
+  beast::error_code ignored;
+  tcp_stream().socket().set_option(tcp::no_delay(true), ignored);
+  if constexpr (kTls) {
+    tcp_stream().expires_after(server_->options().request_timeout);
+    stream_.async_handshake(ssl::stream_base::server, [self = Self()](beast::error_code ec) {
+      if (ec || self->phase_ != Phase::kHandshaking) return self->Close();
+      self->ReadRequest();
+    });
+  } else {
+    ReadRequest();
+  }
 }
 
-void HttpConnection::Drain() {
+template <typename Stream>
+void HttpStreamConnection<Stream>::Drain() {
   if (phase_ != Phase::kHandling && phase_ != Phase::kWriting) Close();
 }
 
-void HttpConnection::ReadRequest() {
+template <typename Stream>
+void HttpStreamConnection<Stream>::ReadRequest() {
   if (server_->draining()) return Close();
   const HttpServerOptions& options = server_->options();
   parser_.emplace();
@@ -212,32 +386,34 @@ void HttpConnection::ReadRequest() {
   parser_->body_limit(options.max_body_bytes);
   if (buffer_.size() > 0) return ReadHeader();  // a pipelined request
   phase_ = Phase::kIdle;
-  stream_.expires_after(options.idle_timeout);
-  stream_.async_read_some(
-      buffer_.prepare(kReadChunk),
-      [self = shared_from_this()](beast::error_code ec, std::size_t bytes) { self->OnFirstBytes(ec, bytes); });
+  tcp_stream().expires_after(options.idle_timeout);
+  stream_.async_read_some(buffer_.prepare(kReadChunk),
+                          [self = Self()](beast::error_code ec, std::size_t bytes) { self->OnFirstBytes(ec, bytes); });
 }
 
-void HttpConnection::OnFirstBytes(beast::error_code ec, std::size_t bytes) {
+template <typename Stream>
+void HttpStreamConnection<Stream>::OnFirstBytes(beast::error_code ec, std::size_t bytes) {
   if (ec || phase_ != Phase::kIdle) return Close();
   buffer_.commit(bytes);
   ReadHeader();
 }
 
-void HttpConnection::ReadHeader() {
+template <typename Stream>
+void HttpStreamConnection<Stream>::ReadHeader() {
   phase_ = Phase::kReading;
-  stream_.expires_after(server_->options().request_timeout);
+  tcp_stream().expires_after(server_->options().request_timeout);
   http::async_read_header(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
+                          [self = Self()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
 }
 
-void HttpConnection::OnHeader(beast::error_code ec) {
+template <typename Stream>
+void HttpStreamConnection<Stream>::OnHeader(beast::error_code ec) {
   if (phase_ != Phase::kReading) return Close();
   if (ec) return OnReadError(ec);
   if (parser_->is_done()) return OnRequest();
   if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
     asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = Self()](beast::error_code ec, std::size_t) {
                         if (ec || self->phase_ != Phase::kReading) return self->Close();
                         self->ReadBody();
                       });
@@ -246,15 +422,17 @@ void HttpConnection::OnHeader(beast::error_code ec) {
   ReadBody();
 }
 
-void HttpConnection::ReadBody() {
-  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+template <typename Stream>
+void HttpStreamConnection<Stream>::ReadBody() {
+  http::async_read(stream_, buffer_, *parser_, [self = Self()](beast::error_code ec, std::size_t) {
     if (self->phase_ != Phase::kReading) return self->Close();
     if (ec) return self->OnReadError(ec);
     self->OnRequest();
   });
 }
 
-void HttpConnection::OnReadError(beast::error_code ec) {
+template <typename Stream>
+void HttpStreamConnection<Stream>::OnReadError(beast::error_code ec) {
   const HttpServerOptions& options = server_->options();
   if (ec == http::error::header_limit) {
     return SendErrorAndClose(431, StrCat("request header section exceeds ", options.max_header_bytes, " bytes"));
@@ -271,7 +449,8 @@ void HttpConnection::OnReadError(beast::error_code ec) {
   Close();
 }
 
-void HttpConnection::OnRequest() {
+template <typename Stream>
+void HttpStreamConnection<Stream>::OnRequest() {
   phase_ = Phase::kHandling;
   const http::request<http::string_body>& message = parser_->get();
   version_ = message.version();
@@ -301,7 +480,8 @@ void HttpConnection::OnRequest() {
   (*handler)(request_, HttpResponder(server_->gate(), weak_from_this()));
 }
 
-void HttpConnection::Deliver(HttpResponse response) {
+template <typename Stream>
+void HttpStreamConnection<Stream>::Deliver(HttpResponse response) {
   if (phase_ != Phase::kHandling) return;  // closed meanwhile (shutdown)
   if (server_->options().on_response) {
     server_->options().on_response(request_, response.status, std::chrono::steady_clock::now() - started_);
@@ -324,7 +504,8 @@ void HttpConnection::Deliver(HttpResponse response) {
   Write(keep_alive);
 }
 
-void HttpConnection::SendErrorAndClose(int status, std::string_view message) {
+template <typename Stream>
+void HttpStreamConnection<Stream>::SendErrorAndClose(int status, std::string_view message) {
   phase_ = Phase::kHandling;
   HttpResponse response = HttpResponse::JsonError(status, message);
   response_ = {};
@@ -337,40 +518,62 @@ void HttpConnection::SendErrorAndClose(int status, std::string_view message) {
   Write(/*keep_alive=*/false);
 }
 
-void HttpConnection::Write(bool keep_alive) {
+template <typename Stream>
+void HttpStreamConnection<Stream>::Write(bool keep_alive) {
   phase_ = Phase::kWriting;
-  stream_.expires_after(server_->options().request_timeout);
-  http::async_write(stream_, response_, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-    self->OnWrite(ec, keep_alive);
-  });
+  tcp_stream().expires_after(server_->options().request_timeout);
+  http::async_write(stream_, response_,
+                    [self = Self(), keep_alive](beast::error_code ec, std::size_t) { self->OnWrite(ec, keep_alive); });
 }
 
-void HttpConnection::OnWrite(beast::error_code ec, bool keep_alive) {
+template <typename Stream>
+void HttpStreamConnection<Stream>::OnWrite(beast::error_code ec, bool keep_alive) {
   response_ = {};
   if (ec || phase_ != Phase::kWriting) return Close();
   if (!keep_alive) return Linger();
   ReadRequest();
 }
 
-void HttpConnection::Linger() {
+template <typename Stream>
+void HttpStreamConnection<Stream>::Linger() {
   phase_ = Phase::kLingering;
+  if constexpr (kTls) {
+    if (server_->draining()) return Close();
+    // Sends close_notify without waiting for the client's: a client still
+    // sending would fail a two-way TLS shutdown, and the close would reset
+    // the connection before it read the response. Marking the client's as
+    // received makes the shutdown one-way.
+    SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
+    tcp_stream().expires_after(kLinger);
+    stream_.async_shutdown([self = Self()](beast::error_code ec) {
+      if (ec || self->phase_ != Phase::kLingering) return self->Close();
+      self->DiscardUntilClosed();
+    });
+  } else {
+    DiscardUntilClosed();
+  }
+}
+
+template <typename Stream>
+void HttpStreamConnection<Stream>::DiscardUntilClosed() {
   if (server_->draining()) return Close();
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream_.expires_after(kLinger);
+  tcp_stream().socket().shutdown(tcp::socket::shutdown_send, ignored);
+  tcp_stream().expires_after(kLinger);
   buffer_.clear();
-  stream_.async_read_some(buffer_.prepare(kReadChunk), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+  tcp_stream().async_read_some(buffer_.prepare(kReadChunk), [self = Self()](beast::error_code ec, std::size_t) {
     if (ec || self->phase_ != Phase::kLingering) return self->Close();
-    self->Linger();
+    self->DiscardUntilClosed();
   });
 }
 
-void HttpConnection::Close() {
+template <typename Stream>
+void HttpStreamConnection<Stream>::Close() {
   if (phase_ == Phase::kClosed) return;
   phase_ = Phase::kClosed;
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream_.close();
+  tcp_stream().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  tcp_stream().close();
   server_->Remove(this);
 }
 
@@ -451,6 +654,14 @@ absl::Status HttpServerState::Start(const std::string& listen_address, int* port
   }
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
 
+  if (options_.tls) {
+    tls_.emplace(*options_.tls);
+    if (absl::Status loaded = tls_->Load(std::chrono::steady_clock::now()); !loaded.ok()) {
+      tls_.reset();
+      return loaded;
+    }
+  }
+
   io_.emplace(options_.io_threads);
   beast::error_code ec;
   tcp::endpoint endpoint;
@@ -507,14 +718,23 @@ void HttpServerState::OnAccept(beast::error_code ec, Socket socket) {
     }
     return Accept();
   }
-  auto connection = std::make_shared<HttpConnection>(this, std::move(socket));
+  if (tls_) {
+    Serve(std::make_shared<HttpStreamConnection<TlsStream>>(this, std::move(socket),
+                                                            tls_->Current(std::chrono::steady_clock::now())));
+  } else {
+    Serve(std::make_shared<HttpStreamConnection<TcpStream>>(this, std::move(socket)));
+  }
+  Accept();
+}
+
+template <typename Connection>
+void HttpServerState::Serve(std::shared_ptr<Connection> connection) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     connections_.emplace(connection.get(), connection);
   }
   const Strand strand = connection->strand();
   asio::dispatch(strand, [connection = std::move(connection)] { connection->Start(); });
-  Accept();
 }
 
 void HttpServerState::Remove(HttpConnection* connection) {

@@ -20,6 +20,9 @@
 //   404; known path, other method: 405 with Allow; malformed request: 400;
 //   header section over the limit: 431; body over the limit: 413 (the last
 //   three close the connection).
+// - With HttpServerOptions::tls set, every connection is TLS (1.2 or
+//   newer) and is served exactly as above once its handshake is done; a
+//   plaintext request on that port gets no HTTP answer.
 //
 // Why Boost.Beast: latency under many connections needs asynchronous I/O on
 // a few threads, not a thread per connection; Beast is packaged by Debian
@@ -39,6 +42,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,14 +54,34 @@ namespace predstore {
 
 namespace internal {
 class HttpConnection;
+template <typename Stream>
+class HttpStreamConnection;
 class HttpServerState;
 class HttpGate;
 struct HttpParsedRequest;
 }  // namespace internal
 
-// Every field is read once, at Start.
 class HttpRequest;
 
+// The PEM files of a TLS server. They are re-read when one of them changes
+// (modification time, size or inode), checked at most every `refresh` as
+// connections arrive: new connections get the new certificate, open ones
+// keep theirs. Files that fail to load then (say, half written) leave the
+// previous certificate in service, with a warning in the log.
+struct HttpTlsFiles {
+  // The server's certificate, then any intermediates. Required.
+  std::string cert;
+  // The private key of `cert`. Required.
+  std::string key;
+  // If set, clients must present a certificate this CA (or these CAs)
+  // signed (mutual TLS); otherwise no client certificate is asked for.
+  std::string client_ca;
+  // How old the last look at the files may be when a connection arrives;
+  // zero looks on every connection. Default 10 s.
+  std::chrono::seconds refresh{10};
+};
+
+// Every field is read once, at Start.
 struct HttpServerOptions {
   // "host:port" to listen on; host is an IP literal ("[::1]" for IPv6) or a
   // name resolved once at Start. Port 0 picks a free port (see port()).
@@ -79,6 +103,9 @@ struct HttpServerOptions {
   // writing its response may each take before the connection is closed.
   // Default 10 s.
   std::chrono::milliseconds request_timeout{10000};
+  // If set, connections are TLS from these files, and the TLS handshake
+  // must also finish within request_timeout. Unset (default): plaintext.
+  std::optional<HttpTlsFiles> tls;
   // If set, called on the io thread as each handler's (or routing error's)
   // response is handed to the transport, with the request (valid during
   // the call), the status, and the time since the request was read. For
@@ -107,7 +134,8 @@ class HttpRequest {
   std::string_view body() const { return body_; }
 
  private:
-  friend class internal::HttpConnection;
+  template <typename Stream>
+  friend class internal::HttpStreamConnection;
   std::string_view method_;
   std::string_view target_;
   std::string_view path_;
@@ -151,7 +179,8 @@ class HttpResponder {
   bool valid() const { return gate_ != nullptr; }
 
  private:
-  friend class internal::HttpConnection;
+  template <typename Stream>
+  friend class internal::HttpStreamConnection;
   HttpResponder(std::shared_ptr<internal::HttpGate> gate, std::weak_ptr<internal::HttpConnection> connection)
       : gate_(std::move(gate)), connection_(std::move(connection)) {}
 
@@ -175,8 +204,10 @@ class HttpServer {
   void Handle(std::string_view method, std::string_view pattern, HttpHandler handler);
 
   // Binds, listens and starts the io threads. kInvalidArgument for an
-  // address that does not parse or resolve; kUnavailable when it cannot be
-  // bound. REQUIRES: called once.
+  // address that does not parse or resolve, and for TLS files that cannot
+  // be loaded or a key that does not match its certificate (the message
+  // names the file); kUnavailable when the address cannot be bound.
+  // REQUIRES: called once.
   absl::Status Start();
 
   // The bound port; 0 before a successful Start().

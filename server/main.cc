@@ -46,6 +46,10 @@ ABSL_FLAG(uint32_t, max_batch_keys, 10000, "Most keys one BatchLookup may ask fo
 ABSL_FLAG(int32_t, max_message_mb, 4, "Largest request message in MiB (larger: RESOURCE_EXHAUSTED, unread).");
 ABSL_FLAG(std::string, admin_token_file, "",
           "File holding the bearer token the Admin service requires; empty: admin calls are not authenticated.");
+ABSL_FLAG(std::string, data_token_file, "",
+          "File holding the bearer token every data-plane call (Predictions service, HTTP lookups and invocations) "
+          "must carry; the admin token is accepted too. Empty: data-plane calls are not authenticated. Health, "
+          "/ping, /version and /metrics stay open.");
 ABSL_FLAG(int64_t, refresh_interval_ms, 2000, "How often to look for newly published snapshots; 0 turns it off.");
 ABSL_FLAG(std::string, model_registry, "",
           "MLflow registry to serve models from: sqlite:///mlflow.db, a file store folder (mlruns) or file:// URI. "
@@ -143,13 +147,17 @@ int main(int argc, char** argv) {
     }
     options.fallback = *std::move(bindings);
   }
-  if (std::string token_file = absl::GetFlag(FLAGS_admin_token_file); !token_file.empty()) {
-    auto token = predstore::ReadTokenFile(token_file);
-    if (!token.ok()) {
-      std::fprintf(stderr, "predstore-server: %s\n", std::string(token.status().message()).c_str());
+  for (auto [flag, token] : {std::pair{&FLAGS_admin_token_file, &options.admin_token},
+                              std::pair{&FLAGS_data_token_file, &options.data_token}}) {
+    const std::string token_file = absl::GetFlag(*flag);
+    if (token_file.empty()) continue;
+    absl::StatusOr<std::string> read = predstore::ReadTokenFile(token_file);
+    if (!read.ok()) {
+      std::fprintf(stderr, "predstore-server: --%s: %s\n", absl::GetFlagReflectionHandle(*flag).Name().data(),
+                   std::string(read.status().message()).c_str());
       return 2;
     }
-    options.admin_token = *token;
+    *token = *std::move(read);
   }
 
   const std::string tls_cert = absl::GetFlag(FLAGS_tls_cert), tls_key = absl::GetFlag(FLAGS_tls_key);

@@ -6,10 +6,13 @@
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
 #include "server/answering_reactor.h"
+#include "server/scan_pages.h"
 #include "server/wire.h"
 
 namespace predstore {
 namespace {
+
+constexpr std::string_view kCalls = "data-plane calls";
 
 absl::Status CheckDeadline(grpc::CallbackServerContext* context) {
   if (context->IsCancelled()) return absl::CancelledError("the client cancelled the call");
@@ -82,19 +85,13 @@ class LookupStreamReactor final : public AnsweringBidiReactor<v1::StreamLookupRe
   const LookupService* lookups_;
 };
 
-// Streams a scan in chunks: each chunk is a Scan resumed after the last
-// row sent, run when the previous message has been written.
+// Streams a scan, one ScanPages message at a time: each is produced when
+// the previous one has been written.
 class ScanReactor final : public grpc::ServerWriteReactor<v1::ScanResponse> {
  public:
-  static constexpr uint64_t kRowsPerMessage = 1000;
-
   ScanReactor(grpc::CallbackServerContext* context, const LookupService* lookups,
               std::shared_ptr<const TableSnapshot> snapshot, ScanQuery query)
-      : context_(context),
-        lookups_(lookups),
-        snapshot_(std::move(snapshot)),
-        query_(std::move(query)),
-        resume_(query_.resume_after) {
+      : context_(context), pages_(lookups, std::move(snapshot), std::move(query)) {
     SendNext();
   }
 
@@ -113,59 +110,20 @@ class ScanReactor final : public grpc::ServerWriteReactor<v1::ScanResponse> {
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the scan"));
       return;
     }
-    const TableSnapshot& table = *snapshot_;
-    response_.Clear();
-    response_.set_snapshot_version(table.version());
-    if (first_) {
-      for (const Column& c : table.schema().lookup_columns()) response_.add_key_columns(c.name);
-      for (const Column& c : table.schema().value_columns()) response_.add_value_columns(c.name);
-      first_ = false;
-    }
-    ScanQuery chunk = query_;
-    chunk.resume_after = resume_;
-    chunk.limit = query_.limit ? std::min(kRowsPerMessage, query_.limit - returned_) : kRowsPerMessage;
-    absl::Status row_status;
-    auto result = lookups_->Scan(table, chunk, [&](std::span<const Cell> key, std::string_view values) {
-      v1::ScanRow* row = response_.add_rows();
-      for (const Cell& cell : key) CellToWire(ViewOf(cell), row->add_key());
-      absl::Status s =
-          table.value_codec().ForEach(values, [row](size_t, const CellView& v) { CellToWire(v, row->add_values()); });
-      if (!s.ok()) row_status = s;
-    });
-    if (!result.ok()) row_status = result.status();
-    if (!row_status.ok()) {
-      Finish(ToGrpcStatus(row_status));
+    bool last = false;
+    if (absl::Status status = pages_.Next(&response_, &last); !status.ok()) {
+      Finish(ToGrpcStatus(status));
       return;
     }
-    const ScanStats& s = result->stats;
-    stats_.set_keys_examined(stats_.keys_examined() + s.keys_examined);
-    stats_.set_rows_returned(stats_.rows_returned() + s.rows_returned);
-    stats_.set_seeks(stats_.seeks() + s.seeks);
-    stats_.set_data_blocks_read(stats_.data_blocks_read() + s.data_blocks_read);
-    stats_.set_data_blocks_cached(stats_.data_blocks_cached() + s.data_blocks_cached);
-    stats_.set_partitions_visited(std::max<uint64_t>(stats_.partitions_visited(), s.parts_visited));
-    stats_.set_elapsed_micros(stats_.elapsed_micros() + static_cast<uint64_t>(s.seconds * 1e6));
-    returned_ += s.rows_returned;
-    const bool exhausted = result->resume_after.empty();
-    const bool limit_reached = query_.limit && returned_ >= query_.limit;
-    if (exhausted || limit_reached) {
-      if (!exhausted) response_.set_next_page_token(result->resume_after);
-      *response_.mutable_stats() = stats_;
+    if (last) {
       StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
-      return;
+    } else {
+      StartWrite(&response_);
     }
-    resume_ = std::move(result->resume_after);
-    StartWrite(&response_);
   }
 
   grpc::CallbackServerContext* context_;
-  const LookupService* lookups_;
-  std::shared_ptr<const TableSnapshot> snapshot_;
-  ScanQuery query_;
-  std::string resume_;
-  uint64_t returned_ = 0;
-  bool first_ = true;
-  v1::ScanStats stats_;
+  ScanPages pages_;
   v1::ScanResponse response_;
 };
 
@@ -189,7 +147,8 @@ auto FinishWith(grpc::ServerUnaryReactor* reactor, Response* response, ToWire to
 
 grpc::ServerWriteReactor<v1::ScanResponse>* PredictionService::Scan(grpc::CallbackServerContext* context,
                                                                    const v1::ScanRequest* request) {
-  absl::Status status = CheckDeadline(context);
+  absl::Status status = tokens_.Check(*context, kCalls);
+  if (status.ok()) status = CheckDeadline(context);
   if (!status.ok()) return new FailedScan(status);
   auto snapshot = lookups_->Table(request->table());
   if (!snapshot.ok()) return new FailedScan(snapshot.status());
@@ -200,7 +159,8 @@ grpc::ServerWriteReactor<v1::ScanResponse>* PredictionService::Scan(grpc::Callba
 
 grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext* context,
                                                     const v1::LookupRequest* request, v1::LookupResponse* response) {
-  absl::Status status = CheckDeadline(context);
+  absl::Status status = tokens_.Check(*context, kCalls);
+  if (status.ok()) status = CheckDeadline(context);
   if (!status.ok()) return FinishUnary(context, status);
   auto snapshot = lookups_->Table(request->table());
   if (!snapshot.ok()) return FinishUnary(context, snapshot.status());
@@ -212,14 +172,18 @@ grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext*
 }
 
 grpc::ServerBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse>* PredictionService::LookupStream(
-    grpc::CallbackServerContext*) {
+    grpc::CallbackServerContext* context) {
+  if (absl::Status status = tokens_.Check(*context, kCalls); !status.ok()) {
+    return new RejectedBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse>(ToGrpcStatus(status));
+  }
   return new LookupStreamReactor(lookups_);
 }
 
 grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerContext* context,
                                                          const v1::BatchLookupRequest* request,
                                                          v1::BatchLookupResponse* response) {
-  absl::Status status = CheckDeadline(context);
+  absl::Status status = tokens_.Check(*context, kCalls);
+  if (status.ok()) status = CheckDeadline(context);
   if (!status.ok()) return FinishUnary(context, status);
   if (request->key_values_size() > 0) return FinishUnary(context, AnswerColumnar(*lookups_, *request, response));
   status = lookups_->CheckBatchSize("keys", static_cast<size_t>(request->keys_size()));
@@ -236,7 +200,8 @@ grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* PredictionService::Predict(grpc::CallbackServerContext* context,
                                                      const v1::PredictRequest* request,
                                                      v1::PredictResponse* response) {
-  absl::Status status = CheckDeadline(context);
+  absl::Status status = tokens_.Check(*context, kCalls);
+  if (status.ok()) status = CheckDeadline(context);
   if (!status.ok()) return FinishUnary(context, status);
   absl::StatusOr<FeatureRows> rows = FeatureRowsFromWire(request->feature_names(), request->rows(), "rows");
   if (!rows.ok()) return FinishUnary(context, rows.status());
@@ -254,6 +219,7 @@ grpc::ServerUnaryReactor* PredictionService::Predict(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* PredictionService::ListModels(grpc::CallbackServerContext* context,
                                                         const v1::ListModelsRequest*,
                                                         v1::ListModelsResponse* response) {
+  if (absl::Status status = tokens_.Check(*context, kCalls); !status.ok()) return FinishUnary(context, status);
   const ModelCatalog* models = lookups_->models();
   if (models == nullptr) return FinishUnary(context, absl::OkStatus());
   ServedModelsToWire(*models, response->mutable_models());
@@ -265,12 +231,14 @@ grpc::ServerUnaryReactor* PredictionService::ListModels(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* PredictionService::ListTables(grpc::CallbackServerContext* context,
                                                         const v1::ListTablesRequest*,
                                                         v1::ListTablesResponse* response) {
+  if (absl::Status status = tokens_.Check(*context, kCalls); !status.ok()) return FinishUnary(context, status);
   for (const auto& snapshot : lookups_->Tables()) TableInfoToWire(*snapshot, response->add_tables());
   return FinishUnary(context, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* PredictionService::GetTable(grpc::CallbackServerContext* context,
                                                       const v1::GetTableRequest* request, v1::TableInfo* response) {
+  if (absl::Status status = tokens_.Check(*context, kCalls); !status.ok()) return FinishUnary(context, status);
   auto snapshot = lookups_->Table(request->table());
   if (!snapshot.ok()) return FinishUnary(context, snapshot.status());
   TableInfoToWire(**snapshot, response);
@@ -280,6 +248,7 @@ grpc::ServerUnaryReactor* PredictionService::GetTable(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* PredictionService::IngestStatus(grpc::CallbackServerContext* context,
                                                           const v1::IngestStatusRequest* request,
                                                           v1::IngestStatusResponse* response) {
+  if (absl::Status status = tokens_.Check(*context, kCalls); !status.ok()) return FinishUnary(context, status);
   absl::StatusOr<IngestStatusAnswer> status = ingest_->Status(request->table());
   if (!status.ok()) return FinishUnary(context, status.status());
   const int64_t now = absl::ToUnixMicros(absl::Now());

@@ -12,13 +12,16 @@
 #include "core/serve/lookup_service.h"
 #include "predstore/v1/predstore.grpc.pb.h"
 #include "server/arena_allocator.h"
+#include "server/bearer_auth.h"
 
 namespace predstore {
 
 class PredictionService final : public v1::Predictions::CallbackService {
  public:
-  // Both services must outlive this one.
-  PredictionService(const LookupService* lookups, const IngestService* ingest) : lookups_(lookups), ingest_(ingest) {
+  // Both services must outlive this one. Every call must carry one of
+  // `tokens` (none: no check), else UNAUTHENTICATED.
+  PredictionService(const LookupService* lookups, const IngestService* ingest, BearerTokens tokens)
+      : lookups_(lookups), ingest_(ingest), tokens_(std::move(tokens)) {
     SetMessageAllocatorFor_Lookup(&lookup_allocator_);
     SetMessageAllocatorFor_BatchLookup(&batch_lookup_allocator_);
     SetMessageAllocatorFor_Predict(&predict_allocator_);
@@ -46,6 +49,7 @@ class PredictionService final : public v1::Predictions::CallbackService {
  private:
   const LookupService* lookups_;
   const IngestService* ingest_;
+  const BearerTokens tokens_;
   // The request-path calls allocate their messages on an arena per call.
   ArenaMessageAllocator<v1::LookupRequest, v1::LookupResponse> lookup_allocator_;
   ArenaMessageAllocator<v1::BatchLookupRequest, v1::BatchLookupResponse> batch_lookup_allocator_;

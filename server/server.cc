@@ -61,7 +61,9 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
       return absl::Status(model.status().code(), StrCat("--http_default_model: ", model.status().message()));
     }
   }
-  server->batcher_ = std::make_unique<ScoringBatcher>(o.batching);
+  BatchingOptions batching = o.batching;
+  batching.metrics = server->metrics_.get();
+  server->batcher_ = std::make_unique<ScoringBatcher>(batching);
   if (o.ingest) {
     auto streams = StreamCatalog::Open(o.store.data_dir, o.stream);
     if (!streams.ok()) return streams.status();
@@ -75,7 +77,10 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
       server->fallback_.get(), LookupServiceOptions{.max_batch_keys = o.max_batch_keys, .metrics = server->metrics_.get()});
   server->ingest_ =
       std::make_unique<IngestService>(server->store_.get(), server->streams_.get(), server->fallback_.get());
-  server->predictions_ = std::make_unique<PredictionService>(server->lookups_.get(), server->ingest_.get());
+  const BearerTokens data_tokens(o.data_token.empty() ? std::vector<std::string>()
+                                                      : std::vector<std::string>{o.data_token, o.admin_token});
+  server->predictions_ =
+      std::make_unique<PredictionService>(server->lookups_.get(), server->ingest_.get(), data_tokens);
   server->admin_ =
       std::make_unique<AdminService>(server->store_.get(), server->models_.get(), server->ingest_.get(), o.admin_token);
 
@@ -103,6 +108,12 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   if (!o.http_listen.empty()) {
     HttpServerOptions http_options;
     http_options.listen_address = o.http_listen;
+    if (o.tls) {
+      http_options.tls = HttpTlsFiles{.cert = o.tls->cert,
+                                      .key = o.tls->key,
+                                      .client_ca = o.tls->client_ca,
+                                      .refresh = std::chrono::seconds(o.tls->refresh_seconds)};
+    }
     http_options.on_response = [metrics = server->request_metrics_.get()](
                                    const HttpRequest& request, int status, std::chrono::nanoseconds elapsed) {
       metrics->RecordHttp(request, status, elapsed);
@@ -114,6 +125,7 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
       return !s->stopping_;
     };
     routes.default_model = o.http_default_model;
+    routes.data_tokens = data_tokens;
     routes.metrics = server->metrics_.get();
     AddHttpRoutes(server->lookups_.get(), std::move(routes), server->http_.get());
     if (absl::Status started = server->http_->Start(); !started.ok()) {
@@ -198,10 +210,63 @@ void PredstoreServer::AddCollectedMetrics() {
                              return MetricSamples{{{}, static_cast<double>(models->LastErrors().size())}};
                            });
   }
+  const PredictionStore* store = store_.get();
+  auto block_cache = [store](uint64_t PredictionStore::BlockCacheReading::*field) {
+    return [store, field] { return MetricSamples{{{}, static_cast<double>(store->block_cache_reading().*field)}}; };
+  };
+  metrics_->AddCollected("predstore_block_cache_hits_total", "Block reads answered by RocksDB's block cache.",
+                         "counter", block_cache(&PredictionStore::BlockCacheReading::hits));
+  metrics_->AddCollected("predstore_block_cache_misses_total", "Block reads that missed RocksDB's block cache.",
+                         "counter", block_cache(&PredictionStore::BlockCacheReading::misses));
+  metrics_->AddCollected("predstore_block_cache_usage_bytes", "Bytes held in RocksDB's block cache.", "gauge",
+                         block_cache(&PredictionStore::BlockCacheReading::usage_bytes));
+  metrics_->AddCollected("predstore_block_cache_capacity_bytes", "Capacity of RocksDB's block cache.", "gauge",
+                         block_cache(&PredictionStore::BlockCacheReading::capacity_bytes));
+  metrics_->AddCollected("predstore_memory_index_bytes", "Bytes of table parts copied into memory indexes.", "gauge",
+                         [store] { return MetricSamples{{{}, static_cast<double>(store->memory_index_bytes_in_use())}}; });
+  if (ingest_->takes_streams()) AddStreamMetrics();
   metrics_->AddCollected("predstore_process_resident_memory_bytes", "Resident memory of the server process.", "gauge",
                          [] { return MetricSamples{{{}, static_cast<double>(ProcessResidentBytes())}}; });
   metrics_->AddCollected("predstore_process_open_fds", "Open file descriptors of the server process.", "gauge",
                          [] { return MetricSamples{{{}, static_cast<double>(ProcessOpenFiles())}}; });
+}
+
+void PredstoreServer::AddStreamMetrics() {
+  // Each family reads every source's committed state at scrape time.
+  auto per_source = [lookups = lookups_.get(), ingest = ingest_.get()](auto value) {
+    return [lookups, ingest, value] {
+      MetricSamples samples;
+      const int64_t now_micros = absl::ToUnixMicros(absl::Now());
+      for (const auto& snapshot : lookups->Tables()) {
+        absl::StatusOr<IngestStatusAnswer> status = ingest->Status(snapshot->table());
+        if (!status.ok()) continue;
+        for (const auto& [source, state] : status->sources) {
+          if (std::optional<double> v = value(state, now_micros)) {
+            samples.push_back({{{"table", snapshot->table()}, {"source", source}}, *v});
+          }
+        }
+      }
+      return samples;
+    };
+  };
+  auto count = [](uint64_t SourceState::*field) {
+    return [field](const SourceState& state, int64_t) { return std::optional<double>(state.*field); };
+  };
+  metrics_->AddCollected("predstore_stream_events_applied_total", "Stream events applied, by table and source.",
+                         "counter", per_source(count(&SourceState::applied)));
+  metrics_->AddCollected("predstore_stream_events_late_total",
+                         "Stream events older than the watermark, dead-lettered, by table and source.", "counter",
+                         per_source(count(&SourceState::late)));
+  metrics_->AddCollected("predstore_stream_events_duplicate_total",
+                         "Stream events already stored (replays), by table and source.", "counter",
+                         per_source(count(&SourceState::duplicates)));
+  metrics_->AddCollected(
+      "predstore_stream_watermark_lag_seconds",
+      "Seconds between now and each source's watermark (its newest event time minus the allowed lateness).", "gauge",
+      per_source([](const SourceState& state, int64_t now_micros) -> std::optional<double> {
+        if (state.watermark_micros == INT64_MIN) return std::nullopt;  // no event yet
+        return static_cast<double>(now_micros - state.watermark_micros) / 1e6;
+      }));
 }
 
 int PredstoreServer::http_port() const { return http_ ? http_->port() : 0; }

@@ -50,9 +50,15 @@ struct ServerOptions {
   int max_message_bytes = 4 << 20;
   // Bearer token for the Admin service; empty: no check. Default empty.
   std::string admin_token;
-  // TLS from PEM files, re-read every `refresh_seconds` so a renewed
-  // certificate is served without a restart; with `client_ca`, clients
-  // must present a certificate it signed (mTLS). Unset: plaintext.
+  // Bearer token every data-plane call (the Predictions service, the HTTP
+  // front end's lookups and invocations) must carry; the admin token is
+  // accepted too. Empty: no check. Health, /ping, /version and /metrics
+  // stay open for probes and scrapers. Default empty.
+  std::string data_token;
+  // TLS for both front ends from PEM files, re-read every
+  // `refresh_seconds` so a renewed certificate is served without a restart;
+  // with `client_ca`, clients must present a certificate it signed (mTLS).
+  // Unset: plaintext.
   struct TlsFiles {
     std::string cert;
     std::string key;
@@ -61,7 +67,7 @@ struct ServerOptions {
   };
   std::optional<TlsFiles> tls;
   // host:port of the HTTP/JSON front end (http_front_end.h); empty: none.
-  // Plaintext (TLS for HTTP is not built yet).
+  // It serves TLS (and mTLS) from the same files as gRPC when `tls` is set.
   std::string http_listen;
   // The models:/ URI the HTTP front end's POST /invocations scores with
   // (MLflow's scoring protocol); empty: none. Needs model_registry.
@@ -113,8 +119,10 @@ class PredstoreServer {
   PredstoreServer() = default;
   void WatchManifests();
 
-  // Adds the gauges read at scrape time: tables, models, the process.
+  // Adds the gauges read at scrape time: tables, models, the block cache
+  // and memory indexes, stream sources, the process.
   void AddCollectedMetrics();
+  void AddStreamMetrics();
 
   ServerOptions options_;
   std::unique_ptr<MetricsRegistry> metrics_;

@@ -1,10 +1,20 @@
 #include "core/model/scoring_batcher.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace predstore {
 
 ScoringBatcher::ScoringBatcher(BatchingOptions options) : options_(options) {
+  if (MetricsRegistry* metrics = options_.metrics) {
+    batch_rows_ = metrics->GetHistogram("predstore_scoring_batch_rows", "Rows per XGBoost call (a batch of requests).",
+                                        {}, {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384});
+    scoring_seconds_ = metrics->GetHistogram("predstore_scoring_duration_seconds", "Duration of each XGBoost call.",
+                                             {}, LatencySecondsBuckets());
+    metrics->AddCollected("predstore_scoring_queue_depth", "Scoring requests waiting for a scorer.", "gauge", [this] {
+      return MetricSamples{{{}, static_cast<double>(queued_requests())}};
+    });
+  }
   if (!batching()) return;
   for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { RunWorker(); });
 }
@@ -36,10 +46,8 @@ void ScoringBatcher::Submit(std::shared_ptr<const ServedModel> model, OutputKind
     queued_.notify_all();  // a worker waiting to fill a batch may be for another model
     return;
   }
-  batches_scored_.fetch_add(1, std::memory_order_relaxed);
-  requests_scored_.fetch_add(1, std::memory_order_relaxed);
   std::vector<float> outputs;
-  absl::Status status = model->scorer->Predict(rows, &outputs, kind);
+  absl::Status status = Predict(*model, kind, rows, 1, &outputs);
   if (batching()) {
     std::lock_guard<std::mutex> lock(mutex_);
     --scoring_;
@@ -91,11 +99,9 @@ void ScoringBatcher::RunWorker() {
 
 void ScoringBatcher::Score(std::vector<Request>& batch, size_t total_rows) {
   const ServedModel& model = *batch.front().model;
-  batches_scored_.fetch_add(1, std::memory_order_relaxed);
-  requests_scored_.fetch_add(batch.size(), std::memory_order_relaxed);
   if (batch.size() == 1) {
     std::vector<float> outputs;
-    absl::Status status = model.scorer->Predict(batch.front().rows, &outputs, batch.front().kind);
+    absl::Status status = Predict(model, batch.front().kind, batch.front().rows, 1, &outputs);
     batch.front().done(std::move(status), std::move(outputs));
     return;
   }
@@ -103,7 +109,7 @@ void ScoringBatcher::Score(std::vector<Request>& batch, size_t total_rows) {
   rows.reserve(total_rows * model.features.size());
   for (const Request& request : batch) rows.insert(rows.end(), request.rows.begin(), request.rows.end());
   std::vector<float> outputs;
-  const absl::Status status = model.scorer->Predict(rows, &outputs, batch.front().kind);
+  const absl::Status status = Predict(model, batch.front().kind, rows, batch.size(), &outputs);
   const size_t width = model.features.size();
   const size_t per_row = model.scorer->outputs_per_row(batch.front().kind);
   size_t offset = 0;
@@ -116,6 +122,23 @@ void ScoringBatcher::Score(std::vector<Request>& batch, size_t total_rows) {
     }
     offset += count;
   }
+}
+
+absl::Status ScoringBatcher::Predict(const ServedModel& model, OutputKind kind, const std::vector<float>& rows,
+                                     size_t requests, std::vector<float>* outputs) {
+  batches_scored_.fetch_add(1, std::memory_order_relaxed);
+  requests_scored_.fetch_add(requests, std::memory_order_relaxed);
+  if (scoring_seconds_ == nullptr) return model.scorer->Predict(rows, outputs, kind);
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status status = model.scorer->Predict(rows, outputs, kind);
+  scoring_seconds_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  batch_rows_->Observe(static_cast<double>(rows.size() / std::max<size_t>(1, model.features.size())));
+  return status;
+}
+
+size_t ScoringBatcher::queued_requests() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queue_.size();
 }
 
 }  // namespace predstore

@@ -27,6 +27,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "core/base/metrics.h"
 #include "core/model/served_model.h"
 
 namespace predstore {
@@ -35,6 +36,10 @@ struct BatchingOptions {
   size_t max_batch_rows = 256;
   std::chrono::microseconds max_wait{0};
   int workers = 2;
+  // Where each XGBoost call's rows and duration, and the queue depth, are
+  // recorded (predstore_scoring_*); null: nowhere. The registry must
+  // outlive the batcher, and not be scraped once the batcher is gone.
+  MetricsRegistry* metrics = nullptr;
 };
 
 class ScoringBatcher {
@@ -58,6 +63,8 @@ class ScoringBatcher {
   // the mean batch size).
   uint64_t batches_scored() const { return batches_scored_.load(std::memory_order_relaxed); }
   uint64_t requests_scored() const { return requests_scored_.load(std::memory_order_relaxed); }
+  // Requests waiting for a scorer now.
+  size_t queued_requests() const;
 
  private:
   struct Request {
@@ -72,9 +79,14 @@ class ScoringBatcher {
   // reaches the cap.
   void TakeSameModel(const ServedModel* model, OutputKind kind, std::vector<Request>* batch, size_t* rows);
   void Score(std::vector<Request>& batch, size_t total_rows);
+  // One XGBoost call for `requests` requests, counted and timed.
+  absl::Status Predict(const ServedModel& model, OutputKind kind, const std::vector<float>& rows, size_t requests,
+                       std::vector<float>* outputs);
 
   const BatchingOptions options_;
-  std::mutex mutex_;
+  Histogram* batch_rows_ = nullptr;        // null without metrics
+  Histogram* scoring_seconds_ = nullptr;   // null without metrics
+  mutable std::mutex mutex_;
   std::condition_variable queued_;
   std::deque<Request> queue_;
   bool stopping_ = false;

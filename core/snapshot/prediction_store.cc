@@ -12,6 +12,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "rocksdb/perf_context.h"
+#include "rocksdb/statistics.h"
 #include "rocksdb/perf_level.h"
 
 namespace predstore {
@@ -330,6 +331,9 @@ PredictionStore::PredictionStore(StoreOptions options)
     : options_(std::move(options)), resources_(std::make_unique<Resources>()) {
   resources_->block_cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
   resources_->options = internal::PredictionTableOptions(resources_->block_cache);
+  // Tickers only: a per-core relaxed add each, no timers or histograms.
+  resources_->options.statistics = rocksdb::CreateDBStatistics();
+  resources_->options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
 }
 
 PredictionStore::~PredictionStore() = default;
@@ -360,6 +364,14 @@ std::vector<std::shared_ptr<const TableSnapshot>> PredictionStore::Tables() cons
 }
 
 uint64_t PredictionStore::memory_index_bytes_in_use() const { return resources_->memory_used->load(); }
+
+PredictionStore::BlockCacheReading PredictionStore::block_cache_reading() const {
+  const rocksdb::Statistics& statistics = *resources_->options.statistics;
+  return {.usage_bytes = resources_->block_cache->GetUsage(),
+          .capacity_bytes = resources_->block_cache->GetCapacity(),
+          .hits = statistics.getTickerCount(rocksdb::BLOCK_CACHE_HIT),
+          .misses = statistics.getTickerCount(rocksdb::BLOCK_CACHE_MISS)};
+}
 
 void PredictionStore::Publish(std::shared_ptr<const Catalog> catalog) {
   catalog_.store(std::move(catalog), std::memory_order_release);

@@ -157,6 +157,18 @@ class PredictionStore {
   // Bytes of StoreOptions::memory_index_bytes in use by open parts.
   uint64_t memory_index_bytes_in_use() const;
 
+  // The block cache shared by all tables: bytes held, its capacity, and
+  // block reads it answered or missed since the store opened (RocksDB's
+  // BLOCK_CACHE_HIT and BLOCK_CACHE_MISS tickers; lookups answered by a
+  // memory index read no block).
+  struct BlockCacheReading {
+    uint64_t usage_bytes = 0;
+    uint64_t capacity_bytes = 0;
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+  BlockCacheReading block_cache_reading() const;
+
   // Re-reads manifests (one table, or all when `table` is empty) and swaps
   // in each table whose active version changed. Returns the snapshots now
   // served. kNotFound for an unknown table; a table that fails to open

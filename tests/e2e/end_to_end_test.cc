@@ -16,6 +16,7 @@
 #include "tests/e2e/forecast_requests.h"
 #include "tests/e2e/subprocess.h"
 #include "tests/support/scratch_dir.h"
+#include "tests/support/test_certificates.h"
 
 namespace predstore::testing {
 namespace {
@@ -478,35 +479,150 @@ TEST_F(EndToEndTest, AdminCredentialsAreCheckedStrictly) {
   }
 }
 
-// A CA and certificates made with openssl for one test: ca (which signs
-// server, for 127.0.0.1, and client), and other_ca (which signs renewed, a
-// server certificate for 127.0.0.1 too). Returns false if openssl failed.
-bool MakeCertificates(const fs::path& dir) {
-  auto run = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), "/usr/bin/openssl");
-    ProgramResult result = RunProgram(args);
-    if (result.exit_code != 0) ADD_FAILURE() << "openssl failed: " << result.err;
-    return result.exit_code == 0;
+TEST_F(EndToEndTest, DataTokenGuardsEveryDataCallOnBothFrontEnds) {
+  WriteTaggedCsv(File("a.csv"), 10, 1);
+  ASSERT_EQ(Load("forecasts", {File("a.csv").string()}).exit_code, 0);
+  const auto private_file = fs::perms::owner_read | fs::perms::owner_write;
+  for (const auto& [name, token] : {std::pair{"data_token", "d4ta\r\n"}, std::pair{"admin_token", "adm1n\n"}}) {
+    std::ofstream(File(name), std::ios::trunc) << token;
+    fs::permissions(File(name), private_file);
+  }
+  ServerProcess server(data(), {"--data_token_file=" + File("data_token").string(),
+                                "--admin_token_file=" + File("admin_token").string(), "--http_listen=127.0.0.1:0",
+                                "--http_port_file=" + File("http_port").string()});
+  ASSERT_TRUE(server.started());
+  int http_port = 0;
+  std::ifstream(File("http_port")) >> http_port;
+  ASSERT_GT(http_port, 0);
+
+  // gRPC: every Predictions method refuses a call without an accepted token
+  // and answers one with the data or the admin token.
+  auto channel = grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials());
+  auto predictions = v1::Predictions::NewStub(channel);
+  auto codes_with = [&](const std::string& authorization) {
+    auto prepare = [&](grpc::ClientContext* context) {
+      if (!authorization.empty()) context->AddMetadata("authorization", authorization);
+    };
+    std::vector<grpc::StatusCode> codes;
+    {
+      grpc::ClientContext context;
+      prepare(&context);
+      v1::LookupResponse response;
+      codes.push_back(predictions->Lookup(&context, LookupOf("forecasts", 1, 1, 1), &response).error_code());
+    }
+    {
+      grpc::ClientContext context;
+      prepare(&context);
+      v1::BatchLookupRequest request;
+      request.set_table("forecasts");
+      v1::BatchLookupResponse response;
+      codes.push_back(predictions->BatchLookup(&context, request, &response).error_code());
+    }
+    {
+      grpc::ClientContext context;
+      prepare(&context);
+      v1::ListTablesResponse response;
+      codes.push_back(predictions->ListTables(&context, v1::ListTablesRequest(), &response).error_code());
+    }
+    {
+      grpc::ClientContext context;
+      prepare(&context);
+      v1::GetTableRequest request;
+      request.set_table("forecasts");
+      v1::TableInfo response;
+      codes.push_back(predictions->GetTable(&context, request, &response).error_code());
+    }
+    {
+      grpc::ClientContext context;
+      prepare(&context);
+      v1::ListModelsResponse response;
+      codes.push_back(predictions->ListModels(&context, v1::ListModelsRequest(), &response).error_code());
+    }
+    {
+      grpc::ClientContext context;
+      prepare(&context);
+      v1::ScanRequest request;
+      request.set_table("forecasts");
+      auto reader = predictions->Scan(&context, request);
+      v1::ScanResponse response;
+      while (reader->Read(&response)) {
+      }
+      codes.push_back(reader->Finish().error_code());
+    }
+    {
+      grpc::ClientContext context;
+      prepare(&context);
+      auto stream = predictions->LookupStream(&context);
+      stream->WritesDone();
+      v1::StreamLookupResponse response;
+      while (stream->Read(&response)) {
+      }
+      codes.push_back(stream->Finish().error_code());
+    }
+    return codes;
   };
-  const std::string key = "ec", curve = "ec_paramgen_curve:prime256v1";
-  auto path = [&](const std::string& name) { return (dir / name).string(); };
-  std::ofstream(dir / "san.cnf") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
-  for (const std::string ca : {"ca", "other_ca"}) {
-    if (!run({"req", "-x509", "-newkey", key, "-pkeyopt", curve, "-nodes", "-keyout", path(ca + ".key"), "-out",
-              path(ca + ".pem"), "-days", "2", "-subj", "/CN=" + ca})) {
-      return false;
-    }
+  const std::vector<grpc::StatusCode> refused(7, grpc::StatusCode::UNAUTHENTICATED);
+  for (const std::string wrong : {"", "d4ta", "Bearer d4t", "Bearer d4ta ", "Basic d4ta", "Bearer D4TA"}) {
+    EXPECT_EQ(codes_with(wrong), refused) << "'" << wrong << "'";
   }
-  for (const std::string leaf : {"server", "client", "renewed"}) {
-    const std::string ca = leaf == "renewed" ? "other_ca" : "ca";
-    if (!run({"req", "-newkey", key, "-pkeyopt", curve, "-nodes", "-keyout", path(leaf + ".key"), "-out",
-              path(leaf + ".csr"), "-subj", "/CN=" + leaf}) ||
-        !run({"x509", "-req", "-in", path(leaf + ".csr"), "-CA", path(ca + ".pem"), "-CAkey", path(ca + ".key"),
-              "-CAcreateserial", "-out", path(leaf + ".pem"), "-days", "2", "-extfile", path("san.cnf")})) {
-      return false;
-    }
+  for (const std::string accepted : {"Bearer d4ta", "bearer d4ta", "Bearer adm1n"}) {
+    const std::vector<grpc::StatusCode> codes = codes_with(accepted);
+    EXPECT_EQ(std::count(codes.begin(), codes.end(), grpc::StatusCode::UNAUTHENTICATED), 0) << accepted;
+    EXPECT_EQ(codes[0], grpc::StatusCode::OK) << accepted;
   }
-  return true;
+  // The data token is not an admin token.
+  {
+    auto admin = v1::Admin::NewStub(channel);
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer d4ta");
+    v1::RefreshTablesResponse response;
+    EXPECT_EQ(admin->RefreshTables(&context, v1::RefreshTablesRequest(), &response).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // Probes need no token.
+  PredstoreClient anonymous(ClientFor(server.target()));
+  absl::StatusOr<bool> serving = anonymous.IsServing("predstore.v1.Predictions");
+  ASSERT_TRUE(serving.ok()) << serving.status();
+  EXPECT_TRUE(*serving);
+
+  // The CLI takes the token from a file.
+  ProgramResult without = RunProgram({CliBinary(), "--server=" + server.target(), "tables"});
+  EXPECT_EQ(without.exit_code, 1);
+  EXPECT_THAT(without.err, HasSubstr("UNAUTHENTICATED"));
+  ProgramResult with = RunProgram(
+      {CliBinary(), "--server=" + server.target(), "--data_token_file=" + File("data_token").string(), "tables"});
+  EXPECT_EQ(with.exit_code, 0) << with.err;
+  EXPECT_THAT(with.out, HasSubstr("forecasts"));
+
+  // HTTP: 401 with WWW-Authenticate on the data routes, in each route's
+  // error shape; health, version and metrics stay open.
+  auto curl = [&](const std::string& method, const std::string& path, const std::string& authorization) {
+    std::vector<std::string> args = {"/usr/bin/curl", "-s", "-i", "-X", method,
+                                     "http://127.0.0.1:" + std::to_string(http_port) + path};
+    if (!authorization.empty()) args.insert(args.end(), {"-H", "Authorization: " + authorization});
+    if (method == "POST") {
+      args.insert(args.end(), {"-H", "Content-Type: application/json", "--data-binary",
+                               R"({"key":[{"column":"store_id","value":{"int64Value":"1"}},)"
+                               R"({"column":"item_id","value":{"int64Value":"1"}},)"
+                               R"({"column":"horizon_days","value":{"int64Value":"1"}}]})"});
+    }
+    return RunProgram(args).out;
+  };
+  for (const auto& [method, path] : {std::pair{"GET", "/v1/tables"}, std::pair{"GET", "/v1/tables/forecasts"},
+                                     std::pair{"POST", "/v1/tables/forecasts:lookup"}}) {
+    const std::string refused_answer = curl(method, path, "Bearer wrong");
+    EXPECT_THAT(refused_answer, HasSubstr("HTTP/1.1 401")) << path;
+    EXPECT_THAT(refused_answer, HasSubstr("WWW-Authenticate: Bearer")) << path;
+    EXPECT_THAT(refused_answer, HasSubstr(R"("code":401)")) << path;
+    EXPECT_THAT(curl(method, path, ""), HasSubstr("HTTP/1.1 401")) << path;
+    EXPECT_THAT(curl(method, path, "Bearer d4ta"), HasSubstr("HTTP/1.1 200")) << path;
+  }
+  const std::string invocation = curl("POST", "/serving-endpoints/m/invocations", "");
+  EXPECT_THAT(invocation, HasSubstr("HTTP/1.1 401"));
+  EXPECT_THAT(invocation, HasSubstr(R"("error_code": "UNAUTHENTICATED")"));
+  for (const std::string open : {"/ping", "/health/live", "/health/ready", "/version", "/metrics"}) {
+    EXPECT_THAT(curl("GET", open, ""), HasSubstr("HTTP/1.1 200")) << open;
+  }
 }
 
 TEST_F(EndToEndTest, TlsAndMutualTls) {
@@ -514,7 +630,7 @@ TEST_F(EndToEndTest, TlsAndMutualTls) {
   ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
   const fs::path certs = File("certs");
   fs::create_directories(certs);
-  ASSERT_TRUE(MakeCertificates(certs));
+  ASSERT_TRUE(test_support::MakeTestCertificates(certs));
   auto pem = [&](const std::string& name) { return (certs / name).string(); };
   auto health = [&](const ServerProcess& server, std::vector<std::string> flags) {
     flags.insert(flags.begin(), {CliBinary(), "--server=" + server.target(), "--timeout_ms=3000"});
@@ -554,8 +670,26 @@ TEST_F(EndToEndTest, TlsAndMutualTls) {
   {
     // mTLS: a client without a certificate signed by the CA is refused.
     ServerProcess server(data(), {"--tls_cert=" + pem("server.pem"), "--tls_key=" + pem("server.key"),
-                                  "--tls_client_ca=" + pem("ca.pem")});
+                                  "--tls_client_ca=" + pem("ca.pem"), "--http_listen=127.0.0.1:0",
+                                  "--http_port_file=" + File("http_port").string()});
     ASSERT_TRUE(server.started());
+    // The HTTP front end serves TLS from the same files, with the same mTLS.
+    int http_port = 0;
+    std::ifstream(File("http_port")) >> http_port;
+    auto curl = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), {"/usr/bin/curl", "-s", "-o", "-", "-w", " %{http_code}"});
+      args.push_back("https://127.0.0.1:" + std::to_string(http_port) + "/v1/tables/t");
+      return RunProgram(args);
+    };
+    ProgramResult https = curl({"--cacert", pem("ca.pem"), "--cert", pem("client.pem"), "--key", pem("client.key")});
+    EXPECT_EQ(https.exit_code, 0) << https.err;
+    EXPECT_THAT(https.out, HasSubstr(R"("name":"t")"));
+    EXPECT_THAT(https.out, HasSubstr(" 200"));
+    EXPECT_NE(curl({"--cacert", pem("ca.pem")}).exit_code, 0);  // no client certificate
+    EXPECT_NE(curl({"--cacert", pem("other_ca.pem"), "--cert", pem("client.pem"), "--key", pem("client.key")}).exit_code,
+              0);  // a CA that did not sign the server's certificate
+    EXPECT_NE(RunProgram({"/usr/bin/curl", "-s", "http://127.0.0.1:" + std::to_string(http_port) + "/health"}).out,
+              R"({"status":"ready"})");  // plaintext gets no answer
     ProgramResult with_cert =
         health(server, {"--tls_ca=" + pem("ca.pem"), "--tls_cert=" + pem("client.pem"), "--tls_key=" + pem("client.key")});
     EXPECT_EQ(with_cert.exit_code, 0) << with_cert.err;

@@ -11,6 +11,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/forecast_requests.h"
+#include "tests/e2e/metrics_scrape.h"
 #include "tests/e2e/subprocess.h"
 #include "tests/support/scratch_dir.h"
 
@@ -153,13 +154,6 @@ TEST_F(HttpFrontEndTest, ErrorsHaveTheirStatusAndNameTheField) {
   EXPECT_EQ(Curl("POST", "/v1/tables/forecasts:lookup", std::string(5 << 20, ' ')).status, 413);
 }
 
-// The value of the sample `series` (name and labels exactly as exposed) in a
-// scrape, or -1 when absent.
-double SampleOf(const std::string& scrape, const std::string& series) {
-  const size_t at = scrape.find("\n" + series + " ");
-  return at == std::string::npos ? -1 : std::atof(scrape.c_str() + at + series.size() + 2);
-}
-
 TEST_F(HttpFrontEndTest, MetricsParseAndEachCounterMovesWithItsEvent) {
   PredstoreClient client(ClientFor(server_->target()));
   auto scrape = [&] {
@@ -212,6 +206,18 @@ TEST_F(HttpFrontEndTest, MetricsParseAndEachCounterMovesWithItsEvent) {
   EXPECT_EQ(SampleOf(after, R"(predstore_table_rows{table="forecasts"})"), static_cast<double>(rows_.size()));
   EXPECT_EQ(SampleOf(after, R"(predstore_table_snapshot_version{table="forecasts"})"), 1);
   EXPECT_GE(SampleOf(after, R"(predstore_table_snapshot_age_seconds{table="forecasts"})"), 0);
+  // A scan reads RocksDB blocks (lookups read the memory index).
+  const auto block_reads = [](const std::string& scrape) {
+    return SampleOf(scrape, "predstore_block_cache_hits_total") + SampleOf(scrape, "predstore_block_cache_misses_total");
+  };
+  v1::ScanRequest scan;
+  scan.set_table("forecasts");
+  ASSERT_TRUE(client.Scan(scan, [](const v1::ScanResponse&) {}).ok());
+  const std::string scanned = scrape();
+  EXPECT_GT(block_reads(scanned), block_reads(after));
+  EXPECT_EQ(SampleOf(after, "predstore_block_cache_capacity_bytes"), 256 << 20);
+  EXPECT_GT(SampleOf(after, "predstore_block_cache_usage_bytes"), 0);
+  EXPECT_GT(SampleOf(after, "predstore_memory_index_bytes"), 0);
   EXPECT_GT(SampleOf(after, "predstore_process_resident_memory_bytes"), 1 << 20);
   EXPECT_GT(SampleOf(after, "predstore_process_open_fds"), 3);
 }

@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/e2e/forecast_requests.h"
+#include "tests/e2e/metrics_scrape.h"
 #include "tests/e2e/subprocess.h"
 #include "tests/support/scratch_dir.h"
 
@@ -133,6 +134,12 @@ TEST_F(MlflowScoringTest, EveryBodyShapeAnswersByteForByteAsMLflowsScoringServer
     }
   }
   EXPECT_EQ(checked, static_cast<int>(requests_->size()) * 6);
+  // Every invocation was one XGBoost call of its rows, counted and timed.
+  const std::string scrape = ScrapeMetrics(http_port_);
+  EXPECT_EQ(SampleOf(scrape, "predstore_scoring_batch_rows_count"), checked);
+  EXPECT_EQ(SampleOf(scrape, "predstore_scoring_duration_seconds_count"), checked);
+  EXPECT_GT(SampleOf(scrape, "predstore_scoring_duration_seconds_sum"), 0);
+  EXPECT_EQ(SampleOf(scrape, "predstore_scoring_queue_depth"), 0);
 }
 
 TEST_F(MlflowScoringTest, RowsMLflowRefusesAre400NamingTheFeatureInMLflowsErrorShape) {

@@ -30,6 +30,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/e2e/forecast_requests.h"
+#include "tests/e2e/metrics_scrape.h"
 #include "tests/e2e/subprocess.h"
 #include "tests/e2e/xgboost_reference.h"
 #include "tests/support/scratch_dir.h"
@@ -926,8 +927,11 @@ TEST_F(StreamAsOfTest, BatchLookupMixesStreamSnapshotAndMissingKeys) {
 TEST_F(StreamingTest, EventsOlderThanTheWatermarkAreDeadLetteredAndCounted) {
   LoadForecasts(data(), 100);
   const fs::path dead_letters = Path("late.jsonl");
-  ServerProcess server(data(), {"--ingest", "--allowed_lateness_s=60", "--dead_letter_file=" + dead_letters.string()});
+  ServerProcess server(data(), {"--ingest", "--allowed_lateness_s=60", "--dead_letter_file=" + dead_letters.string(),
+                                "--http_listen=127.0.0.1:0", "--http_port_file=" + Path("http_port").string()});
   ASSERT_TRUE(server.started());
+  int http_port = 0;
+  std::ifstream(Path("http_port")) >> http_port;
   const int64_t t = (NowMicros() / kSecond - 600) * kSecond;
   auto key = [](int i) { return Key{950, i, 1}; };
   const std::vector<Event> events = {
@@ -963,6 +967,15 @@ TEST_F(StreamingTest, EventsOlderThanTheWatermarkAreDeadLetteredAndCounted) {
   EXPECT_EQ(CountsOf(source), reference.counts());
   EXPECT_EQ(source.max_event_time_micros(), t + 10 * kSecond);
   EXPECT_EQ(source.watermark_micros(), t - 50 * kSecond);
+  // The same counts in /metrics, and the watermark's lag behind the clock.
+  const std::string scrape = ScrapeMetrics(http_port);
+  const std::string labels = R"({table="forecasts",source="clock"})";
+  EXPECT_EQ(SampleOf(scrape, "predstore_stream_events_applied_total" + labels), 5);
+  EXPECT_EQ(SampleOf(scrape, "predstore_stream_events_late_total" + labels), 2);
+  EXPECT_EQ(SampleOf(scrape, "predstore_stream_events_duplicate_total" + labels), 0);
+  const double lag = SampleOf(scrape, "predstore_stream_watermark_lag_seconds" + labels);
+  EXPECT_GE(lag, 650);
+  EXPECT_LT(lag, 650 + 120);
 
   // One dead-letter line per late event, naming it and the reason.
   std::vector<nlohmann::json> dead;

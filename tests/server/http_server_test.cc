@@ -1,7 +1,8 @@
 // HttpServer (server/http_server.h) on loopback: the real curl binary for
 // what clients see (status codes, keep-alive reuse, limits, error bodies),
 // and raw sockets for what curl will not send (pipelining, malformed and
-// oversized requests, clients that vanish) and for graceful shutdown.
+// oversized requests, clients that vanish) and for graceful shutdown. TLS
+// with certificates made by the openssl binary.
 #include "server/http_server.h"
 
 #include <arpa/inet.h>
@@ -25,6 +26,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_certificates.h"
 
 namespace predstore {
 namespace {
@@ -32,17 +34,17 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
-struct CurlResult {
+struct CommandResult {
   int exit_code = -1;
-  std::string out;
+  std::string out;  // stdout and stderr
 };
 
-// Runs /usr/bin/curl over HTTP/1.1 with no proxy; returns its stdout.
-CurlResult Curl(const std::string& args) {
-  const std::string command = "/usr/bin/curl -sS --http1.1 --noproxy '*' --max-time 5 " + args + " 2>&1";
-  CurlResult result;
-  FILE* pipe = popen(command.c_str(), "r");
+// Runs `command` in the shell.
+CommandResult RunShell(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return result;
   char buffer[4096];
   std::size_t n;
@@ -50,6 +52,11 @@ CurlResult Curl(const std::string& args) {
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// Runs /usr/bin/curl over HTTP/1.1 with no proxy.
+CommandResult Curl(const std::string& args) {
+  return RunShell("/usr/bin/curl -sS --http1.1 --noproxy '*' --max-time 5 " + args);
 }
 
 struct RawResponse {
@@ -186,7 +193,7 @@ class HttpServerTest : public ::testing::Test {
     });
     ASSERT_TRUE(server_->Start().ok());
     ASSERT_GT(server_->port(), 0);
-    base_ = "http://127.0.0.1:" + std::to_string(server_->port());
+    base_ = (options.tls ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(server_->port());
   }
 
   void Signal() {
@@ -211,7 +218,7 @@ class HttpServerTest : public ::testing::Test {
 
 TEST_F(HttpServerTest, CurlGetsImmediateJson) {
   StartServer();
-  const CurlResult result = Curl("-i " + base_ + "/v1/ping");
+  const CommandResult result = Curl("-i " + base_ + "/v1/ping");
   EXPECT_EQ(result.exit_code, 0) << result.out;
   EXPECT_THAT(result.out, HasSubstr("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(result.out, HasSubstr("Content-Type: application/json\r\n"));
@@ -221,15 +228,15 @@ TEST_F(HttpServerTest, CurlGetsImmediateJson) {
 
 TEST_F(HttpServerTest, CurlReusesTheConnectionAcrossTwoUrls) {
   StartServer();
-  const CurlResult result = Curl("-o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\\n' " + base_ +
-                                 "/v1/ping " + base_ + "/v1/tables/a");
+  const CommandResult result = Curl("-o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\\n' " + base_ +
+                                    "/v1/ping " + base_ + "/v1/tables/a");
   EXPECT_EQ(result.exit_code, 0) << result.out;
   EXPECT_EQ(result.out, "200 1\n200 0\n");  // the second transfer opened no connection
 }
 
 TEST_F(HttpServerTest, CurlGetsAnAsyncAnswer) {
   StartServer();
-  const CurlResult result = Curl("-i " + base_ + "/v1/slow");
+  const CommandResult result = Curl("-i " + base_ + "/v1/slow");
   EXPECT_THAT(result.out, HasSubstr("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(result.out, HasSubstr("Retry-After: 1\r\n"));
   EXPECT_THAT(result.out, HasSubstr("\r\n\r\nslow done"));
@@ -237,7 +244,7 @@ TEST_F(HttpServerTest, CurlGetsAnAsyncAnswer) {
 
 TEST_F(HttpServerTest, CurlPostIsEchoed) {
   StartServer();
-  CurlResult result =
+  CommandResult result =
       Curl("-H 'Content-Type: text/plain' --data-binary 'hello there' -w ' %{http_code}' " + base_ + "/v1/echo");
   EXPECT_EQ(result.out, "hello there 200");
   // Expect: 100-continue is answered at once (curl would wait a second).
@@ -253,7 +260,7 @@ TEST_F(HttpServerTest, CurlBodyOverTheLimitIs413) {
       std::filesystem::temp_directory_path() / ("http_server_test_" + std::to_string(getpid()) + ".bin");
   std::ofstream(file) << std::string(100 << 10, 'x');
   for (const std::string expect : {"", "-H 'Expect: 100-continue' "}) {
-    const CurlResult result =
+    const CommandResult result =
         Curl(expect + "--data-binary @" + file.string() + " -w ' %{http_code}' " + base_ + "/v1/echo");
     EXPECT_EQ(result.out, R"({"error":{"code":413,"message":"request body exceeds 65536 bytes"}} 413)") << expect;
   }
@@ -264,13 +271,13 @@ TEST_F(HttpServerTest, CurlBodyOverTheLimitIs413) {
 
 TEST_F(HttpServerTest, CurlUnknownPathIs404WithJson) {
   StartServer();
-  const CurlResult result = Curl("-w ' %{http_code} %{content_type}' " + base_ + "/x");
+  const CommandResult result = Curl("-w ' %{http_code} %{content_type}' " + base_ + "/x");
   EXPECT_EQ(result.out, R"({"error":{"code":404,"message":"no route for GET /x"}} 404 application/json)");
 }
 
 TEST_F(HttpServerTest, CurlWrongMethodIs405WithAllow) {
   StartServer();
-  CurlResult result = Curl("-i -X POST " + base_ + "/v1/ping");
+  CommandResult result = Curl("-i -X POST " + base_ + "/v1/ping");
   EXPECT_THAT(result.out, HasSubstr("HTTP/1.1 405 Method Not Allowed\r\n"));
   EXPECT_THAT(result.out, HasSubstr("Allow: GET, HEAD\r\n"));
   EXPECT_THAT(result.out, HasSubstr(R"({"error":{"code":405,"message":"method POST is not allowed for /v1/ping"}})"));
@@ -280,7 +287,7 @@ TEST_F(HttpServerTest, CurlWrongMethodIs405WithAllow) {
 
 TEST_F(HttpServerTest, CurlHeadOnAGetRoute) {
   StartServer();
-  const CurlResult result = Curl("-I " + base_ + "/v1/ping");
+  const CommandResult result = Curl("-I " + base_ + "/v1/ping");
   EXPECT_THAT(result.out, HasSubstr("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(result.out, HasSubstr("Content-Length: 11\r\n"));
   EXPECT_EQ(result.out.find("{\"ok\""), std::string::npos);
@@ -288,14 +295,14 @@ TEST_F(HttpServerTest, CurlHeadOnAGetRoute) {
 
 TEST_F(HttpServerTest, CurlConnectionCloseIsHonoured) {
   StartServer();
-  const CurlResult result = Curl("-i -H 'Connection: close' " + base_ + "/v1/ping");
+  const CommandResult result = Curl("-i -H 'Connection: close' " + base_ + "/v1/ping");
   EXPECT_THAT(result.out, HasSubstr("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(result.out, HasSubstr("Connection: close\r\n"));
 }
 
 TEST_F(HttpServerTest, PrefixRouteSeesPathQueryAndHeaders) {
   StartServer();
-  const CurlResult result = Curl("-H 'x-custom: abc' '" + base_ + "/v1/tables/t1/rows?k=1&v=2'");
+  const CommandResult result = Curl("-H 'x-custom: abc' '" + base_ + "/v1/tables/t1/rows?k=1&v=2'");
   EXPECT_EQ(result.out, "/v1/tables/t1/rows|k=1&v=2|abc");
   // The prefix itself without the trailing slash is not under it.
   EXPECT_EQ(Curl("-o /dev/null -w '%{http_code}' " + base_ + "/v1/tables").out, "404");
@@ -470,6 +477,174 @@ TEST_F(HttpServerTest, BadListenAddressesAreRefused) {
   StartServer();
   options.listen_address = "127.0.0.1:" + std::to_string(server_->port());
   EXPECT_EQ(HttpServer(options).Start().code(), absl::StatusCode::kUnavailable);
+}
+
+// TLS, with certificates made once for the suite by the openssl binary: ca
+// signs server (for 127.0.0.1) and client; other_ca signs renewed (for
+// 127.0.0.1 too).
+class HttpsServerTest : public HttpServerTest {
+ protected:
+  static void SetUpTestSuite() {
+    directory_ = new std::filesystem::path(std::filesystem::temp_directory_path() /
+                                           ("http_server_test_tls_" + std::to_string(getpid())));
+    std::filesystem::create_directories(*directory_);
+    certificates_made_ = test_support::MakeTestCertificates(*directory_);
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*directory_);
+    delete directory_;
+    directory_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(certificates_made_); }
+
+  static std::string Pem(const std::string& name) { return (*directory_ / name).string(); }
+
+  // TLS with the server certificate signed by ca.
+  static HttpServerOptions TlsOptions(const std::string& client_ca = "") {
+    HttpServerOptions options;
+    options.tls = HttpTlsFiles{Pem("server.pem"), Pem("server.key"), client_ca, std::chrono::seconds(1)};
+    return options;
+  }
+
+  // curl's answer to GET /v1/ping, trusting `ca`, with further `args`.
+  CommandResult Ping(const std::string& ca, const std::string& args = "") {
+    return Curl("--cacert " + Pem(ca) + " " + args + " " + base_ + "/v1/ping");
+  }
+
+ private:
+  static inline std::filesystem::path* directory_ = nullptr;
+  static inline bool certificates_made_ = false;
+};
+
+TEST_F(HttpsServerTest, CurlTrustingTheCaGetsJson) {
+  StartServer(TlsOptions());
+  CommandResult result = Ping("ca.pem", "-i");
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_THAT(result.out, HasSubstr("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(result.out, HasSubstr("\r\n\r\n{\"ok\":true}"));
+  // TLS 1.2 is enough.
+  result = Ping("ca.pem", "--tlsv1.2 --tls-max 1.2 -w ' %{http_code}'");
+  EXPECT_EQ(result.out, R"({"ok":true} 200)");
+  // Keep-alive, 100-continue and errors work as over plaintext.
+  result = Curl("--cacert " + Pem("ca.pem") + " -o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\\n' " +
+                base_ + "/v1/ping " + base_ + "/v1/x");
+  EXPECT_EQ(result.out, "200 1\n404 0\n");
+  result = Curl("--cacert " + Pem("ca.pem") + " -H 'Expect: 100-continue' --data-binary 'again' -w ' %{http_code}' " +
+                base_ + "/v1/echo");
+  EXPECT_EQ(result.out, "again 200");
+}
+
+TEST_F(HttpsServerTest, ResponsesThatCloseTheConnectionReachTheClient) {
+  StartServer(TlsOptions());  // 64 KiB body limit
+  std::ofstream(Pem("body.bin")) << std::string(100 << 10, 'x');
+  CommandResult result = Curl("--cacert " + Pem("ca.pem") + " --data-binary @" + Pem("body.bin") +
+                              " -w ' %{http_code}' " + base_ + "/v1/echo");
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_EQ(result.out, R"({"error":{"code":413,"message":"request body exceeds 65536 bytes"}} 413)");
+  result = Ping("ca.pem", "-i -H 'Connection: close'");
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_THAT(result.out, HasSubstr("Connection: close\r\n"));
+  EXPECT_THAT(result.out, HasSubstr("\r\n\r\n{\"ok\":true}"));
+}
+
+TEST_F(HttpsServerTest, CurlTrustingAnotherCaFailsTheHandshake) {
+  StartServer(TlsOptions());
+  const CommandResult result = Ping("other_ca.pem");
+  EXPECT_EQ(result.exit_code, 60) << result.out;  // CURLE_PEER_FAILED_VERIFICATION
+}
+
+TEST_F(HttpsServerTest, PlaintextRequestGetsNoHttpAnswer) {
+  StartServer(TlsOptions());
+  const CommandResult result = Curl("-i http://127.0.0.1:" + std::to_string(server_->port()) + "/v1/ping");
+  EXPECT_NE(result.exit_code, 0) << result.out;
+  EXPECT_THAT(result.out, Not(HasSubstr("HTTP/")));
+  EXPECT_EQ(Ping("ca.pem").out, R"({"ok":true})");  // TLS clients are still served
+}
+
+TEST_F(HttpsServerTest, SilentClientIsClosedAfterTheHandshakeTimeout) {
+  HttpServerOptions options = TlsOptions();
+  options.request_timeout = milliseconds(200);
+  StartServer(options);
+  RawClient client(server_->port());
+  ASSERT_TRUE(client.connected());
+  const auto start = steady_clock::now();
+  EXPECT_TRUE(client.ClosedByServer());
+  EXPECT_LT(steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+TEST_F(HttpsServerTest, MutualTlsNeedsAClientCertificateFromTheCa) {
+  StartServer(TlsOptions(Pem("ca.pem")));
+  CommandResult result = Ping("ca.pem", "--cert " + Pem("client.pem") + " --key " + Pem("client.key"));
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_EQ(result.out, R"({"ok":true})");
+  result = Ping("ca.pem");  // no client certificate
+  EXPECT_NE(result.exit_code, 0) << result.out;
+  EXPECT_THAT(result.out, Not(HasSubstr("ok")));
+  result = Ping("ca.pem", "--cert " + Pem("renewed.pem") + " --key " + Pem("renewed.key"));  // signed by other_ca
+  EXPECT_NE(result.exit_code, 0) << result.out;
+  EXPECT_THAT(result.out, Not(HasSubstr("ok")));
+}
+
+TEST_F(HttpsServerTest, RenewedCertificateIsServedWithoutRestart) {
+  // Served from copies, which are then replaced in place.
+  const auto overwrite = std::filesystem::copy_options::overwrite_existing;
+  std::filesystem::copy_file(Pem("server.pem"), Pem("live.pem"), overwrite);
+  std::filesystem::copy_file(Pem("server.key"), Pem("live.key"), overwrite);
+  HttpServerOptions options;
+  options.tls = HttpTlsFiles{Pem("live.pem"), Pem("live.key"), "", std::chrono::seconds(1)};
+  StartServer(options);
+  ASSERT_EQ(Ping("ca.pem").exit_code, 0);
+
+  // A half-written certificate is not loaded: once the files have been
+  // looked at again (a connection after `refresh`), the old one still serves.
+  std::ofstream(Pem("live.pem"), std::ios::trunc) << "-----BEGIN CERTIFICATE-----\nMIIB";
+  std::this_thread::sleep_for(options.tls->refresh + milliseconds(100));
+  CommandResult result = Ping("ca.pem");
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+
+  // A complete renewal, from another CA, is served to new connections.
+  std::filesystem::copy_file(Pem("renewed.key"), Pem("live.key"), overwrite);
+  std::filesystem::copy_file(Pem("renewed.pem"), Pem("live.pem"), overwrite);
+  const auto give_up = steady_clock::now() + std::chrono::seconds(5);
+  while ((result = Ping("other_ca.pem")).exit_code != 0 && steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_EQ(result.out, R"({"ok":true})");
+  EXPECT_EQ(Ping("ca.pem").exit_code, 60);
+}
+
+TEST_F(HttpsServerTest, StartRefusesFilesThatDoNotLoad) {
+  const auto refused = [](HttpTlsFiles files) {
+    HttpServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    options.tls = std::move(files);
+    HttpServer server(options);
+    const absl::Status status = server.Start();
+    EXPECT_EQ(server.port(), 0);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+    return std::string(status.message());
+  };
+  EXPECT_EQ(refused({Pem("server.pem"), Pem("missing.key"), ""}),
+            "TLS key '" + Pem("missing.key") + "': No such file or directory");
+  EXPECT_EQ(refused({Pem("missing.pem"), Pem("server.key"), ""}),
+            "TLS certificate '" + Pem("missing.pem") + "': No such file or directory");
+  EXPECT_EQ(refused({Pem("server.pem"), Pem("server.key"), Pem("missing_ca.pem")}),
+            "TLS client CA '" + Pem("missing_ca.pem") + "': No such file or directory");
+  const std::string mismatch = refused({Pem("server.pem"), Pem("client.key"), ""});
+  EXPECT_THAT(mismatch, HasSubstr(Pem("client.key")));
+  EXPECT_THAT(mismatch, HasSubstr("match"));
+}
+
+TEST_F(HttpsServerTest, ShutdownFinishesAnHttpsRequestInFlight) {
+  StartServer(TlsOptions());
+  CommandResult slow;
+  std::thread client([&] { slow = Curl("--cacert " + Pem("ca.pem") + " " + base_ + "/v1/slow"); });
+  EXPECT_TRUE(WaitHandled(1));
+  server_->Shutdown(steady_clock::now() + std::chrono::seconds(5));
+  client.join();
+  EXPECT_EQ(slow.exit_code, 0) << slow.out;
+  EXPECT_EQ(slow.out, "slow done");
 }
 
 }  // namespace

@@ -1,0 +1,34 @@
+// Bearer-token checks shared by the gRPC services and the HTTP front end:
+// the value of an "authorization" metadata entry or Authorization header is
+// "Bearer <token>" (the scheme name in any case, RFC 9110), and the token is
+// compared in constant time with each accepted one.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "grpcpp/server_context.h"
+
+namespace predstore {
+
+class BearerTokens {
+ public:
+  // Accepts any of `tokens` (empty ones are dropped); none: no check.
+  explicit BearerTokens(std::vector<std::string> tokens);
+
+  bool required() const { return !tokens_.empty(); }
+
+  // OK when no token is required or `authorization` carries an accepted
+  // one; else kUnauthenticated saying what `calls` (e.g. "admin calls")
+  // need. `present` is false when the request had no authorization at all.
+  absl::Status Check(std::string_view authorization, bool present, std::string_view calls) const;
+  // The same for a gRPC call's "authorization" metadata.
+  absl::Status Check(const grpc::ServerContextBase& context, std::string_view calls) const;
+
+ private:
+  std::vector<std::string> tokens_;
+};
+
+}  // namespace predstore
