@@ -11,6 +11,7 @@
 #include "core/serve/mlflow_protocol.h"
 #include "google/protobuf/util/json_util.h"
 #include "predstore/v1/predstore.pb.h"
+#include "server/scan_pages.h"
 #include "server/wire.h"
 
 namespace predstore {
@@ -118,6 +119,51 @@ void BatchLookup(const LookupService& lookups, std::string_view table, const Htt
                                            : BatchLookupResponseToWire(*answers, &response);
     Reply(responder, converted, response);
   });
+}
+
+// POST /v1/tables/<table>:scan: a ScanRequest; the answer is JSON Lines
+// (application/x-ndjson), one ScanResponse per line as the gRPC stream
+// sends them, each read from the store once the previous one is written.
+// An error before the first line is an error response; one after it is a
+// last line {"error":{"code":...,"message":...}}.
+void Scan(const LookupService& lookups, std::string_view table, const HttpRequest& http, HttpResponder responder) {
+  v1::ScanRequest request;
+  absl::Status status = FromJson(http.body(), &request);
+  if (status.ok()) status = TakeTable(table, &request);
+  absl::StatusOr<std::shared_ptr<const TableSnapshot>> snapshot =
+      status.ok() ? lookups.Table(request.table()) : absl::StatusOr<std::shared_ptr<const TableSnapshot>>(status);
+  if (!snapshot.ok()) return responder.Respond(ErrorResponse(snapshot.status()));
+  absl::StatusOr<ScanQuery> query = ScanQueryFromWire(request, (*snapshot)->schema());
+  if (query.ok()) status = lookups.LimitScan(&*query);
+  if (!query.ok() || !status.ok()) return responder.Respond(ErrorResponse(query.ok() ? status : query.status()));
+  auto pages = std::make_shared<ScanPages>(&lookups, *std::move(snapshot), *std::move(query));
+  // The first line is read before answering, so that a scan that fails at
+  // once gets its status.
+  v1::ScanResponse message;
+  bool last = false;
+  status = pages->Next(&message, &last);
+  absl::StatusOr<std::string> first = status.ok() ? ToJson(message) : absl::StatusOr<std::string>(status);
+  if (!first.ok()) return responder.Respond(ErrorResponse(first.status()));
+  HttpResponse response;
+  response.content_type = "application/x-ndjson";
+  response.next_piece = [pages, last, first = *std::move(first) + "\n"](std::string* piece) mutable {
+    if (!first.empty()) {
+      *piece = std::move(first);
+      first.clear();
+      return !last;
+    }
+    v1::ScanResponse next;
+    const absl::Status paged = pages->Next(&next, &last);
+    absl::StatusOr<std::string> json = paged.ok() ? ToJson(next) : absl::StatusOr<std::string>(paged);
+    if (!json.ok()) {
+      const absl::Status& error = json.status();
+      *piece = HttpResponse::JsonError(HttpStatusOf(error.code()), FromAbsl(error.message())).body + "\n";
+      return false;
+    }
+    *piece = *std::move(json) + "\n";
+    return !last;
+  };
+  responder.Respond(std::move(response));
 }
 
 HttpResponse MlflowError(const absl::Status& status) {
@@ -312,8 +358,9 @@ void AddHttpRoutes(const LookupService* lookups, HttpRouteOptions options, HttpS
     const std::string_view verb = colon == std::string_view::npos ? "" : rest.substr(colon + 1);
     if (verb == "lookup") return Lookup(*lookups, table, request, std::move(responder));
     if (verb == "batchLookup") return BatchLookup(*lookups, table, request, std::move(responder));
+    if (verb == "scan") return Scan(*lookups, table, request, std::move(responder));
     responder.Respond(HttpResponse::JsonError(
-        404, StrCat("no method \"", verb, "\" on tables: POST /v1/tables/<table>:lookup or :batchLookup")));
+        404, StrCat("no method \"", verb, "\" on tables: POST /v1/tables/<table>:lookup, :batchLookup or :scan")));
   }));
 }
 

@@ -6,8 +6,10 @@
 // from the gRPC code (400, 404, 409, 413, 429, 503, ...).
 //
 // Routes: GET /ping, /health, /health/live, /health/ready, /version, /metrics;
-// GET /v1/tables, GET /v1/tables/<table>; POST /v1/tables/<table>:lookup
-// and /v1/tables/<table>:batchLookup (row or columnar form).
+// GET /v1/tables, GET /v1/tables/<table>; POST /v1/tables/<table>:lookup,
+// /v1/tables/<table>:batchLookup (row or columnar form) and
+// /v1/tables/<table>:scan (JSON Lines, one ScanResponse per line, streamed
+// through ScanPages as the gRPC Scan is).
 //
 // With data tokens, the lookup and invocation routes answer 401 (with
 // WWW-Authenticate: Bearer) unless the request carries one.

@@ -335,6 +335,9 @@ class HttpStreamConnection final : public HttpConnection {
   void SendErrorAndClose(int status, std::string_view message);
   void Write(bool keep_alive);
   void OnWrite(beast::error_code ec, bool keep_alive);
+  // A response with next_piece: the header, then each piece as it comes.
+  void WriteStreamed(bool keep_alive);
+  void OnPieceWritten(beast::error_code ec, bool keep_alive);
   // After a response that closes the connection: ends TLS (if any), then
   // half-closes and discards what the client still sends (see kLinger).
   void Linger();
@@ -350,6 +353,12 @@ class HttpStreamConnection final : public HttpConnection {
   HttpParsedRequest parsed_;
   HttpRequest request_;
   http::response<http::string_body> response_;
+  // While a streamed response is written: its producer (null once it gave
+  // the last piece), the piece being written, the header's serializer.
+  std::function<bool(std::string*)> next_piece_;
+  std::string piece_;
+  std::optional<http::response_serializer<http::string_body>> header_writer_;
+  bool last_piece_written_ = false;
   Phase phase_ = Phase::kHandshaking;
   unsigned version_ = 11;
   bool keep_alive_ = false;
@@ -493,8 +502,16 @@ void HttpStreamConnection<Stream>::Deliver(HttpResponse response) {
   response_.result(static_cast<unsigned>(status_ok ? response.status : 500));
   if (!response.content_type.empty()) response_.set(http::field::content_type, response.content_type);
   for (const auto& [name, value] : response.headers) response_.insert(ToBeast(name), value);
-  const bool keep_alive = keep_alive_ && !server_->draining();
+  const bool streamed = response.next_piece != nullptr && !head_;
+  // An HTTP/1.0 client has no chunked encoding: the end of a streamed body
+  // is the end of the connection.
+  const bool keep_alive = keep_alive_ && !server_->draining() && !(streamed && version_ < 11);
   response_.keep_alive(keep_alive);
+  if (streamed) {
+    response_.chunked(version_ >= 11);
+    next_piece_ = std::move(response.next_piece);
+    return WriteStreamed(keep_alive);
+  }
   if (head_) {
     response_.content_length(response.body.size());
   } else {
@@ -524,6 +541,42 @@ void HttpStreamConnection<Stream>::Write(bool keep_alive) {
   tcp_stream().expires_after(server_->options().request_timeout);
   http::async_write(stream_, response_,
                     [self = Self(), keep_alive](beast::error_code ec, std::size_t) { self->OnWrite(ec, keep_alive); });
+}
+
+template <typename Stream>
+void HttpStreamConnection<Stream>::WriteStreamed(bool keep_alive) {
+  phase_ = Phase::kWriting;
+  last_piece_written_ = false;
+  header_writer_.emplace(response_);
+  tcp_stream().expires_after(server_->options().request_timeout);
+  http::async_write_header(stream_, *header_writer_, [self = Self(), keep_alive](beast::error_code ec, std::size_t) {
+    self->OnPieceWritten(ec, keep_alive);
+  });
+}
+
+template <typename Stream>
+void HttpStreamConnection<Stream>::OnPieceWritten(beast::error_code ec, bool keep_alive) {
+  if (ec || phase_ != Phase::kWriting || last_piece_written_) {
+    next_piece_ = nullptr;
+    piece_ = {};
+    header_writer_.reset();
+    return OnWrite(ec, keep_alive);
+  }
+  auto written = [self = Self(), keep_alive](beast::error_code write_ec, std::size_t) {
+    self->OnPieceWritten(write_ec, keep_alive);
+  };
+  tcp_stream().expires_after(server_->options().request_timeout);
+  const bool chunked = version_ >= 11;
+  while (next_piece_) {
+    piece_.clear();
+    if (!next_piece_(&piece_)) next_piece_ = nullptr;
+    if (piece_.empty()) continue;  // an empty chunk would end the body
+    if (chunked) return asio::async_write(stream_, http::make_chunk(asio::buffer(piece_)), std::move(written));
+    return asio::async_write(stream_, asio::buffer(piece_), std::move(written));
+  }
+  last_piece_written_ = true;
+  if (chunked) return asio::async_write(stream_, http::make_chunk_last(), std::move(written));
+  OnPieceWritten({}, keep_alive);
 }
 
 template <typename Stream>

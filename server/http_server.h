@@ -153,6 +153,15 @@ struct HttpResponse {
   // Further header fields, e.g. {"Retry-After", "1"}. Content-Length and
   // Connection are the server's; do not set them here.
   std::vector<std::pair<std::string, std::string>> headers;
+  // A body produced piece by piece (a long scan): when set, `body` is
+  // ignored and the response goes out with chunked transfer encoding (to
+  // an HTTP/1.0 client unframed, then the connection closes). It is called
+  // on the connection's io thread, at once and then each time the previous
+  // piece has been written, so one piece is held at a time and a client
+  // that stops reading stops the producer; it fills `piece` and returns
+  // false when that piece is the last. It must not block for long. Not
+  // called for HEAD, nor after the connection closed.
+  std::function<bool(std::string* piece)> next_piece;
 
   // {"error":{"code":<status>,"message":"<message>"}} as application/json,
   // the shape of every error the server produces itself.

@@ -43,6 +43,9 @@ ABSL_FLAG(uint64_t, memory_index_mb, 1024,
 ABSL_FLAG(bool, warm_cache, true,
           "Read a newly served snapshot's data into the block cache when it fits, before swapping to it.");
 ABSL_FLAG(uint32_t, max_batch_keys, 10000, "Most keys one BatchLookup may ask for (more: RESOURCE_EXHAUSTED).");
+ABSL_FLAG(uint64_t, max_scan_rows, 1'000'000,
+          "Most rows one Scan call returns: a scan without a limit ends there with a page token; a larger limit is "
+          "RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int32_t, max_message_mb, 4, "Largest request message in MiB (larger: RESOURCE_EXHAUSTED, unread).");
 ABSL_FLAG(std::string, admin_token_file, "",
           "File holding the bearer token the Admin service requires; empty: admin calls are not authenticated.");
@@ -117,6 +120,11 @@ int main(int argc, char** argv) {
   options.store.warm_block_cache = absl::GetFlag(FLAGS_warm_cache);
   options.store.memory_index_bytes = absl::GetFlag(FLAGS_memory_index_mb) << 20;
   options.max_batch_keys = absl::GetFlag(FLAGS_max_batch_keys);
+  options.max_scan_rows = absl::GetFlag(FLAGS_max_scan_rows);
+  if (options.max_scan_rows < 1) {
+    std::fprintf(stderr, "predstore-server: --max_scan_rows must be at least 1\n");
+    return 2;
+  }
   if (absl::GetFlag(FLAGS_max_message_mb) < 1 || absl::GetFlag(FLAGS_max_message_mb) > 1024) {
     std::fprintf(stderr, "predstore-server: --max_message_mb must be 1 to 1024\n");
     return 2;

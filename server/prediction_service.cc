@@ -153,7 +153,8 @@ grpc::ServerWriteReactor<v1::ScanResponse>* PredictionService::Scan(grpc::Callba
   auto snapshot = lookups_->Table(request->table());
   if (!snapshot.ok()) return new FailedScan(snapshot.status());
   auto query = ScanQueryFromWire(*request, (*snapshot)->schema());
-  if (!query.ok()) return new FailedScan(query.status());
+  if (query.ok()) status = lookups_->LimitScan(&*query);
+  if (!query.ok() || !status.ok()) return new FailedScan(query.ok() ? status : query.status());
   return new ScanReactor(context, lookups_, std::move(*snapshot), std::move(*query));
 }
 

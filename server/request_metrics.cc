@@ -41,6 +41,7 @@ std::string_view HttpMethodOf(const HttpRequest& request) {
   if (path.starts_with("/v1/tables")) {
     if (path.ends_with(":lookup")) return "lookup";
     if (path.ends_with(":batchLookup")) return "batchLookup";
+    if (path.ends_with(":scan")) return "scan";
     return "tables";
   }
   if (path == "/invocations" || path.starts_with("/serving-endpoints/")) return "invocations";
@@ -96,7 +97,7 @@ RequestMetrics::RequestMetrics(MetricsRegistry* registry) {
     }
   }
   grpc_other_ = MakeMethod(registry, "grpc", "other", GrpcCodes());
-  for (std::string_view method : {"lookup", "batchLookup", "tables", "invocations", "health", "metrics", "version",
+  for (std::string_view method : {"lookup", "batchLookup", "scan", "tables", "invocations", "health", "metrics", "version",
                                   "other"}) {
     http_.emplace(std::string(method), MakeMethod(registry, "http", method, HttpCodes()));
   }

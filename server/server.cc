@@ -74,7 +74,8 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   }
   server->lookups_ = std::make_unique<LookupService>(
       server->store_.get(), server->streams_.get(), server->models_.get(), server->batcher_.get(),
-      server->fallback_.get(), LookupServiceOptions{.max_batch_keys = o.max_batch_keys, .metrics = server->metrics_.get()});
+      server->fallback_.get(), LookupServiceOptions{
+          .max_batch_keys = o.max_batch_keys, .max_scan_rows = o.max_scan_rows, .metrics = server->metrics_.get()});
   server->ingest_ =
       std::make_unique<IngestService>(server->store_.get(), server->streams_.get(), server->fallback_.get());
   const BearerTokens data_tokens(o.data_token.empty() ? std::vector<std::string>()

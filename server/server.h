@@ -45,6 +45,8 @@ struct ServerOptions {
   StoreOptions store;
   // Keys per BatchLookup; more is RESOURCE_EXHAUSTED. Default 10000.
   uint32_t max_batch_keys = 10000;
+  // Rows per Scan call (LookupServiceOptions::max_scan_rows). Default 1M.
+  uint64_t max_scan_rows = 1'000'000;
   // Largest request message; larger ones are RESOURCE_EXHAUSTED before they
   // are read. Default 4 MiB (gRPC's).
   int max_message_bytes = 4 << 20;

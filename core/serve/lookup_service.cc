@@ -75,6 +75,14 @@ absl::Status LookupService::CheckBatchSize(std::string_view field, size_t keys) 
                                              "the batch"));
 }
 
+absl::Status LookupService::LimitScan(ScanQuery* query) const {
+  if (query->limit == 0) query->limit = options_.max_scan_rows;
+  if (query->limit <= options_.max_scan_rows) return absl::OkStatus();
+  return absl::ResourceExhaustedError(StrCat("limit: ", query->limit, " rows exceed the server's limit of ",
+                                             options_.max_scan_rows, " per Scan (--max_scan_rows); page with "
+                                             "page_token"));
+}
+
 const StreamStore* LookupService::StreamOf(const TableSnapshot& table) const {
   return streams_ == nullptr ? nullptr : streams_->Find(table.table());
 }

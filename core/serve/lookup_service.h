@@ -127,6 +127,9 @@ struct LookupServiceOptions {
   // Most keys one BatchLookup and rows one Predict may ask for; more is
   // kResourceExhausted. Default 10000. Fixed at construction.
   uint32_t max_batch_keys = 10000;
+  // Most rows one Scan call returns; a scan without a limit stops there
+  // with a page token, a larger limit is kResourceExhausted. Default 1M.
+  uint64_t max_scan_rows = 1'000'000;
   // Where answers are counted (predstore_lookup_answers_total by source,
   // predstore_fallback_cache_hits_total); null: not counted.
   MetricsRegistry* metrics = nullptr;
@@ -163,6 +166,10 @@ class LookupService {
   // kResourceExhausted naming `field` when `keys` keys (or Predict rows)
   // exceed max_batch_keys. Front ends call it before converting a batch.
   absl::Status CheckBatchSize(std::string_view field, size_t keys) const;
+  // Bounds a scan's rows by max_scan_rows: no limit becomes that limit (the
+  // scan then ends with a page token), a larger one is kResourceExhausted.
+  // Front ends call it before paging a Scan.
+  absl::Status LimitScan(ScanQuery* query) const;
 
   // Answers one key (see the file comment for the order of sources). A miss
   // is found = false, unless the table is bound to a model and the lookup

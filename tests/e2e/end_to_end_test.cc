@@ -625,6 +625,41 @@ TEST_F(EndToEndTest, DataTokenGuardsEveryDataCallOnBothFrontEnds) {
   }
 }
 
+TEST_F(EndToEndTest, ScanRowsHaveTheirLimit) {
+  ProgramResult sample = RunProgram({LoaderBinary(), "sample", "--rows=2500", "--out=" + File("f.csv").string()});
+  ASSERT_EQ(sample.exit_code, 0) << sample.err;
+  ASSERT_EQ(Load("forecasts", {File("f.csv").string()}).exit_code, 0);
+  ServerProcess server(data(), {"--max_scan_rows=1000", "--http_listen=127.0.0.1:0",
+                                "--http_port_file=" + File("http_port").string()});
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+  // A scan without a limit stops at --max_scan_rows with a page token.
+  v1::ScanRequest all;
+  all.set_table("forecasts");
+  uint64_t rows = 0;
+  std::string token;
+  ASSERT_TRUE(client.Scan(all, [&](const v1::ScanResponse& m) {
+                      rows += m.rows_size();
+                      if (!m.next_page_token().empty()) token = m.next_page_token();
+                    })
+                  .ok());
+  EXPECT_EQ(rows, 1000u);
+  EXPECT_FALSE(token.empty());
+  // A larger limit is refused, naming the flag, over gRPC and HTTP.
+  v1::ScanRequest large = all;
+  large.set_limit(1001);
+  absl::Status refused = client.Scan(large, [](const v1::ScanResponse&) {});
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.message(), HasSubstr("--max_scan_rows"));
+  int http_port = 0;
+  std::ifstream(File("http_port")) >> http_port;
+  ProgramResult http = RunProgram({"/usr/bin/curl", "-s", "-w", " %{http_code}", "--data-binary", R"({"limit":"1001"})",
+                                   "http://127.0.0.1:" + std::to_string(http_port) + "/v1/tables/forecasts:scan"});
+  EXPECT_THAT(http.out, HasSubstr("--max_scan_rows"));
+  EXPECT_THAT(http.out, HasSubstr(" 429"));
+
+}
+
 TEST_F(EndToEndTest, TlsAndMutualTls) {
   WriteTaggedCsv(File("a.csv"), 10, 1);
   ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);

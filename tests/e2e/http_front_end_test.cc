@@ -2,6 +2,7 @@
 // version, REST lookups answering exactly as gRPC does for the same keys,
 // and errors with the right HTTP status and a JSON body naming the field.
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -125,6 +126,77 @@ TEST_F(HttpFrontEndTest, RestLookupsAnswerAsGrpcDoes) {
   HttpResult one = Curl("GET", "/v1/tables/forecasts");
   EXPECT_EQ(one.status, 200);
   EXPECT_EQ(Parse<v1::TableInfo>(one.body).name(), "forecasts");
+}
+
+TEST_F(HttpFrontEndTest, ScanStreamsJsonLinesAsGrpcSendsItsMessages) {
+  // A table of several messages (1000 rows each), published while serving.
+  const fs::path sample = scratch_.path() / "big.csv";
+  ASSERT_EQ(RunProgram({LoaderBinary(), "sample", "--rows=2500", "--out=" + sample.string()}).exit_code, 0);
+  ASSERT_EQ(RunProgram({LoaderBinary(), "load", "--data_dir=" + data().string(), "--table=big", kKeys, kValues,
+                        "--server=" + server_->target(), sample.string()})
+                .exit_code,
+            0);
+  PredstoreClient client(ClientFor(server_->target()));
+  // The messages of a gRPC Scan, and the lines of the REST one, field for
+  // field but for the time taken.
+  auto grpc_scan = [&](const v1::ScanRequest& request) {
+    std::vector<v1::ScanResponse> messages;
+    EXPECT_TRUE(client.Scan(request, [&](const v1::ScanResponse& m) { messages.push_back(m); }).ok());
+    return messages;
+  };
+  auto rest_scan = [&](const v1::ScanRequest& request, const std::string& http_version) {
+    const fs::path body = scratch_.path() / "scan.json";
+    std::ofstream(body, std::ios::trunc) << Json(request);
+    ProgramResult result = RunProgram({"/usr/bin/curl", "-s", "-N", "-D", "-", http_version, "--data-binary",
+                                       "@" + body.string(), "http://127.0.0.1:" + std::to_string(http_port_) +
+                                       "/v1/tables/" + request.table() + ":scan"});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    const size_t body_start = result.out.find("\r\n\r\n");
+    std::pair<std::string, std::vector<v1::ScanResponse>> answer{result.out.substr(0, body_start), {}};
+    std::istringstream lines(result.out.substr(body_start + 4));
+    for (std::string line; std::getline(lines, line);) answer.second.push_back(Parse<v1::ScanResponse>(line));
+    return answer;
+  };
+  auto same = [](std::vector<v1::ScanResponse> a, std::vector<v1::ScanResponse> b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      a[i].mutable_stats()->clear_elapsed_micros();
+      b[i].mutable_stats()->clear_elapsed_micros();
+      if (!google::protobuf::util::MessageDifferencer::Equals(a[i], b[i])) return false;
+    }
+    return true;
+  };
+  v1::ScanRequest all;
+  all.set_table("big");
+  const std::vector<v1::ScanResponse> grpc = grpc_scan(all);
+  ASSERT_EQ(grpc.size(), 3u);
+  const auto [headers, lines] = rest_scan(all, "--http1.1");
+  EXPECT_THAT(headers, HasSubstr("HTTP/1.1 200"));
+  EXPECT_THAT(headers, HasSubstr("Content-Type: application/x-ndjson"));
+  EXPECT_THAT(headers, HasSubstr("Transfer-Encoding: chunked"));
+  EXPECT_TRUE(same(lines, grpc));
+  EXPECT_EQ(lines.back().stats().rows_returned(), 2500u);
+  // HTTP/1.0 has no chunks: the same lines, then the connection closes.
+  EXPECT_TRUE(same(rest_scan(all, "--http1.0").second, grpc));
+  // A limit: the last line carries the page token, which resumes the scan.
+  v1::ScanRequest limited = all;
+  limited.set_limit(1200);
+  const auto [limited_headers, first_page] = rest_scan(limited, "--http1.1");
+  EXPECT_TRUE(same(first_page, grpc_scan(limited)));
+  ASSERT_FALSE(first_page.back().next_page_token().empty());
+  v1::ScanRequest resumed = all;
+  resumed.set_page_token(first_page.back().next_page_token());
+  const auto [resumed_headers, second_page] = rest_scan(resumed, "--http1.1");
+  EXPECT_TRUE(same(second_page, grpc_scan(resumed)));
+  EXPECT_EQ(second_page.back().stats().rows_returned(), 1300u);
+  // Errors before the first line have their status and name the field.
+  v1::ScanRequest bad = all;
+  v1::ColumnRange* range = bad.add_where();
+  range->set_column("nope");
+  HttpResult refused = Curl("POST", "/v1/tables/big:scan", Json(bad));
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_THAT(refused.body, HasSubstr("nope"));
+  EXPECT_EQ(Curl("POST", "/v1/tables/missing:scan", "{}").status, 404);
 }
 
 TEST_F(HttpFrontEndTest, ErrorsHaveTheirStatusAndNameTheField) {

@@ -11,6 +11,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -160,7 +161,7 @@ class HttpServerTest : public ::testing::Test {
     if (options.max_body_bytes == HttpServerOptions().max_body_bytes) options.max_body_bytes = 64 << 10;
     server_ = std::make_unique<HttpServer>(options);
     server_->Handle("GET", "/v1/ping", [](const HttpRequest&, HttpResponder responder) {
-      responder.Respond({200, "application/json", R"({"ok":true})", {{"X-Test", "1"}}});
+      responder.Respond({200, "application/json", R"({"ok":true})", {{"X-Test", "1"}}, nullptr});
     });
     // Answered from another thread after a delay (simulated work).
     server_->Handle("GET", "/v1/slow", [this](const HttpRequest&, HttpResponder responder) {
@@ -168,7 +169,7 @@ class HttpServerTest : public ::testing::Test {
         std::lock_guard<std::mutex> lock(mu_);
         workers_.emplace_back([responder = std::move(responder)]() mutable {
           std::this_thread::sleep_for(milliseconds(200));
-          responder.Respond({200, "text/plain", "slow done", {{"Retry-After", "1"}}});
+          responder.Respond({200, "text/plain", "slow done", {{"Retry-After", "1"}}, nullptr});
         });
       }
       Signal();
@@ -181,15 +182,27 @@ class HttpServerTest : public ::testing::Test {
       }
       Signal();
     });
+    // A body of <query> pieces of 64 KiB, each made when the last is sent.
+    server_->Handle("GET", "/v1/stream", [this](const HttpRequest& request, HttpResponder responder) {
+      HttpResponse response;
+      response.content_type = "text/plain";
+      response.next_piece = [this, left = std::atoi(std::string(request.query()).c_str())](std::string* piece) mutable {
+        pieces_produced_.fetch_add(1);
+        piece->assign(64 << 10, static_cast<char>('a' + left % 26));
+        return --left > 0;
+      };
+      responder.Respond(std::move(response));
+    });
     server_->Handle("POST", "/v1/echo", [](const HttpRequest& request, HttpResponder responder) {
-      responder.Respond({200, std::string(request.header("content-type")), std::string(request.body()), {}});
+      responder.Respond({200, std::string(request.header("content-type")), std::string(request.body()), {}, nullptr});
     });
     server_->Handle("GET", "/v1/tables/*", [](const HttpRequest& request, HttpResponder responder) {
       responder.Respond({200,
                          "text/plain",
                          std::string(request.path()) + "|" + std::string(request.query()) + "|" +
                              std::string(request.header("X-CUSTOM")),
-                         {}});
+                         {},
+                         nullptr});
     });
     ASSERT_TRUE(server_->Start().ok());
     ASSERT_GT(server_->port(), 0);
@@ -214,6 +227,7 @@ class HttpServerTest : public ::testing::Test {
   int handled_ = 0;
   std::vector<std::thread> workers_;
   std::vector<HttpResponder> held_;
+  std::atomic<int> pieces_produced_{0};
 };
 
 TEST_F(HttpServerTest, CurlGetsImmediateJson) {
@@ -438,7 +452,7 @@ TEST_F(HttpServerTest, ShutdownDeadlineCutsOffStuckHandlers) {
   // Answering after the server is gone is dropped, not a crash.
   std::lock_guard<std::mutex> lock(mu_);
   ASSERT_EQ(held_.size(), 1u);
-  held_[0].Respond({200, "text/plain", "too late", {}});
+  held_[0].Respond({200, "text/plain", "too late", {}, nullptr});
   EXPECT_FALSE(held_[0].valid());
 }
 
@@ -466,6 +480,33 @@ TEST_F(HttpServerTest, DroppedResponderAnswers500) {
   std::optional<RawResponse> response = client.ReadResponse();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status_line, "HTTP/1.1 500 Internal Server Error");
+}
+
+TEST_F(HttpServerTest, StreamedBodiesAreChunkedAndMadeAsTheClientReads) {
+  StartServer();
+  // curl reads 20 pieces, chunked, then reuses the connection.
+  CommandResult result = Curl("-D - -o /dev/null -o /dev/null -w '%{size_download} %{num_connects}\\n' '" + base_ +
+                              "/v1/stream?20' " + base_ + "/v1/ping");
+  EXPECT_THAT(result.out, HasSubstr("Transfer-Encoding: chunked"));
+  EXPECT_THAT(result.out, HasSubstr("\r\n\r\n" + std::to_string(20 << 16) + " 1\n"));
+  EXPECT_THAT(result.out, HasSubstr("\r\n\r\n11 0\n"));  // the ping, on the same connection
+  EXPECT_EQ(pieces_produced_.load(), 20);
+  // HTTP/1.0: the pieces unframed, then the connection closes.
+  result = Curl("--http1.0 -D - -o /dev/null -w '%{size_download}' '" + base_ + "/v1/stream?3'");
+  EXPECT_THAT(result.out, Not(HasSubstr("chunked")));
+  EXPECT_THAT(result.out, HasSubstr(std::to_string(3 << 16)));
+  // A client that stops reading stops the producer: memory stays bounded
+  // by the socket buffers, not by the body (10,000 pieces, 640 MiB).
+  pieces_produced_ = 0;
+  RawClient silent(server_->port());
+  silent.Send(Get("/v1/stream?10000"));
+  int produced = -1;
+  for (int i = 0; i < 50 && produced != pieces_produced_.load(); ++i) {
+    produced = pieces_produced_.load();
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_GT(produced, 0);
+  EXPECT_LT(produced, 1000);
 }
 
 TEST_F(HttpServerTest, BadListenAddressesAreRefused) {
