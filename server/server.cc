@@ -177,9 +177,12 @@ void PredstoreServer::Shutdown() {
   if (!server_) return;
   LogInfo("shutting down: health NOT_SERVING, finishing in-flight calls");
   server_->GetHealthCheckService()->SetServingStatus(false);
-  // Both front ends drain within the one grace period.
+  // Both front ends stop taking calls at once and drain side by side,
+  // within the one grace period.
+  std::thread grpc_drain(
+      [this] { server_->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace); });
   if (http_) http_->Shutdown(std::chrono::steady_clock::now() + options_.shutdown_grace);
-  server_->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace);
+  grpc_drain.join();
 }
 
 void PredstoreServer::AddCollectedMetrics() {

@@ -10,6 +10,7 @@
 
 #include "client/predstore_client.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -411,6 +412,80 @@ TEST_F(EndToEndTest, SigtermStopsServingAndExitsCleanly) {
   EXPECT_TRUE(*serving);
   EXPECT_EQ(server.Stop(), 0);
   EXPECT_EQ(client.Lookup(LookupOf("t", 1, 1, 1)).status().code(), absl::StatusCode::kUnavailable);
+}
+
+// Calls in flight when SIGTERM arrives finish, on both front ends: a REST
+// scan streamed to a slow reader and a gRPC scan read slowly, both still
+// running when the signal is sent, complete whole; then the ports refuse.
+TEST_F(EndToEndTest, SigtermLetsCallsInFlightOnBothFrontEndsFinish) {
+  ProgramResult sample = RunProgram({LoaderBinary(), "sample", "--rows=20000", "--out=" + File("f.csv").string()});
+  ASSERT_EQ(sample.exit_code, 0) << sample.err;
+  ASSERT_EQ(Load("forecasts", {File("f.csv").string()}).exit_code, 0);
+  ServerProcess server(data(), {"--http_listen=127.0.0.1:0", "--http_port_file=" + File("http_port").string(),
+                                "--shutdown_grace_ms=20000"});
+  ASSERT_TRUE(server.started());
+  int http_port = 0;
+  std::ifstream(File("http_port")) >> http_port;
+  const std::string scan_url = "http://127.0.0.1:" + std::to_string(http_port) + "/v1/tables/forecasts:scan";
+  using Clock = std::chrono::steady_clock;
+
+  // REST: 3000 rows as 3 JSON lines, read at 100 kB/s (about 4 s).
+  Clock::time_point rest_done;
+  ProgramResult rest;
+  std::thread rest_client([&] {
+    rest = RunProgram({"/usr/bin/curl", "-s", "-N", "--limit-rate", "100k", "-D", File("rest_headers").string(),
+                       "--data-binary", R"({"limit":"3000"})", scan_url});
+    rest_done = Clock::now();
+  });
+  // gRPC: 3000 rows as 3 messages, each read 1 s after the last.
+  Clock::time_point grpc_done;
+  absl::Status grpc_status;
+  std::atomic<uint64_t> grpc_rows{0};
+  std::thread grpc_client([&] {
+    PredstoreClient client(ClientFor(server.target()));
+    v1::ScanRequest request;
+    request.set_table("forecasts");
+    request.set_limit(3000);
+    grpc_status = client.Scan(request, [&](const v1::ScanResponse& message) {
+      grpc_rows += message.rows_size();
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    });
+    grpc_done = Clock::now();
+  });
+  // Signal once both answers have begun.
+  auto rest_began = [&] {
+    std::ifstream headers(File("rest_headers"));
+    std::string status_line;
+    return std::getline(headers, status_line) && status_line.starts_with("HTTP/1.1 200");
+  };
+  for (int i = 0; i < 200 && !(rest_began() && grpc_rows.load() > 0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(rest_began());  // (not ASSERT: the client threads must be joined)
+  EXPECT_GT(grpc_rows.load(), 0u);
+  const Clock::time_point signalled = Clock::now();
+  EXPECT_EQ(server.Stop(), 0);
+  rest_client.join();
+  grpc_client.join();
+
+  // Both were still running when the signal came, and finished whole.
+  EXPECT_GT(rest_done, signalled);
+  EXPECT_GT(grpc_done, signalled);
+  EXPECT_EQ(rest.exit_code, 0) << rest.err;
+  std::istringstream lines(rest.out);
+  uint64_t rest_rows = 0, stats_rows = 0;
+  for (std::string line; std::getline(lines, line);) {
+    v1::ScanResponse message;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line, &message).ok()) << line;
+    rest_rows += message.rows_size();
+    if (message.has_stats()) stats_rows = message.stats().rows_returned();
+  }
+  EXPECT_EQ(rest_rows, 3000u);
+  EXPECT_EQ(stats_rows, 3000u);
+  EXPECT_TRUE(grpc_status.ok()) << grpc_status;
+  EXPECT_EQ(grpc_rows.load(), 3000u);
+  // Then nothing answers.
+  EXPECT_EQ(RunProgram({"/usr/bin/curl", "-s", "--data-binary", "{}", scan_url}).exit_code, 7);  // refused
 }
 
 TEST_F(EndToEndTest, HealthAnswersEachServiceByName) {
