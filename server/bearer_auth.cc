@@ -23,15 +23,15 @@ BearerTokens::BearerTokens(std::vector<std::string> tokens) : tokens_(std::move(
   std::erase_if(tokens_, [](const std::string& token) { return token.empty(); });
 }
 
-absl::Status BearerTokens::Check(std::string_view authorization, bool present, std::string_view calls) const {
+absl::Status BearerTokens::Check(std::optional<std::string_view> authorization, std::string_view calls) const {
   if (tokens_.empty()) return absl::OkStatus();
-  if (!present) return absl::UnauthenticatedError(StrCat(calls, " need \"authorization: Bearer <token>\""));
+  if (!authorization) return absl::UnauthenticatedError(StrCat(calls, " need \"authorization: Bearer <token>\""));
   constexpr std::string_view kBearer = "bearer ";
-  const bool bearer = authorization.size() >= kBearer.size() &&
-                      absl::EqualsIgnoreCase(ToAbsl(authorization.substr(0, kBearer.size())), ToAbsl(kBearer));
+  const bool bearer = authorization->size() >= kBearer.size() &&
+                      absl::EqualsIgnoreCase(ToAbsl(authorization->substr(0, kBearer.size())), ToAbsl(kBearer));
   bool accepted = false;
   if (bearer) {
-    const std::string_view given = authorization.substr(kBearer.size());
+    const std::string_view given = authorization->substr(kBearer.size());
     // Every token is compared, so the time taken says not which one matched.
     for (const std::string& token : tokens_) accepted |= SameSecret(given, token);
   }
@@ -43,8 +43,8 @@ absl::Status BearerTokens::Check(const grpc::ServerContextBase& context, std::st
   if (tokens_.empty()) return absl::OkStatus();
   const auto& metadata = context.client_metadata();
   const auto it = metadata.find("authorization");
-  if (it == metadata.end()) return Check({}, false, calls);
-  return Check(std::string_view(it->second.data(), it->second.size()), true, calls);
+  if (it == metadata.end()) return Check(std::nullopt, calls);
+  return Check(std::string_view(it->second.data(), it->second.size()), calls);
 }
 
 }  // namespace predstore

@@ -4,6 +4,7 @@
 // compared in constant time with each accepted one.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,10 +21,10 @@ class BearerTokens {
 
   bool required() const { return !tokens_.empty(); }
 
-  // OK when no token is required or `authorization` carries an accepted
-  // one; else kUnauthenticated saying what `calls` (e.g. "admin calls")
-  // need. `present` is false when the request had no authorization at all.
-  absl::Status Check(std::string_view authorization, bool present, std::string_view calls) const;
+  // OK when no token is required or `authorization` (nullopt: the request
+  // had none) carries an accepted one; else kUnauthenticated saying what
+  // `calls` (e.g. "admin calls") need.
+  absl::Status Check(std::optional<std::string_view> authorization, std::string_view calls) const;
   // The same for a gRPC call's "authorization" metadata.
   absl::Status Check(const grpc::ServerContextBase& context, std::string_view calls) const;
 

@@ -130,13 +130,10 @@ void Scan(const LookupService& lookups, std::string_view table, const HttpReques
   v1::ScanRequest request;
   absl::Status status = FromJson(http.body(), &request);
   if (status.ok()) status = TakeTable(table, &request);
-  absl::StatusOr<std::shared_ptr<const TableSnapshot>> snapshot =
-      status.ok() ? lookups.Table(request.table()) : absl::StatusOr<std::shared_ptr<const TableSnapshot>>(status);
-  if (!snapshot.ok()) return responder.Respond(ErrorResponse(snapshot.status()));
-  absl::StatusOr<ScanQuery> query = ScanQueryFromWire(request, (*snapshot)->schema());
-  if (query.ok()) status = lookups.LimitScan(&*query);
-  if (!query.ok() || !status.ok()) return responder.Respond(ErrorResponse(query.ok() ? status : query.status()));
-  auto pages = std::make_shared<ScanPages>(&lookups, *std::move(snapshot), *std::move(query));
+  absl::StatusOr<std::unique_ptr<ScanPages>> started =
+      status.ok() ? ScanPages::Start(&lookups, request) : absl::StatusOr<std::unique_ptr<ScanPages>>(status);
+  if (!started.ok()) return responder.Respond(ErrorResponse(started.status()));
+  std::shared_ptr<ScanPages> pages = *std::move(started);
   // The first line is read before answering, so that a scan that fails at
   // once gets its status.
   v1::ScanResponse message;
@@ -264,7 +261,8 @@ HttpHandler Guarded(const BearerTokens& tokens, HttpResponse (*refuse)(const abs
   if (!tokens.required()) return handler;
   return [tokens, refuse, handler = std::move(handler)](const HttpRequest& request, HttpResponder responder) {
     const std::string_view authorization = request.header("Authorization");
-    absl::Status status = tokens.Check(authorization, !authorization.empty(), "requests");
+    absl::Status status =
+        tokens.Check(authorization.empty() ? std::nullopt : std::optional(authorization), "requests");
     if (status.ok()) return handler(request, std::move(responder));
     HttpResponse response = refuse(status);
     response.headers.emplace_back("WWW-Authenticate", R"(Bearer realm="predstore")");

@@ -89,9 +89,8 @@ class LookupStreamReactor final : public AnsweringBidiReactor<v1::StreamLookupRe
 // the previous one has been written.
 class ScanReactor final : public grpc::ServerWriteReactor<v1::ScanResponse> {
  public:
-  ScanReactor(grpc::CallbackServerContext* context, const LookupService* lookups,
-              std::shared_ptr<const TableSnapshot> snapshot, ScanQuery query)
-      : context_(context), pages_(lookups, std::move(snapshot), std::move(query)) {
+  ScanReactor(grpc::CallbackServerContext* context, std::unique_ptr<ScanPages> pages)
+      : context_(context), pages_(std::move(pages)) {
     SendNext();
   }
 
@@ -111,7 +110,7 @@ class ScanReactor final : public grpc::ServerWriteReactor<v1::ScanResponse> {
       return;
     }
     bool last = false;
-    if (absl::Status status = pages_.Next(&response_, &last); !status.ok()) {
+    if (absl::Status status = pages_->Next(&response_, &last); !status.ok()) {
       Finish(ToGrpcStatus(status));
       return;
     }
@@ -123,7 +122,7 @@ class ScanReactor final : public grpc::ServerWriteReactor<v1::ScanResponse> {
   }
 
   grpc::CallbackServerContext* context_;
-  ScanPages pages_;
+  std::unique_ptr<ScanPages> pages_;
   v1::ScanResponse response_;
 };
 
@@ -150,12 +149,9 @@ grpc::ServerWriteReactor<v1::ScanResponse>* PredictionService::Scan(grpc::Callba
   absl::Status status = tokens_.Check(*context, kCalls);
   if (status.ok()) status = CheckDeadline(context);
   if (!status.ok()) return new FailedScan(status);
-  auto snapshot = lookups_->Table(request->table());
-  if (!snapshot.ok()) return new FailedScan(snapshot.status());
-  auto query = ScanQueryFromWire(*request, (*snapshot)->schema());
-  if (query.ok()) status = lookups_->LimitScan(&*query);
-  if (!query.ok() || !status.ok()) return new FailedScan(query.ok() ? status : query.status());
-  return new ScanReactor(context, lookups_, std::move(*snapshot), std::move(*query));
+  absl::StatusOr<std::unique_ptr<ScanPages>> pages = ScanPages::Start(lookups_, *request);
+  if (!pages.ok()) return new FailedScan(pages.status());
+  return new ScanReactor(context, *std::move(pages));
 }
 
 grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext* context,

@@ -3,9 +3,18 @@
 #include <algorithm>
 #include <span>
 
+#include "core/base/status_macros.h"
 #include "server/wire.h"
 
 namespace predstore {
+
+absl::StatusOr<std::unique_ptr<ScanPages>> ScanPages::Start(const LookupService* lookups,
+                                                            const v1::ScanRequest& request) {
+  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> snapshot, lookups->Table(request.table()));
+  PREDSTORE_ASSIGN_OR_RETURN(ScanQuery query, ScanQueryFromWire(request, snapshot->schema()));
+  PREDSTORE_RETURN_IF_ERROR(lookups->LimitScan(&query));
+  return std::unique_ptr<ScanPages>(new ScanPages(lookups, std::move(snapshot), std::move(query)));
+}
 
 ScanPages::ScanPages(const LookupService* lookups, std::shared_ptr<const TableSnapshot> snapshot, ScanQuery query)
     : lookups_(lookups), snapshot_(std::move(snapshot)), query_(std::move(query)), resume_(query_.resume_after) {}

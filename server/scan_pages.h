@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "core/serve/lookup_service.h"
 #include "predstore/v1/predstore.pb.h"
 
@@ -19,8 +20,12 @@ class ScanPages {
  public:
   static constexpr uint64_t kRowsPerMessage = 1000;
 
-  // `lookups` must outlive this object.
-  ScanPages(const LookupService* lookups, std::shared_ptr<const TableSnapshot> snapshot, ScanQuery query);
+  // The pages of `request` on the table's active snapshot, its rows bounded
+  // by LookupService::LimitScan. kNotFound for an unknown table;
+  // kInvalidArgument naming the field of a bad range or page token;
+  // kResourceExhausted past --max_scan_rows. `lookups` must outlive them.
+  static absl::StatusOr<std::unique_ptr<ScanPages>> Start(const LookupService* lookups,
+                                                          const v1::ScanRequest& request);
 
   // Fills `message` (cleared first) with the next rows. The first message
   // names the key and value columns; every one names the snapshot version;
@@ -30,6 +35,8 @@ class ScanPages {
   absl::Status Next(v1::ScanResponse* message, bool* last);
 
  private:
+  ScanPages(const LookupService* lookups, std::shared_ptr<const TableSnapshot> snapshot, ScanQuery query);
+
   const LookupService* lookups_;
   std::shared_ptr<const TableSnapshot> snapshot_;
   ScanQuery query_;
