@@ -12,7 +12,10 @@ namespace {
 // and acknowledged, in order.
 class IngestReactor final : public AnsweringBidiReactor<v1::IngestRequest, v1::IngestAck> {
  public:
-  explicit IngestReactor(const IngestService* ingest) : ingest_(ingest) { StartReading(); }
+  IngestReactor(const IngestService* ingest, StreamSlots::Slot slot)
+      : AnsweringBidiReactor(std::move(slot)), ingest_(ingest) {
+    StartReading();
+  }
 
  private:
   void Answer(const v1::IngestRequest& request, v1::IngestAck* ack) override {
@@ -79,7 +82,9 @@ grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestAck>* AdminService::Ingest(
     return new RejectedBidiReactor<v1::IngestRequest, v1::IngestAck>(
         ToGrpcStatus(absl::FailedPreconditionError("this server takes no streams: start it with --ingest")));
   }
-  return new IngestReactor(ingest_);
+  absl::StatusOr<StreamSlots::Slot> slot = streams_->Acquire();
+  if (!slot.ok()) return new RejectedBidiReactor<v1::IngestRequest, v1::IngestAck>(ToGrpcStatus(slot.status()));
+  return new IngestReactor(ingest_, *std::move(slot));
 }
 
 }  // namespace predstore

@@ -1,7 +1,9 @@
 // The predstore.v1.Admin gRPC service: refresh after a load, rollback,
 // reload the model registry, ingest streams of events.
 // When constructed with a token, every call must carry the metadata
-// "authorization: Bearer <token>" or fails UNAUTHENTICATED. Thread-safe.
+// "authorization: Bearer <token>" or fails UNAUTHENTICATED. An Ingest
+// stream holds one of the server's stream slots while it is open.
+// Thread-safe.
 #pragma once
 
 #include <string>
@@ -11,6 +13,7 @@
 #include "core/snapshot/prediction_store.h"
 #include "predstore/v1/predstore.grpc.pb.h"
 #include "server/bearer_auth.h"
+#include "server/stream_slots.h"
 
 namespace predstore {
 
@@ -18,8 +21,9 @@ class AdminService final : public v1::Admin::CallbackService {
  public:
   // Everything passed must outlive the service; `models` is null without a
   // registry. An empty `token` disables the check.
-  AdminService(PredictionStore* store, ModelCatalog* models, const IngestService* ingest, std::string token)
-      : store_(store), models_(models), ingest_(ingest), tokens_({std::move(token)}) {}
+  AdminService(PredictionStore* store, ModelCatalog* models, const IngestService* ingest, StreamSlots* streams,
+               std::string token)
+      : store_(store), models_(models), ingest_(ingest), streams_(streams), tokens_({std::move(token)}) {}
 
   grpc::ServerUnaryReactor* RefreshTables(grpc::CallbackServerContext* context,
                                           const v1::RefreshTablesRequest* request,
@@ -35,6 +39,7 @@ class AdminService final : public v1::Admin::CallbackService {
   PredictionStore* store_;
   ModelCatalog* models_;
   const IngestService* ingest_;
+  StreamSlots* streams_;
   BearerTokens tokens_;
 };
 

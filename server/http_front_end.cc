@@ -126,7 +126,10 @@ void BatchLookup(const LookupService& lookups, std::string_view table, const Htt
 // sends them, each read from the store once the previous one is written.
 // An error before the first line is an error response; one after it is a
 // last line {"error":{"code":...,"message":...}}.
-void Scan(const LookupService& lookups, std::string_view table, const HttpRequest& http, HttpResponder responder) {
+void Scan(const LookupService& lookups, StreamSlots* streams, std::string_view table, const HttpRequest& http,
+          HttpResponder responder) {
+  absl::StatusOr<StreamSlots::Slot> slot = streams->Acquire();
+  if (!slot.ok()) return responder.Respond(ErrorResponse(slot.status()));
   v1::ScanRequest request;
   absl::Status status = FromJson(http.body(), &request);
   if (status.ok()) status = TakeTable(table, &request);
@@ -143,7 +146,10 @@ void Scan(const LookupService& lookups, std::string_view table, const HttpReques
   if (!first.ok()) return responder.Respond(ErrorResponse(first.status()));
   HttpResponse response;
   response.content_type = "application/x-ndjson";
-  response.next_piece = [pages, last, first = *std::move(first) + "\n"](std::string* piece) mutable {
+  // The slot is held as long as the response: until the last piece is
+  // written or the connection closes.
+  response.next_piece = [pages, last, first = *std::move(first) + "\n",
+                         held = std::make_shared<StreamSlots::Slot>(*std::move(slot))](std::string* piece) mutable {
     if (!first.empty()) {
       *piece = std::move(first);
       first.clear();
@@ -348,7 +354,7 @@ void AddHttpRoutes(const LookupService* lookups, HttpRouteOptions options, HttpS
     TableInfoToWire(**snapshot, &info);
     Reply(responder, absl::OkStatus(), info);
   }));
-  http->Handle("POST", "/v1/tables/*", Guarded(tokens, ErrorResponse, [lookups](const HttpRequest& request,
+  http->Handle("POST", "/v1/tables/*", Guarded(tokens, ErrorResponse, [lookups, streams = options.streams](const HttpRequest& request,
                                                                                HttpResponder responder) {
     const std::string_view rest = request.path().substr(std::string_view("/v1/tables/").size());
     const size_t colon = rest.rfind(':');
@@ -356,7 +362,7 @@ void AddHttpRoutes(const LookupService* lookups, HttpRouteOptions options, HttpS
     const std::string_view verb = colon == std::string_view::npos ? "" : rest.substr(colon + 1);
     if (verb == "lookup") return Lookup(*lookups, table, request, std::move(responder));
     if (verb == "batchLookup") return BatchLookup(*lookups, table, request, std::move(responder));
-    if (verb == "scan") return Scan(*lookups, table, request, std::move(responder));
+    if (verb == "scan") return Scan(*lookups, streams, table, request, std::move(responder));
     responder.Respond(HttpResponse::JsonError(
         404, StrCat("no method \"", verb, "\" on tables: POST /v1/tables/<table>:lookup, :batchLookup or :scan")));
   }));

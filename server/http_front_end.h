@@ -31,6 +31,7 @@
 #include "core/serve/lookup_service.h"
 #include "server/bearer_auth.h"
 #include "server/http_server.h"
+#include "server/stream_slots.h"
 
 namespace predstore {
 
@@ -47,6 +48,9 @@ struct HttpRouteOptions {
   // them>" (401 with WWW-Authenticate otherwise); none: no check. /ping,
   // /health*, /version and /metrics are always open.
   BearerTokens data_tokens{{}};
+  // Each scan holds one of these while it streams (429 when none is free).
+  // REQUIRED; must outlive the server.
+  StreamSlots* streams = nullptr;
 };
 
 // Adds the routes to `http` (before its Start). `lookups` must outlive it.

@@ -46,6 +46,10 @@ ABSL_FLAG(uint32_t, max_batch_keys, 10000, "Most keys one BatchLookup may ask fo
 ABSL_FLAG(uint64_t, max_scan_rows, 1'000'000,
           "Most rows one Scan call returns: a scan without a limit ends there with a page token; a larger limit is "
           "RESOURCE_EXHAUSTED.");
+ABSL_FLAG(uint32_t, max_concurrent_streams, 1000,
+          "Most streams open at once across both front ends: gRPC LookupStream, Scan and Ingest calls and HTTP "
+          "scans (more: RESOURCE_EXHAUSTED, HTTP 429). Each stream holds at most 16 unsent answers: past that it "
+          "stops reading its client's requests until the client reads.");
 ABSL_FLAG(int32_t, max_message_mb, 4, "Largest request message in MiB (larger: RESOURCE_EXHAUSTED, unread).");
 ABSL_FLAG(std::string, admin_token_file, "",
           "File holding the bearer token the Admin service requires; empty: admin calls are not authenticated.");
@@ -121,6 +125,11 @@ int main(int argc, char** argv) {
   options.store.memory_index_bytes = absl::GetFlag(FLAGS_memory_index_mb) << 20;
   options.max_batch_keys = absl::GetFlag(FLAGS_max_batch_keys);
   options.max_scan_rows = absl::GetFlag(FLAGS_max_scan_rows);
+  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  if (options.max_concurrent_streams < 1) {
+    std::fprintf(stderr, "predstore-server: --max_concurrent_streams must be at least 1\n");
+    return 2;
+  }
   if (options.max_scan_rows < 1) {
     std::fprintf(stderr, "predstore-server: --max_scan_rows must be at least 1\n");
     return 2;

@@ -61,7 +61,10 @@ absl::Status AnswerColumnar(const LookupService& lookups, const v1::BatchLookupR
 // a failed lookup's status travels on its answer.
 class LookupStreamReactor final : public AnsweringBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse> {
  public:
-  explicit LookupStreamReactor(const LookupService* lookups) : lookups_(lookups) { StartReading(); }
+  LookupStreamReactor(const LookupService* lookups, StreamSlots::Slot slot)
+      : AnsweringBidiReactor(std::move(slot)), lookups_(lookups) {
+    StartReading();
+  }
 
  private:
   void Answer(const v1::StreamLookupRequest& request, v1::StreamLookupResponse* answer) override {
@@ -89,8 +92,8 @@ class LookupStreamReactor final : public AnsweringBidiReactor<v1::StreamLookupRe
 // the previous one has been written.
 class ScanReactor final : public grpc::ServerWriteReactor<v1::ScanResponse> {
  public:
-  ScanReactor(grpc::CallbackServerContext* context, std::unique_ptr<ScanPages> pages)
-      : context_(context), pages_(std::move(pages)) {
+  ScanReactor(grpc::CallbackServerContext* context, std::unique_ptr<ScanPages> pages, StreamSlots::Slot slot)
+      : context_(context), pages_(std::move(pages)), slot_(std::move(slot)) {
     SendNext();
   }
 
@@ -123,6 +126,7 @@ class ScanReactor final : public grpc::ServerWriteReactor<v1::ScanResponse> {
 
   grpc::CallbackServerContext* context_;
   std::unique_ptr<ScanPages> pages_;
+  StreamSlots::Slot slot_;
   v1::ScanResponse response_;
 };
 
@@ -149,9 +153,11 @@ grpc::ServerWriteReactor<v1::ScanResponse>* PredictionService::Scan(grpc::Callba
   absl::Status status = tokens_.Check(*context, kCalls);
   if (status.ok()) status = CheckDeadline(context);
   if (!status.ok()) return new FailedScan(status);
+  absl::StatusOr<StreamSlots::Slot> slot = streams_->Acquire();
+  if (!slot.ok()) return new FailedScan(slot.status());
   absl::StatusOr<std::unique_ptr<ScanPages>> pages = ScanPages::Start(lookups_, *request);
   if (!pages.ok()) return new FailedScan(pages.status());
-  return new ScanReactor(context, *std::move(pages));
+  return new ScanReactor(context, *std::move(pages), *std::move(slot));
 }
 
 grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext* context,
@@ -173,7 +179,11 @@ grpc::ServerBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse>* Pred
   if (absl::Status status = tokens_.Check(*context, kCalls); !status.ok()) {
     return new RejectedBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse>(ToGrpcStatus(status));
   }
-  return new LookupStreamReactor(lookups_);
+  absl::StatusOr<StreamSlots::Slot> slot = streams_->Acquire();
+  if (!slot.ok()) {
+    return new RejectedBidiReactor<v1::StreamLookupRequest, v1::StreamLookupResponse>(ToGrpcStatus(slot.status()));
+  }
+  return new LookupStreamReactor(lookups_, *std::move(slot));
 }
 
 grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerContext* context,

@@ -13,6 +13,7 @@
 #include "predstore/v1/predstore.grpc.pb.h"
 #include "server/arena_allocator.h"
 #include "server/bearer_auth.h"
+#include "server/stream_slots.h"
 
 namespace predstore {
 
@@ -20,8 +21,9 @@ class PredictionService final : public v1::Predictions::CallbackService {
  public:
   // Both services must outlive this one. Every call must carry one of
   // `tokens` (none: no check), else UNAUTHENTICATED.
-  PredictionService(const LookupService* lookups, const IngestService* ingest, BearerTokens tokens)
-      : lookups_(lookups), ingest_(ingest), tokens_(std::move(tokens)) {
+  PredictionService(const LookupService* lookups, const IngestService* ingest, StreamSlots* streams,
+                    BearerTokens tokens)
+      : lookups_(lookups), ingest_(ingest), streams_(streams), tokens_(std::move(tokens)) {
     SetMessageAllocatorFor_Lookup(&lookup_allocator_);
     SetMessageAllocatorFor_BatchLookup(&batch_lookup_allocator_);
     SetMessageAllocatorFor_Predict(&predict_allocator_);
@@ -49,6 +51,7 @@ class PredictionService final : public v1::Predictions::CallbackService {
  private:
   const LookupService* lookups_;
   const IngestService* ingest_;
+  StreamSlots* streams_;
   const BearerTokens tokens_;
   // The request-path calls allocate their messages on an arena per call.
   ArenaMessageAllocator<v1::LookupRequest, v1::LookupResponse> lookup_allocator_;

@@ -12,6 +12,7 @@
 #include "grpcpp/security/tls_credentials_options.h"
 #include "server/admin_service.h"
 #include "server/prediction_service.h"
+#include "server/stream_slots.h"
 
 namespace predstore {
 
@@ -80,10 +81,11 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
       std::make_unique<IngestService>(server->store_.get(), server->streams_.get(), server->fallback_.get());
   const BearerTokens data_tokens(o.data_token.empty() ? std::vector<std::string>()
                                                       : std::vector<std::string>{o.data_token, o.admin_token});
-  server->predictions_ =
-      std::make_unique<PredictionService>(server->lookups_.get(), server->ingest_.get(), data_tokens);
-  server->admin_ =
-      std::make_unique<AdminService>(server->store_.get(), server->models_.get(), server->ingest_.get(), o.admin_token);
+  server->streams_open_ = std::make_unique<StreamSlots>(o.max_concurrent_streams);
+  server->predictions_ = std::make_unique<PredictionService>(server->lookups_.get(), server->ingest_.get(),
+                                                             server->streams_open_.get(), data_tokens);
+  server->admin_ = std::make_unique<AdminService>(server->store_.get(), server->models_.get(), server->ingest_.get(),
+                                                  server->streams_open_.get(), o.admin_token);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -128,6 +130,7 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
     routes.default_model = o.http_default_model;
     routes.data_tokens = data_tokens;
     routes.metrics = server->metrics_.get();
+    routes.streams = server->streams_open_.get();
     AddHttpRoutes(server->lookups_.get(), std::move(routes), server->http_.get());
     if (absl::Status started = server->http_->Start(); !started.ok()) {
       server->server_->Shutdown();
@@ -214,6 +217,12 @@ void PredstoreServer::AddCollectedMetrics() {
                              return MetricSamples{{{}, static_cast<double>(models->LastErrors().size())}};
                            });
   }
+  const StreamSlots* streams_open = streams_open_.get();
+  metrics_->AddCollected("predstore_streams_open",
+                         "Streams open across both front ends (LookupStream, Scan, Ingest, HTTP scans).", "gauge",
+                         [streams_open] { return MetricSamples{{{}, static_cast<double>(streams_open->open())}}; });
+  metrics_->AddCollected("predstore_streams_limit", "Most streams open at once (--max_concurrent_streams).", "gauge",
+                         [streams_open] { return MetricSamples{{{}, static_cast<double>(streams_open->limit())}}; });
   const PredictionStore* store = store_.get();
   auto block_cache = [store](uint64_t PredictionStore::BlockCacheReading::*field) {
     return [store, field] { return MetricSamples{{{}, static_cast<double>(store->block_cache_reading().*field)}}; };

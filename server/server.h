@@ -37,6 +37,7 @@ namespace predstore {
 
 class PredictionService;
 class AdminService;
+class StreamSlots;
 
 struct ServerOptions {
   // host:port to listen on; port 0 picks a free port (see port()).
@@ -47,6 +48,9 @@ struct ServerOptions {
   uint32_t max_batch_keys = 10000;
   // Rows per Scan call (LookupServiceOptions::max_scan_rows). Default 1M.
   uint64_t max_scan_rows = 1'000'000;
+  // Streams open at once across both front ends (LookupStream, Scan and
+  // Ingest; HTTP scans); more are RESOURCE_EXHAUSTED / 429. Default 1000.
+  uint32_t max_concurrent_streams = 1000;
   // Largest request message; larger ones are RESOURCE_EXHAUSTED before they
   // are read. Default 4 MiB (gRPC's).
   int max_message_bytes = 4 << 20;
@@ -136,6 +140,7 @@ class PredstoreServer {
   std::unique_ptr<StreamCatalog> streams_;  // null without ingestion
   std::unique_ptr<LookupService> lookups_;
   std::unique_ptr<IngestService> ingest_;
+  std::unique_ptr<StreamSlots> streams_open_;  // before the services that hold its slots
   std::unique_ptr<PredictionService> predictions_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;

@@ -15,6 +15,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/forecast_requests.h"
+#include "tests/e2e/metrics_scrape.h"
 #include "tests/e2e/subprocess.h"
 #include "tests/support/scratch_dir.h"
 #include "tests/support/test_certificates.h"
@@ -988,7 +989,7 @@ TEST_F(EndToEndTest, ColumnarBatchLookupAnswersLikeTheRowForm) {
   EXPECT_EQ(code_of(both).code(), absl::StatusCode::kInvalidArgument);
   v1::BatchLookupRequest wrong_type = columnar;
   wrong_type.mutable_key_values(1)->clear_int64_values();
-  wrong_type.mutable_key_values(1)->add_string_values("3");
+  wrong_type.mutable_key_values(1)->add_string_values(std::string("3"));
   EXPECT_EQ(code_of(wrong_type).code(), absl::StatusCode::kInvalidArgument);
   v1::BatchLookupRequest too_many = columnar;
   for (int c = 0; c < 3; ++c) {
@@ -1071,6 +1072,96 @@ TEST_F(EndToEndTest, LookupStreamAnswersEveryRequestById) {
       EXPECT_EQ(answer.result().snapshot_version(), 1u);
     }
   }
+}
+
+// A client that writes to a LookupStream and never reads holds back only a
+// bounded number of answers (the server stops reading, HTTP/2 flow control
+// stops the client); streams past --max_concurrent_streams are refused at
+// once on both front ends; nothing written is lost once the client reads.
+TEST_F(EndToEndTest, StreamsAreBoundedInNumberAndInUnsentAnswers) {
+  ASSERT_EQ(RunProgram({LoaderBinary(), "sample", "--rows=3000", "--out=" + File("f.csv").string()}).exit_code, 0);
+  ASSERT_EQ(Load("forecasts", {File("f.csv").string()}).exit_code, 0);
+  ServerProcess server(data(), {"--max_concurrent_streams=2", "--http_listen=127.0.0.1:0",
+                                "--http_port_file=" + File("http_port").string()});
+  ASSERT_TRUE(server.started());
+  int http_port = 0;
+  std::ifstream(File("http_port")) >> http_port;
+  PredstoreClient client(ClientFor(server.target()));
+  std::vector<Row> rows = ReadSampleCsv(File("f.csv"));
+  rows.resize(500);
+  v1::StreamLookupRequest request;
+  *request.mutable_batch() = ColumnarOf("forecasts", rows, 0, rows.size());
+
+  const double rss_before = SampleOf(ScrapeMetrics(http_port), "predstore_process_resident_memory_bytes");
+  std::unique_ptr<LookupStream> hog = client.OpenLookupStream();
+  std::atomic<int> written{0};
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    v1::StreamLookupRequest next = request;
+    for (int id = 0; !stop && id < 1'000'000; ++id) {
+      next.set_id(id);
+      if (!hog->Write(next)) break;
+      ++written;
+    }
+    hog->WritesDone();
+  });
+  // Writing stalls within a second (here: after ~7k requests of 4 KB, held
+  // in HTTP/2 windows and buffers); unbounded, each second would queue
+  // ~20k answers of ~9 KB on the server.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const int written_at_2s = written.load();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(written.load(), written_at_2s);
+  const std::string scrape = ScrapeMetrics(http_port);
+  const double rss_grown = SampleOf(scrape, "predstore_process_resident_memory_bytes") - rss_before;
+  EXPECT_LT(rss_grown, 64 << 20) << written.load() << " requests written";
+  EXPECT_EQ(SampleOf(scrape, "predstore_streams_open"), 1);
+
+  // The second stream fits; a third, a gRPC scan and an HTTP scan do not.
+  std::unique_ptr<LookupStream> second = client.OpenLookupStream();
+  v1::StreamLookupRequest one = request;
+  one.set_id(1);
+  ASSERT_TRUE(second->Write(one));
+  v1::StreamLookupResponse answer;
+  ASSERT_TRUE(second->Read(&answer));
+  std::unique_ptr<LookupStream> third = client.OpenLookupStream();
+  third->Write(one);
+  EXPECT_FALSE(third->Read(&answer));
+  absl::Status refused = third->Finish();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.message(), HasSubstr("--max_concurrent_streams"));
+  v1::ScanRequest scan;
+  scan.set_table("forecasts");
+  absl::Status scanned = client.Scan(scan, [](const v1::ScanResponse&) {});
+  EXPECT_EQ(scanned.code(), absl::StatusCode::kResourceExhausted) << scanned;
+  ProgramResult http = RunProgram({"/usr/bin/curl", "-s", "-i", "--data-binary", "{}",
+                                   "http://127.0.0.1:" + std::to_string(http_port) + "/v1/tables/forecasts:scan"});
+  EXPECT_THAT(http.out, HasSubstr("HTTP/1.1 429"));
+  EXPECT_THAT(http.out, HasSubstr("Retry-After: 1"));
+  EXPECT_THAT(http.out, HasSubstr("--max_concurrent_streams"));
+
+  // The hog reads at last: every request written is answered, in order.
+  stop = true;
+  int answered = 0;
+  while (hog->Read(&answer)) {
+    ASSERT_EQ(answer.id(), static_cast<uint64_t>(answered)) << answer.error_message();
+    ASSERT_EQ(answer.batch().found_size(), 500);
+    ++answered;
+  }
+  writer.join();
+  EXPECT_TRUE(hog->Finish().ok());
+  EXPECT_EQ(answered, written.load());
+  second->WritesDone();
+  EXPECT_TRUE(second->Finish().ok());
+
+  // Closed streams give their slots back: a scan runs again.
+  absl::Status again;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    again = client.Scan(scan, [](const v1::ScanResponse&) {});
+    if (again.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(again.ok()) << again;
 }
 
 TEST_F(EndToEndTest, ReflectionListsTheServices) {
