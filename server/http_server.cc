@@ -493,7 +493,7 @@ template <typename Stream>
 void HttpStreamConnection<Stream>::Deliver(HttpResponse response) {
   if (phase_ != Phase::kHandling) return;  // closed meanwhile (shutdown)
   if (server_->options().on_response) {
-    server_->options().on_response(request_, response.status, std::chrono::steady_clock::now() - started_);
+    server_->options().on_response(request_, &response, std::chrono::steady_clock::now() - started_);
   }
   response_ = {};
   response_.version(version_);

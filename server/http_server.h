@@ -62,6 +62,7 @@ struct HttpParsedRequest;
 }  // namespace internal
 
 class HttpRequest;
+struct HttpResponse;
 
 // The PEM files of a TLS server. They are re-read when one of them changes
 // (modification time, size or inode), checked at most every `refresh` as
@@ -108,9 +109,11 @@ struct HttpServerOptions {
   std::optional<HttpTlsFiles> tls;
   // If set, called on the io thread as each handler's (or routing error's)
   // response is handed to the transport, with the request (valid during
-  // the call), the status, and the time since the request was read. For
-  // metrics: it must not block.
-  std::function<void(const HttpRequest&, int status, std::chrono::nanoseconds elapsed)> on_response;
+  // the call), the response, which it may amend (a header, a field of an
+  // error body), and the time since the request was read. For metrics and
+  // logs: it must not block. Errors the transport answers before a request
+  // is whole (400, 408, 413, 431) do not pass through it.
+  std::function<void(const HttpRequest&, HttpResponse* response, std::chrono::nanoseconds elapsed)> on_response;
 };
 
 // One parsed request, as a view. The object and every view it returns stay

@@ -84,6 +84,10 @@ ABSL_FLAG(int64_t, retention_hours, 168,
           "swept away.");
 ABSL_FLAG(std::string, dead_letter_file, "",
           "ingest: where late events go (one JSON line each); default <data_dir>/<table>/stream/dead_letter.jsonl.");
+ABSL_FLAG(std::string, log_format, "text",
+          "How the log on stderr is written: text (\"I 2026-12-06T20:50:24.123Z message\", events as "
+          "key=value pairs) or json (one JSON object per line). Failed requests are logged as request_failed events "
+          "with the request id their error response carries.");
 ABSL_FLAG(int64_t, shutdown_grace_ms, 5000, "On SIGTERM, how long in-flight calls may take to finish.");
 
 namespace {
@@ -104,6 +108,12 @@ int main(int argc, char** argv) {
       "      --fallback='table=forecasts,model=models:/demand/Production,features=store_features'\n"
       "SIGTERM or SIGINT: health goes NOT_SERVING, in-flight calls finish, then exit.");
   absl::ParseCommandLine(argc, argv);
+  if (const std::string format = absl::GetFlag(FLAGS_log_format); format == "json") {
+    predstore::SetLogFormat(predstore::LogFormat::kJson);
+  } else if (format != "text") {
+    std::fprintf(stderr, "predstore-server: --log_format=%s: must be text or json\n", format.c_str());
+    return 2;
+  }
   // Debian's Abseil is built with debug checks: every absl::Mutex lock (gRPC
   // takes several per call) would update a global lock-order graph.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

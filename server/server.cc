@@ -38,7 +38,7 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   server->options_ = std::move(options);
   const ServerOptions& o = server->options_;
   server->metrics_ = std::make_unique<MetricsRegistry>();
-  server->request_metrics_ = std::make_unique<RequestMetrics>(server->metrics_.get());
+  server->requests_ = std::make_unique<RequestObserver>(server->metrics_.get());
   auto store = PredictionStore::Open(o.store);
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
@@ -97,7 +97,7 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   builder.RegisterService(server->predictions_.get());
   builder.RegisterService(server->admin_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(server->request_metrics_->GrpcInterceptorFactory());
+  interceptors.push_back(server->requests_->GrpcInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
@@ -117,9 +117,9 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
                                       .client_ca = o.tls->client_ca,
                                       .refresh = std::chrono::seconds(o.tls->refresh_seconds)};
     }
-    http_options.on_response = [metrics = server->request_metrics_.get()](
-                                   const HttpRequest& request, int status, std::chrono::nanoseconds elapsed) {
-      metrics->RecordHttp(request, status, elapsed);
+    http_options.on_response = [requests = server->requests_.get()](
+                                   const HttpRequest& request, HttpResponse* response, std::chrono::nanoseconds elapsed) {
+      requests->ObserveHttp(request, response, elapsed);
     };
     server->http_ = std::make_unique<HttpServer>(http_options);
     HttpRouteOptions routes;

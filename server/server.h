@@ -27,7 +27,7 @@
 #include "core/stream/stream_catalog.h"
 #include "core/base/metrics.h"
 #include "server/http_server.h"
-#include "server/request_metrics.h"
+#include "server/request_observer.h"
 
 namespace grpc {
 class Server;
@@ -132,7 +132,7 @@ class PredstoreServer {
 
   ServerOptions options_;
   std::unique_ptr<MetricsRegistry> metrics_;
-  std::unique_ptr<RequestMetrics> request_metrics_;
+  std::unique_ptr<RequestObserver> requests_;
   std::unique_ptr<PredictionStore> store_;
   std::unique_ptr<ModelCatalog> models_;  // null without a registry
   std::unique_ptr<ScoringBatcher> batcher_;

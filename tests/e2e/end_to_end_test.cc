@@ -1164,6 +1164,90 @@ TEST_F(EndToEndTest, StreamsAreBoundedInNumberAndInUnsentAnswers) {
   EXPECT_TRUE(again.ok()) << again;
 }
 
+// A failed request's error response carries a request id (the client's
+// own, or a new one), and the server's log has one request_failed line
+// with that id; with --log_format=json every log line is JSON that
+// Python's json module reads.
+TEST_F(EndToEndTest, FailedRequestsCarryTheRequestIdTheirLogLineHas) {
+  ASSERT_EQ(RunProgram({LoaderBinary(), "sample", "--rows=100", "--out=" + File("f.csv").string()}).exit_code, 0);
+  ASSERT_EQ(Load("forecasts", {File("f.csv").string()}).exit_code, 0);
+  ServerProcess server(data(), {"--log_format=json", "--http_listen=127.0.0.1:0",
+                                "--http_port_file=" + File("http_port").string()});
+  ASSERT_TRUE(server.started());
+  int http_port = 0;
+  std::ifstream(File("http_port")) >> http_port;
+  auto predictions = v1::Predictions::NewStub(grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials()));
+
+  // gRPC: the id is in the trailers and after the message.
+  auto lookup_missing_table = [&](const std::string& sent_id) {
+    grpc::ClientContext context;
+    if (!sent_id.empty()) context.AddMetadata("x-request-id", sent_id);
+    v1::LookupRequest request = LookupOf("nosuch", 1, 1, 1);
+    v1::LookupResponse response;
+    grpc::Status status = predictions->Lookup(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+    auto trailer = context.GetServerTrailingMetadata().find("x-request-id");
+    std::string id = trailer == context.GetServerTrailingMetadata().end()
+                         ? ""
+                         : std::string(trailer->second.data(), trailer->second.size());
+    EXPECT_THAT(status.error_message(), HasSubstr("(request id " + id + ")"));
+    return id;
+  };
+  const std::string generated = lookup_missing_table("");
+  EXPECT_THAT(generated, ::testing::MatchesRegex("[0-9a-f]{16}"));
+  EXPECT_EQ(lookup_missing_table("checkout-42.a:b_c"), "checkout-42.a:b_c");
+  const std::string replaced = lookup_missing_table("not safe\"");  // not echoed into logs and answers
+  EXPECT_THAT(replaced, ::testing::MatchesRegex("[0-9a-f]{16}"));
+  EXPECT_NE(replaced, generated);
+  {
+    grpc::ClientContext context;
+    v1::LookupResponse response;
+    ASSERT_TRUE(predictions->Lookup(&context, LookupOf("forecasts", 1, 1, 1), &response).ok());
+    EXPECT_EQ(context.GetServerTrailingMetadata().count("x-request-id"), 0u);
+  }
+
+  // HTTP: the X-Request-Id header and a "request_id" member, in both error
+  // shapes (ours and MLflow's); success is untouched.
+  auto curl = [&](const std::string& path, const std::string& body, const std::string& sent_id) {
+    std::vector<std::string> args = {"/usr/bin/curl", "-s", "-i", "-H", "Content-Type: application/json",
+                                     "--data-binary", body, "http://127.0.0.1:" + std::to_string(http_port) + path};
+    if (!sent_id.empty()) args.insert(args.end(), {"-H", "X-Request-Id: " + sent_id});
+    return RunProgram(args).out;
+  };
+  const std::string ours = curl("/v1/tables/nosuch:lookup", "{}", "rid-7");
+  EXPECT_THAT(ours, HasSubstr("HTTP/1.1 404"));
+  EXPECT_THAT(ours, HasSubstr("X-Request-Id: rid-7\r\n"));
+  EXPECT_THAT(ours, HasSubstr(R"(,"request_id":"rid-7"})"));
+  const std::string mlflow = curl("/invocations", R"({"inputs":[[1]]})", "");
+  EXPECT_THAT(mlflow, HasSubstr("HTTP/1.1 404"));
+  EXPECT_THAT(mlflow, HasSubstr(R"("error_code": "RESOURCE_DOES_NOT_EXIST")"));
+  EXPECT_THAT(mlflow, ::testing::ContainsRegex(R"(X-Request-Id: [0-9a-f]{16})"));
+  EXPECT_THAT(mlflow, ::testing::ContainsRegex(R"("request_id":"[0-9a-f]{16}"\}$)"));
+  const std::string fine = curl("/v1/tables/forecasts:lookup",
+                                R"({"key":[{"column":"store_id","value":{"int64Value":"1"}},)"
+                                R"({"column":"item_id","value":{"int64Value":"1"}},)"
+                                R"({"column":"horizon_days","value":{"int64Value":"1"}}]})",
+                                "rid-8");
+  EXPECT_THAT(fine, HasSubstr("HTTP/1.1 200"));
+  EXPECT_THAT(fine, Not(HasSubstr("rid-8")));
+
+  // The log: every line is JSON; one request_failed line per failure above.
+  ASSERT_EQ(server.Stop(), 0);
+  const std::string command = std::string(PREDSTORE_PYTHON) +
+                              " -c 'import json,sys\nfor line in open(sys.argv[1]):\n"
+                              "  e = json.loads(line)\n"
+                              "  if e.get(\"event\") == \"request_failed\":\n"
+                              "    print(e[\"front_end\"], e[\"code\"], e[\"request_id\"], e[\"method\"])' " +
+                              server.log_path().string();
+  ProgramResult parsed = RunProgram({"/bin/sh", "-c", command});
+  ASSERT_EQ(parsed.exit_code, 0) << parsed.err;
+  EXPECT_EQ(parsed.out, "grpc NOT_FOUND " + generated + " /predstore.v1.Predictions/Lookup\n" +
+                            "grpc NOT_FOUND checkout-42.a:b_c /predstore.v1.Predictions/Lookup\n" +
+                            "grpc NOT_FOUND " + replaced + " /predstore.v1.Predictions/Lookup\n" +
+                            "http 404 rid-7 POST /v1/tables/nosuch:lookup\n" + "http 404 " +
+                            mlflow.substr(mlflow.find("X-Request-Id: ") + 14, 16) + " POST /invocations\n");
+}
+
 TEST_F(EndToEndTest, ReflectionListsTheServices) {
   WriteTaggedCsv(File("a.csv"), 10, 1);
   ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);

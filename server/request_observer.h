@@ -1,10 +1,21 @@
-// Request metrics of both front ends, recorded into a MetricsRegistry
-// without a lock on the hot path: predstore_requests_total{front_end,
-// method, code} and predstore_request_duration_seconds{front_end, method}.
-// gRPC calls are counted by a server interceptor (every method of every
+// Watches every request of both front ends as it is answered:
+// - Metrics, recorded into a MetricsRegistry without a lock on the hot
+//   path: predstore_requests_total{front_end, method, code} and
+//   predstore_request_duration_seconds{front_end, method}. Counters are
+//   created up front, so recording is a table lookup and a relaxed add.
+// - Request ids on failures: every failed request is logged as one
+//   request_failed event with an id, and its error response carries the
+//   same id, so a user's error report leads to its log line. The id is the
+//   client's own x-request-id (gRPC metadata or HTTP header; 1 to 64 of
+//   A-Z a-z 0-9 . _ : -) or else a new one. gRPC: trailing metadata
+//   x-request-id and "(request id ...)" after the status message. HTTP:
+//   the X-Request-Id header and, in a JSON object body, a top-level
+//   "request_id" member. Successful requests are not touched. Calls the
+//   client cancelled are counted but not logged; at most 100 failures a
+//   second are logged, and a line says how many were left out.
+// gRPC calls are seen by a server interceptor (every method of every
 // service, streams when they end); HTTP requests by HttpServer's response
-// observer. Counters are created up front, so recording is a table lookup
-// and a relaxed atomic add. Thread-safe.
+// observer. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -20,16 +31,16 @@
 
 namespace predstore {
 
-class RequestMetrics {
+class RequestObserver {
  public:
   // `registry` must outlive this object.
-  explicit RequestMetrics(MetricsRegistry* registry);
+  explicit RequestObserver(MetricsRegistry* registry);
 
   // For ServerBuilder::experimental().SetInterceptorCreators; the factory
   // refers to this object, which must outlive the gRPC server.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> GrpcInterceptorFactory();
   // For HttpServerOptions::on_response.
-  void RecordHttp(const HttpRequest& request, int status, std::chrono::nanoseconds elapsed);
+  void ObserveHttp(const HttpRequest& request, HttpResponse* response, std::chrono::nanoseconds elapsed);
 
   // One method's counters (by code) and latency histogram.
   struct Method {
