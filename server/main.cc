@@ -10,10 +10,17 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
+#include "core/base/config_file.h"
 #include "core/base/file_io.h"
 #include "core/base/logging.h"
 #include "server/server.h"
 
+ABSL_FLAG(std::string, config, "",
+          "A YAML file of options (option: value, as on the command line; docs/configuration.md); flags given on "
+          "the command line override it.");
+ABSL_FLAG(bool, print_config, false,
+          "Print every option at the value it would run with (defaults, then --config, then flags) as a config "
+          "file, and exit.");
 ABSL_FLAG(std::string, data_dir, "./predstore-data", "Data directory holding one folder per table.");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to listen on; port 0 picks a free port.");
 ABSL_FLAG(std::string, tls_cert, "", "TLS: the server's certificate chain (PEM); with --tls_key. Default: plaintext.");
@@ -92,6 +99,11 @@ ABSL_FLAG(int64_t, shutdown_grace_ms, 5000, "On SIGTERM, how long in-flight call
 
 namespace {
 
+// The options a config file may set: the server's own flags.
+bool IsServerOption(const absl::CommandLineFlag& flag) {
+  return flag.Filename().ends_with("server/main.cc") && flag.Name() != "config" && flag.Name() != "print_config";
+}
+
 // Whether `address` (host:port) listens on loopback only.
 bool IsLoopback(const std::string& address) {
   const std::string host = address.substr(0, address.rfind(':'));
@@ -107,7 +119,22 @@ int main(int argc, char** argv) {
       "  predstore-server --data_dir=./predstore-data --model_registry=sqlite:///mlflow.db \\\n"
       "      --fallback='table=forecasts,model=models:/demand/Production,features=store_features'\n"
       "SIGTERM or SIGINT: health goes NOT_SERVING, in-flight calls finish, then exit.");
+  // The config file first, so that the command line overrides it.
+  if (std::optional<std::string> config = predstore::FlagArgument(argc, argv, "config"); config && !config->empty()) {
+    if (absl::Status applied = predstore::ApplyConfigFile(*config, IsServerOption); !applied.ok()) {
+      std::fprintf(stderr, "predstore-server: --config: %s\n", std::string(applied.message()).c_str());
+      return 2;
+    }
+  }
   absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_print_config)) {
+    const std::string config = predstore::ConfigFileOfCurrentValues(
+        "predstore-server configuration: every option, one per line, as `option: value` (the value as on the "
+        "command line). Start with --config=FILE; flags on the command line override the file.",
+        IsServerOption);
+    std::fwrite(config.data(), 1, config.size(), stdout);
+    return 0;
+  }
   if (const std::string format = absl::GetFlag(FLAGS_log_format); format == "json") {
     predstore::SetLogFormat(predstore::LogFormat::kJson);
   } else if (format != "text") {

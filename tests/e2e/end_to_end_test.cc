@@ -1248,6 +1248,54 @@ TEST_F(EndToEndTest, FailedRequestsCarryTheRequestIdTheirLogLineHas) {
                             mlflow.substr(mlflow.find("X-Request-Id: ") + 14, 16) + " POST /invocations\n");
 }
 
+// A config file sets the server's options, flags override it, a file it
+// cannot use stops the start naming the line, and docs/configuration.md
+// lists every option as --print_config prints it.
+TEST_F(EndToEndTest, ConfigFileSetsOptionsAndFlagsOverrideIt) {
+  ProgramResult printed = RunProgram({ServerBinary(), "--print_config"});
+  ASSERT_EQ(printed.exit_code, 0) << printed.err;
+  std::ifstream doc_file(std::string(PREDSTORE_SOURCE_DIR) + "/docs/configuration.md");
+  const std::string doc((std::istreambuf_iterator<char>(doc_file)), std::istreambuf_iterator<char>());
+  const size_t block = doc.rfind("```yaml\n");
+  ASSERT_NE(block, std::string::npos);
+  EXPECT_EQ(doc.substr(block + 8, doc.find("```", block + 8) - block - 8), printed.out)
+      << "docs/configuration.md is out of date: paste the output of predstore-server --print_config";
+
+  ASSERT_EQ(RunProgram({LoaderBinary(), "sample", "--rows=100", "--out=" + File("f.csv").string()}).exit_code, 0);
+  ASSERT_EQ(Load("forecasts", {File("f.csv").string()}).exit_code, 0);
+  std::ofstream(File("predstore.yaml")) << "# test\nmax_batch_keys: 5\nlog-format: json\n";
+  ProgramResult effective = RunProgram(
+      {ServerBinary(), "--config=" + File("predstore.yaml").string(), "--max_batch_keys=7", "--print_config"});
+  EXPECT_THAT(effective.out, HasSubstr("\nmax_batch_keys: 7\n"));
+  EXPECT_THAT(effective.out, HasSubstr("\nlog_format: \"json\"\n"));
+  ServerProcess server(data(), {"--config=" + File("predstore.yaml").string(), "--max_batch_keys=7"});
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+  const std::vector<Row> rows = ReadSampleCsv(File("f.csv"));
+  EXPECT_TRUE(client.BatchLookup(BatchOf("forecasts", rows, 0, 7)).ok());
+  absl::Status refused = client.BatchLookup(BatchOf("forecasts", rows, 0, 8)).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.message(), HasSubstr("7"));
+  ASSERT_EQ(server.Stop(), 0);
+  std::string first_line;
+  std::getline(std::ifstream(server.log_path()), first_line);
+  EXPECT_THAT(first_line, ::testing::StartsWith(R"({"time":")"));
+
+  for (const auto& [text, message] : std::vector<std::pair<std::string, std::string>>{
+           {"max_batch_keys: many\n", "predstore.yaml:1:17: option \"max_batch_keys\": Illegal value 'many'"},
+           {"listen: 127.0.0.1:0\nlisten_adress: x\n", "predstore.yaml:2:1: unknown option \"listen_adress\""},
+           {"config: other.yaml\n", "predstore.yaml:1:1: unknown option \"config\""}}) {
+    std::ofstream(File("predstore.yaml")) << text;
+    ProgramResult bad = RunProgram({ServerBinary(), "--config=" + File("predstore.yaml").string(),
+                                    "--data_dir=" + data().string(), "--listen=127.0.0.1:0"});
+    EXPECT_EQ(bad.exit_code, 2) << text;
+    EXPECT_THAT(bad.err, HasSubstr(message)) << text;
+  }
+  ProgramResult missing = RunProgram({ServerBinary(), "--config=" + File("nowhere.yaml").string()});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("cannot read the config file"));
+}
+
 TEST_F(EndToEndTest, ReflectionListsTheServices) {
   WriteTaggedCsv(File("a.csv"), 10, 1);
   ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
