@@ -80,10 +80,12 @@ std::string NewRequestId() {
 }
 
 // Logs one failed request, at most kMaxPerSecond a second; the next line
-// logged after a busy second says how many were left out.
+// logged after a busy second says how many were left out. Messages are cut
+// at kMaxMessageBytes.
 void LogFailedRequest(bool server_fault, std::string_view front_end, std::string_view method, std::string_view code,
                       std::string_view request_id, std::string_view message, std::chrono::nanoseconds elapsed) {
   constexpr int kMaxPerSecond = 100;
+  constexpr size_t kMaxMessageBytes = 2000;
   static std::mutex mu;
   static int64_t second = 0;
   static int logged_this_second = 0;
@@ -107,6 +109,11 @@ void LogFailedRequest(bool server_fault, std::string_view front_end, std::string
   }
   const std::string duration_ms = StrCat(std::chrono::duration<double, std::milli>(elapsed).count());
   const std::string left_out_text = StrCat(left_out_before);
+  std::string cut;
+  if (message.size() > kMaxMessageBytes) {
+    cut = StrCat(message.substr(0, kMaxMessageBytes), "... (", message.size() - kMaxMessageBytes, " more bytes)");
+    message = cut;
+  }
   LogEvent(server_fault ? LogLevel::kWarning : LogLevel::kInfo, "request_failed",
            {{"front_end", front_end},
             {"method", method},
@@ -234,14 +241,14 @@ void RequestObserver::ObserveHttp(const HttpRequest& request, HttpResponse* resp
 
   std::string id(ClientRequestId(request.header("x-request-id")));
   if (id.empty()) id = NewRequestId();
+  LogFailedRequest(status >= 500, "http", StrCat(request.method(), " ", request.path()), StrCat(status), id,
+                   response->body, elapsed);
   response->headers.emplace_back("X-Request-Id", id);
   std::string& body = response->body;
   const size_t close = body.find_last_not_of(" \r\n");
   const bool json_object = response->content_type.starts_with("application/json") && !body.empty() &&
                            body.front() == '{' && close != std::string::npos && body[close] == '}' && close > 1;
   if (json_object) body.insert(close, StrCat(",\"request_id\":\"", id, "\""));
-  LogFailedRequest(status >= 500, "http", StrCat(request.method(), " ", request.path()), StrCat(status), id, body,
-                   elapsed);
 }
 
 }  // namespace predstore

@@ -1231,12 +1231,42 @@ TEST_F(EndToEndTest, FailedRequestsCarryTheRequestIdTheirLogLineHas) {
   EXPECT_THAT(fine, HasSubstr("HTTP/1.1 200"));
   EXPECT_THAT(fine, Not(HasSubstr("rid-8")));
 
+  // A burst of failures is logged at most 100 a second; a later line counts
+  // those left out, so lines plus counts add up to every failure.
+  const auto burst_start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 300; ++i) {
+    grpc::ClientContext context;
+    v1::LookupResponse response;
+    predictions->Lookup(&context, LookupOf("burst", 1, 1, 1), &response);
+  }
+  const auto seconds_touched =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - burst_start).count() + 2;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  {
+    grpc::ClientContext context;
+    v1::LookupResponse response;
+    predictions->Lookup(&context, LookupOf("burst", 1, 1, 1), &response);
+  }
+
   // The log: every line is JSON; one request_failed line per failure above.
   ASSERT_EQ(server.Stop(), 0);
+  ProgramResult counted = RunProgram(
+      {"/bin/sh", "-c",
+       std::string(PREDSTORE_PYTHON) +
+           " -c 'import json,sys\nlines = [json.loads(l) for l in open(sys.argv[1])]\n"
+           "burst = [e for e in lines if \"burst\" in e.get(\"message\", \"\") and e.get(\"event\")]\n"
+           "print(len(burst), len(burst) + sum(e[\"earlier_failures_not_logged\"] for e in lines if "
+           "e.get(\"event\")))' " +
+           server.log_path().string()});
+  ASSERT_EQ(counted.exit_code, 0) << counted.err;
+  int burst_lines = 0, burst_total = 0;
+  std::istringstream(counted.out) >> burst_lines >> burst_total;
+  EXPECT_LE(burst_lines, 100 * seconds_touched + 1) << seconds_touched;
+  EXPECT_EQ(burst_total, 301) << counted.out;
   const std::string command = std::string(PREDSTORE_PYTHON) +
                               " -c 'import json,sys\nfor line in open(sys.argv[1]):\n"
                               "  e = json.loads(line)\n"
-                              "  if e.get(\"event\") == \"request_failed\":\n"
+                              "  if e.get(\"event\") == \"request_failed\" and \"burst\" not in e[\"message\"]:\n"
                               "    print(e[\"front_end\"], e[\"code\"], e[\"request_id\"], e[\"method\"])' " +
                               server.log_path().string();
   ProgramResult parsed = RunProgram({"/bin/sh", "-c", command});
