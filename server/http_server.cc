@@ -176,9 +176,11 @@ struct HttpRoute {
 
 // The TLS context new connections get: loaded from the files at Start, and
 // loaded again when their stamps change, looked at no more often than every
-// `refresh`. Connections hold a reference to theirs, so a replaced context
-// lives on until its last connection closes. Not thread-safe: Start uses it
-// before the io threads run, then only the accept strand does.
+// `refresh`, or at the next connection whatever their stamps after
+// LoadAtNextConnection. Connections hold a reference to theirs, so a
+// replaced context lives on until its last connection closes. Not
+// thread-safe, but for LoadAtNextConnection: Start uses it before the io
+// threads run, then only the accept strand does.
 class ReloadingTlsContext {
  public:
   explicit ReloadingTlsContext(const HttpTlsFiles& files) : files_(files) {}
@@ -190,6 +192,9 @@ class ReloadingTlsContext {
   // one is older than `refresh`. Loading blocks on file reads.
   std::shared_ptr<ssl::context> Current(std::chrono::steady_clock::time_point now);
 
+  // Makes the next Current() load the files. Any thread.
+  void LoadAtNextConnection() { load_now_.store(true, std::memory_order_relaxed); }
+
  private:
   std::array<FileStamp, 3> Stamps() const {
     return {StampOf(files_.cert), StampOf(files_.key), StampOf(files_.client_ca)};
@@ -199,6 +204,7 @@ class ReloadingTlsContext {
   std::shared_ptr<ssl::context> context_;
   std::array<FileStamp, 3> stamps_;  // as of the last load, whether it worked or not
   std::chrono::steady_clock::time_point next_look_;
+  std::atomic<bool> load_now_{false};
 };
 
 absl::Status ReloadingTlsContext::Load(std::chrono::steady_clock::time_point now) {
@@ -209,12 +215,13 @@ absl::Status ReloadingTlsContext::Load(std::chrono::steady_clock::time_point now
 }
 
 std::shared_ptr<ssl::context> ReloadingTlsContext::Current(std::chrono::steady_clock::time_point now) {
-  if (now < next_look_) return context_;
+  const bool forced = load_now_.exchange(false, std::memory_order_relaxed);
+  if (now < next_look_ && !forced) return context_;
   next_look_ = now + files_.refresh;
   // Stamped before reading, so a write that lands during the load is seen
   // at the next look.
   const std::array<FileStamp, 3> stamps = Stamps();
-  if (stamps == stamps_) return context_;
+  if (stamps == stamps_ && !forced) return context_;
   stamps_ = stamps;
   absl::StatusOr<std::shared_ptr<ssl::context>> loaded = LoadTlsContext(files_);
   if (loaded.ok()) {
@@ -238,6 +245,9 @@ class HttpServerState {
   void AddRoute(std::string_view method, std::string_view pattern, HttpHandler handler);
   absl::Status Start(const std::string& listen_address, int* port);
   void Shutdown(std::chrono::steady_clock::time_point deadline);
+  void ReloadTlsFiles() {
+    if (tls_) tls_->LoadAtNextConnection();
+  }
 
   // The route for `path`, and its handler for `method` (null if the route
   // has none); {null, null} when no route matches.
@@ -916,5 +926,7 @@ absl::Status HttpServer::Start() {
 }
 
 void HttpServer::Shutdown(std::chrono::steady_clock::time_point deadline) { state_->Shutdown(deadline); }
+
+void HttpServer::ReloadTlsFiles() { state_->ReloadTlsFiles(); }
 
 }  // namespace predstore

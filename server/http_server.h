@@ -233,6 +233,11 @@ class HttpServer {
   // wait for the first. REQUIRES: not on an io thread.
   void Shutdown(std::chrono::steady_clock::time_point deadline);
 
+  // With TLS: the next connection re-reads the TLS files, changed or not
+  // (as on a file change, a load that fails keeps the old certificate).
+  // Without TLS: nothing. REQUIRES: after a successful Start(). Any thread.
+  void ReloadTlsFiles();
+
  private:
   HttpServerOptions options_;
   std::unique_ptr<internal::HttpServerState> state_;

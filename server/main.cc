@@ -118,7 +118,8 @@ int main(int argc, char** argv) {
       "  predstore-server --data_dir=./predstore-data --listen=127.0.0.1:50051\n"
       "  predstore-server --data_dir=./predstore-data --model_registry=sqlite:///mlflow.db \\\n"
       "      --fallback='table=forecasts,model=models:/demand/Production,features=store_features'\n"
-      "SIGTERM or SIGINT: health goes NOT_SERVING, in-flight calls finish, then exit.");
+      "SIGTERM or SIGINT: health goes NOT_SERVING, in-flight calls finish, then exit. SIGHUP: re-read the "
+      "manifests, the model registry and the HTTP TLS files now.");
   // The config file first, so that the command line overrides it.
   if (std::optional<std::string> config = predstore::FlagArgument(argc, argv, "config"); config && !config->empty()) {
     if (absl::Status applied = predstore::ApplyConfigFile(*config, IsServerOption); !applied.ok()) {
@@ -145,12 +146,13 @@ int main(int argc, char** argv) {
   // takes several per call) would update a global lock-order graph.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
-  // Block the stop signals in every thread; this thread waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Block the signals in every thread; this thread waits for them.
+  sigset_t handled_signals;
+  sigemptyset(&handled_signals);
+  sigaddset(&handled_signals, SIGTERM);
+  sigaddset(&handled_signals, SIGINT);
+  sigaddset(&handled_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &handled_signals, nullptr);
 
   predstore::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
@@ -255,7 +257,7 @@ int main(int argc, char** argv) {
   write_port(absl::GetFlag(FLAGS_port_file), (*server)->port());
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  while (sigwait(&handled_signals, &signal_number) == 0 && signal_number == SIGHUP) (*server)->Reload();
   predstore::LogInfo("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->Shutdown();
   (*server)->Wait();

@@ -155,12 +155,7 @@ void PredstoreServer::WatchManifests() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_cv_.wait_for(lock, options_.refresh_interval, [this] { return stopping_; })) {
     lock.unlock();
-    auto refreshed = store_->Refresh("");
-    if (!refreshed.ok()) LogWarning("refreshing tables: ", refreshed.status().ToString());
-    if (models_ != nullptr) {
-      absl::StatusOr<ModelReloadSummary> reloaded = models_->Reload();
-      if (!reloaded.ok()) LogWarning("reloading models: ", reloaded.status().ToString());
-    }
+    RefreshTablesAndModels();
     if (streams_ != nullptr && std::chrono::steady_clock::now() >= next_sweep) {
       next_sweep = std::chrono::steady_clock::now() + options_.stream_sweep_interval;
       absl::StatusOr<uint64_t> swept = streams_->Sweep();
@@ -168,6 +163,21 @@ void PredstoreServer::WatchManifests() {
     }
     lock.lock();
   }
+}
+
+void PredstoreServer::RefreshTablesAndModels() {
+  auto refreshed = store_->Refresh("");
+  if (!refreshed.ok()) LogWarning("refreshing tables: ", refreshed.status().ToString());
+  if (models_ != nullptr) {
+    absl::StatusOr<ModelReloadSummary> reloaded = models_->Reload();
+    if (!reloaded.ok()) LogWarning("reloading models: ", reloaded.status().ToString());
+  }
+}
+
+void PredstoreServer::Reload() {
+  LogInfo("reloading: manifests, the model registry", http_ && options_.tls ? ", the HTTP TLS files" : "");
+  if (http_) http_->ReloadTlsFiles();
+  RefreshTablesAndModels();
 }
 
 void PredstoreServer::Shutdown() {

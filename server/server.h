@@ -118,12 +118,19 @@ class PredstoreServer {
   // Health goes NOT_SERVING, new calls are refused, in-flight calls (gRPC
   // and HTTP) get shutdown_grace to finish, the watcher stops.
   void Shutdown();
+  // Re-reads now what is otherwise re-read on timers (for SIGHUP): the
+  // manifests, the model registry, and the HTTP front end's TLS files (at
+  // its next connection). gRPC's TLS files are re-read by gRPC every
+  // --tls_refresh_seconds, whatever happens here. Any thread.
+  void Reload();
   // Blocks until the server has shut down.
   void Wait();
 
  private:
   PredstoreServer() = default;
   void WatchManifests();
+  // Re-reads the manifests and the model registry, logging what fails.
+  void RefreshTablesAndModels();
 
   // Adds the gauges read at scrape time: tables, models, the block cache
   // and memory indexes, stream sources, the process.

@@ -1,5 +1,7 @@
 // End-to-end: the real predstore-load, predstore-server and predstore-cli
 // on a free loopback port, driven by the real client library.
+#include <signal.h>
+
 #include <atomic>
 #include <fstream>
 #include <map>
@@ -822,6 +824,55 @@ v1::ColumnRange RangeOf(const std::string& column, int64_t low, int64_t high) {
   *range.mutable_low() = Int(low);
   *range.mutable_high() = Int(high);
   return range;
+}
+
+// SIGHUP re-reads now what timers re-read otherwise: a published version
+// is served, and the HTTP port serves a renewed certificate, though both
+// timers are far off.
+TEST_F(EndToEndTest, SighupReloadsManifestsAndTheHttpTlsFiles) {
+  WriteTaggedCsv(File("a.csv"), 10, 1);
+  ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
+  const fs::path certs = File("certs");
+  fs::create_directories(certs);
+  ASSERT_TRUE(test_support::MakeTestCertificates(certs));
+  auto pem = [&](const std::string& name) { return (certs / name).string(); };
+  fs::copy_file(pem("server.pem"), certs / "live.pem");
+  fs::copy_file(pem("server.key"), certs / "live.key");
+  ServerProcess server(data(), {"--tls_cert=" + pem("live.pem"), "--tls_key=" + pem("live.key"),
+                                "--tls_refresh_seconds=3600", "--refresh_interval_ms=0", "--http_listen=127.0.0.1:0",
+                                "--http_port_file=" + File("http_port").string()});
+  ASSERT_TRUE(server.started());
+  int http_port = 0;
+  std::ifstream(File("http_port")) >> http_port;
+  auto https_with_ca = [&](const std::string& ca) {
+    ProgramResult result = RunProgram({"/usr/bin/curl", "-s", "--cacert", pem(ca), "-o", "/dev/null", "-w",
+                                       "%{http_code}", "https://127.0.0.1:" + std::to_string(http_port) + "/ping"});
+    return result.exit_code == 0 && result.out == "200";
+  };
+  EXPECT_TRUE(https_with_ca("ca.pem"));
+
+  WriteTaggedCsv(File("b.csv"), 10, 2);
+  ASSERT_EQ(Load("t", {File("b.csv").string()}).exit_code, 0);
+  fs::copy_file(pem("renewed.key"), certs / "live.key", fs::copy_options::overwrite_existing);
+  fs::copy_file(pem("renewed.pem"), certs / "live.pem", fs::copy_options::overwrite_existing);
+  ClientOptions options = ClientFor(server.target());
+  ASSERT_TRUE(LoadClientTls(pem("ca.pem"), "", "", &options).ok());
+  PredstoreClient client(options);
+  ASSERT_EQ(client.GetTable("t")->active_version(), 1u);
+  EXPECT_TRUE(https_with_ca("ca.pem"));  // nothing re-read yet
+
+  server.Signal(SIGHUP);
+  bool reloaded = false;
+  for (int attempt = 0; attempt < 50 && !reloaded; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    reloaded = client.GetTable("t")->active_version() == 2u && https_with_ca("other_ca.pem");
+  }
+  EXPECT_TRUE(reloaded);
+  EXPECT_FALSE(https_with_ca("ca.pem"));
+  // The gRPC port still has the old certificate: gRPC re-reads its files
+  // every --tls_refresh_seconds.
+  EXPECT_TRUE(client.GetTable("t").ok());
+  EXPECT_EQ(server.Stop(), 0);
 }
 
 TEST_F(EndToEndTest, ScanReturnsTheBoxInPagesThroughClientAndCli) {

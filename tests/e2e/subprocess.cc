@@ -169,6 +169,10 @@ ServerProcess::ServerProcess(const fs::path& data_dir, const std::vector<std::st
 
 ServerProcess::~ServerProcess() { Stop(); }
 
+void ServerProcess::Signal(int signal_number) const {
+  if (pid_ >= 0) kill(pid_, signal_number);
+}
+
 int ServerProcess::Stop() {
   if (pid_ < 0) return -1;
   kill(pid_, SIGTERM);

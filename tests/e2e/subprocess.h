@@ -68,6 +68,8 @@ class ServerProcess {
   std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
   // Sends SIGTERM and waits; returns the exit code (-1 if killed by a signal).
   int Stop();
+  // Sends `signal_number` (SIGHUP, say) and returns at once.
+  void Signal(int signal_number) const;
   // kill -9: no shutdown at all. Returns once the process is gone (and its
   // port free).
   void Kill();
