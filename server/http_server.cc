@@ -457,7 +457,9 @@ void HttpStreamConnection<Stream>::OnReadError(beast::error_code ec) {
     return SendErrorAndClose(431, StrCat("request header section exceeds ", options.max_header_bytes, " bytes"));
   }
   if (ec == http::error::body_limit) {
-    return SendErrorAndClose(413, StrCat("request body exceeds ", options.max_body_bytes, " bytes"));
+    return SendErrorAndClose(413, StrCat("request body exceeds ", options.max_body_bytes, " bytes",
+                                         options.body_limit_name.empty() ? "" : " (", options.body_limit_name,
+                                         options.body_limit_name.empty() ? "" : ")"));
   }
   // A parse error is the client's: say so. End of stream, a message cut
   // short, a timeout or a reset just end the connection.

@@ -94,6 +94,9 @@ struct HttpServerOptions {
   // Largest request body; larger ones (by Content-Length, or as chunks
   // arrive) are answered 413 and the connection closed. Default 4 MiB.
   std::uint64_t max_body_bytes = 4u << 20;
+  // Added to the 413 message after the limit, e.g. the flag that sets it
+  // ("--http_max_body_mb"); empty: nothing.
+  std::string body_limit_name;
   // Largest request line plus header fields; larger is 431 and close.
   // Default 8 KiB.
   std::uint32_t max_header_bytes = 8u << 10;

@@ -38,6 +38,8 @@ ABSL_FLAG(std::string, http_default_model, "",
           "The model POST /invocations scores with, as MLflow's scoring server does (e.g. "
           "models:/churn/Production); needs --model_registry. Other versions: "
           "/serving-endpoints/<name>/served-models/<version, stage or alias>/invocations.");
+ABSL_FLAG(int32_t, http_max_body_mb, 4,
+          "Largest HTTP request body in MiB (larger: 413 naming this flag, and the connection closes).");
 ABSL_FLAG(std::string, http_port_file, "", "Write the HTTP front end's bound port here once serving.");
 ABSL_FLAG(bool, allow_insecure_admin, false,
           "Serve the Admin service without --admin_token_file on an address beyond loopback (refused otherwise: "
@@ -178,6 +180,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_mb) << 20;
+  if (absl::GetFlag(FLAGS_http_max_body_mb) < 1 || absl::GetFlag(FLAGS_http_max_body_mb) > 1024) {
+    std::fprintf(stderr, "predstore-server: --http_max_body_mb must be 1 to 1024\n");
+    return 2;
+  }
+  options.http_max_body_bytes = static_cast<uint64_t>(absl::GetFlag(FLAGS_http_max_body_mb)) << 20;
   options.refresh_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_refresh_interval_ms));
   options.shutdown_grace = std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
   options.ingest = absl::GetFlag(FLAGS_ingest);

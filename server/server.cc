@@ -111,6 +111,8 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   if (!o.http_listen.empty()) {
     HttpServerOptions http_options;
     http_options.listen_address = o.http_listen;
+    http_options.max_body_bytes = o.http_max_body_bytes;
+    http_options.body_limit_name = "--http_max_body_mb";
     if (o.tls) {
       http_options.tls = HttpTlsFiles{.cert = o.tls->cert,
                                       .key = o.tls->key,

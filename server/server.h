@@ -72,6 +72,8 @@ struct ServerOptions {
     unsigned refresh_seconds = 10;
   };
   std::optional<TlsFiles> tls;
+  // Largest HTTP request body; larger is 413. Default 4 MiB.
+  uint64_t http_max_body_bytes = 4u << 20;
   // host:port of the HTTP/JSON front end (http_front_end.h); empty: none.
   // It serves TLS (and mTLS) from the same files as gRPC when `tls` is set.
   std::string http_listen;

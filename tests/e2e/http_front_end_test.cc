@@ -222,8 +222,10 @@ TEST_F(HttpFrontEndTest, ErrorsHaveTheirStatusAndNameTheField) {
   HttpResult too_many = Curl("POST", "/v1/tables/forecasts:batchLookup", Json(BatchOf("forecasts", many, 0, 10001)));
   EXPECT_EQ(too_many.status, 429);
   EXPECT_THAT(too_many.body, HasSubstr("--max_batch_keys"));
-  // A body over the HTTP limit (4 MiB): 413.
-  EXPECT_EQ(Curl("POST", "/v1/tables/forecasts:lookup", std::string(5 << 20, ' ')).status, 413);
+  // A body over the HTTP limit (--http_max_body_mb, 4 MiB): 413, naming it.
+  HttpResult too_large = Curl("POST", "/v1/tables/forecasts:lookup", std::string(5 << 20, ' '));
+  EXPECT_EQ(too_large.status, 413);
+  EXPECT_THAT(too_large.body, HasSubstr("exceeds 4194304 bytes (--http_max_body_mb)"));
 }
 
 TEST_F(HttpFrontEndTest, MetricsParseAndEachCounterMovesWithItsEvent) {
