@@ -393,7 +393,13 @@ void HttpStreamConnection<Stream>::Start() {
 
 template <typename Stream>
 void HttpStreamConnection<Stream>::Drain() {
-  if (phase_ != Phase::kHandling && phase_ != Phase::kWriting) Close();
+  // A request already arriving (being read, or bytes waiting in the socket
+  // of an idle connection) is read and answered, with Connection: close,
+  // within the shutdown's deadline; idle connections close now.
+  if (phase_ == Phase::kHandling || phase_ == Phase::kWriting || phase_ == Phase::kReading) return;
+  beast::error_code ec;
+  if (phase_ == Phase::kIdle && tcp_stream().socket().available(ec) > 0 && !ec) return;
+  Close();
 }
 
 template <typename Stream>

@@ -228,9 +228,10 @@ class HttpServer {
   // The bound port; 0 before a successful Start().
   int port() const { return port_; }
 
-  // Stops accepting and closes idle connections (and those still receiving
-  // a request) at once; requests already in a handler or being written get
-  // until `deadline` to finish, and go out with "Connection: close". Then
+  // Stops accepting and closes idle connections at once; requests already
+  // arriving (being read, or waiting unread in the socket), in a handler
+  // or being written get until `deadline` to finish, and go out with
+  // "Connection: close". Then
   // every connection is closed, the io threads are joined and later
   // responses are dropped. Blocks until done; idempotent; concurrent calls
   // wait for the first. REQUIRES: not on an io thread.

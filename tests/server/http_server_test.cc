@@ -151,6 +151,11 @@ std::string Get(std::string_view path) { return "GET " + std::string(path) + " H
 class HttpServerTest : public ::testing::Test {
  protected:
   void TearDown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      unblock_ = true;
+    }
+    unblocked_.notify_all();
     if (server_ != nullptr) server_->Shutdown(steady_clock::now() + std::chrono::seconds(5));
     for (std::thread& worker : workers_) worker.join();
     server_.reset();
@@ -181,6 +186,13 @@ class HttpServerTest : public ::testing::Test {
         held_.push_back(std::move(responder));
       }
       Signal();
+    });
+    // Blocks its io thread until `unblock_` (to hold incoming bytes unread).
+    server_->Handle("GET", "/v1/block", [this](const HttpRequest&, HttpResponder responder) {
+      Signal();
+      std::unique_lock<std::mutex> lock(mu_);
+      unblocked_.wait(lock, [this] { return unblock_; });
+      responder.Respond({200, "text/plain", "unblocked", {}, nullptr});
     });
     // A body of <query> pieces of 64 KiB, each made when the last is sent.
     server_->Handle("GET", "/v1/stream", [this](const HttpRequest& request, HttpResponder responder) {
@@ -224,6 +236,8 @@ class HttpServerTest : public ::testing::Test {
   std::string base_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable unblocked_;
+  bool unblock_ = false;  // releases /v1/block
   int handled_ = 0;
   std::vector<std::thread> workers_;
   std::vector<HttpResponder> held_;
@@ -434,6 +448,38 @@ TEST_F(HttpServerTest, ShutdownFinishesInFlightRequests) {
   EXPECT_TRUE(busy.ClosedByServer());
   EXPECT_TRUE(idle.ClosedByServer());
   EXPECT_FALSE(RawClient(server_->port()).connected());  // no longer accepting
+}
+
+// A request whose bytes arrived before the shutdown, but that no io thread
+// had read yet, is answered (with Connection: close), not dropped.
+TEST_F(HttpServerTest, ShutdownAnswersARequestThatArrivedUnread) {
+  HttpServerOptions options;
+  options.io_threads = 1;
+  StartServer(options);
+  RawClient waiting(server_->port());
+  waiting.Send(Get("/v1/ping"));  // accepted and idle
+  ASSERT_TRUE(waiting.ReadResponse());
+  RawClient blocker(server_->port());
+  blocker.Send(Get("/v1/block"));
+  ASSERT_TRUE(WaitHandled(1));  // the one io thread is held
+  waiting.Send(Get("/v1/ping"));
+  std::this_thread::sleep_for(milliseconds(50));  // the bytes reach the server's socket
+  std::thread shutdown([this] { server_->Shutdown(steady_clock::now() + std::chrono::seconds(5)); });
+  std::this_thread::sleep_for(milliseconds(100));  // the shutdown posts its drains
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    unblock_ = true;
+  }
+  unblocked_.notify_all();
+  shutdown.join();
+  std::optional<RawResponse> response = waiting.ReadResponse();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status_line, "HTTP/1.1 200 OK");
+  EXPECT_THAT(response->headers, HasSubstr("Connection: close"));
+  EXPECT_TRUE(waiting.ClosedByServer());
+  std::optional<RawResponse> unblocked = blocker.ReadResponse();
+  ASSERT_TRUE(unblocked);
+  EXPECT_EQ(unblocked->body, "unblocked");
 }
 
 TEST_F(HttpServerTest, ShutdownDeadlineCutsOffStuckHandlers) {
