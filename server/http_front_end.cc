@@ -234,8 +234,32 @@ std::string EndpointModel(std::string_view name, std::optional<std::string_view>
   return ParseModelReference(by_path).ok() ? by_path : StrCat("models:/", name, "@", *served);
 }
 
+// A path segment with its %XX escapes decoded (RFC 3986), or
+// kInvalidArgument for a '%' not followed by two hex digits.
+absl::StatusOr<std::string> PercentDecoded(std::string_view segment) {
+  std::string out;
+  out.reserve(segment.size());
+  for (size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] != '%') {
+      out.push_back(segment[i]);
+      continue;
+    }
+    const bool whole = i + 2 < segment.size();
+    const int high = whole ? HexDigitValue(segment[i + 1]) : -1;
+    const int low = whole ? HexDigitValue(segment[i + 2]) : -1;
+    if (high < 0 || low < 0) {
+      return absl::InvalidArgumentError(StrCat("bad %-escape in the path segment \"", segment, "\""));
+    }
+    out.push_back(static_cast<char>(high * 16 + low));
+    i += 2;
+  }
+  return out;
+}
+
 // POST /serving-endpoints/<name>/invocations and
-// /serving-endpoints/<name>/served-models/<served>/invocations.
+// /serving-endpoints/<name>/served-models/<served>/invocations; both
+// segments may be %-escaped (a model named "churn model" is
+// /serving-endpoints/churn%20model/invocations).
 void InvokeEndpoint(const LookupService& lookups, const HttpRequest& request, HttpResponder responder) {
   constexpr std::string_view kPrefix = "/serving-endpoints/";
   constexpr std::string_view kServed = "/served-models/";
@@ -257,7 +281,13 @@ void InvokeEndpoint(const LookupService& lookups, const HttpRequest& request, Ht
     return responder.Respond(MlflowError(absl::NotFoundError(
         StrCat("no route for POST ", request.path(), ": the endpoint and served model are single path segments"))));
   }
-  Invoke(lookups, EndpointModel(rest, served), request, std::move(responder));
+  absl::StatusOr<std::string> name = PercentDecoded(rest);
+  absl::StatusOr<std::string> served_name = served ? PercentDecoded(*served) : absl::StatusOr<std::string>("");
+  if (!name.ok() || !served_name.ok()) {
+    return responder.Respond(MlflowError(name.ok() ? served_name.status() : name.status()));
+  }
+  Invoke(lookups, EndpointModel(*name, served ? std::optional<std::string_view>(*served_name) : std::nullopt), request,
+         std::move(responder));
 }
 
 // `handler` behind the data tokens: a request without an accepted bearer

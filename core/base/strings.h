@@ -32,4 +32,12 @@ void StrAppend(std::string* out, const Args&... args) {
   absl::StrAppend(out, internal::AsPiece(args)...);
 }
 
+// The value of the hex digit `c` (either case), or -1.
+inline int HexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 }  // namespace predstore

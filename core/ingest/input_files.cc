@@ -125,12 +125,6 @@ void AppendUtf8(uint32_t code_point, std::string* out) {
   }
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Spark's ExternalCatalogUtils.unescapePathName: "%XX" is the character
 // U+00XX; a '%' not followed by two hex digits stays itself.
@@ -139,8 +133,8 @@ std::string UnescapePathName(std::string_view text) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '%' && i + 2 < text.size()) {
-      int high = HexDigit(text[i + 1]);
-      int low = HexDigit(text[i + 2]);
+      int high = HexDigitValue(text[i + 1]);
+      int low = HexDigitValue(text[i + 2]);
       if (high >= 0 && low >= 0) {
         AppendUtf8(static_cast<uint32_t>(high * 16 + low), &out);
         i += 2;

@@ -238,6 +238,32 @@ TEST_F(MlflowScoringTest, StagesVersionsAndAliasesOverRestEqualGrpcPredictNumber
   }
 }
 
+TEST_F(MlflowScoringTest, EndpointAndServedModelNamesMayBePercentEscaped) {
+  const Json& booster = *std::find_if(cases_->begin(), cases_->end(),
+                                      [](const Json& c) { return c["name"] == "booster-binary-json"; });
+  ASSERT_TRUE(WriteSampleRegistration(mlruns().string(),
+                                      {"churn model", 1, "Production", {"blue green"},
+                                       (fixtures() / booster["model_dir"].get<std::string>()).string()})
+                  .ok());
+  Start();
+  const Json requests = RequestsOf("booster-binary-json");
+  for (const std::string path : {"/serving-endpoints/churn%20model/invocations",
+                                 "/serving-endpoints/churn%20model/served-models/Production/invocations",
+                                 "/serving-endpoints/churn%20model/served-models/blue%20green/invocations",
+                                 "/serving-endpoints/%63hurn%20model/served-models/%31/invocations"}) {
+    const HttpResult rest = Post(path, "application/json", requests["accepted"]["dataframe_split"]);
+    EXPECT_EQ(rest.status, 200) << path << ": " << rest.body;
+    EXPECT_EQ(rest.body, requests["expected"].get<std::string>()) << path;
+  }
+  const HttpResult bad = Post("/serving-endpoints/churn%2model/invocations", "application/json",
+                              requests["accepted"]["dataframe_split"]);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, ::testing::HasSubstr("bad %-escape"));
+  EXPECT_EQ(Post("/serving-endpoints/churn/invocations", "application/json", requests["accepted"]["dataframe_split"])
+                .status,
+            404);
+}
+
 TEST_F(MlflowScoringTest, ParamsApplyOnlyWhenTheSignatureDeclaresThem) {
   // A copy of the Booster whose signature declares output_margin, as
   // mlflow.models.infer_signature(..., params={"output_margin": False}) writes it.
