@@ -10,7 +10,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
-#include "core/base/config_file.h"
+#include "server/config_file.h"
 #include "core/base/file_io.h"
 #include "core/base/logging.h"
 #include "server/server.h"

@@ -1,7 +1,7 @@
 // Config files set flags as the command line would, refuse what they cannot
 // set with the file, line and column, change nothing then, and print a
 // file that Python's YAML parser reads back value for value.
-#include "core/base/config_file.h"
+#include "server/config_file.h"
 
 #include <cstdio>
 #include <fstream>

@@ -1,4 +1,4 @@
-#include "core/base/config_file.h"
+#include "server/config_file.h"
 
 #include <algorithm>
 #include <utility>

@@ -1,7 +1,7 @@
-// Configuration files for a program's Abseil flags. A config file is YAML:
-// one mapping from option names (the flag names, '-' or '_') to scalar
-// values, written as on the command line ("true", "250", "127.0.0.1:50051");
-// a comment may follow any line. Flags given on the command line override
+// Configuration files for a program's Abseil flags (the server's). A
+// config file is YAML: one mapping from option names (the flag names, '-'
+// or '_') to scalar values, written as on the command line ("true", "250",
+// "127.0.0.1:50051"); a comment may follow any line. Flags given on the command line override
 // the file: call ApplyConfigFile before absl::ParseCommandLine.
 //
 //   # predstore.yaml
