@@ -13,7 +13,7 @@ packages=(
   libxgboost-dev libsqlite3-dev libyaml-cpp-dev sqlite3 librdkafka-dev libcli11-dev
   libsnappy-dev zlib1g-dev libzstd-dev liblz4-dev libbrotli-dev clang libclang-rt-14-dev bc openssl
   libboost-dev wrk
-  python3-xgboost python3-sklearn python3-yaml python3-prometheus-client
+  python3-xgboost python3-sklearn python3-yaml python3-prometheus-client python3-redis
 )
 
 missing=()

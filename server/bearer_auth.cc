@@ -29,14 +29,16 @@ absl::Status BearerTokens::Check(std::optional<std::string_view> authorization, 
   constexpr std::string_view kBearer = "bearer ";
   const bool bearer = authorization->size() >= kBearer.size() &&
                       absl::EqualsIgnoreCase(ToAbsl(authorization->substr(0, kBearer.size())), ToAbsl(kBearer));
-  bool accepted = false;
-  if (bearer) {
-    const std::string_view given = authorization->substr(kBearer.size());
-    // Every token is compared, so the time taken says not which one matched.
-    for (const std::string& token : tokens_) accepted |= SameSecret(given, token);
-  }
+  const bool accepted = bearer && Accepts(authorization->substr(kBearer.size()));
   if (!accepted) return absl::UnauthenticatedError(StrCat(calls, ": bearer token rejected"));
   return absl::OkStatus();
+}
+
+bool BearerTokens::Accepts(std::string_view given) const {
+  bool accepted = false;
+  // Every token is compared, so the time taken says not which one matched.
+  for (const std::string& token : tokens_) accepted |= SameSecret(given, token);
+  return accepted;
 }
 
 absl::Status BearerTokens::Check(const grpc::ServerContextBase& context, std::string_view calls) const {

@@ -25,6 +25,9 @@ class BearerTokens {
   // had none) carries an accepted one; else kUnauthenticated saying what
   // `calls` (e.g. "admin calls") need.
   absl::Status Check(std::optional<std::string_view> authorization, std::string_view calls) const;
+  // Whether `token` itself (no scheme: a RESP AUTH password) is one of
+  // them, compared in constant time. False when none is required.
+  bool Accepts(std::string_view token) const;
   // The same for a gRPC call's "authorization" metadata.
   absl::Status Check(const grpc::ServerContextBase& context, std::string_view calls) const;
 

@@ -34,6 +34,8 @@
 #include "core/base/logging.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "server/connection_registry.h"
+#include "server/tcp_listener.h"
 
 namespace predstore {
 
@@ -282,9 +284,7 @@ class HttpServerState {
   bool started_ = false;
   bool stopped_ = false;
 
-  std::mutex mu_;
-  std::condition_variable drained_;
-  std::unordered_map<HttpConnection*, std::shared_ptr<HttpConnection>> connections_;  // guarded by mu_
+  ConnectionRegistry<HttpConnection> connections_;
 };
 
 // What HttpResponder and Shutdown need of a connection, whatever its
@@ -710,21 +710,6 @@ absl::Status HttpServerState::Start(const std::string& listen_address, int* port
   std::stable_sort(prefixes_.begin(), prefixes_.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 
-  // "host:port", host possibly "[v6]".
-  const std::size_t colon = listen_address.rfind(':');
-  if (colon == std::string::npos) {
-    return absl::InvalidArgumentError(StrCat("listen address '", listen_address, "' is not host:port"));
-  }
-  std::string host = listen_address.substr(0, colon);
-  const std::string port_text = listen_address.substr(colon + 1);
-  unsigned port_number = 0;
-  const auto [end, parse_error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port_number);
-  if (parse_error != std::errc() || end != port_text.data() + port_text.size() || port_number > 65535 ||
-      port_text.empty()) {
-    return absl::InvalidArgumentError(StrCat("listen address '", listen_address, "' has a bad port"));
-  }
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-
   if (options_.tls) {
     tls_.emplace(*options_.tls);
     if (absl::Status loaded = tls_->Load(std::chrono::steady_clock::now()); !loaded.ok()) {
@@ -734,32 +719,14 @@ absl::Status HttpServerState::Start(const std::string& listen_address, int* port
   }
 
   io_.emplace(options_.io_threads);
-  beast::error_code ec;
-  tcp::endpoint endpoint;
-  const asio::ip::address address = asio::ip::make_address(host, ec);
-  if (!ec) {
-    endpoint = tcp::endpoint(address, static_cast<unsigned short>(port_number));
-  } else {
-    tcp::resolver resolver(*io_);
-    const auto results = resolver.resolve(host, port_text, tcp::resolver::passive, ec);
-    if (ec || results.empty()) {
-      return absl::InvalidArgumentError(StrCat("cannot resolve listen host '", host, "': ", ec.message()));
-    }
-    endpoint = results.begin()->endpoint();
-  }
-
   const Strand accept_strand = asio::make_strand(*io_);
   acceptor_.emplace(accept_strand);
   accept_retry_.emplace(accept_strand);
-  if (acceptor_->open(endpoint.protocol(), ec); !ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_->bind(endpoint, ec);
-  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
+  if (absl::Status listening = ListenOn(listen_address, *io_, &*acceptor_, port); !listening.ok()) {
     acceptor_.reset();
     accept_retry_.reset();
-    return absl::UnavailableError(StrCat("cannot listen on ", listen_address, ": ", ec.message()));
+    return listening;
   }
-  *port = acceptor_->local_endpoint(ec).port();
 
   started_ = true;
   work_.emplace(io_->get_executor());
@@ -800,23 +767,12 @@ void HttpServerState::OnAccept(beast::error_code ec, Socket socket) {
 
 template <typename Connection>
 void HttpServerState::Serve(std::shared_ptr<Connection> connection) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    connections_.emplace(connection.get(), connection);
-  }
+  connections_.Add(connection);
   const Strand strand = connection->strand();
   asio::dispatch(strand, [connection = std::move(connection)] { connection->Start(); });
 }
 
-void HttpServerState::Remove(HttpConnection* connection) {
-  std::shared_ptr<HttpConnection> removed;  // released outside the lock
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = connections_.find(connection);
-  if (it == connections_.end()) return;
-  removed = std::move(it->second);
-  connections_.erase(it);
-  if (connections_.empty()) drained_.notify_all();
-}
+void HttpServerState::Remove(HttpConnection* connection) { connections_.Remove(connection); }
 
 void HttpServerState::Shutdown(std::chrono::steady_clock::time_point deadline) {
   std::lock_guard<std::mutex> once(shutdown_mu_);
@@ -832,12 +788,7 @@ void HttpServerState::Shutdown(std::chrono::steady_clock::time_point deadline) {
     acceptor_->close(ignored);
     accept_retry_->cancel();
   });
-  std::vector<std::shared_ptr<HttpConnection>> live;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    live.reserve(connections_.size());
-    for (const auto& [raw, connection] : connections_) live.push_back(connection);
-  }
+  std::vector<std::shared_ptr<HttpConnection>> live = connections_.Live();
   for (auto& connection : live) {
     const Strand strand = connection->strand();
     asio::post(strand, [connection = std::move(connection)] { connection->Drain(); });
@@ -845,10 +796,7 @@ void HttpServerState::Shutdown(std::chrono::steady_clock::time_point deadline) {
   live.clear();
 
   // Let requests in handlers finish, up to the deadline.
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    drained_.wait_until(lock, deadline, [&] { return connections_.empty(); });
-  }
+  connections_.WaitUntilEmpty(deadline);
 
   // Then stop everything. Responders answering from now on are dropped;
   // connections still open are closed as they are destroyed, the last
@@ -860,12 +808,7 @@ void HttpServerState::Shutdown(std::chrono::steady_clock::time_point deadline) {
   threads_.clear();
   accept_retry_.reset();
   acceptor_.reset();
-  std::unordered_map<HttpConnection*, std::shared_ptr<HttpConnection>> remaining;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    remaining.swap(connections_);
-  }
-  remaining.clear();
+  connections_.Clear();
   io_.reset();
 }
 

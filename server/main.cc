@@ -41,6 +41,16 @@ ABSL_FLAG(std::string, http_default_model, "",
 ABSL_FLAG(int32_t, http_max_body_mb, 4,
           "Largest HTTP request body in MiB (larger: 413 naming this flag, and the connection closes).");
 ABSL_FLAG(std::string, http_port_file, "", "Write the HTTP front end's bound port here once serving.");
+ABSL_FLAG(std::string, resp_listen, "",
+          "host:port of the Redis-protocol front end (GET, MGET, HGETALL, ... with any Redis client; "
+          "docs/serving.md#the-redis-protocol); empty: none.");
+ABSL_FLAG(std::string, resp_port_file, "", "Write the Redis-protocol front end's bound port here once serving.");
+ABSL_FLAG(std::string, resp_value_format, "text",
+          "How GET answers the value columns over the Redis protocol: text (\"853.07,1066.3375\", in column "
+          "order, an empty field for a null) or json ({\"forecast\":853.07,...}).");
+ABSL_FLAG(std::string, resp_tables, "",
+          "Per-table Redis-protocol settings, ';'-separated: table=T[,prefix=P][,fallback=on|off]. prefix: the "
+          "first part of the table's keys instead of its name; fallback=off: a miss stays a miss.");
 ABSL_FLAG(bool, allow_insecure_admin, false,
           "Serve the Admin service without --admin_token_file on an address beyond loopback (refused otherwise: "
           "anyone who reaches the port could publish, roll back and ingest).");
@@ -249,6 +259,20 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  options.resp_listen = absl::GetFlag(FLAGS_resp_listen);
+  if (const std::string format = absl::GetFlag(FLAGS_resp_value_format); format == "json") {
+    options.resp_value_format = predstore::RespValueFormat::kJson;
+  } else if (format != "text") {
+    std::fprintf(stderr, "predstore-server: --resp_value_format=%s: must be text or json\n", format.c_str());
+    return 2;
+  }
+  if (auto tables = predstore::ParseRespTableOptions(absl::GetFlag(FLAGS_resp_tables)); tables.ok()) {
+    options.resp_tables = *std::move(tables);
+  } else {
+    std::fprintf(stderr, "predstore-server: --resp_tables: %s\n", std::string(tables.status().message()).c_str());
+    return 2;
+  }
+
   auto server = predstore::PredstoreServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "predstore-server: %s\n", std::string(server.status().message()).c_str());
@@ -260,7 +284,9 @@ int main(int argc, char** argv) {
     std::ofstream(temp) << port << "\n";
     std::rename(temp.c_str(), port_file.c_str());
   };
-  write_port(absl::GetFlag(FLAGS_http_port_file), (*server)->http_port());  // before --port_file, which says "ready"
+  // Before --port_file, which says "ready".
+  write_port(absl::GetFlag(FLAGS_http_port_file), (*server)->http_port());
+  write_port(absl::GetFlag(FLAGS_resp_port_file), (*server)->resp_port());
   write_port(absl::GetFlag(FLAGS_port_file), (*server)->port());
 
   int signal_number = 0;

@@ -139,11 +139,31 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
       return absl::Status(started.code(), StrCat("HTTP front end: ", started.message()));
     }
   }
+  if (!o.resp_listen.empty()) {
+    RespServerOptions resp_options;
+    resp_options.listen_address = o.resp_listen;
+    resp_options.limits.max_command_bytes = static_cast<size_t>(o.max_message_bytes);
+    resp_options.limits.max_arguments = o.max_batch_keys + 1;
+    server->resp_ = std::make_unique<RespServer>(resp_options);
+    RespFrontEndOptions front_end;
+    front_end.value_format = o.resp_value_format;
+    front_end.data_tokens = data_tokens;
+    front_end.tables = o.resp_tables;
+    front_end.transport = server->resp_.get();
+    if (absl::Status started = server->resp_->Start(MakeRespHandler(server->lookups_.get(), std::move(front_end)));
+        !started.ok()) {
+      if (server->http_) server->http_->Shutdown(std::chrono::steady_clock::now());
+      server->server_->Shutdown();
+      return absl::Status(started.code(), StrCat("Redis-protocol front end: ", started.message()));
+    }
+  }
   server->AddCollectedMetrics();
   if (o.refresh_interval.count() > 0) server->watcher_ = std::thread([s = server.get()] { s->WatchManifests(); });
   LogInfo("predstore-server listening on ", o.listen_address.substr(0, o.listen_address.rfind(':')), ":",
           server->port_, ", data in ", o.store.data_dir.string(), ", ", server->store_->Tables().size(), " tables",
-          server->models_ ? StrCat(", ", server->models_->Served().size(), " model versions") : "");
+          server->models_ ? StrCat(", ", server->models_->Served().size(), " model versions") : "",
+          server->http_ ? StrCat("; HTTP on port ", server->http_->port()) : "",
+          server->resp_ ? StrCat("; Redis protocol on port ", server->resp_->port()) : "");
   return server;
 }
 
@@ -192,11 +212,15 @@ void PredstoreServer::Shutdown() {
   if (!server_) return;
   LogInfo("shutting down: health NOT_SERVING, finishing in-flight calls");
   server_->GetHealthCheckService()->SetServingStatus(false);
-  // Both front ends stop taking calls at once and drain side by side,
+  // The front ends stop taking calls at once and drain side by side,
   // within the one grace period.
   std::thread grpc_drain(
       [this] { server_->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace); });
+  std::thread resp_drain([this] {
+    if (resp_) resp_->Shutdown(std::chrono::steady_clock::now() + options_.shutdown_grace);
+  });
   if (http_) http_->Shutdown(std::chrono::steady_clock::now() + options_.shutdown_grace);
+  resp_drain.join();
   grpc_drain.join();
 }
 
@@ -295,6 +319,8 @@ void PredstoreServer::AddStreamMetrics() {
 }
 
 int PredstoreServer::http_port() const { return http_ ? http_->port() : 0; }
+
+int PredstoreServer::resp_port() const { return resp_ ? resp_->port() : 0; }
 
 void PredstoreServer::Wait() {
   if (server_) server_->Wait();

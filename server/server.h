@@ -27,6 +27,8 @@
 #include "core/stream/stream_catalog.h"
 #include "core/base/metrics.h"
 #include "server/http_server.h"
+#include "server/resp_front_end.h"
+#include "server/resp_server.h"
 #include "server/request_observer.h"
 
 namespace grpc {
@@ -74,6 +76,12 @@ struct ServerOptions {
   std::optional<TlsFiles> tls;
   // Largest HTTP request body; larger is 413. Default 4 MiB.
   uint64_t http_max_body_bytes = 4u << 20;
+  // host:port of the Redis-protocol front end (resp_front_end.h); empty:
+  // none. Its values as text or JSON, and per-table key prefixes and
+  // fallback.
+  std::string resp_listen;
+  RespValueFormat resp_value_format = RespValueFormat::kText;
+  std::map<std::string, RespTableOptions, std::less<>> resp_tables;
   // host:port of the HTTP/JSON front end (http_front_end.h); empty: none.
   // It serves TLS (and mTLS) from the same files as gRPC when `tls` is set.
   std::string http_listen;
@@ -113,6 +121,7 @@ class PredstoreServer {
   // The bound port, and the HTTP front end's (0 without one).
   int port() const { return port_; }
   int http_port() const;
+  int resp_port() const;
   PredictionStore& store() { return *store_; }
   // Null when the server runs without a model registry.
   ModelCatalog* models() { return models_.get(); }
@@ -154,6 +163,7 @@ class PredstoreServer {
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HttpServer> http_;  // null without --http_listen
+  std::unique_ptr<RespServer> resp_;  // null without --resp_listen
   int port_ = 0;
   std::mutex mu_;
   std::condition_variable stop_cv_;

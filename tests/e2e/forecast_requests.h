@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "client/predstore_client.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/subprocess.h"
 
 namespace predstore::testing {
 
@@ -40,6 +42,26 @@ inline std::vector<Row> ReadSampleCsv(const std::filesystem::path& path) {
     rows.push_back(row);
   }
   return rows;
+}
+
+// Writes a `rows`-row sample (predstore-load sample) to `csv`, loads it into
+// `data_dir` as table "forecasts", and returns its rows (none, with a test
+// failure, if a program failed).
+inline std::vector<Row> LoadSampleForecasts(const std::filesystem::path& csv, const std::filesystem::path& data_dir,
+                                            int rows) {
+  ProgramResult sample = RunProgram({LoaderBinary(), "sample", "--rows=" + std::to_string(rows), "--out=" + csv.string()});
+  if (sample.exit_code != 0) {
+    ADD_FAILURE() << "predstore-load sample: " << sample.err;
+    return {};
+  }
+  ProgramResult load =
+      RunProgram({LoaderBinary(), "load", "--data_dir=" + data_dir.string(), "--table=forecasts", kKeys, kValues,
+                  csv.string()});
+  if (load.exit_code != 0) {
+    ADD_FAILURE() << "predstore-load load: " << load.err;
+    return {};
+  }
+  return ReadSampleCsv(csv);
 }
 
 inline ClientOptions ClientFor(const std::string& target, const std::string& token = "") {

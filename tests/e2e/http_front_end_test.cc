@@ -30,13 +30,8 @@ struct HttpResult {
 class HttpFrontEndTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const fs::path sample = scratch_.path() / "s.csv";
-    ASSERT_EQ(RunProgram({LoaderBinary(), "sample", "--rows=300", "--out=" + sample.string()}).exit_code, 0);
-    rows_ = ReadSampleCsv(sample);
-    ASSERT_EQ(RunProgram({LoaderBinary(), "load", "--data_dir=" + data().string(), "--table=forecasts", kKeys,
-                          kValues, sample.string()})
-                  .exit_code,
-              0);
+    rows_ = LoadSampleForecasts(scratch_.path() / "s.csv", data(), 300);
+    ASSERT_EQ(rows_.size(), 300u);
     const fs::path port_file = scratch_.path() / "http-port";
     server_ = std::make_unique<ServerProcess>(
         data(), std::vector<std::string>{"--http_listen=127.0.0.1:0", "--http_port_file=" + port_file.string()});

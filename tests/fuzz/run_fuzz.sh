@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Builds the Parquet reader's libFuzzer target with clang (AddressSanitizer
-# and UBSan) and fuzzes it for a bounded time, seeded with the real files of
-# ../shared/testdata/parquet and a Delta checkpoint (read in place; new
-# inputs go to a scratch corpus). Exits non-zero on the first crash, leak
-# or sanitizer report, leaving the reproducer in the scratch folder it
-# prints.
-# Usage: tests/fuzz/run_fuzz.sh [seconds, default 120]
+# Builds the libFuzzer targets with clang (AddressSanitizer and UBSan) and
+# fuzzes each for a bounded time: the Parquet reader, seeded with the real
+# files of ../shared/testdata/parquet and a Delta checkpoint (read in place;
+# new inputs go to a scratch corpus), then the Redis-protocol parser, seeded
+# with commands as redis-cli and redis-py send them. Exits non-zero on the
+# first crash, leak or sanitizer report, leaving the reproducer in the
+# scratch folder it prints.
+# Usage: tests/fuzz/run_fuzz.sh [Parquet seconds, default 120] [RESP seconds, default 60]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${1:-120}
+resp_seconds=${2:-60}
 work=${FUZZ_DIR:-$(mktemp -d /tmp/predstore-fuzz.XXXXXX)}
 seeds="$root/../shared/testdata/parquet"
 checkpoints="$root/../shared/testdata/delta/simple_table_with_checkpoint/_delta_log"
@@ -27,3 +29,18 @@ cd "$work"
 ./parquet_fuzz -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
   corpus "$seeds" "$checkpoints" 2>&1 | tail -n 20
 echo "run_fuzz: no crash in ${seconds}s"
+
+echo "run_fuzz: building the RESP parser's fuzz target"
+# shellcheck disable=SC2046
+clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -I"$root" "$root/tests/fuzz/resp_fuzz.cc" "$root/server/resp_protocol.cc" \
+  $(pkg-config --cflags --libs absl_strings) -o "$work/resp_fuzz"
+mkdir -p "$work/resp_corpus" "$work/resp_seeds"
+printf '*2\r\n$3\r\nGET\r\n$15\r\nforecasts:1:2:3\r\n' > "$work/resp_seeds/get"
+printf '*3\r\n$4\r\nMGET\r\n$5\r\nt:1:2\r\n$5\r\nt:3:4\r\n*1\r\n$4\r\nPING\r\n' > "$work/resp_seeds/pipeline"
+printf 'HGETALL forecasts:1:2:3\r\nPING\n\r\n' > "$work/resp_seeds/inline"
+printf '*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*-1\r\n$x\r\n' > "$work/resp_seeds/errors"
+echo "run_fuzz: fuzzing the RESP parser for ${resp_seconds}s"
+./resp_fuzz -max_total_time="$resp_seconds" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
+  resp_corpus resp_seeds 2>&1 | tail -n 12
+echo "run_fuzz: no crash in ${resp_seconds}s"
