@@ -8,12 +8,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/base/json_text.h"
@@ -51,7 +53,15 @@ constexpr CommandInfo kCommands[] = {
     {"hmget", -3, 1, 1},     {"hgetall", 2, 1, 1},  {"dbsize", 1, 0, 0},   {"ping", -1, 0, 0},
     {"echo", 2, 0, 0},       {"select", 2, 0, 0},   {"quit", -1, 0, 0},    {"hello", -1, 0, 0},
     {"auth", -2, 0, 0},      {"client", -2, 0, 0},  {"info", -1, 0, 0},    {"command", -1, 0, 0},
+    {"scan", -2, 0, 0},
 };
+
+// SCAN: most keys one call returns (COUNT is clamped to it), and the
+// cursors kept between calls (the oldest goes first past the limit; one
+// unused for kCursorLife is gone).
+constexpr uint64_t kMaxScanCount = 10000;
+constexpr size_t kMaxCursors = 10000;
+constexpr std::chrono::minutes kCursorLife{10};
 
 std::string Upper(std::string_view text) {
   std::string upper(text);
@@ -179,6 +189,7 @@ class RespFrontEnd {
     if (command == "HGET" || command == "HMGET" || command == "HGETALL") {
       return Hash(session, command, args, std::move(reply));
     }
+    if (command == "SCAN") return reply.Send(Scan(args));
     reply.Send(Immediate(session, command, args));
   }
 
@@ -585,10 +596,165 @@ class RespFrontEnd {
     return out;
   }
 
+  // Where a SCAN goes on: the tables left, in name order (the first is
+  // being scanned), its key ranges (from MATCH), and the last key returned.
+  struct ScanCursor {
+    std::vector<std::string> tables;
+    std::vector<ScanQuery::Range> ranges;
+    std::string resume_after;
+    std::chrono::steady_clock::time_point used;
+  };
+
+  // The first part of `table`'s keys.
+  std::string PrefixOf(const std::string& table) const {
+    auto it = options_.tables.find(table);
+    return it != options_.tables.end() && !it->second.prefix.empty() ? it->second.prefix : table;
+  }
+
+  // A new cursor for SCAN's MATCH `pattern` (empty: every key).
+  absl::StatusOr<ScanCursor> NewCursor(std::string_view pattern) const {
+    ScanCursor cursor;
+    if (pattern.empty() || pattern == "*") {
+      for (const auto& table : lookups_->Tables()) cursor.tables.push_back(table->table());
+      return cursor;
+    }
+    const absl::Status shape = absl::InvalidArgumentError(
+        StrCat("MATCH '", pattern, "': write <table>:<leading key parts>:* (exact parts, then one '*'), or *"));
+    if (!pattern.ends_with(":*") || pattern.substr(0, pattern.size() - 1).find_first_of("*?[\\") !=
+                                        std::string_view::npos) {
+      return shape;
+    }
+    const std::string_view fixed = pattern.substr(0, pattern.size() - 2);
+    const size_t colon = fixed.find(':');
+    const std::string_view head = fixed.substr(0, colon);
+    std::string table(head);
+    if (auto it = table_by_prefix_.find(ToAbsl(head)); it != table_by_prefix_.end()) table = it->second;
+    if (PrefixOf(table) != head) return absl::NotFoundError(StrCat("MATCH '", pattern, "': no table is addressed as ", head));
+    absl::StatusOr<std::shared_ptr<const TableSnapshot>> snapshot = lookups_->Table(table);
+    if (!snapshot.ok()) return snapshot.status();
+    const auto& columns = (*snapshot)->schema().lookup_columns();
+    std::string_view rest = colon == std::string_view::npos ? std::string_view() : fixed.substr(colon + 1);
+    for (size_t i = 0; colon != std::string_view::npos; ++i) {
+      if (i == columns.size()) return shape;
+      const size_t next = rest.find(':');
+      absl::StatusOr<Cell> cell = ParseKeyCell(columns[i].type, rest.substr(0, next));
+      if (!cell.ok()) {
+        return absl::InvalidArgumentError(StrCat("MATCH '", pattern, "': column ", columns[i].name, " (",
+                                                 ColumnTypeName(columns[i].type), "): ", cell.status().message()));
+      }
+      cursor.ranges.push_back({*cell, *cell});
+      if (next == std::string_view::npos) break;
+      rest = rest.substr(next + 1);
+    }
+    cursor.tables.push_back(table);
+    return cursor;
+  }
+
+  // SCAN cursor [MATCH pattern] [COUNT n] [TYPE t]: up to COUNT keys in
+  // key order, table after table; the cursor to go on with, "0" at the end.
+  std::string Scan(Args args) const {
+    if (args.size() < 2 || args.size() % 2 != 0) return WrongArity(args[0]);
+    uint64_t cursor_id = 0;
+    if (!absl::SimpleAtoi(ToAbsl(args[1]), &cursor_id)) return ErrorReply("ERR invalid cursor");
+    std::string_view pattern;
+    uint64_t count = 10;
+    bool any_type = true;
+    for (size_t i = 2; i < args.size(); i += 2) {
+      const std::string option = Upper(args[i]);
+      if (option == "MATCH") {
+        pattern = args[i + 1];
+      } else if (option == "COUNT") {
+        if (!absl::SimpleAtoi(ToAbsl(args[i + 1]), &count) || count < 1) return ErrorReply("ERR syntax error");
+      } else if (option == "TYPE") {
+        const std::string type = absl::AsciiStrToLower(ToAbsl(args[i + 1]));
+        any_type = type == "hash" || type == "string";
+      } else {
+        return ErrorReply("ERR syntax error");
+      }
+    }
+    count = std::min(count, kMaxScanCount);
+    ScanCursor cursor;
+    if (cursor_id == 0) {
+      absl::StatusOr<ScanCursor> fresh = NewCursor(pattern);
+      if (!fresh.ok()) return StatusReply(fresh.status());
+      cursor = *std::move(fresh);
+    } else {
+      std::lock_guard<std::mutex> lock(cursors_mu_);
+      auto it = cursors_.find(cursor_id);
+      if (it == cursors_.end()) return ErrorReply("ERR invalid cursor");
+      cursor = std::move(it->second);
+      cursors_.erase(it);
+    }
+    std::vector<std::string> keys;
+    while (any_type && keys.size() < count && !cursor.tables.empty()) {
+      absl::StatusOr<std::shared_ptr<const TableSnapshot>> snapshot = lookups_->Table(cursor.tables.front());
+      if (!snapshot.ok()) {  // dropped meanwhile
+        cursor.tables.erase(cursor.tables.begin());
+        cursor.resume_after.clear();
+        continue;
+      }
+      const auto& columns = (*snapshot)->schema().lookup_columns();
+      const std::string prefix = PrefixOf(cursor.tables.front());
+      ScanQuery query;
+      query.ranges = cursor.ranges;
+      query.limit = count - keys.size();
+      query.resume_after = cursor.resume_after;
+      absl::StatusOr<ScanResult> scanned =
+          lookups_->Scan(**snapshot, query, [&](std::span<const Cell> key, std::string_view) {
+            std::string text = prefix;
+            for (size_t c = 0; c < key.size(); ++c) {
+              text.push_back(':');
+              // Timestamps as microseconds: RFC 3339 has ':' of its own.
+              if (columns[c].type == ColumnType::kTimestamp) {
+                StrAppend(&text, std::get<Timestamp>(key[c]).micros);
+              } else {
+                text.append(FormatCell(ViewOf(key[c])));
+              }
+            }
+            keys.push_back(std::move(text));
+          });
+      if (!scanned.ok()) return StatusReply(scanned.status());
+      if (!scanned->resume_after.empty()) {
+        cursor.resume_after = scanned->resume_after;
+      } else {
+        cursor.tables.erase(cursor.tables.begin());
+        cursor.resume_after.clear();
+      }
+    }
+    std::string next = "0";
+    if (any_type && !cursor.tables.empty()) next = SaveCursor(std::move(cursor));
+    std::string out;
+    AppendRespArrayHeader(&out, 2);
+    AppendRespBulk(&out, next);
+    AppendRespArrayHeader(&out, keys.size());
+    for (const std::string& key : keys) AppendRespBulk(&out, key);
+    return out;
+  }
+
+  // Keeps `cursor` under a new random id, returned as text.
+  std::string SaveCursor(ScanCursor cursor) const {
+    const auto now = std::chrono::steady_clock::now();
+    cursor.used = now;
+    std::lock_guard<std::mutex> lock(cursors_mu_);
+    absl::erase_if(cursors_, [now](const auto& entry) { return now - entry.second.used > kCursorLife; });
+    if (cursors_.size() >= kMaxCursors) {
+      auto oldest = std::min_element(cursors_.begin(), cursors_.end(),
+                                     [](const auto& a, const auto& b) { return a.second.used < b.second.used; });
+      cursors_.erase(oldest);
+    }
+    uint64_t id = 0;
+    while (id == 0 || cursors_.contains(id)) id = cursor_ids_() >> 1;
+    cursors_.emplace(id, std::move(cursor));
+    return StrCat(id);
+  }
+
   const LookupService* const lookups_;
   const RespFrontEndOptions options_;
   const std::chrono::steady_clock::time_point started_;
   absl::flat_hash_map<std::string, std::string> table_by_prefix_;
+  mutable std::mutex cursors_mu_;
+  mutable absl::flat_hash_map<uint64_t, ScanCursor> cursors_;
+  mutable std::mt19937_64 cursor_ids_{std::random_device()()};
 };
 
 }  // namespace

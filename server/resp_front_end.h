@@ -16,6 +16,8 @@
 //   HGET key column, HMGET key column..., HGETALL key
 //                          the value columns as the fields of a hash
 //   EXISTS key...          how many keys have a stored prediction (no scoring)
+//   SCAN cursor [MATCH <table>:<leading parts>:*] [COUNT n]
+//                          keys in key order; MATCH is a range scan
 //   DBSIZE, PING, ECHO, SELECT 0, QUIT, HELLO [2|3] [AUTH u p] [SETNAME n],
 //   AUTH [default] token, CLIENT SETNAME|GETNAME|ID|INFO|SETINFO,
 //   INFO [section], COMMAND [COUNT|DOCS|INFO]

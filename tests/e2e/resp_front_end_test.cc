@@ -2,6 +2,8 @@
 // clients: Debian's redis-cli and redis-py (python3-redis). Every answer is
 // compared with what gRPC Lookup gives for the same key.
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -151,7 +153,7 @@ TEST_F(RespFrontEndTest, RedisCliCommandsAndTheirErrors) {
             "ERR table \"nosuch\" is not served (see ListTables)\n\n"
             "ERR key 'nocolon': write <table>:<key column 1>:<key column 2>:... (TABLES: INFO keyspace)\n\n"
             "ERR wrong number of arguments for 'get' command\n\n"
-            "OK\ntester\n16\n"
+            "OK\ntester\n17\n"
             "ERR AUTH <password> called without any password configured for the default user. Are you sure "
             "your configuration is correct?\n\n"
             "NOPROTO unsupported protocol version\n\n");
@@ -178,6 +180,48 @@ TEST_F(RespFrontEndTest, PipelinesOfTenThousandCommandsAllAnswerInOrder) {
                                                           " --pipe < " + input.string()});
   EXPECT_EQ(piped.exit_code, 0) << piped.out << piped.err;
   EXPECT_THAT(piped.out, HasSubstr("errors: 0, replies: 10000"));
+}
+
+// SCAN walks every key in key order, with redis-cli's own cursor loop, and
+// MATCH on leading key parts is a range scan; each key found GETs a value.
+TEST_F(RespFrontEndTest, ScanWalksEveryKeyAndMatchIsARangeScan) {
+  Start();
+  std::set<std::string> stored;
+  for (const Row& row : rows_) stored.insert(KeyOf(row));
+  ProgramResult all = Cli({"--scan"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  std::set<std::string> scanned;
+  std::istringstream lines(all.out);
+  size_t returned = 0;
+  for (std::string line; std::getline(lines, line); ++returned) scanned.insert(line);
+  EXPECT_EQ(returned, stored.size());  // each key once
+  EXPECT_EQ(scanned, stored);
+  // redis-py's cursor loop, 7 keys a call.
+  ProgramResult python = RunProgram(
+      {PREDSTORE_PYTHON, "-c",
+       "import redis,sys\nr = redis.Redis(port=int(sys.argv[1]))\nkeys = list(r.scan_iter(count=7))\n"
+       "print(len(keys), len(set(keys)))",
+       std::to_string(port_)});
+  EXPECT_EQ(python.out, "300 300\n") << python.err;
+
+  const int64_t store = rows_[0].store;
+  std::set<std::string> of_store;
+  for (const Row& row : rows_) {
+    if (row.store == store) of_store.insert(KeyOf(row));
+  }
+  ProgramResult matched = Cli({"--scan", "--pattern", "forecasts:" + std::to_string(store) + ":*"});
+  std::set<std::string> matched_keys;
+  std::istringstream matched_lines(matched.out);
+  for (std::string line; std::getline(matched_lines, line);) matched_keys.insert(line);
+  EXPECT_EQ(matched_keys, of_store);
+  ASSERT_FALSE(matched_keys.empty());
+  ProgramResult got = Cli({"GET", *matched_keys.begin()});
+  EXPECT_THAT(got.out, HasSubstr(","));
+
+  EXPECT_EQ(Cli({"SCAN", "0", "MATCH", "fore*"}).out,
+            "ERR MATCH 'fore*': write <table>:<leading key parts>:* (exact parts, then one '*'), or *\n\n");
+  EXPECT_EQ(Cli({"SCAN", "987654321"}).out, "ERR invalid cursor\n\n");
+  EXPECT_EQ(Cli({"SCAN", "0", "TYPE", "list"}).out, "0\n\n");  // cursor 0, no keys
 }
 
 TEST_F(RespFrontEndTest, WithADataTokenEveryCommandNeedsAuth) {
