@@ -1,6 +1,7 @@
 #include "server/request_observer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -38,6 +39,15 @@ const std::vector<std::string>& HttpCodes() {
     for (int status : kHttpStatuses) out->push_back(std::to_string(status));
     return out;
   }();
+  return *codes;
+}
+
+// The Redis-protocol commands counted by name, and the codes they answer.
+constexpr std::string_view kRespCommands[] = {"get",  "mget",   "exists", "hget", "hmget", "hgetall",
+                                              "scan", "dbsize", "ping",   "echo", "select", "quit",
+                                              "hello", "auth",  "client", "info", "command"};
+const std::vector<std::string>& RespCodes() {
+  static const auto* codes = new std::vector<std::string>{"OK", "ERR", "NOAUTH", "WRONGPASS", "TRYAGAIN", "NOPROTO"};
   return *codes;
 }
 
@@ -203,6 +213,10 @@ RequestObserver::RequestObserver(MetricsRegistry* registry) {
                                   "other"}) {
     http_.emplace(std::string(method), MakeMethod(registry, "http", method, HttpCodes()));
   }
+  for (std::string_view command : kRespCommands) {
+    resp_.emplace(std::string(command), MakeMethod(registry, "resp", command, RespCodes()));
+  }
+  resp_.emplace("other", MakeMethod(registry, "resp", "other", RespCodes()));
 }
 
 RequestObserver::Method RequestObserver::MakeMethod(MetricsRegistry* registry, std::string_view front_end,
@@ -227,6 +241,25 @@ const RequestObserver::Method& RequestObserver::GrpcMethod(std::string_view full
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> RequestObserver::GrpcInterceptorFactory() {
   return std::make_unique<InterceptorFactory>(this);
+}
+
+void RequestObserver::ObserveResp(std::string_view command, std::string_view reply,
+                                  std::chrono::nanoseconds elapsed) {
+  char lower[16];
+  const bool fits = command.size() < sizeof lower;
+  for (size_t i = 0; fits && i < command.size(); ++i) {
+    lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(command[i])));
+  }
+  auto it = fits ? resp_.find(absl::string_view(lower, command.size())) : resp_.end();
+  const Method& method = it == resp_.end() ? resp_.find("other")->second : it->second;
+  size_t code = 0;  // OK
+  if (reply.starts_with('-')) {
+    const std::string_view word = reply.substr(1, reply.find_first_of(" \r", 1) - 1);
+    const auto& codes = RespCodes();
+    code = std::find(codes.begin(), codes.end(), word) - codes.begin();
+  }
+  (code < method.by_code.size() ? method.by_code[code] : method.other_code)->Add();
+  method.seconds->Observe(std::chrono::duration<double>(elapsed).count());
 }
 
 void RequestObserver::ObserveHttp(const HttpRequest& request, HttpResponse* response,

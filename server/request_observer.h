@@ -1,4 +1,5 @@
-// Watches every request of both front ends as it is answered:
+// Watches every request of the front ends as it is answered (gRPC and
+// HTTP; Redis-protocol commands for metrics only):
 // - Metrics, recorded into a MetricsRegistry without a lock on the hot
 //   path: predstore_requests_total{front_end, method, code} and
 //   predstore_request_duration_seconds{front_end, method}. Counters are
@@ -15,7 +16,7 @@
 //   second are logged, and a line says how many were left out.
 // gRPC calls are seen by a server interceptor (every method of every
 // service, streams when they end); HTTP requests by HttpServer's response
-// observer. Thread-safe.
+// observer; Redis commands by RespServer's reply observer. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -39,6 +40,10 @@ class RequestObserver {
   // For ServerBuilder::experimental().SetInterceptorCreators; the factory
   // refers to this object, which must outlive the gRPC server.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> GrpcInterceptorFactory();
+  // For RespServerOptions::on_reply: counted by command (lower case; an
+  // unknown one as "other") and code ("OK", or an error reply's first word:
+  // ERR, NOAUTH, WRONGPASS, TRYAGAIN, NOPROTO).
+  void ObserveResp(std::string_view command, std::string_view reply, std::chrono::nanoseconds elapsed);
   // For HttpServerOptions::on_response.
   void ObserveHttp(const HttpRequest& request, HttpResponse* response, std::chrono::nanoseconds elapsed);
 
@@ -58,6 +63,7 @@ class RequestObserver {
   absl::flat_hash_map<std::string, Method> grpc_;
   Method grpc_other_;
   absl::flat_hash_map<std::string, Method> http_;
+  absl::flat_hash_map<std::string, Method> resp_;
 };
 
 }  // namespace predstore

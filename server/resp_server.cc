@@ -123,6 +123,8 @@ class RespConnection : public std::enable_shared_from_this<RespConnection> {
   struct Pending {
     std::string bytes;
     bool ready = false;
+    std::string command;  // for on_reply
+    std::chrono::steady_clock::time_point started;
   };
 
   bool Paused() const {
@@ -176,7 +178,11 @@ class RespConnection : public std::enable_shared_from_this<RespConnection> {
       begin_ += consumed;
       if (args_.empty()) continue;
       const uint64_t sequence = next_sequence_++;
-      pending_.emplace_back();
+      Pending& slot = pending_.emplace_back();
+      if (options.on_reply) {
+        slot.command = args_[0];
+        slot.started = std::chrono::steady_clock::now();
+      }
       server_->handler()(session_, args_, RespReply(shared_from_this(), sequence));
       if (session_.close_after_reply) close_after_flush_ = true;
     }
@@ -187,6 +193,9 @@ class RespConnection : public std::enable_shared_from_this<RespConnection> {
   void Deliver(uint64_t sequence, std::string bytes) {
     if (closed_) return;
     Pending& slot = pending_[sequence - first_pending_];
+    if (const auto& on_reply = server_->options().on_reply) {
+      on_reply(slot.command, bytes, std::chrono::steady_clock::now() - slot.started);
+    }
     slot.ready = true;
     pending_bytes_ += bytes.size();
     slot.bytes = std::move(bytes);

@@ -95,6 +95,11 @@ struct RespServerOptions {
   size_t max_output_bytes = 4 << 20;
   // How long unsent replies may wait for the client to take any byte.
   std::chrono::milliseconds write_timeout{30000};
+  // If set, called on the connection's loop as each reply is complete,
+  // with the command's name as sent (empty for a protocol error), the
+  // reply, and the time since the command was parsed. For metrics: it must
+  // not block.
+  std::function<void(std::string_view command, std::string_view reply, std::chrono::nanoseconds elapsed)> on_reply;
 };
 
 class RespServer {

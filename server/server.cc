@@ -144,6 +144,10 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
     resp_options.listen_address = o.resp_listen;
     resp_options.limits.max_command_bytes = static_cast<size_t>(o.max_message_bytes);
     resp_options.limits.max_arguments = o.max_batch_keys + 1;
+    resp_options.on_reply = [requests = server->requests_.get()](std::string_view command, std::string_view reply,
+                                                                 std::chrono::nanoseconds elapsed) {
+      requests->ObserveResp(command, reply, elapsed);
+    };
     server->resp_ = std::make_unique<RespServer>(resp_options);
     RespFrontEndOptions front_end;
     front_end.value_format = o.resp_value_format;

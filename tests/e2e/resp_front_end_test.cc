@@ -158,6 +158,14 @@ TEST_F(RespFrontEndTest, RedisCliCommandsAndTheirErrors) {
             "your configuration is correct?\n\n"
             "NOPROTO unsupported protocol version\n\n");
 
+  // Each command was counted by name and code.
+  const std::string scrape = ScrapeMetrics(http_port_);
+  EXPECT_EQ(SampleOf(scrape, R"(predstore_requests_total{front_end="resp",method="get",code="OK"})"), 2);
+  EXPECT_EQ(SampleOf(scrape, R"(predstore_requests_total{front_end="resp",method="get",code="ERR"})"), 5);
+  EXPECT_EQ(SampleOf(scrape, R"(predstore_requests_total{front_end="resp",method="other",code="ERR"})"), 4);
+  EXPECT_EQ(SampleOf(scrape, R"(predstore_requests_total{front_end="resp",method="hello",code="NOPROTO"})"), 1);
+  EXPECT_EQ(SampleOf(scrape, R"(predstore_request_duration_seconds_count{front_end="resp",method="ping"})"), 2);
+
   // RESP3 (HELLO 3): HGETALL is a map; a miss is RESP3's null.
   ProgramResult resp3 = Cli({"-3", "HGETALL", KeyOf(row)});
   EXPECT_THAT(resp3.out, HasSubstr("forecast"));
