@@ -44,6 +44,8 @@ ABSL_FLAG(std::string, http_port_file, "", "Write the HTTP front end's bound por
 ABSL_FLAG(std::string, resp_listen, "",
           "host:port of the Redis-protocol front end (GET, MGET, HGETALL, ... with any Redis client; "
           "docs/serving.md#the-redis-protocol); empty: none.");
+ABSL_FLAG(int32_t, resp_io_threads, 2,
+          "Event loops (one thread each) of the Redis-protocol front end; a connection stays on one.");
 ABSL_FLAG(std::string, resp_port_file, "", "Write the Redis-protocol front end's bound port here once serving.");
 ABSL_FLAG(std::string, resp_value_format, "text",
           "How GET answers the value columns over the Redis protocol: text (\"853.07,1066.3375\", in column "
@@ -260,6 +262,11 @@ int main(int argc, char** argv) {
   }
 
   options.resp_listen = absl::GetFlag(FLAGS_resp_listen);
+  options.resp_io_threads = absl::GetFlag(FLAGS_resp_io_threads);
+  if (options.resp_io_threads < 1 || options.resp_io_threads > 256) {
+    std::fprintf(stderr, "predstore-server: --resp_io_threads must be 1 to 256\n");
+    return 2;
+  }
   if (const std::string format = absl::GetFlag(FLAGS_resp_value_format); format == "json") {
     options.resp_value_format = predstore::RespValueFormat::kJson;
   } else if (format != "text") {

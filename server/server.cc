@@ -142,6 +142,7 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   if (!o.resp_listen.empty()) {
     RespServerOptions resp_options;
     resp_options.listen_address = o.resp_listen;
+    resp_options.io_threads = o.resp_io_threads;
     resp_options.limits.max_command_bytes = static_cast<size_t>(o.max_message_bytes);
     resp_options.limits.max_arguments = o.max_batch_keys + 1;
     resp_options.on_reply = [requests = server->requests_.get()](std::string_view command, std::string_view reply,

@@ -80,6 +80,8 @@ struct ServerOptions {
   // none. Its values as text or JSON, and per-table key prefixes and
   // fallback.
   std::string resp_listen;
+  // Its event loops, one thread each. Default 2.
+  int resp_io_threads = 2;
   RespValueFormat resp_value_format = RespValueFormat::kText;
   std::map<std::string, RespTableOptions, std::less<>> resp_tables;
   // host:port of the HTTP/JSON front end (http_front_end.h); empty: none.
