@@ -32,14 +32,9 @@ for bin in "$base_server" "$new_server" "$load_bin" "$loadgen_bin"; do
   [[ -x "$bin" ]] || { echo "compare_builds.sh: $bin is not an executable (build it first)" >&2; exit 2; }
 done
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/bench_common.sh
+source "$root/bench/bench_common.sh"
+bench_scratch predstore-compare
 
 "$load_bin" sample --rows="$ROWS" --out="$work/sample.csv" >/dev/null
 "$load_bin" load --data_dir="$work/data" --table=forecasts --keys=store_id:int64,item_id:int64,horizon_days:int64 \

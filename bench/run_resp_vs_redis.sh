@@ -20,14 +20,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
 rows=${ROWS:-1000000} requests=${REQUESTS:-100000} reps=${REPS:-3}
 if [[ "${1:-}" == "--short" ]]; then rows=20000; requests=5000; reps=1; fi
-work=$(mktemp -d /tmp/predstore-resp-bench.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/bench_common.sh
+source "$root/bench/bench_common.sh"
+bench_scratch predstore-resp-bench
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }

@@ -40,6 +40,19 @@ class EndToEndTest : public ::testing::Test {
  protected:
   fs::path data() const { return dir_.path() / "data"; }
   fs::path File(const std::string& name) const { return dir_.path() / name; }
+  // The folder of test_certificates.h's certificates, made now; empty (and a
+  // test failure) if openssl failed.
+  fs::path Certificates() const {
+    const fs::path certs = File("certs");
+    fs::create_directories(certs);
+    return test_support::MakeTestCertificates(certs) ? certs : fs::path();
+  }
+  // The port a server wrote to File(name) (--http_port_file, ...); 0 if none.
+  int PortIn(const std::string& name) const {
+    int port = 0;
+    std::ifstream(File(name)) >> port;
+    return port;
+  }
 
   ProgramResult Load(const std::string& table, const std::vector<std::string>& files,
                      const std::vector<std::string>& extra = {}) {
@@ -741,9 +754,8 @@ TEST_F(EndToEndTest, ScanRowsHaveTheirLimit) {
 TEST_F(EndToEndTest, TlsAndMutualTls) {
   WriteTaggedCsv(File("a.csv"), 10, 1);
   ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
-  const fs::path certs = File("certs");
-  fs::create_directories(certs);
-  ASSERT_TRUE(test_support::MakeTestCertificates(certs));
+  const fs::path certs = Certificates();
+  ASSERT_FALSE(certs.empty());
   auto pem = [&](const std::string& name) { return (certs / name).string(); };
   auto health = [&](const ServerProcess& server, std::vector<std::string> flags) {
     flags.insert(flags.begin(), {CliBinary(), "--server=" + server.target(), "--timeout_ms=3000"});
@@ -832,9 +844,8 @@ v1::ColumnRange RangeOf(const std::string& column, int64_t low, int64_t high) {
 TEST_F(EndToEndTest, SighupReloadsManifestsAndTheHttpTlsFiles) {
   WriteTaggedCsv(File("a.csv"), 10, 1);
   ASSERT_EQ(Load("t", {File("a.csv").string()}).exit_code, 0);
-  const fs::path certs = File("certs");
-  fs::create_directories(certs);
-  ASSERT_TRUE(test_support::MakeTestCertificates(certs));
+  const fs::path certs = Certificates();
+  ASSERT_FALSE(certs.empty());
   auto pem = [&](const std::string& name) { return (certs / name).string(); };
   fs::copy_file(pem("server.pem"), certs / "live.pem");
   fs::copy_file(pem("server.key"), certs / "live.key");
@@ -1130,15 +1141,13 @@ TEST_F(EndToEndTest, LookupStreamAnswersEveryRequestById) {
 // stops the client); streams past --max_concurrent_streams are refused at
 // once on both front ends; nothing written is lost once the client reads.
 TEST_F(EndToEndTest, StreamsAreBoundedInNumberAndInUnsentAnswers) {
-  ASSERT_EQ(RunProgram({LoaderBinary(), "sample", "--rows=3000", "--out=" + File("f.csv").string()}).exit_code, 0);
-  ASSERT_EQ(Load("forecasts", {File("f.csv").string()}).exit_code, 0);
+  std::vector<Row> rows = LoadSampleForecasts(File("f.csv"), data(), 3000);
+  ASSERT_EQ(rows.size(), 3000u);
   ServerProcess server(data(), {"--max_concurrent_streams=2", "--http_listen=127.0.0.1:0",
                                 "--http_port_file=" + File("http_port").string()});
   ASSERT_TRUE(server.started());
-  int http_port = 0;
-  std::ifstream(File("http_port")) >> http_port;
+  const int http_port = PortIn("http_port");
   PredstoreClient client(ClientFor(server.target()));
-  std::vector<Row> rows = ReadSampleCsv(File("f.csv"));
   rows.resize(500);
   v1::StreamLookupRequest request;
   *request.mutable_batch() = ColumnarOf("forecasts", rows, 0, rows.size());
@@ -1220,13 +1229,11 @@ TEST_F(EndToEndTest, StreamsAreBoundedInNumberAndInUnsentAnswers) {
 // with that id; with --log_format=json every log line is JSON that
 // Python's json module reads.
 TEST_F(EndToEndTest, FailedRequestsCarryTheRequestIdTheirLogLineHas) {
-  ASSERT_EQ(RunProgram({LoaderBinary(), "sample", "--rows=100", "--out=" + File("f.csv").string()}).exit_code, 0);
-  ASSERT_EQ(Load("forecasts", {File("f.csv").string()}).exit_code, 0);
+  ASSERT_EQ(LoadSampleForecasts(File("f.csv"), data(), 100).size(), 100u);
   ServerProcess server(data(), {"--log_format=json", "--http_listen=127.0.0.1:0",
                                 "--http_port_file=" + File("http_port").string()});
   ASSERT_TRUE(server.started());
-  int http_port = 0;
-  std::ifstream(File("http_port")) >> http_port;
+  const int http_port = PortIn("http_port");
   auto predictions = v1::Predictions::NewStub(grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials()));
 
   // gRPC: the id is in the trailers and after the message.

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/python_output.h"
 #include "tests/support/scratch_dir.h"
 
 ABSL_FLAG(std::string, config_test_address, "127.0.0.1:1", "An address.");
@@ -95,14 +96,8 @@ TEST_F(ConfigFileTest, ThePrintedFileReadsBackThroughPythonsYamlAndThroughApply)
   const std::string printed = ConfigFileOfCurrentValues("Header line.", IsTestFlag);
   EXPECT_THAT(printed, HasSubstr("# A count.\n# Second line of help.\nconfig_test_count: -7\n"));
   const std::string file = Write(printed);
-  const std::string command =
-      std::string(PREDSTORE_PYTHON) +
-      " -c 'import sys,yaml\nfor k, v in yaml.safe_load(open(sys.argv[1])).items(): print(k, repr(v))' " + file;
-  std::string parsed;
-  FILE* pipe = popen(command.c_str(), "r");
-  char buffer[4096];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) parsed.append(buffer, n);
-  ASSERT_EQ(pclose(pipe), 0) << parsed;
+  const std::string parsed = test_support::PythonOutput(
+      "import sys,yaml\nfor k, v in yaml.safe_load(open(sys.argv[1])).items(): print(k, repr(v))\n", file);
   EXPECT_EQ(parsed,
             "config_test_address 'say \"hi\" \\\\ # not a comment'\n"
             "config_test_count -7\n"

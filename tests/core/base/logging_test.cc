@@ -13,6 +13,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/python_output.h"
 #include "tests/support/scratch_dir.h"
 
 namespace predstore {
@@ -49,17 +50,10 @@ std::string ParsedByPython(const std::vector<std::string>& lines) {
   std::ofstream out(file);
   for (const std::string& line : lines) out << line << "\n";
   out.close();
-  const std::string command = std::string(PREDSTORE_PYTHON) +
-                              " -c 'import json,sys\nfor line in open(sys.argv[1], encoding=\"utf-8\"):\n"
-                              "  print(\" \".join(k + \"=\" + repr(v) for k, v in json.loads(line).items() "
-                              "if k != \"time\"))' " +
-                              file + " 2>&1";
-  std::string parsed;
-  FILE* pipe = popen(command.c_str(), "r");
-  char buffer[4096];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) parsed.append(buffer, n);
-  EXPECT_EQ(pclose(pipe), 0) << parsed;
-  return parsed;
+  return test_support::PythonOutput(
+      "import json,sys\nfor line in open(sys.argv[1], encoding='utf-8'):\n"
+      "  print(' '.join(k + '=' + repr(v) for k, v in json.loads(line).items() if k != 'time'))\n",
+      file);
 }
 
 void LogSamples() {

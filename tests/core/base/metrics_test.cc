@@ -11,6 +11,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/python_output.h"
 #include "tests/support/scratch_dir.h"
 
 namespace predstore {
@@ -24,20 +25,13 @@ std::string ParsedByPrometheus(const std::string& text) {
   test_support::ScratchDir dir;
   const std::string file = (dir.path() / "metrics.txt").string();
   std::ofstream(file) << text;
-  const std::string command =
-      std::string(PREDSTORE_PYTHON) +
-      " -c 'import sys\nfrom prometheus_client.parser import text_string_to_metric_families as parse\n"
+  return test_support::PythonOutput(
+      "import sys\nfrom prometheus_client.parser import text_string_to_metric_families as parse\n"
       "for f in parse(open(sys.argv[1]).read()):\n"
       "  for s in f.samples:\n"
-      "    print(f.type, s.name + \"{\" + \",\".join(k + \"=\" + v for k, v in sorted(s.labels.items())) + \"}\", "
-      "repr(s.value))' " +
-      file + " 2>&1";
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  char buffer[4096];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  EXPECT_EQ(pclose(pipe), 0) << out;
-  return out;
+      "    print(f.type, s.name + '{' + ','.join(k + '=' + v for k, v in sorted(s.labels.items())) + '}', "
+      "repr(s.value))\n",
+      file);
 }
 
 TEST(MetricsTest, TheExpositionReadsBackThroughPrometheussOwnParser) {
