@@ -21,6 +21,61 @@ namespace {
 
 using internal::FromRocksStatus;
 
+// A memory index key. Keys of up to kInlineBytes (every key of integer-like
+// columns) live in the hash map's slot itself, so that comparing a probed
+// key with it touches only the slot, which MultiGet prefetches; a longer
+// key points into the part's arena.
+class IndexKey {
+ public:
+  static constexpr size_t kInlineBytes = 23;
+
+  // `bytes` must outlive the key when longer than kInlineBytes.
+  explicit IndexKey(std::string_view bytes) {
+    if (bytes.size() <= kInlineBytes) {
+      std::memcpy(bytes_, bytes.data(), bytes.size());
+      bytes_[kInlineBytes] = static_cast<char>(bytes.size());
+    } else {
+      const char* data = bytes.data();
+      const uint32_t size = static_cast<uint32_t>(bytes.size());
+      std::memcpy(bytes_, &data, sizeof data);
+      std::memcpy(bytes_ + sizeof data, &size, sizeof size);
+      bytes_[kInlineBytes] = kOutside;
+    }
+  }
+  absl::string_view view() const {
+    if (bytes_[kInlineBytes] != kOutside) {
+      return absl::string_view(bytes_, static_cast<unsigned char>(bytes_[kInlineBytes]));
+    }
+    const char* data;
+    uint32_t size;
+    std::memcpy(&data, bytes_, sizeof data);
+    std::memcpy(&size, bytes_ + sizeof data, sizeof size);
+    return absl::string_view(data, size);
+  }
+
+ private:
+  static constexpr char kOutside = static_cast<char>(0xff);
+  // The key's bytes, then their count; or a pointer and a size, then kOutside.
+  char bytes_[kInlineBytes + 1];
+};
+static_assert(sizeof(IndexKey) == 24);
+
+// Hash and equality over the key's bytes, for IndexKey and a probed view.
+struct IndexKeyHash {
+  using is_transparent = void;
+  size_t operator()(const IndexKey& key) const { return absl::Hash<absl::string_view>()(key.view()); }
+  size_t operator()(absl::string_view key) const { return absl::Hash<absl::string_view>()(key); }
+};
+struct IndexKeyEq {
+  using is_transparent = void;
+  static absl::string_view View(const IndexKey& key) { return key.view(); }
+  static absl::string_view View(absl::string_view key) { return key; }
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return View(a) == View(b);
+  }
+};
+
 }  // namespace
 
 // Bytes of the memory budget in use, shared by the store and its parts
@@ -40,10 +95,11 @@ struct TableSnapshot::Part {
 
   std::string dir;
   std::unique_ptr<rocksdb::DB> db;
-  // The memory index (when indexed()): every row's key and value, copied
-  // into arena blocks, and a hash map of views into them.
+  // The memory index (when indexed()): every row's value, and any key
+  // longer than IndexKey::kInlineBytes, copied into arena blocks, and a
+  // hash map from keys to views of the values.
   std::vector<std::unique_ptr<char[]>> arena;
-  absl::flat_hash_map<absl::string_view, absl::string_view> index;
+  absl::flat_hash_map<IndexKey, absl::string_view, IndexKeyHash, IndexKeyEq> index;
   uint64_t memory_bytes = 0;
   std::shared_ptr<MemoryBudget> memory_budget;  // set once the index is complete
 };
@@ -106,17 +162,23 @@ absl::Status TableSnapshot::MultiGet(std::span<const std::string_view> keys,
   }
   if (all_in_memory) {
     // Every key's part is in memory: probe and visit, no RocksDB machinery.
-    // Prefetching every key's slot first lets the cache misses of the
-    // batch overlap instead of paying them one key at a time.
+    // The batch's cache misses overlap instead of being paid one key at a
+    // time: every key's slot is prefetched, then every slot is probed (a
+    // key compare stays in the slot) and its value prefetched, then the
+    // values are visited.
     for (size_t i = 0; i < n; ++i) {
       if (part_of[i] != nullptr) part_of[i]->index.prefetch(ToAbsl(keys[i]));
     }
+    std::vector<const absl::string_view*> found(n);
     for (size_t i = 0; i < n; ++i) {
-      const absl::string_view* value = part_of[i] == nullptr ? nullptr : part_of[i]->Find(keys[i]);
-      if (value == nullptr) {
+      found[i] = part_of[i] == nullptr ? nullptr : part_of[i]->Find(keys[i]);
+      if (found[i] != nullptr) __builtin_prefetch(found[i]->data());
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (found[i] == nullptr) {
         visit(i, nullptr);
       } else {
-        const std::string_view view = FromAbsl(*value);
+        const std::string_view view = FromAbsl(*found[i]);
         visit(i, &view);
       }
     }
@@ -422,12 +484,17 @@ void PredictionStore::BuildMemoryIndex(TableSnapshot::Part& part) {
   constexpr uint64_t kEntryOverhead = 40;
   constexpr size_t kBlockBytes = size_t{1} << 20;
   part.index.reserve(keys);
-  uint64_t bytes = part.index.capacity() * (sizeof(std::pair<absl::string_view, absl::string_view>) + 1);
+  uint64_t bytes = part.index.capacity() * (sizeof(std::pair<IndexKey, absl::string_view>) + 1);
   char* free = nullptr;
   size_t free_bytes = 0;
-  std::unique_ptr<rocksdb::Iterator> it(part.db->NewIterator(rocksdb::ReadOptions()));
+  // Read past the block cache: the rows are copied here, and caching their
+  // blocks too would hold every row twice.
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(part.db->NewIterator(read_options));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const size_t row_bytes = it->key().size() + it->value().size();
+    const bool key_inline = it->key().size() <= IndexKey::kInlineBytes;
+    const size_t row_bytes = (key_inline ? 0 : it->key().size()) + it->value().size();
     bytes += row_bytes + kEntryOverhead;
     if (used.load() + bytes > budget) {  // does not fit: this part reads RocksDB
       part.index = {};
@@ -440,10 +507,15 @@ void PredictionStore::BuildMemoryIndex(TableSnapshot::Part& part) {
       free = part.arena.back().get();
       free_bytes = block;
     }
-    std::memcpy(free, it->key().data(), it->key().size());
-    std::memcpy(free + it->key().size(), it->value().data(), it->value().size());
-    part.index.emplace(absl::string_view(free, it->key().size()),
-                       absl::string_view(free + it->key().size(), it->value().size()));
+    const std::string_view key(it->key().data(), it->key().size());
+    char* value = free;
+    if (!key_inline) {
+      std::memcpy(free, key.data(), key.size());
+      value += key.size();
+    }
+    std::memcpy(value, it->value().data(), it->value().size());
+    part.index.emplace(key_inline ? IndexKey(key) : IndexKey(std::string_view(free, key.size())),
+                       absl::string_view(value, it->value().size()));
     free += row_bytes;
     free_bytes -= row_bytes;
   }

@@ -1,6 +1,8 @@
 // The memory index of PredictionStore: point reads from memory answer
 // exactly what RocksDB answers, and parts that do not fit the budget read
 // RocksDB.
+#include <algorithm>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -80,6 +82,64 @@ TEST_F(MemoryIndexTest, PointReadsFromMemoryEqualRocksDbReads) {
   EXPECT_EQ(std::count(from_rocksdb.begin(), from_rocksdb.end(), "<miss>"), 10000);
   EXPECT_EQ(from_memory, from_rocksdb);
   EXPECT_EQ(over_budget, from_rocksdb);
+}
+
+// String keys of every length around IndexKey's inline size (23 bytes, the
+// encoded key adds its own framing): short ones live in the hash map's slot,
+// long ones in the arena; both answer as RocksDB does.
+TEST(MemoryIndexKeysTest, ShortAndLongStringKeysAnswerAsRocksDb) {
+  test_support::ScratchDir scratch;
+  const auto file = scratch.path() / "names.csv";
+  std::vector<std::string> names;
+  {
+    std::ofstream out(file);
+    out << "name,score\n";
+    for (size_t length = 1; length <= 48; ++length) {
+      for (char c : {'a', 'b'}) {
+        names.push_back(std::string(length, c));
+        out << names.back() << "," << length * (c == 'a' ? 1.5 : 2.5) << "\n";
+      }
+    }
+  }
+  LoadRequest request;
+  request.data_dir = scratch.path() / "data";
+  request.table = "names";
+  request.schema = *Schema::Create({{"name", ColumnType::kString}}, {{"score", ColumnType::kDouble}}, std::nullopt);
+  request.inputs = {file};
+  ASSERT_TRUE(LoadSnapshot(request).ok());
+  auto answers = [&](uint64_t memory_index_bytes) {
+    StoreOptions options;
+    options.data_dir = scratch.path() / "data";
+    options.memory_index_bytes = memory_index_bytes;
+    auto store = ValueOrDie(PredictionStore::Open(options));
+    EXPECT_EQ(store->memory_index_bytes_in_use() > 0, memory_index_bytes > 0);
+    auto table = store->Find("names");
+    std::vector<std::string> keys;
+    for (const std::string& name : names) {
+      for (const std::string& probe : {name, name + "x", name.substr(1)}) {  // stored, and near misses
+        keys.emplace_back();
+        table->key_codec().Encode(std::vector<Cell>{Cell(probe)}, &keys.back());
+      }
+    }
+    std::vector<std::string> out;
+    for (const std::string& key : keys) {
+      if (!ValueOrDie(table->Get(key, [&](std::string_view value) { out.emplace_back(value); }))) {
+        out.emplace_back("<miss>");
+      }
+    }
+    std::vector<std::string_view> views(keys.begin(), keys.end());
+    EXPECT_TRUE(table
+                    ->MultiGet(views, [&](size_t, const std::string_view* value) {
+                      out.emplace_back(value ? std::string(*value) : "<miss>");
+                    })
+                    .ok());
+    return out;
+  };
+  const std::vector<std::string> from_rocksdb = answers(0);
+  // Misses: every name + "x", and the empty string (a one-letter name minus
+  // its letter), once by Get and once by MultiGet.
+  EXPECT_EQ(std::count(from_rocksdb.begin(), from_rocksdb.end(), "<miss>"), static_cast<long>(2 * (names.size() + 2)));
+  EXPECT_EQ(answers(uint64_t{64} << 20), from_rocksdb);
 }
 
 }  // namespace
