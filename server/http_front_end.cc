@@ -8,6 +8,7 @@
 
 #include "core/base/strings.h"
 #include "core/model/model_registry.h"
+#include "core/serve/mlflow_invocation.h"
 #include "core/serve/mlflow_protocol.h"
 #include "google/protobuf/util/json_util.h"
 #include "predstore/v1/predstore.pb.h"

@@ -1,7 +1,8 @@
 // MLflow's scoring protocol (mlflow/pyfunc/scoring_server, MLflow 2.x): the
 // bodies POST /invocations takes and the answer it gives, so that clients
 // written for `mlflow models serve` or Databricks model serving work
-// unchanged. Scoring goes through LookupService::Predict.
+// unchanged: parsing the bodies and writing the answers, with no I/O
+// (mlflow_invocation.h scores a body through LookupService::Predict).
 //
 // Request bodies:
 //   application/json, an object with exactly one of
@@ -34,7 +35,6 @@
 #include <string>
 #include <string_view>
 
-#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "core/model/served_model.h"
 #include "core/serve/lookup_service.h"
@@ -69,15 +69,5 @@ std::string MlflowErrorJson(const absl::Status& status);
 // 1e16 with ".0" on whole numbers, else "1e-05" / "1.5e+16"; NaN,
 // Infinity, -Infinity.
 void AppendPythonFloat(std::string* out, double value);
-
-enum class MlflowBodyFormat { kJson, kCsv };
-
-// Parses `body` and scores it with the model `model_uri` resolves to
-// (LookupService::Predict, with MLflow's pyfunc output and params); done
-// gets the answer's JSON or the error, exactly once, maybe on the scoring
-// batcher's thread. `body` and `model_uri` need only live until this
-// returns.
-void InvokeMlflowModel(const LookupService& lookups, std::string_view model_uri, MlflowBodyFormat format,
-                       std::string_view body, absl::AnyInvocable<void(absl::StatusOr<std::string>)> done);
 
 }  // namespace predstore

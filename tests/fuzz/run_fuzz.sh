@@ -3,14 +3,17 @@
 # fuzzes each for a bounded time: the Parquet reader, seeded with the real
 # files of ../shared/testdata/parquet and a Delta checkpoint (read in place;
 # new inputs go to a scratch corpus), then the Redis-protocol parser, seeded
-# with commands as redis-cli and redis-py send them. Exits non-zero on the
+# with commands as redis-cli and redis-py send them, then the MLflow request
+# bodies (JSON and CSV) of POST /invocations. Exits non-zero on the
 # first crash, leak or sanitizer report, leaving the reproducer in the
 # scratch folder it prints.
 # Usage: tests/fuzz/run_fuzz.sh [Parquet seconds, default 120] [RESP seconds, default 60]
+#                               [MLflow seconds, default 60]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${1:-120}
 resp_seconds=${2:-60}
+mlflow_seconds=${3:-60}
 work=${FUZZ_DIR:-$(mktemp -d /tmp/predstore-fuzz.XXXXXX)}
 seeds="$root/../shared/testdata/parquet"
 checkpoints="$root/../shared/testdata/delta/simple_table_with_checkpoint/_delta_log"
@@ -44,3 +47,20 @@ echo "run_fuzz: fuzzing the RESP parser for ${resp_seconds}s"
 ./resp_fuzz -max_total_time="$resp_seconds" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
   resp_corpus resp_seeds 2>&1 | tail -n 12
 echo "run_fuzz: no crash in ${resp_seconds}s"
+
+echo "run_fuzz: building the MLflow body parsers' fuzz target"
+# shellcheck disable=SC2046
+clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -I"$root" "$root/tests/fuzz/mlflow_fuzz.cc" "$root/core/serve/mlflow_protocol.cc" "$root/core/base/json_text.cc" \
+  $(pkg-config --cflags --libs absl_status absl_statusor absl_strings absl_hash absl_raw_hash_set simdjson) \
+  -o "$work/mlflow_fuzz"
+mkdir -p "$work/mlflow_corpus" "$work/mlflow_seeds"
+printf '{"dataframe_split": {"columns": ["a","b"], "data": [[1, 2.5], [null, "x"]]}}' > "$work/mlflow_seeds/split"
+printf '{"dataframe_records": [{"a": 1}, {"b": true}]}' > "$work/mlflow_seeds/records"
+printf '{"inputs": {"a": [1,2], "b": [3,4]}, "params": {"output_margin": true}}' > "$work/mlflow_seeds/inputs"
+printf '{"instances": [[1, 2], [3, 4]]}' > "$work/mlflow_seeds/instances"
+printf 'a,b\n1,"2"\n,NaN\n' > "$work/mlflow_seeds/csv"
+echo "run_fuzz: fuzzing the MLflow body parsers for ${mlflow_seconds}s"
+./mlflow_fuzz -max_total_time="$mlflow_seconds" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
+  mlflow_corpus mlflow_seeds 2>&1 | tail -n 12
+echo "run_fuzz: no crash in ${mlflow_seconds}s"
