@@ -200,29 +200,52 @@ class RespFrontEnd {
     bool no_fallback = false;
   };
 
-  // The table and key cells a key names.
-  absl::StatusOr<ResolvedKey> Resolve(std::string_view key) const {
-    const size_t colon = key.find(':');
-    if (colon == std::string_view::npos) {
-      return absl::InvalidArgumentError(
-          StrCat("key '", key, "': write <table>:<key column 1>:<key column 2>:... (TABLES: INFO keyspace)"));
-    }
-    const std::string_view head = key.substr(0, colon);
+  // The table a key's first part names (its prefix, or its name when it
+  // has none), with its fallback setting. `where` starts error messages.
+  struct HeadTable {
+    std::string head;
+    std::shared_ptr<const TableSnapshot> snapshot;
+    bool no_fallback = false;
+  };
+  absl::StatusOr<HeadTable> TableOfHead(std::string_view head, std::string_view where) const {
     std::string_view table_name = head;
     if (auto it = table_by_prefix_.find(ToAbsl(head)); it != table_by_prefix_.end()) {
       table_name = it->second;
     } else if (auto configured = options_.tables.find(head);
                configured != options_.tables.end() && !configured->second.prefix.empty()) {
       return absl::NotFoundError(
-          StrCat("key '", key, "': table ", head, " is addressed as ", configured->second.prefix, ":..."));
+          StrCat(where, ": table ", head, " is addressed as ", configured->second.prefix, ":..."));
     }
-    absl::StatusOr<std::shared_ptr<const TableSnapshot>> table = lookups_->Table(table_name);
-    if (!table.ok()) return table.status();
-    ResolvedKey resolved;
-    resolved.table = *std::move(table);
+    absl::StatusOr<std::shared_ptr<const TableSnapshot>> snapshot = lookups_->Table(table_name);
+    if (!snapshot.ok()) return snapshot.status();
+    HeadTable table{std::string(head), *std::move(snapshot), false};
     if (auto it = options_.tables.find(table_name); it != options_.tables.end()) {
-      resolved.no_fallback = !it->second.fallback;
+      table.no_fallback = !it->second.fallback;
     }
+    return table;
+  }
+
+  // The table and key cells a key names. `last`, if given, is the table the
+  // previous key of a batch named: reused when this key names it too, so
+  // that a batch resolves its table once, and replaced otherwise.
+  absl::StatusOr<ResolvedKey> Resolve(std::string_view key, std::optional<HeadTable>* last = nullptr) const {
+    const size_t colon = key.find(':');
+    if (colon == std::string_view::npos) {
+      return absl::InvalidArgumentError(
+          StrCat("key '", key, "': write <table>:<key column 1>:<key column 2>:... (TABLES: INFO keyspace)"));
+    }
+    const std::string_view head = key.substr(0, colon);
+    std::optional<HeadTable> own;
+    std::optional<HeadTable>& table = last != nullptr ? *last : own;
+    if (!table || table->head != head) {
+      absl::StatusOr<HeadTable> found = TableOfHead(head, StrCat("key '", key, "'"));
+      if (!found.ok()) return found.status();
+      table = *std::move(found);
+    }
+    const std::string_view table_name = table->snapshot->table();
+    ResolvedKey resolved;
+    resolved.table = table->snapshot;
+    resolved.no_fallback = table->no_fallback;
     const auto& columns = resolved.table->schema().lookup_columns();
     std::string_view rest = key.substr(colon + 1);
     resolved.cells.reserve(columns.size());
@@ -324,8 +347,9 @@ class RespFrontEnd {
       std::vector<size_t> positions;  // in the command's key order
     };
     std::vector<Group> groups;
+    std::optional<HeadTable> last_table;
     for (size_t k = 0; k < count; ++k) {
-      absl::StatusOr<ResolvedKey> resolved = Resolve(args[k + 1]);
+      absl::StatusOr<ResolvedKey> resolved = Resolve(args[k + 1], &last_table);
       if (!resolved.ok()) return reply.Send(StatusReply(resolved.status()));
       auto group = std::find_if(groups.begin(), groups.end(),
                                 [&](const Group& g) { return g.query.table == resolved->table; });
@@ -626,13 +650,9 @@ class RespFrontEnd {
     }
     const std::string_view fixed = pattern.substr(0, pattern.size() - 2);
     const size_t colon = fixed.find(':');
-    const std::string_view head = fixed.substr(0, colon);
-    std::string table(head);
-    if (auto it = table_by_prefix_.find(ToAbsl(head)); it != table_by_prefix_.end()) table = it->second;
-    if (PrefixOf(table) != head) return absl::NotFoundError(StrCat("MATCH '", pattern, "': no table is addressed as ", head));
-    absl::StatusOr<std::shared_ptr<const TableSnapshot>> snapshot = lookups_->Table(table);
-    if (!snapshot.ok()) return snapshot.status();
-    const auto& columns = (*snapshot)->schema().lookup_columns();
+    absl::StatusOr<HeadTable> table = TableOfHead(fixed.substr(0, colon), StrCat("MATCH '", pattern, "'"));
+    if (!table.ok()) return table.status();
+    const auto& columns = table->snapshot->schema().lookup_columns();
     std::string_view rest = colon == std::string_view::npos ? std::string_view() : fixed.substr(colon + 1);
     for (size_t i = 0; colon != std::string_view::npos; ++i) {
       if (i == columns.size()) return shape;
@@ -646,7 +666,7 @@ class RespFrontEnd {
       if (next == std::string_view::npos) break;
       rest = rest.substr(next + 1);
     }
-    cursor.tables.push_back(table);
+    cursor.tables.push_back(table->snapshot->table());
     return cursor;
   }
 
