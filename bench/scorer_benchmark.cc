@@ -71,7 +71,8 @@ void BM_PredictOneRowThroughBatcher(benchmark::State& state) {
   const std::vector<float> features = SampleFeatureRows(1, Features(), 12);
   for (auto _ : state) {
     std::promise<void> done;
-    batcher.Submit(model, OutputKind::kProbability, features, [&done](absl::Status, std::vector<float>) { done.set_value(); });
+    batcher.Submit(model, OutputKind::kProbability, features,
+                 std::chrono::steady_clock::time_point::max(), [&done](absl::Status, std::vector<float>) { done.set_value(); });
     done.get_future().wait();
   }
   state.SetItemsProcessed(state.iterations());
@@ -89,7 +90,8 @@ void BM_ConcurrentOneRowCalls(benchmark::State& state) {
   const std::vector<float> features = SampleFeatureRows(1, Features(), 13 + state.thread_index());
   for (auto _ : state) {
     std::promise<void> done;
-    batcher.Submit(model, OutputKind::kProbability, features, [&done](absl::Status, std::vector<float>) { done.set_value(); });
+    batcher.Submit(model, OutputKind::kProbability, features,
+                 std::chrono::steady_clock::time_point::max(), [&done](absl::Status, std::vector<float>) { done.set_value(); });
     done.get_future().wait();
   }
   state.SetItemsProcessed(state.iterations());

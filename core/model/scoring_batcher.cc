@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/base/strings.h"
+
 namespace predstore {
 
 ScoringBatcher::ScoringBatcher(BatchingOptions options) : options_(options) {
@@ -11,6 +13,12 @@ ScoringBatcher::ScoringBatcher(BatchingOptions options) : options_(options) {
                                         {}, {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384});
     scoring_seconds_ = metrics->GetHistogram("predstore_scoring_duration_seconds", "Duration of each XGBoost call.",
                                              {}, LatencySecondsBuckets());
+    constexpr std::string_view kRefused = "predstore_scoring_refused_total";
+    constexpr std::string_view kRefusedHelp =
+        "Scoring requests refused unscored: at capacity (the queue held --max_scoring_queue_rows rows), or past "
+        "their deadline while they waited.";
+    refused_capacity_ = metrics->GetCounter(kRefused, kRefusedHelp, {{"reason", "capacity"}});
+    refused_deadline_ = metrics->GetCounter(kRefused, kRefusedHelp, {{"reason", "deadline"}});
     metrics->AddCollected("predstore_scoring_queue_depth", "Scoring requests waiting for a scorer.", "gauge", [this] {
       return MetricSamples{{{}, static_cast<double>(queued_requests())}};
     });
@@ -29,22 +37,40 @@ ScoringBatcher::~ScoringBatcher() {
 }
 
 void ScoringBatcher::Submit(std::shared_ptr<const ServedModel> model, OutputKind kind, std::vector<float> rows,
-                            Done done) {
+                            std::chrono::steady_clock::time_point deadline, Done done) {
   bool score_here = !batching();
   if (!score_here) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    // Nothing queued and a scorer free: waking a worker would only add a
-    // thread hand-off (about 0.1 ms here), so the caller scores its request.
-    score_here = options_.max_wait.count() == 0 && queue_.empty() && scoring_ < options_.workers;
-    if (score_here) {
-      ++scoring_;
-    } else {
-      queue_.push_back({std::move(model), kind, std::move(rows), std::move(done), std::chrono::steady_clock::now()});
+    const size_t row_count = rows.size() / std::max<size_t>(1, model->features.size());
+    bool refused = false;
+    size_t waiting_rows = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      // Nothing queued and a scorer free: waking a worker would only add a
+      // thread hand-off (about 0.1 ms here), so the caller scores its request.
+      score_here = options_.max_wait.count() == 0 && queue_.empty() && scoring_ < options_.workers;
+      if (score_here) {
+        ++scoring_;
+      } else if (options_.max_queued_rows > 0 && queued_rows_ + row_count > options_.max_queued_rows) {
+        refused = true;
+        waiting_rows = queued_rows_;
+      } else {
+        queued_rows_ += row_count;
+        queue_.push_back({std::move(model), kind, std::move(rows), std::move(done), std::chrono::steady_clock::now(),
+                          deadline, row_count});
+      }
     }
-  }
-  if (!score_here) {
-    queued_.notify_all();  // a worker waiting to fill a batch may be for another model
-    return;
+    if (refused) {
+      if (refused_capacity_ != nullptr) refused_capacity_->Add();
+      return done(absl::ResourceExhaustedError(StrCat(
+                      "scoring is at capacity: ", waiting_rows, " rows wait to be scored (--",
+                      options_.max_queued_rows_name, "); lookups of stored predictions are not affected; retry "
+                      "with backoff")),
+                  {});
+    }
+    if (!score_here) {
+      queued_.notify_all();  // a worker waiting to fill a batch may be for another model
+      return;
+    }
   }
   std::vector<float> outputs;
   absl::Status status = Predict(*model, kind, rows, 1, &outputs);
@@ -65,6 +91,7 @@ void ScoringBatcher::TakeSameModel(const ServedModel* model, OutputKind kind, st
       continue;
     }
     *rows += it->rows.size() / row_width;
+    queued_rows_ -= it->row_count;
     batch->push_back(std::move(*it));
     it = queue_.erase(it);
   }
@@ -90,11 +117,24 @@ void ScoringBatcher::RunWorker() {
       }
       TakeSameModel(model, kind, &batch, &rows);
     }
-    Score(batch, rows);
+    DropExpired(&batch, &rows);
+    if (!batch.empty()) Score(batch, rows);
     std::lock_guard<std::mutex> lock(mutex_);
     --scoring_;
     if (!queue_.empty()) queued_.notify_all();
   }
+}
+
+void ScoringBatcher::DropExpired(std::vector<Request>* batch, size_t* rows) {
+  const auto now = std::chrono::steady_clock::now();
+  auto expired = std::stable_partition(batch->begin(), batch->end(),
+                                       [now](const Request& request) { return request.deadline > now; });
+  for (auto it = expired; it != batch->end(); ++it) {
+    *rows -= it->row_count;
+    if (refused_deadline_ != nullptr) refused_deadline_->Add();
+    it->done(absl::DeadlineExceededError("the deadline passed while the request waited to be scored"), {});
+  }
+  batch->erase(expired, batch->end());
 }
 
 void ScoringBatcher::Score(std::vector<Request>& batch, size_t total_rows) {

@@ -11,6 +11,12 @@
 // max_batch_rows <= 1 turns batching off: Submit scores on the caller's
 // thread (the unbatched baseline of the benchmarks).
 //
+// Scoring has its own budget, so that a storm of fallbacks cannot starve
+// precomputed lookups or grow memory without end: past max_queued_rows
+// waiting rows, Submit refuses at once (kResourceExhausted naming the
+// option), and a request whose deadline passes while it waits is dropped
+// unscored (kDeadlineExceeded).
+//
 // Thread-safe. The destructor finishes the queued requests, then joins.
 #pragma once
 
@@ -22,6 +28,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -36,6 +43,10 @@ struct BatchingOptions {
   size_t max_batch_rows = 256;
   std::chrono::microseconds max_wait{0};
   int workers = 2;
+  // Most rows waiting to be scored; 0: no limit. Default 100000.
+  size_t max_queued_rows = 100000;
+  // The option's name in refusals (the server's flag).
+  std::string max_queued_rows_name = "max_queued_rows";
   // Where each XGBoost call's rows and duration, and the queue depth, are
   // recorded (predstore_scoring_*); null: nowhere. The registry must
   // outlive the batcher, and not be scraped once the batcher is gone.
@@ -54,9 +65,11 @@ class ScoringBatcher {
 
   // Scores `rows` (row-major, model->features.size() per row) with `model`
   // for output `kind`, and calls `done` exactly once, on a worker thread or
-  // on the caller's thread before returning (unbatched, or a free scorer and
-  // empty queue). Only requests for the same model and kind share a batch.
-  void Submit(std::shared_ptr<const ServedModel> model, OutputKind kind, std::vector<float> rows, Done done);
+  // on the caller's thread before returning (unbatched, a free scorer and
+  // empty queue, or refused). Only requests for the same model and kind
+  // share a batch. `deadline`: time_point::max() for none.
+  void Submit(std::shared_ptr<const ServedModel> model, OutputKind kind, std::vector<float> rows,
+              std::chrono::steady_clock::time_point deadline, Done done);
 
   bool batching() const { return options_.max_batch_rows > 1; }
   // Scoring calls made and requests answered so far (requests / batches is
@@ -73,11 +86,16 @@ class ScoringBatcher {
     std::vector<float> rows;
     Done done;
     std::chrono::steady_clock::time_point queued_at;
+    std::chrono::steady_clock::time_point deadline;
+    size_t row_count = 0;
   };
   void RunWorker();
   // Moves queued requests for `model` and `kind` into `batch` until `rows`
   // reaches the cap.
   void TakeSameModel(const ServedModel* model, OutputKind kind, std::vector<Request>* batch, size_t* rows);
+  // Answers the requests of `batch` whose deadline has passed, and removes
+  // them (and their rows from `rows`).
+  void DropExpired(std::vector<Request>* batch, size_t* rows);
   void Score(std::vector<Request>& batch, size_t total_rows);
   // One XGBoost call for `requests` requests, counted and timed.
   absl::Status Predict(const ServedModel& model, OutputKind kind, const std::vector<float>& rows, size_t requests,
@@ -89,6 +107,9 @@ class ScoringBatcher {
   mutable std::mutex mutex_;
   std::condition_variable queued_;
   std::deque<Request> queue_;
+  size_t queued_rows_ = 0;  // rows of queue_
+  Counter* refused_capacity_ = nullptr;  // null without metrics
+  Counter* refused_deadline_ = nullptr;  // null without metrics
   bool stopping_ = false;
   int scoring_ = 0;  // scoring calls running (callers' and workers')
   std::vector<std::thread> workers_;

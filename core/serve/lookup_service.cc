@@ -167,7 +167,7 @@ void LookupService::Lookup(LookupQuery query, LookupDone done) const {
     return Answer(counters_, done, std::move(answers));
   }
   std::shared_ptr<const ServedModel> model = plan->model;
-  batcher_->Submit(std::move(model), binding->output_kind, std::move(plan->row),
+  batcher_->Submit(std::move(model), binding->output_kind, std::move(plan->row), query.deadline,
                    [answers = std::move(answers), done = std::move(done), fallback = fallback_, binding,
                     key = std::move(key), model = plan->model,
                     cacheable = plan->cacheable, counters = &counters_](absl::Status scored,
@@ -274,7 +274,7 @@ void LookupService::FallBackBatch(const FallbackBinding& binding, const BatchLoo
   pending->done = std::move(done);
   pending->remaining = pending->groups.size();
   for (Group& group : pending->groups) {
-    batcher_->Submit(group.model, binding.output_kind, std::move(group.rows),
+    batcher_->Submit(group.model, binding.output_kind, std::move(group.rows), query.deadline,
                      [pending, &group, fallback = fallback_, &binding, counters = &counters_](absl::Status scored,
                                                                                              std::vector<float> outputs) {
                        std::lock_guard<std::mutex> lock(pending->mutex);
@@ -318,7 +318,7 @@ void LookupService::Predict(PredictQuery query, PredictDone done) const {
   }
   absl::StatusOr<std::vector<float>> rows = ScoringRows(**model, query.rows, query.binding);
   if (!rows.ok()) return done(rows.status());
-  batcher_->Submit(*model, output, *std::move(rows),
+  batcher_->Submit(*model, output, *std::move(rows), query.deadline,
                    [done = std::move(done), model = *model, kind = output](absl::Status scored,
                                                                                 std::vector<float> outputs) mutable {
                      if (!scored.ok()) return done(scored);

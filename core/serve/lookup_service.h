@@ -17,6 +17,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -93,6 +94,9 @@ struct LookupQuery {
   bool no_fallback = false;
   // Just-in-time features for the fallback model: no row, or one.
   FeatureRows features;
+  // Scoring for this call (a fallback, or Predict) is dropped unscored,
+  // kDeadlineExceeded, when it is still waiting for a scorer at this time.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct BatchLookupQuery {
@@ -103,6 +107,9 @@ struct BatchLookupQuery {
   bool no_fallback = false;
   // Just-in-time features: no rows, or one per key.
   FeatureRows features;
+  // Scoring for this call (a fallback, or Predict) is dropped unscored,
+  // kDeadlineExceeded, when it is still waiting for a scorer at this time.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct PredictQuery {
@@ -113,6 +120,9 @@ struct PredictQuery {
   std::optional<OutputKind> output = OutputKind::kProbability;
   FeatureBinding binding = FeatureBinding::kByName;
   InferenceParams params = {};
+  // Scoring for this call (a fallback, or Predict) is dropped unscored,
+  // kDeadlineExceeded, when it is still waiting for a scorer at this time.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct PredictAnswer {

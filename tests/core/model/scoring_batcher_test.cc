@@ -38,7 +38,9 @@ std::vector<float> ScoreDirectly(const ServedModel& model, const std::vector<flo
 std::vector<float> ScoreThrough(ScoringBatcher& batcher, std::shared_ptr<const ServedModel> model,
                                 std::vector<float> rows) {
   std::promise<std::vector<float>> answer;
-  batcher.Submit(std::move(model), OutputKind::kProbability, std::move(rows), [&answer](absl::Status status, std::vector<float> outputs) {
+  batcher.Submit(std::move(model), OutputKind::kProbability, std::move(rows),
+                 std::chrono::steady_clock::time_point::max(),
+                 [&answer](absl::Status status, std::vector<float> outputs) {
     EXPECT_TRUE(status.ok()) << status;
     answer.set_value(std::move(outputs));
   });
@@ -88,7 +90,9 @@ TEST(ScoringBatcher, UnbatchedScoresOnTheCallersThreadBeforeReturning) {
   EXPECT_FALSE(batcher.batching());
   const std::thread::id caller = std::this_thread::get_id();
   bool answered = false;
-  batcher.Submit(model, OutputKind::kProbability, SampleFeatureRows(2, kFeatures, 9), [&](absl::Status status, std::vector<float> outputs) {
+  batcher.Submit(model, OutputKind::kProbability, SampleFeatureRows(2, kFeatures, 9),
+                 std::chrono::steady_clock::time_point::max(),
+                 [&](absl::Status status, std::vector<float> outputs) {
     EXPECT_TRUE(status.ok());
     EXPECT_EQ(outputs.size(), 2u);
     EXPECT_EQ(std::this_thread::get_id(), caller);
@@ -105,10 +109,70 @@ TEST(ScoringBatcher, DestructionAnswersEveryQueuedRequest) {
     ScoringBatcher batcher({.max_batch_rows = 1000, .max_wait = std::chrono::seconds(5), .workers = 1});
     for (int i = 0; i < 20; ++i) {
       batcher.Submit(model, OutputKind::kProbability, SampleFeatureRows(1, kFeatures, i),
+                     std::chrono::steady_clock::time_point::max(),
                      [&](absl::Status status, std::vector<float>) { answered += status.ok() ? 1 : 0; });
     }
   }  // must not wait the 5 s batch window, and must not drop any request
   EXPECT_EQ(answered.load(), 20);
+}
+
+// The worker gathers model A's batch for `max_wait`; requests for model B
+// wait in the queue meanwhile, which is what the budget counts.
+TEST(ScoringBatcher, RefusesAtOnceWhenTheQueuedRowsWouldPassTheBudget) {
+  test_support::ScratchDir scratch;
+  const std::shared_ptr<const ServedModel> a = SampleServedModel(scratch, 6), b = SampleServedModel(scratch, 7);
+  MetricsRegistry metrics;
+  std::atomic<int> scored{0};
+  const auto no_deadline = std::chrono::steady_clock::time_point::max();
+  auto count = [&](absl::Status status, std::vector<float>) { scored += status.ok(); };
+  {
+    ScoringBatcher batcher({.max_batch_rows = 1000,
+                            .max_wait = std::chrono::milliseconds(300),
+                            .workers = 1,
+                            .max_queued_rows = 3,
+                            .max_queued_rows_name = "max_scoring_queue_rows",
+                            .metrics = &metrics});
+    batcher.Submit(a, OutputKind::kProbability, SampleFeatureRows(1, kFeatures, 1), no_deadline, count);
+    while (batcher.queued_requests() > 0) std::this_thread::yield();  // the worker holds A's batch
+    batcher.Submit(b, OutputKind::kProbability, SampleFeatureRows(2, kFeatures, 2), no_deadline, count);
+    batcher.Submit(b, OutputKind::kProbability, SampleFeatureRows(1, kFeatures, 3), no_deadline, count);
+    absl::Status refusal;
+    bool answered = false;
+    batcher.Submit(b, OutputKind::kProbability, SampleFeatureRows(1, kFeatures, 4), no_deadline,
+                   [&](absl::Status status, std::vector<float>) {
+                     refusal = status;
+                     answered = true;
+                   });
+    ASSERT_TRUE(answered) << "a refusal is answered before Submit returns";
+    EXPECT_EQ(refusal.code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_THAT(refusal.message(), ::testing::HasSubstr("3 rows wait to be scored (--max_scoring_queue_rows)"));
+  }
+  EXPECT_EQ(scored.load(), 3) << "what was queued within the budget is scored";
+  EXPECT_THAT(metrics.Exposition(),
+              ::testing::HasSubstr("predstore_scoring_refused_total{reason=\"capacity\"} 1\n"));
+}
+
+TEST(ScoringBatcher, DropsARequestWhoseDeadlinePassedWhileItWaited) {
+  test_support::ScratchDir scratch;
+  const std::shared_ptr<const ServedModel> a = SampleServedModel(scratch, 8), b = SampleServedModel(scratch, 9);
+  MetricsRegistry metrics;
+  ScoringBatcher batcher(
+      {.max_batch_rows = 1000, .max_wait = std::chrono::milliseconds(100), .workers = 1, .metrics = &metrics});
+  std::promise<absl::Status> first, late;
+  batcher.Submit(a, OutputKind::kProbability, SampleFeatureRows(1, kFeatures, 1),
+                 std::chrono::steady_clock::time_point::max(),
+                 [&](absl::Status status, std::vector<float>) { first.set_value(status); });
+  while (batcher.queued_requests() > 0) std::this_thread::yield();
+  // B waits behind A's 100 ms batch window, past its 10 ms deadline.
+  batcher.Submit(b, OutputKind::kProbability, SampleFeatureRows(1, kFeatures, 2),
+                 std::chrono::steady_clock::now() + std::chrono::milliseconds(10),
+                 [&](absl::Status status, std::vector<float>) { late.set_value(status); });
+  EXPECT_TRUE(first.get_future().get().ok());
+  const absl::Status status = late.get_future().get();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_EQ(batcher.requests_scored(), 1u) << "the late request was not scored";
+  EXPECT_THAT(metrics.Exposition(),
+              ::testing::HasSubstr("predstore_scoring_refused_total{reason=\"deadline\"} 1\n"));
 }
 
 }  // namespace
