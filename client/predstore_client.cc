@@ -62,6 +62,7 @@ PredstoreClient::PredstoreClient(ClientOptions options) : options_(std::move(opt
     credentials = grpc::SslCredentials(tls);
   }
   channel_ = grpc::CreateCustomChannel(options_.target, credentials, arguments);
+  if (options_.throttle_k >= 1) throttle_ = std::make_unique<AdaptiveThrottle>(options_.throttle_k);
   predictions_ = v1::Predictions::NewStub(channel_);
   admin_ = v1::Admin::NewStub(channel_);
 }
@@ -72,8 +73,22 @@ void PredstoreClient::Prepare(grpc::ClientContext* context, bool admin) const {
   if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
 }
 
+template <typename Response, typename Call>
+absl::StatusOr<Response> PredstoreClient::Throttled(Call&& call) const {
+  if (throttle_ == nullptr) return Invoke<Response>(std::forward<Call>(call));
+  if (!throttle_->Admit()) {
+    return absl::ResourceExhaustedError(
+        "refused by this client's adaptive throttle: the server has been refusing calls; retry with backoff");
+  }
+  Response response;
+  grpc::Status status = call(&response);
+  throttle_->Record(status.error_code());
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
 absl::StatusOr<v1::LookupResponse> PredstoreClient::Lookup(const v1::LookupRequest& request) const {
-  return Invoke<v1::LookupResponse>([&](v1::LookupResponse* response) {
+  return Throttled<v1::LookupResponse>([&](v1::LookupResponse* response) {
     grpc::ClientContext context;
     Prepare(&context, false);
     return predictions_->Lookup(&context, request, response);
@@ -81,7 +96,7 @@ absl::StatusOr<v1::LookupResponse> PredstoreClient::Lookup(const v1::LookupReque
 }
 
 absl::StatusOr<v1::BatchLookupResponse> PredstoreClient::BatchLookup(const v1::BatchLookupRequest& request) const {
-  return Invoke<v1::BatchLookupResponse>([&](v1::BatchLookupResponse* response) {
+  return Throttled<v1::BatchLookupResponse>([&](v1::BatchLookupResponse* response) {
     grpc::ClientContext context;
     Prepare(&context, false);
     return predictions_->BatchLookup(&context, request, response);
@@ -165,7 +180,7 @@ absl::StatusOr<v1::TableInfo> PredstoreClient::Rollback(const std::string& table
 }
 
 absl::StatusOr<v1::PredictResponse> PredstoreClient::Predict(const v1::PredictRequest& request) const {
-  return Invoke<v1::PredictResponse>([&](v1::PredictResponse* response) {
+  return Throttled<v1::PredictResponse>([&](v1::PredictResponse* response) {
     grpc::ClientContext context;
     Prepare(&context, false);
     return predictions_->Predict(&context, request, response);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "client/adaptive_throttle.h"
 #include "predstore/v1/predstore.grpc.pb.h"
 
 namespace predstore {
@@ -29,6 +30,12 @@ struct ClientOptions {
   std::string tls_root_pem;
   std::string tls_cert_pem;
   std::string tls_key_pem;
+  // Adaptive throttling (adaptive_throttle.h) of Lookup, BatchLookup and
+  // Predict: with k >= 1, once the server refuses calls (RESOURCE_EXHAUSTED,
+  // UNAVAILABLE, DEADLINE_EXCEEDED), this client refuses a share of its
+  // next ones itself, at once, with kResourceExhausted, until the server
+  // accepts again. 2 is the usual choice. 0: off. Default 0.
+  double throttle_k = 0;
 };
 
 // Fills `options`' TLS fields from PEM files (the CA; the certificate and
@@ -106,8 +113,12 @@ class PredstoreClient {
 
  private:
   void Prepare(grpc::ClientContext* context, bool admin) const;
+  // Runs a data-plane call through the throttle (when there is one).
+  template <typename Response, typename Call>
+  absl::StatusOr<Response> Throttled(Call&& call) const;
 
   ClientOptions options_;
+  std::unique_ptr<AdaptiveThrottle> throttle_;  // null: throttle_k = 0
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Predictions::Stub> predictions_;
   std::unique_ptr<v1::Admin::Stub> admin_;
