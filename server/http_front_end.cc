@@ -79,7 +79,8 @@ absl::Status TakeTable(std::string_view table, Request* request) {
   return absl::OkStatus();
 }
 
-void Lookup(const LookupService& lookups, std::string_view table, const HttpRequest& http, HttpResponder responder) {
+void Lookup(const LookupService& lookups, AdmissionQueue& admission, std::string_view table, const HttpRequest& http,
+            HttpResponder responder) {
   auto request = std::make_shared<v1::LookupRequest>();
   absl::Status status = FromJson(http.body(), request.get());
   if (status.ok()) status = TakeTable(table, request.get());
@@ -88,16 +89,20 @@ void Lookup(const LookupService& lookups, std::string_view table, const HttpRequ
   if (!snapshot.ok()) return responder.Respond(ErrorResponse(snapshot.status()));
   absl::StatusOr<LookupQuery> query = LookupQueryFromWire(*request, *std::move(snapshot));
   if (!query.ok()) return responder.Respond(ErrorResponse(query.status()));
-  lookups.Lookup(*std::move(query), [request, responder = std::move(responder)](
-                                        absl::StatusOr<LookupAnswers> answers) mutable {
+  auto answer = [request, responder = std::move(responder)](absl::StatusOr<LookupAnswers> answers) mutable {
     v1::LookupResponse response;
     absl::Status converted = answers.ok() ? LookupResponseToWire(*answers, &response) : answers.status();
     Reply(responder, converted, response);
-  });
+  };
+  admission.Submit(AdmissionQueue::Clock::time_point::max(),
+                   [&lookups, query = *std::move(query), answer = std::move(answer)](absl::Status admitted) mutable {
+                     if (!admitted.ok()) return answer(admitted);
+                     lookups.Lookup(std::move(query), std::move(answer));
+                   });
 }
 
-void BatchLookup(const LookupService& lookups, std::string_view table, const HttpRequest& http,
-                 HttpResponder responder) {
+void BatchLookup(const LookupService& lookups, AdmissionQueue& admission, std::string_view table,
+                 const HttpRequest& http, HttpResponder responder) {
   auto request = std::make_shared<v1::BatchLookupRequest>();
   absl::Status status = FromJson(http.body(), request.get());
   if (status.ok()) status = TakeTable(table, request.get());
@@ -112,14 +117,18 @@ void BatchLookup(const LookupService& lookups, std::string_view table, const Htt
   absl::StatusOr<BatchLookupQuery> query = columnar ? ColumnarQueryFromWire(*request, *std::move(snapshot))
                                                     : BatchLookupQueryFromWire(*request, *std::move(snapshot));
   if (!query.ok()) return responder.Respond(ErrorResponse(query.status()));
-  lookups.BatchLookup(*std::move(query), [request, columnar, responder = std::move(responder)](
-                                             absl::StatusOr<LookupAnswers> answers) mutable {
+  auto answer = [request, columnar, responder = std::move(responder)](absl::StatusOr<LookupAnswers> answers) mutable {
     v1::BatchLookupResponse response;
     absl::Status converted = !answers.ok() ? answers.status()
                              : columnar    ? ColumnarResponseToWire(*answers, &response)
                                            : BatchLookupResponseToWire(*answers, &response);
     Reply(responder, converted, response);
-  });
+  };
+  admission.Submit(AdmissionQueue::Clock::time_point::max(),
+                   [&lookups, query = *std::move(query), answer = std::move(answer)](absl::Status admitted) mutable {
+                     if (!admitted.ok()) return answer(admitted);
+                     lookups.BatchLookup(std::move(query), std::move(answer));
+                   });
 }
 
 // POST /v1/tables/<table>:scan: a ScanRequest; the answer is JSON Lines
@@ -385,14 +394,15 @@ void AddHttpRoutes(const LookupService* lookups, HttpRouteOptions options, HttpS
     TableInfoToWire(**snapshot, &info);
     Reply(responder, absl::OkStatus(), info);
   }));
-  http->Handle("POST", "/v1/tables/*", Guarded(tokens, ErrorResponse, [lookups, streams = options.streams](const HttpRequest& request,
+  http->Handle("POST", "/v1/tables/*", Guarded(tokens, ErrorResponse, [lookups, streams = options.streams,
+                                                                     admission = options.admission](const HttpRequest& request,
                                                                                HttpResponder responder) {
     const std::string_view rest = request.path().substr(std::string_view("/v1/tables/").size());
     const size_t colon = rest.rfind(':');
     const std::string_view table = rest.substr(0, colon);
     const std::string_view verb = colon == std::string_view::npos ? "" : rest.substr(colon + 1);
-    if (verb == "lookup") return Lookup(*lookups, table, request, std::move(responder));
-    if (verb == "batchLookup") return BatchLookup(*lookups, table, request, std::move(responder));
+    if (verb == "lookup") return Lookup(*lookups, *admission, table, request, std::move(responder));
+    if (verb == "batchLookup") return BatchLookup(*lookups, *admission, table, request, std::move(responder));
     if (verb == "scan") return Scan(*lookups, streams, table, request, std::move(responder));
     responder.Respond(HttpResponse::JsonError(
         404, StrCat("no method \"", verb, "\" on tables: POST /v1/tables/<table>:lookup, :batchLookup or :scan")));

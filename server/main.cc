@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <tuple>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -71,6 +72,29 @@ ABSL_FLAG(uint32_t, max_concurrent_streams, 1000,
           "Most streams open at once across both front ends: gRPC LookupStream, Scan and Ingest calls and HTTP "
           "scans (more: RESOURCE_EXHAUSTED, HTTP 429). Each stream holds at most 16 unsent answers: past that it "
           "stops reading its client's requests until the client reads.");
+ABSL_FLAG(int32_t, lookup_workers, 0,
+          "Data-plane calls (lookups, batch lookups) that run at once, on the front end's thread when one is free, "
+          "else on this many workers; 0: one per hardware thread.");
+ABSL_FLAG(int32_t, max_queue_wait_ms, 5,
+          "Past capacity: a call waits for a worker only while the oldest waiting call has waited less than this; "
+          "after that new calls are refused at once (RESOURCE_EXHAUSTED, HTTP 429 with Retry-After, a Redis error) "
+          "instead of queueing until their deadline. Calls whose deadline passes while waiting are dropped.");
+ABSL_FLAG(uint32_t, max_queued_calls, 10000, "Most data-plane calls waiting for a worker; more are refused at once.");
+ABSL_FLAG(int32_t, max_streams_per_connection, 256,
+          "gRPC calls one connection may have open in the server (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); more "
+          "wait in the client.");
+ABSL_FLAG(int32_t, keepalive_time_s, 60,
+          "gRPC: ping a connection idle this long, and close it when the ping is not answered within "
+          "--keepalive_timeout_s.");
+ABSL_FLAG(int32_t, keepalive_timeout_s, 20, "gRPC: how long a keepalive ping may go unanswered.");
+ABSL_FLAG(int32_t, client_ping_interval_s, 10,
+          "gRPC: the shortest interval between keepalive pings a client may send, with or without calls; pinging "
+          "more often ends the connection (GOAWAY too_many_pings).");
+ABSL_FLAG(int32_t, max_connection_idle_s, 0,
+          "gRPC: close a connection that has had no call for this long (0: never).");
+ABSL_FLAG(int32_t, max_connection_age_s, 0,
+          "gRPC: close connections gracefully at this age, so that clients reconnect and rebalance across replicas "
+          "(0: never).");
 ABSL_FLAG(int32_t, max_message_mb, 4, "Largest request message in MiB (larger: RESOURCE_EXHAUSTED, unread).");
 ABSL_FLAG(std::string, admin_token_file, "",
           "File holding the bearer token the Admin service requires; empty: admin calls are not authenticated.");
@@ -90,6 +114,10 @@ ABSL_FLAG(int64_t, batch_max_wait_us, 0,
           "How long a batch waits for more calls before scoring; 0 batches only calls that queued while the scorers "
           "were busy, so a lone call never waits.");
 ABSL_FLAG(int32_t, batch_workers, 2, "Threads scoring batches.");
+ABSL_FLAG(uint64_t, max_scoring_queue_rows, 100000,
+          "Scoring's own budget: most rows (Predict rows and fallback keys) waiting to be scored; past it new "
+          "scoring is refused at once (RESOURCE_EXHAUSTED, HTTP 429, a Redis error) while lookups of stored "
+          "predictions go on. Scoring still waiting at its call's deadline is dropped. 0: no limit.");
 ABSL_FLAG(std::string, fallback, "",
           "Tables answered by a model on a lookup miss, ';'-separated: "
           "table=T,model=models:/NAME/Production[,features=FEATURES_TABLE][,output=COLUMN][,max_age=24h]"
@@ -192,6 +220,30 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_mb) << 20;
+  for (auto [flag, name, least] : {std::tuple{&FLAGS_lookup_workers, "lookup_workers", 0},
+                                   {&FLAGS_max_queue_wait_ms, "max_queue_wait_ms", 0},
+                                   {&FLAGS_max_streams_per_connection, "max_streams_per_connection", 1},
+                                   {&FLAGS_keepalive_time_s, "keepalive_time_s", 1},
+                                   {&FLAGS_keepalive_timeout_s, "keepalive_timeout_s", 1},
+                                   {&FLAGS_client_ping_interval_s, "client_ping_interval_s", 0},
+                                   {&FLAGS_max_connection_idle_s, "max_connection_idle_s", 0},
+                                   {&FLAGS_max_connection_age_s, "max_connection_age_s", 0}}) {
+    if (absl::GetFlag(*flag) < least || absl::GetFlag(*flag) > 1'000'000) {
+      std::fprintf(stderr, "predstore-server: --%s must be %d to 1000000\n", name, least);
+      return 2;
+    }
+  }
+  options.admission.max_running = absl::GetFlag(FLAGS_lookup_workers);
+  options.admission.max_queue_wait = std::chrono::milliseconds(absl::GetFlag(FLAGS_max_queue_wait_ms));
+  options.admission.max_queued = absl::GetFlag(FLAGS_max_queued_calls);
+  options.admission.max_queue_wait_name = "max_queue_wait_ms";
+  options.admission.max_queued_name = "max_queued_calls";
+  options.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
+  options.keepalive = {.time = std::chrono::seconds(absl::GetFlag(FLAGS_keepalive_time_s)),
+                       .timeout = std::chrono::seconds(absl::GetFlag(FLAGS_keepalive_timeout_s)),
+                       .client_ping_interval = std::chrono::seconds(absl::GetFlag(FLAGS_client_ping_interval_s)),
+                       .max_connection_idle = std::chrono::seconds(absl::GetFlag(FLAGS_max_connection_idle_s)),
+                       .max_connection_age = std::chrono::seconds(absl::GetFlag(FLAGS_max_connection_age_s))};
   if (absl::GetFlag(FLAGS_http_max_body_mb) < 1 || absl::GetFlag(FLAGS_http_max_body_mb) > 1024) {
     std::fprintf(stderr, "predstore-server: --http_max_body_mb must be 1 to 1024\n");
     return 2;
@@ -214,6 +266,8 @@ int main(int argc, char** argv) {
   options.batching.max_batch_rows = absl::GetFlag(FLAGS_batch_max_rows);
   options.batching.max_wait = std::chrono::microseconds(absl::GetFlag(FLAGS_batch_max_wait_us));
   options.batching.workers = absl::GetFlag(FLAGS_batch_workers);
+  options.batching.max_queued_rows = absl::GetFlag(FLAGS_max_scoring_queue_rows);
+  options.batching.max_queued_rows_name = "max_scoring_queue_rows";
   if (std::string spec = absl::GetFlag(FLAGS_fallback); !spec.empty()) {
     auto bindings = predstore::ParseFallbackBindings(spec);
     if (!bindings.ok()) {

@@ -22,6 +22,13 @@ absl::Status CheckDeadline(grpc::CallbackServerContext* context) {
   return absl::OkStatus();
 }
 
+// The call's deadline on the admission queue's clock.
+AdmissionQueue::Clock::time_point SteadyDeadline(const grpc::CallbackServerContext& context) {
+  const auto left = context.deadline() - std::chrono::system_clock::now();
+  if (left > std::chrono::hours(24 * 365)) return AdmissionQueue::Clock::time_point::max();  // no deadline
+  return AdmissionQueue::Clock::now() + std::chrono::duration_cast<AdmissionQueue::Clock::duration>(left);
+}
+
 // Runs a lookup that reads the store only, whose answer therefore comes
 // before the call returns (LookupService's completion contract), and
 // converts it with `to_wire`.
@@ -169,8 +176,13 @@ grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext*
   if (!snapshot.ok()) return FinishUnary(context, snapshot.status());
   absl::StatusOr<LookupQuery> query = LookupQueryFromWire(*request, *std::move(snapshot));
   if (!query.ok()) return FinishUnary(context, query.status());
+  query->deadline = SteadyDeadline(*context);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  lookups_->Lookup(*std::move(query), FinishWith<LookupAnswers>(reactor, response, LookupResponseToWire));
+  admission_->Submit(query->deadline, [this, reactor, response, query = *std::move(query)](
+                                                   absl::Status admitted) mutable {
+    if (!admitted.ok()) return reactor->Finish(ToGrpcStatus(admitted));
+    lookups_->Lookup(std::move(query), FinishWith<LookupAnswers>(reactor, response, LookupResponseToWire));
+  });
   return reactor;
 }
 
@@ -192,15 +204,25 @@ grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerCon
   absl::Status status = tokens_.Check(*context, kCalls);
   if (status.ok()) status = CheckDeadline(context);
   if (!status.ok()) return FinishUnary(context, status);
-  if (request->key_values_size() > 0) return FinishUnary(context, AnswerColumnar(*lookups_, *request, response));
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (request->key_values_size() > 0) {
+    admission_->Submit(SteadyDeadline(*context), [this, reactor, request, response](absl::Status admitted) {
+      reactor->Finish(ToGrpcStatus(admitted.ok() ? AnswerColumnar(*lookups_, *request, response) : admitted));
+    });
+    return reactor;
+  }
   status = lookups_->CheckBatchSize("keys", static_cast<size_t>(request->keys_size()));
   if (!status.ok()) return FinishUnary(context, status);
   auto snapshot = lookups_->Table(request->table());
   if (!snapshot.ok()) return FinishUnary(context, snapshot.status());
   absl::StatusOr<BatchLookupQuery> query = BatchLookupQueryFromWire(*request, *std::move(snapshot));
   if (!query.ok()) return FinishUnary(context, query.status());
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  lookups_->BatchLookup(*std::move(query), FinishWith<LookupAnswers>(reactor, response, BatchLookupResponseToWire));
+  query->deadline = SteadyDeadline(*context);
+  admission_->Submit(query->deadline, [this, reactor, response, query = *std::move(query)](
+                                                   absl::Status admitted) mutable {
+    if (!admitted.ok()) return reactor->Finish(ToGrpcStatus(admitted));
+    lookups_->BatchLookup(std::move(query), FinishWith<LookupAnswers>(reactor, response, BatchLookupResponseToWire));
+  });
   return reactor;
 }
 
@@ -215,7 +237,10 @@ grpc::ServerUnaryReactor* PredictionService::Predict(grpc::CallbackServerContext
   absl::StatusOr<OutputKind> output = OutputKindFromWire(request->output());
   if (!output.ok()) return FinishUnary(context, output.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  lookups_->Predict(PredictQuery{request->model(), *std::move(rows), *output},
+  lookups_->Predict(PredictQuery{.model = request->model(),
+                                 .rows = *std::move(rows),
+                                 .output = *output,
+                                 .deadline = SteadyDeadline(*context)},
                     FinishWith<PredictAnswer>(reactor, response, [](const PredictAnswer& answer, v1::PredictResponse* out) {
                       PredictResponseToWire(answer, out);
                       return absl::OkStatus();

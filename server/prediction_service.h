@@ -8,6 +8,7 @@
 // of its own.
 #pragma once
 
+#include "core/serve/admission_queue.h"
 #include "core/serve/ingest_service.h"
 #include "core/serve/lookup_service.h"
 #include "predstore/v1/predstore.grpc.pb.h"
@@ -21,9 +22,11 @@ class PredictionService final : public v1::Predictions::CallbackService {
  public:
   // Both services must outlive this one. Every call must carry one of
   // `tokens` (none: no check), else UNAUTHENTICATED.
+  // Lookup and BatchLookup run through `admission` (run now, wait briefly,
+  // or refused at once past capacity).
   PredictionService(const LookupService* lookups, const IngestService* ingest, StreamSlots* streams,
-                    BearerTokens tokens)
-      : lookups_(lookups), ingest_(ingest), streams_(streams), tokens_(std::move(tokens)) {
+                    AdmissionQueue* admission, BearerTokens tokens)
+      : lookups_(lookups), ingest_(ingest), streams_(streams), admission_(admission), tokens_(std::move(tokens)) {
     SetMessageAllocatorFor_Lookup(&lookup_allocator_);
     SetMessageAllocatorFor_BatchLookup(&batch_lookup_allocator_);
     SetMessageAllocatorFor_Predict(&predict_allocator_);
@@ -52,6 +55,7 @@ class PredictionService final : public v1::Predictions::CallbackService {
   const LookupService* lookups_;
   const IngestService* ingest_;
   StreamSlots* streams_;
+  AdmissionQueue* admission_;
   const BearerTokens tokens_;
   // The request-path calls allocate their messages on an arena per call.
   ArenaMessageAllocator<v1::LookupRequest, v1::LookupResponse> lookup_allocator_;

@@ -82,8 +82,12 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   const BearerTokens data_tokens(o.data_token.empty() ? std::vector<std::string>()
                                                       : std::vector<std::string>{o.data_token, o.admin_token});
   server->streams_open_ = std::make_unique<StreamSlots>(o.max_concurrent_streams);
+  AdmissionOptions admission = o.admission;
+  admission.metrics = server->metrics_.get();
+  server->admission_ = std::make_unique<AdmissionQueue>(admission);
   server->predictions_ = std::make_unique<PredictionService>(server->lookups_.get(), server->ingest_.get(),
-                                                             server->streams_open_.get(), data_tokens);
+                                                             server->streams_open_.get(), server->admission_.get(),
+                                                             data_tokens);
   server->admin_ = std::make_unique<AdminService>(server->store_.get(), server->models_.get(), server->ingest_.get(),
                                                   server->streams_open_.get(), o.admin_token);
 
@@ -91,6 +95,19 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, o.max_streams_per_connection);
+  auto milliseconds = [](std::chrono::seconds s) { return static_cast<int>(s.count() * 1000); };
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, milliseconds(o.keepalive.time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, milliseconds(o.keepalive.timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             milliseconds(o.keepalive.client_ping_interval));
+  if (o.keepalive.max_connection_idle.count() > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, milliseconds(o.keepalive.max_connection_idle));
+  }
+  if (o.keepalive.max_connection_age.count() > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, milliseconds(o.keepalive.max_connection_age));
+  }
   builder.SetMaxReceiveMessageSize(o.max_message_bytes);
   builder.AddListeningPort(o.listen_address, o.tls ? TlsCredentials(*o.tls) : grpc::InsecureServerCredentials(),
                            &server->port_);
@@ -133,6 +150,7 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
     routes.data_tokens = data_tokens;
     routes.metrics = server->metrics_.get();
     routes.streams = server->streams_open_.get();
+    routes.admission = server->admission_.get();
     AddHttpRoutes(server->lookups_.get(), std::move(routes), server->http_.get());
     if (absl::Status started = server->http_->Start(); !started.ok()) {
       server->server_->Shutdown();
@@ -155,6 +173,7 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
     front_end.data_tokens = data_tokens;
     front_end.tables = o.resp_tables;
     front_end.transport = server->resp_.get();
+    front_end.admission = server->admission_.get();
     if (absl::Status started = server->resp_->Start(MakeRespHandler(server->lookups_.get(), std::move(front_end)));
         !started.ok()) {
       if (server->http_) server->http_->Shutdown(std::chrono::steady_clock::now());

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "core/model/model_catalog.h"
 #include "core/model/scoring_batcher.h"
+#include "core/serve/admission_queue.h"
 #include "core/serve/ingest_service.h"
 #include "core/serve/lookup_fallback.h"
 #include "core/serve/lookup_service.h"
@@ -53,6 +54,30 @@ struct ServerOptions {
   // Streams open at once across both front ends (LookupStream, Scan and
   // Ingest; HTTP scans); more are RESOURCE_EXHAUSTED / 429. Default 1000.
   uint32_t max_concurrent_streams = 1000;
+  // Admission of data-plane calls on every front end (admission_queue.h):
+  // calls running at once (0: one per hardware thread), how long the oldest
+  // waiting call may have waited before new ones are refused, and how many
+  // may wait. Refused calls are RESOURCE_EXHAUSTED / HTTP 429 / a Redis
+  // error. Defaults 0, 5 ms, 10000.
+  AdmissionOptions admission;
+  // gRPC's HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls one connection
+  // may have open in the server; more wait in the client. Bounds what a
+  // connection makes the server hold. Default 256.
+  int max_streams_per_connection = 256;
+  // gRPC connection management: the server pings an idle connection every
+  // keepalive_time and closes it when no answer comes within
+  // keepalive_timeout; clients may ping as often as client_ping_interval
+  // (more often: GOAWAY too_many_pings), calls or not. A connection idle for
+  // max_connection_idle, or older than max_connection_age, is closed
+  // gracefully (zero: never), so that clients re-resolve and rebalance.
+  struct Keepalive {
+    std::chrono::seconds time{60};
+    std::chrono::seconds timeout{20};
+    std::chrono::seconds client_ping_interval{10};
+    std::chrono::seconds max_connection_idle{0};
+    std::chrono::seconds max_connection_age{0};
+  };
+  Keepalive keepalive;
   // Largest request message; larger ones are RESOURCE_EXHAUSTED before they
   // are read. Default 4 MiB (gRPC's).
   int max_message_bytes = 4 << 20;
@@ -159,6 +184,7 @@ class PredstoreServer {
   std::unique_ptr<LookupFallback> fallback_;
   std::unique_ptr<StreamCatalog> streams_;  // null without ingestion
   std::unique_ptr<LookupService> lookups_;
+  std::unique_ptr<AdmissionQueue> admission_;
   std::unique_ptr<IngestService> ingest_;
   std::unique_ptr<StreamSlots> streams_open_;  // before the services that hold its slots
   std::unique_ptr<PredictionService> predictions_;

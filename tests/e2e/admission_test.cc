@@ -1,0 +1,143 @@
+// Admission control of the real server: offered more batch lookups than it
+// runs at once, on gRPC (the client library), HTTP (Python's urllib) and the
+// Redis protocol (redis-py) together, it refuses the surplus at once, in
+// each protocol's own way, answers everything it accepts correctly, counts
+// every refusal in /metrics, and serves normally once the load is gone.
+#include <future>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/predstore_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/e2e/forecast_requests.h"
+#include "tests/e2e/metrics_scrape.h"
+#include "tests/e2e/subprocess.h"
+#include "tests/support/scratch_dir.h"
+
+namespace predstore::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+
+constexpr size_t kKeysPerCall = 300;
+constexpr int kThreads = 8;  // per front end
+constexpr int kCalls = 25;   // per thread
+
+struct GrpcTally {
+  int ok = 0, refused = 0;
+  std::vector<std::string> unexpected;
+  std::string refusal;
+};
+
+// One thread's gRPC batch lookups; each OK answer is checked against the
+// sample.
+GrpcTally CallGrpc(const std::string& target, const std::vector<Row>& rows) {
+  PredstoreClient client(ClientFor(target));
+  const v1::BatchLookupRequest request = BatchOf("forecasts", rows, 0, kKeysPerCall);
+  GrpcTally tally;
+  for (int i = 0; i < kCalls; ++i) {
+    absl::StatusOr<v1::BatchLookupResponse> answer = client.BatchLookup(request);
+    if (answer.ok()) {
+      bool right = answer->results_size() == static_cast<int>(kKeysPerCall);
+      for (size_t k = 0; right && k < kKeysPerCall; ++k) {
+        right = answer->results(k).found() && answer->results(k).values(0).double_value() == rows[k].forecast;
+      }
+      if (right) {
+        ++tally.ok;
+      } else {
+        tally.unexpected.push_back("wrong answer");
+      }
+    } else if (answer.status().code() == absl::StatusCode::kResourceExhausted) {
+      ++tally.refused;
+      tally.refusal = std::string(answer.status().message());
+    } else {
+      tally.unexpected.push_back(answer.status().ToString());
+    }
+  }
+  return tally;
+}
+
+TEST(AdmissionTest, PastCapacityEveryFrontEndRefusesAtOnceAndAnswersWhatItAccepts) {
+  test_support::ScratchDir scratch;
+  const fs::path data = scratch.path() / "data";
+  const std::vector<Row> rows = LoadSampleForecasts(scratch.path() / "s.csv", data, 20000);
+  ASSERT_EQ(rows.size(), 20000u);
+  const fs::path http_port_file = scratch.path() / "http-port", resp_port_file = scratch.path() / "resp-port";
+  // One call at a time, and no waiting: every call that arrives while
+  // another waits is refused. RocksDB reads (no memory index) make each
+  // batch take long enough for calls to meet.
+  ServerProcess server(data, {"--lookup_workers=1", "--max_queue_wait_ms=0", "--memory_index_mb=0",
+                              "--http_listen=127.0.0.1:0", "--http_port_file=" + http_port_file.string(),
+                              "--resp_listen=127.0.0.1:0", "--resp_port_file=" + resp_port_file.string()});
+  ASSERT_TRUE(server.started());
+  int http_port = 0, resp_port = 0;
+  std::ifstream(http_port_file) >> http_port;
+  std::ifstream(resp_port_file) >> resp_port;
+  Json keys = {{"keys", Json::array()}};
+  for (size_t k = 0; k < kKeysPerCall; ++k) keys["keys"].push_back({rows[k].store, rows[k].item, rows[k].horizon});
+  std::ofstream(scratch.path() / "keys.json") << keys.dump();
+
+  std::future<ProgramResult> python = std::async(std::launch::async, [&] {
+    return RunProgram({PREDSTORE_PYTHON, std::string(PREDSTORE_SOURCE_DIR) + "/tests/e2e/overload_clients.py",
+                       std::to_string(http_port), std::to_string(resp_port), (scratch.path() / "keys.json").string(),
+                       std::to_string(kThreads), std::to_string(kCalls)});
+  });
+  std::vector<std::future<GrpcTally>> grpc;
+  for (int t = 0; t < kThreads; ++t) {
+    grpc.push_back(std::async(std::launch::async, [&] { return CallGrpc(server.target(), rows); }));
+  }
+  GrpcTally total;
+  for (auto& tally : grpc) {
+    GrpcTally one = tally.get();
+    total.ok += one.ok;
+    total.refused += one.refused;
+    total.unexpected.insert(total.unexpected.end(), one.unexpected.begin(), one.unexpected.end());
+    if (!one.refusal.empty()) total.refusal = one.refusal;
+  }
+  const ProgramResult clients = python.get();
+  ASSERT_EQ(clients.exit_code, 0) << clients.err;
+  const Json report = Json::parse(clients.out);
+
+  // gRPC: RESOURCE_EXHAUSTED, naming the flag.
+  EXPECT_THAT(total.unexpected, ::testing::IsEmpty());
+  EXPECT_GT(total.ok, 0);
+  EXPECT_GT(total.refused, 0);
+  EXPECT_THAT(total.refusal, HasSubstr("the server is at capacity"));
+  EXPECT_THAT(total.refusal, HasSubstr("--max_queue_wait_ms"));
+  // HTTP: 429 with Retry-After and the JSON error.
+  const Json& http = report["http"];
+  EXPECT_THAT(http["wrong"], ::testing::IsEmpty()) << http.dump();
+  EXPECT_GT(http["ok"].get<int>(), 0);
+  ASSERT_GT(http["refused"].get<int>(), 0) << http.dump();
+  EXPECT_EQ(http["refusal"]["status"], 429);
+  EXPECT_EQ(http["refusal"]["retry_after"], "1");
+  EXPECT_THAT(http["refusal"]["body"]["error"]["message"].get<std::string>(), HasSubstr("at capacity"));
+  // Redis protocol: a TRYAGAIN error, as Redis clients retry on.
+  const Json& resp = report["resp"];
+  EXPECT_THAT(resp["wrong"], ::testing::IsEmpty()) << resp.dump();
+  EXPECT_GT(resp["ok"].get<int>(), 0);
+  ASSERT_GT(resp["refused"].get<int>(), 0) << resp.dump();
+  EXPECT_THAT(resp["refusal"].get<std::string>(), HasSubstr("TRYAGAIN the server is at capacity"));
+  // Every call was answered one way or the other, and every refusal counted.
+  EXPECT_EQ(total.ok + total.refused, kThreads * kCalls);
+  EXPECT_EQ(http["ok"].get<int>() + http["refused"].get<int>(), kThreads * kCalls);
+  EXPECT_EQ(resp["ok"].get<int>() + resp["refused"].get<int>(), kThreads * kCalls);
+  const int refused = total.refused + http["refused"].get<int>() + resp["refused"].get<int>();
+  EXPECT_EQ(SampleOf(ScrapeMetrics(http_port), "predstore_admission_refused_total{reason=\"capacity\"}"), refused);
+
+  // The load is gone: calls are served at once again.
+  PredstoreClient client(ClientFor(server.target()));
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<v1::BatchLookupResponse> answer = client.BatchLookup(BatchOf("forecasts", rows, 0, kKeysPerCall));
+    ASSERT_TRUE(answer.ok()) << answer.status();
+  }
+}
+
+}  // namespace
+}  // namespace predstore::testing
