@@ -35,6 +35,7 @@
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "server/connection_registry.h"
+#include "server/http_request_parser.h"
 #include "server/tcp_listener.h"
 
 namespace predstore {
@@ -65,11 +66,6 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 std::string_view ToStd(beast::string_view text) { return std::string_view(text.data(), text.size()); }
 beast::string_view ToBeast(std::string_view text) { return beast::string_view(text.data(), text.size()); }
-
-const beast::error_category& HttpErrorCategory() {
-  static const beast::error_category& category = http::make_error_code(http::error::bad_target).category();
-  return category;
-}
 
 // Why a TLS file did not load. Asio calls an OpenSSL system error (a file
 // that cannot be opened) just "asio.ssl error"; this names its errno.
@@ -359,7 +355,7 @@ class HttpStreamConnection final : public HttpConnection {
   const std::shared_ptr<ssl::context> tls_context_;  // null for TcpStream
   Stream stream_;
   beast::flat_buffer buffer_;  // reused across requests; holds pipelined bytes
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<HttpRequestParser> parser_;
   HttpParsedRequest parsed_;
   HttpRequest request_;
   http::response<http::string_body> response_;
@@ -407,8 +403,7 @@ void HttpStreamConnection<Stream>::ReadRequest() {
   if (server_->draining()) return Close();
   const HttpServerOptions& options = server_->options();
   parser_.emplace();
-  parser_->header_limit(options.max_header_bytes);
-  parser_->body_limit(options.max_body_bytes);
+  LimitRequestParser(options, &*parser_);
   if (buffer_.size() > 0) return ReadHeader();  // a pipelined request
   phase_ = Phase::kIdle;
   tcp_stream().expires_after(options.idle_timeout);
@@ -436,7 +431,7 @@ void HttpStreamConnection<Stream>::OnHeader(beast::error_code ec) {
   if (phase_ != Phase::kReading) return Close();
   if (ec) return OnReadError(ec);
   if (parser_->is_done()) return OnRequest();
-  if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+  if (WantsContinue(*parser_)) {
     asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                       [self = Self()](beast::error_code ec, std::size_t) {
                         if (ec || self->phase_ != Phase::kReading) return self->Close();
@@ -458,20 +453,8 @@ void HttpStreamConnection<Stream>::ReadBody() {
 
 template <typename Stream>
 void HttpStreamConnection<Stream>::OnReadError(beast::error_code ec) {
-  const HttpServerOptions& options = server_->options();
-  if (ec == http::error::header_limit) {
-    return SendErrorAndClose(431, StrCat("request header section exceeds ", options.max_header_bytes, " bytes"));
-  }
-  if (ec == http::error::body_limit) {
-    return SendErrorAndClose(413, StrCat("request body exceeds ", options.max_body_bytes, " bytes",
-                                         options.body_limit_name.empty() ? "" : " (", options.body_limit_name,
-                                         options.body_limit_name.empty() ? "" : ")"));
-  }
-  // A parse error is the client's: say so. End of stream, a message cut
-  // short, a timeout or a reset just end the connection.
-  if (ec.category() == HttpErrorCategory() && ec != http::error::end_of_stream && ec != http::error::partial_message &&
-      ec != http::error::short_read) {
-    return SendErrorAndClose(400, StrCat("malformed request: ", ec.message()));
+  if (std::optional<HttpReadFailure> failure = ReadFailureOf(ec, server_->options())) {
+    return SendErrorAndClose(failure->status, failure->message);
   }
   Close();
 }
@@ -487,9 +470,9 @@ void HttpStreamConnection<Stream>::OnRequest() {
   request_.parsed_ = &parsed_;
   request_.method_ = ToStd(message.method_string());
   request_.target_ = ToStd(message.target());
-  const std::size_t question = request_.target_.find('?');
-  request_.path_ = request_.target_.substr(0, question);
-  request_.query_ = question == std::string_view::npos ? std::string_view() : request_.target_.substr(question + 1);
+  const HttpTargetParts parts = SplitTarget(request_.target_);
+  request_.path_ = parts.path;
+  request_.query_ = parts.query;
   request_.body_ = message.body();
 
   started_ = std::chrono::steady_clock::now();

@@ -279,12 +279,11 @@ absl::StatusOr<LookupQuery> LookupQueryFromWire(const v1::LookupRequest& request
   return query;
 }
 
-absl::StatusOr<BatchLookupQuery> BatchLookupQueryFromWire(const v1::BatchLookupRequest& request,
-                                                          std::shared_ptr<const TableSnapshot> table) {
-  const auto& columns = table->schema().lookup_columns();
-  PREDSTORE_ASSIGN_OR_RETURN(std::vector<int> positions, KeyColumnPositions(request.key_columns(), table->schema()));
-  BatchLookupQuery query;
-  query.keys.reserve(static_cast<size_t>(request.keys_size()) * columns.size());
+absl::StatusOr<std::vector<Cell>> BatchKeysFromWire(const v1::BatchLookupRequest& request, const Schema& schema) {
+  const auto& columns = schema.lookup_columns();
+  PREDSTORE_ASSIGN_OR_RETURN(std::vector<int> positions, KeyColumnPositions(request.key_columns(), schema));
+  std::vector<Cell> keys;
+  keys.reserve(static_cast<size_t>(request.keys_size()) * columns.size());
   for (int k = 0; k < request.keys_size(); ++k) {
     const v1::KeyRow& row = request.keys(k);
     if (row.values_size() != request.key_columns_size()) {
@@ -294,9 +293,16 @@ absl::StatusOr<BatchLookupQuery> BatchLookupQueryFromWire(const v1::BatchLookupR
     for (size_t i = 0; i < columns.size(); ++i) {
       absl::StatusOr<Cell> cell = KeyCellFromWire(row.values(positions[i]), columns[i]);
       if (!cell.ok()) return absl::InvalidArgumentError(StrCat("keys[", k, "]: ", cell.status().message()));
-      query.keys.push_back(*std::move(cell));
+      keys.push_back(*std::move(cell));
     }
   }
+  return keys;
+}
+
+absl::StatusOr<BatchLookupQuery> BatchLookupQueryFromWire(const v1::BatchLookupRequest& request,
+                                                          std::shared_ptr<const TableSnapshot> table) {
+  BatchLookupQuery query;
+  PREDSTORE_ASSIGN_OR_RETURN(query.keys, BatchKeysFromWire(request, table->schema()));
   PREDSTORE_ASSIGN_OR_RETURN(query.features, FeatureRowsFromWire(request.feature_names(), request.features(), "features"));
   query.table = std::move(table);
   if (request.has_as_of_micros()) query.as_of_micros = request.as_of_micros();
@@ -334,11 +340,10 @@ size_t ColumnarKeyCount(const v1::BatchLookupRequest& request) {
       std::max({first.int64_values_size(), first.uint64_values_size(), first.string_values_size()}));
 }
 
-absl::StatusOr<BatchLookupQuery> ColumnarQueryFromWire(const v1::BatchLookupRequest& request,
-                                                       std::shared_ptr<const TableSnapshot> table) {
+absl::StatusOr<std::vector<Cell>> ColumnarKeysFromWire(const v1::BatchLookupRequest& request, const Schema& schema) {
   if (request.keys_size() > 0) return absl::InvalidArgumentError("keys and key_values: give one form of the keys");
-  PREDSTORE_ASSIGN_OR_RETURN(std::vector<int> positions, KeyColumnPositions(request.key_columns(), table->schema()));
-  const auto& columns = table->schema().lookup_columns();
+  PREDSTORE_ASSIGN_OR_RETURN(std::vector<int> positions, KeyColumnPositions(request.key_columns(), schema));
+  const auto& columns = schema.lookup_columns();
   if (request.key_values_size() != request.key_columns_size()) {
     return absl::InvalidArgumentError(StrCat("key_values: ", request.key_values_size(), " columns for ",
                                              request.key_columns_size(), " key_columns"));
@@ -366,13 +371,20 @@ absl::StatusOr<BatchLookupQuery> ColumnarQueryFromWire(const v1::BatchLookupRequ
       }
     }
   }
-  BatchLookupQuery query;
-  query.keys.reserve(static_cast<size_t>(keys) * columns.size());
+  std::vector<Cell> cells;
+  cells.reserve(static_cast<size_t>(keys) * columns.size());
   for (int k = 0; k < keys; ++k) {
     for (size_t i = 0; i < columns.size(); ++i) {
-      query.keys.push_back(ColumnarCell(request.key_values(positions[i]), columns[i].type, k));
+      cells.push_back(ColumnarCell(request.key_values(positions[i]), columns[i].type, k));
     }
   }
+  return cells;
+}
+
+absl::StatusOr<BatchLookupQuery> ColumnarQueryFromWire(const v1::BatchLookupRequest& request,
+                                                       std::shared_ptr<const TableSnapshot> table) {
+  BatchLookupQuery query;
+  PREDSTORE_ASSIGN_OR_RETURN(query.keys, ColumnarKeysFromWire(request, table->schema()));
   query.table = std::move(table);
   if (request.has_as_of_micros()) query.as_of_micros = request.as_of_micros();
   query.no_fallback = true;

@@ -70,8 +70,14 @@ absl::StatusOr<FeatureRows> FeatureRowsFromWire(const google::protobuf::Repeated
 absl::StatusOr<LookupQuery> LookupQueryFromWire(const v1::LookupRequest& request,
                                                 std::shared_ptr<const TableSnapshot> table);
 
-// The query of a BatchLookup request with keys in rows (`keys`).
-// kInvalidArgument naming keys[k] or features[r].
+// The keys of a BatchLookup request with keys in rows (`keys`), row-major:
+// one cell per schema.lookup_columns() per key. kInvalidArgument naming a
+// bad key column or keys[k].
+absl::StatusOr<std::vector<Cell>> BatchKeysFromWire(const v1::BatchLookupRequest& request, const Schema& schema);
+
+// The query of a BatchLookup request with keys in rows (`keys`): its keys
+// as BatchKeysFromWire gives them. kInvalidArgument naming keys[k] or
+// features[r].
 absl::StatusOr<BatchLookupQuery> BatchLookupQueryFromWire(const v1::BatchLookupRequest& request,
                                                           std::shared_ptr<const TableSnapshot> table);
 
@@ -79,8 +85,14 @@ absl::StatusOr<BatchLookupQuery> BatchLookupQueryFromWire(const v1::BatchLookupR
 // its first key column holds them; 0 when it has none.
 size_t ColumnarKeyCount(const v1::BatchLookupRequest& request);
 
-// The query of a columnar BatchLookup request; never falls back.
-// kInvalidArgument naming key_values[i] and its column.
+// The keys of a columnar BatchLookup request (`key_values`), row-major as
+// BatchKeysFromWire's. kInvalidArgument when it has `keys` too, or naming
+// a bad key column, or key_values[i] and its column.
+absl::StatusOr<std::vector<Cell>> ColumnarKeysFromWire(const v1::BatchLookupRequest& request, const Schema& schema);
+
+// The query of a columnar BatchLookup request, its keys as
+// ColumnarKeysFromWire gives them; never falls back. kInvalidArgument as
+// there.
 absl::StatusOr<BatchLookupQuery> ColumnarQueryFromWire(const v1::BatchLookupRequest& request,
                                                        std::shared_ptr<const TableSnapshot> table);
 

@@ -1,68 +1,189 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (AddressSanitizer and UBSan) and
-# fuzzes each for a bounded time: the Parquet reader, seeded with the real
-# files of ../shared/testdata/parquet and a Delta checkpoint (read in place;
-# new inputs go to a scratch corpus), then the Redis-protocol parser, seeded
-# with commands as redis-cli and redis-py send them, then the MLflow request
-# bodies (JSON and CSV) of POST /invocations. Exits non-zero on the
-# first crash, leak or sanitizer report, leaving the reproducer in the
-# scratch folder it prints.
-# Usage: tests/fuzz/run_fuzz.sh [Parquet seconds, default 120] [RESP seconds, default 60]
-#                               [MLflow seconds, default 60]
+# Builds the libFuzzer targets of tests/fuzz/ with clang (AddressSanitizer
+# and UBSan) and fuzzes each for a bounded time from the committed seeds of
+# tests/fuzz/seeds/<target>/; the Parquet target starts from the real files
+# of ../shared/testdata/parquet and a Delta checkpoint instead, and the Delta
+# target from real logs of ../shared/testdata/delta too, read in place, and
+# with the dictionary tests/fuzz/<target>.dict where there is one. New inputs
+# go to a scratch corpus per target. The targets, and their seconds:
+#   parquet  180  the Parquet reader, flat (data files) and nested (Delta checkpoints)
+#   resp      60  the Redis-protocol parser
+#   mlflow    60  the MLflow request bodies (JSON and CSV) of POST /invocations
+#   records   30  the CSV and JSON Lines readers and the row encoder
+#   keys      30  key decoding, which Scan page tokens go through
+#   curves    30  the Z-order and Hilbert range jumps of range scans
+#   registry  30  MLmodel files, the file store's meta.yaml files, models:/ URIs
+#   http      30  the HTTP server's request reading
+#   delta     30  Delta JSON commits
+#   wire      30  the gRPC Lookup, BatchLookup and Scan requests' validation
+# Sources are compiled once into objects the targets share. Compiling and
+# fuzzing run FUZZ_JOBS at a time (default: one per core; libFuzzer uses one
+# core), so on two cores the stage takes about half its fuzzing seconds plus
+# half the build. Exits non-zero when any target crashed, broke one of the
+# invariants its file lists, leaked, timed out or hit a sanitizer report,
+# once the others have finished, leaving the reproducer in the scratch
+# folder it prints.
+# Usage: tests/fuzz/run_fuzz.sh [TARGET=SECONDS ...]
+#   No arguments: every target, for the seconds above (what CI runs).
+#   With arguments: only the targets named, for the seconds given.
+# Environment: FUZZ_JOBS; FUZZ_DIR, the scratch folder (default: a new one
+# under /tmp; objects found there are reused when newer than their source).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-seconds=${1:-120}
-resp_seconds=${2:-60}
-mlflow_seconds=${3:-60}
 work=${FUZZ_DIR:-$(mktemp -d /tmp/predstore-fuzz.XXXXXX)}
-seeds="$root/../shared/testdata/parquet"
-checkpoints="$root/../shared/testdata/delta/simple_table_with_checkpoint/_delta_log"
-# Builds tests/fuzz/<name>_fuzz.cc with the sources before "--" and the
-# pkg-config packages after it.
-build_target() {
-  local name=$1 sources=() packages=()
-  shift
-  while [[ $# -gt 0 && $1 != -- ]]; do sources+=("$1"); shift; done
-  [[ $# -gt 0 ]] && shift
-  packages=("$@")
-  echo "run_fuzz: building the $name fuzz target in $work"
-  # shellcheck disable=SC2046
-  clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -I"$root" "$root/tests/fuzz/${name}_fuzz.cc" "${sources[@]}" $(pkg-config --cflags --libs "${packages[@]}") \
-    -o "$work/${name}_fuzz"
-}
+parallel=${FUZZ_JOBS:-$(nproc)}
+[[ $parallel =~ ^[1-9][0-9]*$ ]] || { echo "run_fuzz: FUZZ_JOBS must be a positive number" >&2; exit 2; }
+seeds="$root/tests/fuzz/seeds"
+testdata="$root/../shared/testdata"
+gen="$work/gen"
 
-# Fuzzes <name> for <seconds> over its scratch corpus and the seed folders
-# given; any crash, leak or sanitizer report fails the script.
-run_target() {
-  local name=$1 seconds=$2
+names=()
+declare -A seconds sources packages corpora
+# target NAME SECONDS SOURCE... -- PKG-CONFIG PACKAGE... -- SEED FOLDER...
+# The target's own tests/fuzz/NAME_fuzz.cc comes first among its sources.
+target() {
+  local name=$1 list=()
+  names+=("$name")
+  seconds[$name]=$2
   shift 2
-  mkdir -p "$work/${name}_corpus"
-  echo "run_fuzz: fuzzing $name for ${seconds}s (seeds: $*)"
-  # -rss_limit_mb: the Parquet reader's own caps (512 MiB pages) must hold well under it.
-  (cd "$work" && "./${name}_fuzz" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
-    "${name}_corpus" "$@" 2>&1 | tail -n 12)
-  echo "run_fuzz: no crash in ${seconds}s"
+  list=("$root/tests/fuzz/${name}_fuzz.cc")
+  while [[ $1 != -- ]]; do list+=("$1"); shift; done
+  shift
+  sources[$name]=$(printf '%s\n' "${list[@]}")
+  list=()
+  while [[ $1 != -- ]]; do list+=("$1"); shift; done
+  shift
+  packages[$name]="${list[*]}"
+  corpora[$name]=$(printf '%s\n' "$@")
 }
 
-build_target parquet "$root"/core/parquet/*.cc "$root/core/base/mapped_file.cc" \
-  -- absl_status absl_statusor absl_strings snappy zlib libzstd liblz4 libbrotlidec
-run_target parquet "$seconds" "$seeds" "$checkpoints"
+absl=(absl_status absl_statusor absl_strings absl_str_format absl_time absl_hash absl_raw_hash_set)
+codecs=(snappy zlib libzstd liblz4 libbrotlidec)
+table=("$root"/core/table/{schema,key_codec,key_mapping,value_codec,hilbert_curve,z_order_range}.cc)
+parquet=("$root"/core/parquet/*.cc "$root/core/base/mapped_file.cc")
 
-build_target resp "$root/server/resp_protocol.cc" -- absl_strings
-mkdir -p "$work/resp_seeds"
-printf '*2\r\n$3\r\nGET\r\n$15\r\nforecasts:1:2:3\r\n' > "$work/resp_seeds/get"
-printf '*3\r\n$4\r\nMGET\r\n$5\r\nt:1:2\r\n$5\r\nt:3:4\r\n*1\r\n$4\r\nPING\r\n' > "$work/resp_seeds/pipeline"
-printf 'HGETALL forecasts:1:2:3\r\nPING\n\r\n' > "$work/resp_seeds/inline"
-printf '*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*-1\r\n$x\r\n' > "$work/resp_seeds/errors"
-run_target resp "$resp_seconds" "$work/resp_seeds"
+target parquet 180 "${parquet[@]}" -- "${absl[@]}" "${codecs[@]}" -- "$testdata/parquet" \
+  "$testdata/delta/simple_table_with_checkpoint/_delta_log"
+target resp 60 "$root/server/resp_protocol.cc" -- "${absl[@]}" -- "$seeds/resp"
+target mlflow 60 "$root/core/serve/mlflow_protocol.cc" "$root/core/base/json_text.cc" -- "${absl[@]}" simdjson \
+  -- "$seeds/mlflow"
+target records 30 "$root"/core/ingest/{record_reader,parquet_reader,row_encoder}.cc "${table[@]}" "${parquet[@]}" \
+  -- "${absl[@]}" "${codecs[@]}" simdjson -- "$seeds/records"
+target keys 30 "${table[@]}" -- "${absl[@]}" -- "$seeds/keys"
+target curves 30 "$root"/core/table/{hilbert_curve,z_order_range}.cc -- "${absl[@]}" -- "$seeds/curves"
+target registry 30 "$root"/core/model/{ml_model,model_registry}.cc "$root/core/base/file_io.cc" \
+  -- "${absl[@]}" yaml-cpp sqlite3 -- "$seeds/registry"
+target http 30 "$root/core/base/json_text.cc" -- "${absl[@]}" simdjson -- "$seeds/http"
+target delta 30 "$root/core/ingest/delta_table.cc" "$root/core/base/file_io.cc" "${parquet[@]}" \
+  -- "${absl[@]}" "${codecs[@]}" simdjson \
+  -- "$seeds/delta" "$testdata"/delta/{delta-2.2.0-partitioned-types,simple_table,table-with-dv-small}/_delta_log
+# wire.cc's other conversions need the model catalog to link.
+target wire 30 "$root/server/wire.cc" "$root/proto/wire_values.cc" "$gen/predstore/v1/predstore.pb.cc" \
+  "${table[@]}" "$root"/core/model/{model_catalog,served_model,xgboost_scorer,ml_model,model_registry}.cc \
+  "$root"/core/base/{crash_points,file_io,json_text,logging}.cc \
+  -- "${absl[@]}" protobuf grpc++ xgboost yaml-cpp sqlite3 simdjson -- "$seeds/wire"
 
-build_target mlflow "$root/core/serve/mlflow_protocol.cc" "$root/core/base/json_text.cc" \
-  -- absl_status absl_statusor absl_strings absl_hash absl_raw_hash_set simdjson
-mkdir -p "$work/mlflow_seeds"
-printf '{"dataframe_split": {"columns": ["a","b"], "data": [[1, 2.5], [null, "x"]]}}' > "$work/mlflow_seeds/split"
-printf '{"dataframe_records": [{"a": 1}, {"b": true}]}' > "$work/mlflow_seeds/records"
-printf '{"inputs": {"a": [1,2], "b": [3,4]}, "params": {"output_margin": true}}' > "$work/mlflow_seeds/inputs"
-printf '{"instances": [[1, 2], [3, 4]]}' > "$work/mlflow_seeds/instances"
-printf 'a,b\n1,"2"\n,NaN\n' > "$work/mlflow_seeds/csv"
-run_target mlflow "$mlflow_seconds" "$work/mlflow_seeds"
+# Arguments pick the targets and their seconds.
+if [[ $# -gt 0 ]]; then
+  picked=()
+  for arg in "$@"; do
+    name=${arg%%=*}
+    if [[ $arg != *=* || -z ${seconds[$name]+set} || ! ${arg#*=} =~ ^[0-9]+$ ]]; then
+      echo "run_fuzz: expected TARGET=SECONDS with TARGET one of: ${names[*]}; got '$arg'" >&2
+      exit 2
+    fi
+    seconds[$name]=${arg#*=}
+    picked+=("$name")
+  done
+  names=("${picked[@]}")
+fi
+
+# Runs "$@" in the background once fewer than $parallel jobs run; a job that
+# failed sets $failed.
+failed=0
+spawn() {
+  while [[ $(jobs -rp | wc -l) -ge $parallel ]]; do wait -n || failed=1; done
+  "$@" &
+}
+wait_all() {
+  while [[ $(jobs -rp | wc -l) -gt 0 ]]; do wait -n || failed=1; done
+  wait || failed=1
+}
+
+all_packages=$(for name in "${names[@]}"; do echo "${packages[$name]}"; done | tr ' ' '\n' | sort -u | tr '\n' ' ')
+# shellcheck disable=SC2086
+cflags="-std=c++20 -O1 -gline-tables-only -I$root -I$gen $(pkg-config --cflags $all_packages)"
+sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+
+# The object of a source under $work/obj.
+object_of() {
+  local relative=${1#"$root"/}
+  relative=${relative#"$work"/}
+  echo "$work/obj/${relative//\//_}.o"
+}
+compile() {
+  local source=$1 object quiet=()
+  object=$(object_of "$source")
+  [[ $source == "$gen"/* ]] && quiet=(-w)  # generated code
+  # shellcheck disable=SC2086
+  clang++ $cflags $sanitize -fsanitize=fuzzer-no-link "${quiet[@]}" -c "$source" -o "$object.tmp" &&
+    mv "$object.tmp" "$object"
+}
+
+start=$SECONDS
+echo "run_fuzz: building ${names[*]} in $work ($parallel at a time)"
+mkdir -p "$work/obj" "$gen"
+if [[ " ${names[*]} " == *" wire "* && ! "$gen/predstore/v1/predstore.pb.cc" -nt "$root/proto/predstore/v1/predstore.proto" ]]; then
+  protoc --proto_path="$root/proto" --cpp_out="$gen" "$root/proto/predstore/v1/predstore.proto"
+fi
+mapfile -t all_sources < <(for name in "${names[@]}"; do echo "${sources[$name]}"; done | sort -u)
+for source in "${all_sources[@]}"; do
+  object=$(object_of "$source")
+  [[ -f $object && $object -nt $source ]] || spawn compile "$source"
+done
+wait_all
+[[ $failed -eq 0 ]] || { echo "run_fuzz: the build failed" >&2; exit 1; }
+for name in "${names[@]}"; do
+  mapfile -t objects < <(while read -r source; do object_of "$source"; done <<< "${sources[$name]}")
+  stale=$([[ -f $work/${name}_fuzz ]] || echo missing)
+  for object in "${objects[@]}"; do [[ $object -nt $work/${name}_fuzz ]] && stale=newer; done
+  [[ -n $stale ]] || continue
+  # shellcheck disable=SC2046,SC2086
+  spawn clang++ $sanitize -fsanitize=fuzzer "${objects[@]}" $(pkg-config --libs ${packages[$name]}) \
+    -o "$work/${name}_fuzz"
+done
+wait_all
+[[ $failed -eq 0 ]] || { echo "run_fuzz: linking failed" >&2; exit 1; }
+echo "run_fuzz: built in $((SECONDS - start))s"
+
+# Fuzzes <name> for its seconds over its scratch corpus and its seeds (with
+# tests/fuzz/<name>.dict, if there is one), then prints the end of its log in
+# one piece; fails on any finding.
+fuzz() {
+  local name=$1 status=0 report
+  local -a seed_folders dictionary=()
+  mapfile -t seed_folders <<< "${corpora[$name]}"
+  [[ -f $root/tests/fuzz/$name.dict ]] && dictionary=(-dict="$root/tests/fuzz/$name.dict")
+  mkdir -p "$work/${name}_corpus"
+  echo "run_fuzz: fuzzing $name for ${seconds[$name]}s"
+  # -rss_limit_mb: the Parquet reader's own caps (512 MiB pages) must hold well under it.
+  (cd "$work" && "./${name}_fuzz" -max_total_time="${seconds[$name]}" -rss_limit_mb=2048 -timeout=30 \
+    -print_final_stats=1 -artifact_prefix="$work/${name}-" "${dictionary[@]}" "${name}_corpus" "${seed_folders[@]}" \
+    > "$work/${name}.log" 2>&1) || status=$?
+  if [[ $status -eq 0 ]]; then
+    report="run_fuzz: $name: no crash in ${seconds[$name]}s"
+  else
+    report="run_fuzz: $name FAILED (exit $status); log $work/${name}.log; reproducer:$(printf ' %s' "$work/${name}"-*)"
+  fi
+  printf '%s\n%s\n' "$(tail -n 12 "$work/${name}.log")" "$report"
+  return "$status"
+}
+
+start=$SECONDS
+for name in "${names[@]}"; do spawn fuzz "$name"; done
+wait_all
+echo "run_fuzz: fuzzed in $((SECONDS - start))s"
+if [[ $failed -ne 0 ]]; then
+  echo "run_fuzz: a target failed; see above" >&2
+  exit 1
+fi
