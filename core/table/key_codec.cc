@@ -326,6 +326,12 @@ absl::StatusOr<std::vector<Cell>> KeyCodec::Decode(std::string_view key) const {
   const ZPoint ordinals = normalized_ ? ReadOrdinalPart(key.substr(curve_bytes_, ordinal_bytes_))
                                      : ReadCurve(key.substr(0, curve_bytes_));
   for (size_t j = 0; j < curve_columns_.size(); ++j) {
+    // A Hilbert index gives each column the widest one's bits: a date's
+    // coordinate past 32 bits is no key's.
+    if (ordinal_widths_[j] < 64 && (ordinals[j] >> ordinal_widths_[j]) != 0) {
+      return absl::DataLossError(
+          StrCat("key: column \"", columns[curve_columns_[j]].name, "\" is out of its range on the curve"));
+    }
     cells[curve_columns_[j]] = FromOrdinal(columns[curve_columns_[j]].type, ordinals[j]);
   }
   key.remove_prefix(curve_part);
