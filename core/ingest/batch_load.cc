@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "absl/time/clock.h"
+#include "core/base/crash_points.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "core/ingest/delta_table.h"
@@ -238,6 +239,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
       progress.rows += batch.rows();
       progress.bytes_read = bytes_before + reader.bytes_read();
       report(LoadProgress::Phase::kReading, false);
+      CrashPoint("load:reading");
       return absl::OkStatus();
     };
     PREDSTORE_RETURN_IF_ERROR(ProcessRecordBatches(reader, request.batches, process, deliver));
@@ -249,6 +251,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   report(LoadProgress::Phase::kWriting, true);
 
   PREDSTORE_ASSIGN_OR_RETURN(auto sorted, sorter.Finish());
+  CrashPoint("load:sorted");
   VersionDetails details{produced_by, {}};
   std::optional<ExternalSorter> mapped_sorter;
   if (normalized && sorter.rows() > 0) {
@@ -277,6 +280,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   };
   PREDSTORE_ASSIGN_OR_RETURN(BuildResult built, BuildSnapshotParts(*sorted, schema, paths, staging, build_options));
   sorted.reset();
+  CrashPoint("load:parts-built");
 
   report(LoadProgress::Phase::kPublishing, true);
   if (rejects.is_open() && !rejects.flush()) {

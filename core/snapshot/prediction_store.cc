@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/base/logging.h"
+#include "core/base/crash_points.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "core/snapshot/storage_options.h"
@@ -585,6 +586,7 @@ absl::StatusOr<std::vector<std::shared_ptr<const TableSnapshot>>> PredictionStor
     (*next)[name] = *snapshot;
     served.push_back(*snapshot);
   }
+  CrashPoint("refresh:opened");
   Publish(std::move(next));
   if (!first_error.ok() && (!table.empty() || served.empty())) return first_error;
   return served;

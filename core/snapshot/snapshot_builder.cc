@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/strings/str_join.h"
+#include "core/base/crash_points.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "core/snapshot/storage_options.h"
@@ -58,6 +59,7 @@ class PartWriter {
   absl::StatusOr<PartInfo> Finish() {
     if (!chunk_.key_ends.empty()) PREDSTORE_RETURN_IF_ERROR(WriteChunk());
     while (!in_flight_.empty()) PREDSTORE_RETURN_IF_ERROR(WaitOldest());
+    CrashPoint("load:sst-written");
     rocksdb::Options db_options = options_;
     db_options.create_if_missing = true;
     db_options.error_if_exists = true;

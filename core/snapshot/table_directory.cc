@@ -193,6 +193,7 @@ absl::Status TableDirectory::WriteManifest(const TableManifest& manifest) const 
     if (!out) return absl::ResourceExhaustedError(StrCat(temp.string(), ": cannot write (disk full?)"));
   }
   PREDSTORE_RETURN_IF_ERROR(SyncPath(temp, O_RDONLY));
+  CrashPoint("manifest:temp-written");
   std::error_code error;
   fs::rename(temp, path_ / kManifestFile, error);
   if (error) return absl::InternalError(StrCat(temp.string(), ": rename: ", error.message()));
@@ -253,6 +254,7 @@ absl::StatusOr<TableManifest> TableDirectory::Publish(const Schema& schema, cons
     if (error) return absl::InternalError(StrCat("moving ", parts[i].dir, " into ", dir, ": ", error.message()));
     parts[i].dir = dir;
     parts[i].version = number;
+    if (i == 0) CrashPoint("publish:part-moved");
   }
   // The moved parts' entries reach the disk before a manifest names them.
   PREDSTORE_RETURN_IF_ERROR(SyncPath(path_ / "parts", O_RDONLY | O_DIRECTORY));

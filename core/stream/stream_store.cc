@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "absl/status/status.h"
+#include "core/base/crash_points.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "core/snapshot/storage_options.h"
@@ -195,6 +196,7 @@ absl::StatusOr<SourceState> StreamStore::Apply(std::string_view source, uint64_t
   state.last_commit_wall_micros = NowMicros();
   batch.Put(StrCat(std::string(1, kSourceTag), source), StateToJson(state));
   PREDSTORE_RETURN_IF_ERROR(internal::FromRocksStatus(db_->Write(rocksdb::WriteOptions(), &batch), dir_.string()));
+  CrashPoint("ingest:written");
   sources_.insert_or_assign(std::string(source), state);
   return state;
 }

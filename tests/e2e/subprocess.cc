@@ -153,13 +153,18 @@ int ChildProcess::Kill() {
   return Wait();
 }
 
-ServerProcess::ServerProcess(const fs::path& data_dir, const std::vector<std::string>& extra_args, int port) {
+ServerProcess::ServerProcess(const fs::path& data_dir, const std::vector<std::string>& extra_args, int port,
+                             const std::vector<std::string>& environment) {
   fs::path port_file = data_dir.parent_path() / ("server-port-" + std::to_string(reinterpret_cast<uintptr_t>(this)));
   fs::remove(port_file);  // an earlier server at this address may have left one
   log_ = port_file.string() + ".log";
   std::vector<std::string> args = {ServerBinary(), "--data_dir=" + data_dir.string(),
                                    "--listen=127.0.0.1:" + std::to_string(port), "--port_file=" + port_file.string()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
+  if (!environment.empty()) {
+    args.insert(args.begin(), environment.begin(), environment.end());
+    args.insert(args.begin(), "/usr/bin/env");  // which execs the server in its own place (same pid)
+  }
   pid_ = Spawn(args, "/dev/null", log_.string() + ".out", log_);
   if (pid_ < 0) return;
   if (WaitForFile(port_file, std::chrono::seconds(20))) {
@@ -176,6 +181,13 @@ void ServerProcess::Signal(int signal_number) const {
 int ServerProcess::Stop() {
   if (pid_ < 0) return -1;
   kill(pid_, SIGTERM);
+  int code = WaitExit(pid_);
+  pid_ = -1;
+  return code;
+}
+
+int ServerProcess::Wait() {
+  if (pid_ < 0) return -1;
   int code = WaitExit(pid_);
   pid_ = -1;
   return code;

@@ -58,9 +58,11 @@ class ChildProcess {
 class ServerProcess {
  public:
   // Starts predstore-server with `--data_dir=data_dir --listen=127.0.0.1:<port>`
-  // (0: a free port) plus `extra_args`, and waits (up to 20 s) until it
-  // reports its port. A given port must be free: port reuse is off.
-  ServerProcess(const std::filesystem::path& data_dir, const std::vector<std::string>& extra_args = {}, int port = 0);
+  // (0: a free port) plus `extra_args`, and `environment` ("NAME=value")
+  // added to its environment, and waits (up to 20 s) until it reports its
+  // port. A given port must be free: port reuse is off.
+  ServerProcess(const std::filesystem::path& data_dir, const std::vector<std::string>& extra_args = {}, int port = 0,
+                const std::vector<std::string>& environment = {});
   ~ServerProcess();  // Stop() if still running
 
   bool started() const { return port_ > 0; }
@@ -73,6 +75,9 @@ class ServerProcess {
   // kill -9: no shutdown at all. Returns once the process is gone (and its
   // port free).
   void Kill();
+  // Waits for the server to exit by itself; returns its exit code (-1 if
+  // killed by a signal).
+  int Wait();
   const std::filesystem::path& log_path() const { return log_; }
 
  private:
