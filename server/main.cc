@@ -74,7 +74,7 @@ ABSL_FLAG(uint32_t, max_concurrent_streams, 1000,
           "stops reading its client's requests until the client reads.");
 ABSL_FLAG(int32_t, lookup_workers, 0,
           "Data-plane calls (lookups, batch lookups) that run at once, on the front end's thread when one is free, "
-          "else on this many workers; 0: one per hardware thread.");
+          "else on this many workers; 0: one per CPU the server may use (its affinity mask).");
 ABSL_FLAG(int32_t, max_queue_wait_ms, 5,
           "Past capacity: a call waits for a worker only while the oldest waiting call has waited less than this; "
           "after that new calls are refused at once (RESOURCE_EXHAUSTED, HTTP 429 with Retry-After, a Redis error) "

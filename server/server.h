@@ -55,7 +55,7 @@ struct ServerOptions {
   // Ingest; HTTP scans); more are RESOURCE_EXHAUSTED / 429. Default 1000.
   uint32_t max_concurrent_streams = 1000;
   // Admission of data-plane calls on every front end (admission_queue.h):
-  // calls running at once (0: one per hardware thread), how long the oldest
+  // calls running at once (0: one per CPU it may use), how long the oldest
   // waiting call may have waited before new ones are refused, and how many
   // may wait. Refused calls are RESOURCE_EXHAUSTED / HTTP 429 / a Redis
   // error. Defaults 0, 5 ms, 10000.

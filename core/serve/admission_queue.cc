@@ -1,5 +1,9 @@
 #include "core/serve/admission_queue.h"
 
+#include <sched.h>
+
+#include <algorithm>
+
 #include "core/base/strings.h"
 
 namespace predstore {
@@ -8,12 +12,19 @@ namespace {
 
 double Seconds(AdmissionQueue::Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// The CPUs this process may run on (its affinity mask: a cpuset or taskset
+// narrows it), at least 1.
+int UsableCpus() {
+  cpu_set_t cpus;
+  if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0) return std::max(1, CPU_COUNT(&cpus));
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
 }  // namespace
 
 AdmissionQueue::AdmissionQueue(AdmissionOptions options)
     : options_(std::move(options)),
-      max_running_(options_.max_running > 0 ? options_.max_running
-                                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))) {
+      max_running_(options_.max_running > 0 ? options_.max_running : UsableCpus()) {
   if (options_.metrics != nullptr) {
     constexpr std::string_view kRefused = "predstore_admission_refused_total";
     constexpr std::string_view kRefusedHelp =

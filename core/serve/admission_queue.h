@@ -33,7 +33,7 @@
 namespace predstore {
 
 struct AdmissionOptions {
-  // Calls running at once; 0: one per hardware thread.
+  // Calls running at once; 0: one per CPU the process may use.
   int max_running = 0;
   // How long the oldest waiting call may have waited before new calls are
   // refused. Default 5 ms.

@@ -1,8 +1,9 @@
-// Admission control of the real server: offered more batch lookups than it
-// runs at once, on gRPC (the client library), HTTP (Python's urllib) and the
-// Redis protocol (redis-py) together, it refuses the surplus at once, in
-// each protocol's own way, answers everything it accepts correctly, counts
-// every refusal in /metrics, and serves normally once the load is gone.
+// Overload and connection management of the real server. Offered more
+// batch lookups than it runs at once, on gRPC (the client library), HTTP
+// (Python's urllib) and the Redis protocol (redis-py) together, it refuses
+// the surplus at once, in each protocol's own way, answers everything it
+// accepts correctly, counts every refusal in /metrics, and serves normally
+// once the load is gone. Its gRPC connection settings act on real clients.
 #include <future>
 #include <fstream>
 #include <string>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "client/predstore_client.h"
+#include "grpcpp/grpcpp.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -137,6 +139,33 @@ TEST(AdmissionTest, PastCapacityEveryFrontEndRefusesAtOnceAndAnswersWhatItAccept
     absl::StatusOr<v1::BatchLookupResponse> answer = client.BatchLookup(BatchOf("forecasts", rows, 0, kKeysPerCall));
     ASSERT_TRUE(answer.ok()) << answer.status();
   }
+}
+
+// --max_connection_age_s closes a connection at that age (so that clients
+// re-resolve and spread over replicas); the client reconnects by itself.
+TEST(ConnectionSettingsTest, MaxConnectionAgeClosesConnectionsAndClientsReconnect) {
+  test_support::ScratchDir scratch;
+  const fs::path data = scratch.path() / "data";
+  ASSERT_EQ(LoadSampleForecasts(scratch.path() / "s.csv", data, 100).size(), 100u);
+  // Whether the client's connection, ready after a call, changed state
+  // within 3 s; then whether the next call works.
+  auto connection_changes = [&](const std::vector<std::string>& flags) {
+    ServerProcess server(data, flags);
+    EXPECT_TRUE(server.started());
+    std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials());
+    auto stub = v1::Predictions::NewStub(channel);
+    grpc::ClientContext context;
+    v1::ListTablesResponse tables;
+    EXPECT_TRUE(stub->ListTables(&context, v1::ListTablesRequest(), &tables).ok());
+    EXPECT_EQ(channel->GetState(false), GRPC_CHANNEL_READY);
+    const bool changed =
+        channel->WaitForStateChange(GRPC_CHANNEL_READY, std::chrono::system_clock::now() + std::chrono::seconds(3));
+    grpc::ClientContext again;
+    EXPECT_TRUE(stub->ListTables(&again, v1::ListTablesRequest(), &tables).ok()) << "the client reconnects";
+    return changed;
+  };
+  EXPECT_FALSE(connection_changes({}));
+  EXPECT_TRUE(connection_changes({"--max_connection_age_s=1"}));
 }
 
 }  // namespace
