@@ -80,7 +80,7 @@ ABSL_FLAG(int32_t, max_queue_wait_ms, 5,
           "after that new calls are refused at once (RESOURCE_EXHAUSTED, HTTP 429 with Retry-After, a Redis error) "
           "instead of queueing until their deadline. Calls whose deadline passes while waiting are dropped.");
 ABSL_FLAG(uint32_t, max_queued_calls, 10000, "Most data-plane calls waiting for a worker; more are refused at once.");
-ABSL_FLAG(int32_t, max_streams_per_connection, 256,
+ABSL_FLAG(int32_t, max_streams_per_connection, 32,
           "gRPC calls one connection may have open in the server (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); more "
           "wait in the client.");
 ABSL_FLAG(int32_t, keepalive_time_s, 60,

@@ -62,8 +62,8 @@ struct ServerOptions {
   AdmissionOptions admission;
   // gRPC's HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls one connection
   // may have open in the server; more wait in the client. Bounds what a
-  // connection makes the server hold. Default 256.
-  int max_streams_per_connection = 256;
+  // connection makes the server hold. Default 32.
+  int max_streams_per_connection = 32;
   // gRPC connection management: the server pings an idle connection every
   // keepalive_time and closes it when no answer comes within
   // keepalive_timeout; clients may ping as often as client_ping_interval
