@@ -1,11 +1,12 @@
 // The predstore.v1.Predictions gRPC service: checks the wire shape of each
 // request, converts it to a core query, asks the LookupService (or the
 // IngestService for IngestStatus) and converts the answer back. It decides
-// nothing about an answer. Store reads finish inline on the calling gRPC
-// thread; Predict and fallback lookups finish on the scoring batcher's
-// thread when their batch is scored; a Scan streams chunks of rows, each
-// produced when the previous one has been sent. Thread-safe; holds no state
-// of its own.
+// nothing about an answer. Lookup and BatchLookup pass the admission queue
+// first: their store reads finish on the calling gRPC thread, or on an
+// admission worker when the server is busy, or they are refused at once;
+// Predict and fallback lookups finish on the scoring batcher's thread when
+// their batch is scored; a Scan streams chunks of rows, each produced when
+// the previous one has been sent. Thread-safe; holds no state of its own.
 #pragma once
 
 #include "core/serve/admission_queue.h"
