@@ -79,8 +79,7 @@ absl::Status TakeTable(std::string_view table, Request* request) {
   return absl::OkStatus();
 }
 
-void Lookup(const LookupService& lookups, AdmissionQueue& admission, std::string_view table, const HttpRequest& http,
-            HttpResponder responder) {
+void Lookup(const LookupService& lookups, std::string_view table, const HttpRequest& http, HttpResponder responder) {
   auto request = std::make_shared<v1::LookupRequest>();
   absl::Status status = FromJson(http.body(), request.get());
   if (status.ok()) status = TakeTable(table, request.get());
@@ -94,15 +93,11 @@ void Lookup(const LookupService& lookups, AdmissionQueue& admission, std::string
     absl::Status converted = answers.ok() ? LookupResponseToWire(*answers, &response) : answers.status();
     Reply(responder, converted, response);
   };
-  admission.Submit(AdmissionQueue::Clock::time_point::max(),
-                   [&lookups, query = *std::move(query), answer = std::move(answer)](absl::Status admitted) mutable {
-                     if (!admitted.ok()) return answer(admitted);
-                     lookups.Lookup(std::move(query), std::move(answer));
-                   });
+  lookups.AdmitLookup(*std::move(query), std::move(answer));
 }
 
-void BatchLookup(const LookupService& lookups, AdmissionQueue& admission, std::string_view table,
-                 const HttpRequest& http, HttpResponder responder) {
+void BatchLookup(const LookupService& lookups, std::string_view table, const HttpRequest& http,
+                 HttpResponder responder) {
   auto request = std::make_shared<v1::BatchLookupRequest>();
   absl::Status status = FromJson(http.body(), request.get());
   if (status.ok()) status = TakeTable(table, request.get());
@@ -124,11 +119,7 @@ void BatchLookup(const LookupService& lookups, AdmissionQueue& admission, std::s
                                            : BatchLookupResponseToWire(*answers, &response);
     Reply(responder, converted, response);
   };
-  admission.Submit(AdmissionQueue::Clock::time_point::max(),
-                   [&lookups, query = *std::move(query), answer = std::move(answer)](absl::Status admitted) mutable {
-                     if (!admitted.ok()) return answer(admitted);
-                     lookups.BatchLookup(std::move(query), std::move(answer));
-                   });
+  lookups.AdmitBatchLookup(*std::move(query), std::move(answer));
 }
 
 // POST /v1/tables/<table>:scan: a ScanRequest; the answer is JSON Lines
@@ -394,15 +385,14 @@ void AddHttpRoutes(const LookupService* lookups, HttpRouteOptions options, HttpS
     TableInfoToWire(**snapshot, &info);
     Reply(responder, absl::OkStatus(), info);
   }));
-  http->Handle("POST", "/v1/tables/*", Guarded(tokens, ErrorResponse, [lookups, streams = options.streams,
-                                                                     admission = options.admission](const HttpRequest& request,
+  http->Handle("POST", "/v1/tables/*", Guarded(tokens, ErrorResponse, [lookups, streams = options.streams](const HttpRequest& request,
                                                                                HttpResponder responder) {
     const std::string_view rest = request.path().substr(std::string_view("/v1/tables/").size());
     const size_t colon = rest.rfind(':');
     const std::string_view table = rest.substr(0, colon);
     const std::string_view verb = colon == std::string_view::npos ? "" : rest.substr(colon + 1);
-    if (verb == "lookup") return Lookup(*lookups, *admission, table, request, std::move(responder));
-    if (verb == "batchLookup") return BatchLookup(*lookups, *admission, table, request, std::move(responder));
+    if (verb == "lookup") return Lookup(*lookups, table, request, std::move(responder));
+    if (verb == "batchLookup") return BatchLookup(*lookups, table, request, std::move(responder));
     if (verb == "scan") return Scan(*lookups, streams, table, request, std::move(responder));
     responder.Respond(HttpResponse::JsonError(
         404, StrCat("no method \"", verb, "\" on tables: POST /v1/tables/<table>:lookup, :batchLookup or :scan")));

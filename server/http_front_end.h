@@ -28,7 +28,6 @@
 #include <string>
 
 #include "core/base/metrics.h"
-#include "core/serve/admission_queue.h"
 #include "core/serve/lookup_service.h"
 #include "server/bearer_auth.h"
 #include "server/http_server.h"
@@ -52,9 +51,6 @@ struct HttpRouteOptions {
   // Each scan holds one of these while it streams (429 when none is free).
   // REQUIRED; must outlive the server.
   StreamSlots* streams = nullptr;
-  // Lookups and batch lookups run through it (429 with Retry-After past
-  // capacity). REQUIRED; must outlive the server.
-  AdmissionQueue* admission = nullptr;
 };
 
 // Adds the routes to `http` (before its Start). `lookups` must outlive it.

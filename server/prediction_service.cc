@@ -178,11 +178,7 @@ grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext*
   if (!query.ok()) return FinishUnary(context, query.status());
   query->deadline = SteadyDeadline(*context);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  admission_->Submit(query->deadline, [this, reactor, response, query = *std::move(query)](
-                                                   absl::Status admitted) mutable {
-    if (!admitted.ok()) return reactor->Finish(ToGrpcStatus(admitted));
-    lookups_->Lookup(std::move(query), FinishWith<LookupAnswers>(reactor, response, LookupResponseToWire));
-  });
+  lookups_->AdmitLookup(*std::move(query), FinishWith<LookupAnswers>(reactor, response, LookupResponseToWire));
   return reactor;
 }
 
@@ -218,11 +214,8 @@ grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerCon
   absl::StatusOr<BatchLookupQuery> query = BatchLookupQueryFromWire(*request, *std::move(snapshot));
   if (!query.ok()) return FinishUnary(context, query.status());
   query->deadline = SteadyDeadline(*context);
-  admission_->Submit(query->deadline, [this, reactor, response, query = *std::move(query)](
-                                                   absl::Status admitted) mutable {
-    if (!admitted.ok()) return reactor->Finish(ToGrpcStatus(admitted));
-    lookups_->BatchLookup(std::move(query), FinishWith<LookupAnswers>(reactor, response, BatchLookupResponseToWire));
-  });
+  lookups_->AdmitBatchLookup(*std::move(query),
+                             FinishWith<LookupAnswers>(reactor, response, BatchLookupResponseToWire));
   return reactor;
 }
 

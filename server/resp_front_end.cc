@@ -280,19 +280,7 @@ class RespFrontEnd {
     query.table = std::move(resolved->table);
     query.key = std::move(resolved->cells);
     query.no_fallback = resolved->no_fallback || store_only;
-    options_.admission->Submit(AdmissionQueue::Clock::time_point::max(),
-                               [this, query = std::move(query), done = std::move(done)](absl::Status admitted) mutable {
-                                 if (!admitted.ok()) return done(admitted);
-                                 lookups_->Lookup(std::move(query), std::move(done));
-                               });
-  }
-
-  void BatchLookup(BatchLookupQuery query, LookupService::LookupDone done) const {
-    options_.admission->Submit(AdmissionQueue::Clock::time_point::max(),
-                               [this, query = std::move(query), done = std::move(done)](absl::Status admitted) mutable {
-                                 if (!admitted.ok()) return done(admitted);
-                                 lookups_->BatchLookup(std::move(query), std::move(done));
-                               });
+    lookups_->AdmitLookup(std::move(query), std::move(done));
   }
 
   void Get(const RespSession& session, Args args, RespReply reply) const {
@@ -383,7 +371,7 @@ class RespFrontEnd {
     };
     auto gathered = std::make_shared<Gathered>(std::move(reply), count, groups.size());
     for (Group& group : groups) {
-      BatchLookup(
+      lookups_->AdmitBatchLookup(
           std::move(group.query),
           [gathered, positions = std::move(group.positions), exists, format = options_.value_format,
            protocol = session.protocol](absl::StatusOr<LookupAnswers> answers) {

@@ -36,7 +36,6 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "core/serve/admission_queue.h"
 #include "core/serve/lookup_service.h"
 #include "server/bearer_auth.h"
 #include "server/resp_server.h"
@@ -61,9 +60,6 @@ struct RespFrontEndOptions {
   // For INFO (connections, port); null: not reported. Must outlive the
   // handler's calls.
   const RespServer* transport = nullptr;
-  // GET, HGET*, MGET and EXISTS run through it (refused past capacity with
-  // a TRYAGAIN error). REQUIRED; must outlive the handler's calls.
-  AdmissionQueue* admission = nullptr;
 };
 
 // Parses --resp_tables: "table=<t>,prefix=<p>,fallback=on|off;table=...".

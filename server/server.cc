@@ -73,18 +73,21 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
   if (!o.fallback.empty()) {
     server->fallback_ = std::make_unique<LookupFallback>(server->store_.get(), server->models_.get(), o.fallback);
   }
+  AdmissionOptions admission = o.admission;
+  admission.metrics = server->metrics_.get();
+  server->admission_ = std::make_unique<AdmissionQueue>(admission);
   server->lookups_ = std::make_unique<LookupService>(
       server->store_.get(), server->streams_.get(), server->models_.get(), server->batcher_.get(),
-      server->fallback_.get(), LookupServiceOptions{
-          .max_batch_keys = o.max_batch_keys, .max_scan_rows = o.max_scan_rows, .metrics = server->metrics_.get()});
+      server->fallback_.get(),
+      LookupServiceOptions{.max_batch_keys = o.max_batch_keys,
+                           .max_scan_rows = o.max_scan_rows,
+                           .metrics = server->metrics_.get(),
+                           .admission = server->admission_.get()});
   server->ingest_ =
       std::make_unique<IngestService>(server->store_.get(), server->streams_.get(), server->fallback_.get());
   const BearerTokens data_tokens(o.data_token.empty() ? std::vector<std::string>()
                                                       : std::vector<std::string>{o.data_token, o.admin_token});
   server->streams_open_ = std::make_unique<StreamSlots>(o.max_concurrent_streams);
-  AdmissionOptions admission = o.admission;
-  admission.metrics = server->metrics_.get();
-  server->admission_ = std::make_unique<AdmissionQueue>(admission);
   server->predictions_ = std::make_unique<PredictionService>(server->lookups_.get(), server->ingest_.get(),
                                                              server->streams_open_.get(), server->admission_.get(),
                                                              data_tokens);
@@ -150,7 +153,6 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
     routes.data_tokens = data_tokens;
     routes.metrics = server->metrics_.get();
     routes.streams = server->streams_open_.get();
-    routes.admission = server->admission_.get();
     AddHttpRoutes(server->lookups_.get(), std::move(routes), server->http_.get());
     if (absl::Status started = server->http_->Start(); !started.ok()) {
       server->server_->Shutdown();
@@ -173,7 +175,6 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
     front_end.data_tokens = data_tokens;
     front_end.tables = o.resp_tables;
     front_end.transport = server->resp_.get();
-    front_end.admission = server->admission_.get();
     if (absl::Status started = server->resp_->Start(MakeRespHandler(server->lookups_.get(), std::move(front_end)));
         !started.ok()) {
       if (server->http_) server->http_->Shutdown(std::chrono::steady_clock::now());

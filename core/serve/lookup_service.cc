@@ -296,6 +296,26 @@ void LookupService::FallBackBatch(const FallbackBinding& binding, const BatchLoo
   }
 }
 
+void LookupService::AdmitLookup(LookupQuery query, LookupDone done) const {
+  if (options_.admission == nullptr) return Lookup(std::move(query), std::move(done));
+  const auto deadline = query.deadline;
+  options_.admission->Submit(deadline, [this, query = std::move(query), done = std::move(done)](
+                                           absl::Status admitted) mutable {
+    if (!admitted.ok()) return done(admitted);
+    Lookup(std::move(query), std::move(done));
+  });
+}
+
+void LookupService::AdmitBatchLookup(BatchLookupQuery query, LookupDone done) const {
+  if (options_.admission == nullptr) return BatchLookup(std::move(query), std::move(done));
+  const auto deadline = query.deadline;
+  options_.admission->Submit(deadline, [this, query = std::move(query), done = std::move(done)](
+                                           absl::Status admitted) mutable {
+    if (!admitted.ok()) return done(admitted);
+    BatchLookup(std::move(query), std::move(done));
+  });
+}
+
 void LookupService::Predict(PredictQuery query, PredictDone done) const {
   if (models_ == nullptr) {
     return done(absl::FailedPreconditionError("this server serves no models: start it with --model_registry"));

@@ -34,6 +34,7 @@
 #include "core/base/metrics.h"
 #include "core/model/model_catalog.h"
 #include "core/model/scoring_batcher.h"
+#include "core/serve/admission_queue.h"
 #include "core/serve/lookup_fallback.h"
 #include "core/snapshot/prediction_store.h"
 #include "core/stream/stream_catalog.h"
@@ -143,6 +144,9 @@ struct LookupServiceOptions {
   // Where answers are counted (predstore_lookup_answers_total by source,
   // predstore_fallback_cache_hits_total); null: not counted.
   MetricsRegistry* metrics = nullptr;
+  // The queue AdmitLookup and AdmitBatchLookup go through; null: they run
+  // at once. Must outlive the service.
+  AdmissionQueue* admission = nullptr;
 };
 
 class LookupService {
@@ -197,6 +201,15 @@ class LookupService {
   // kInvalidArgument for features that are not one row per key, or naming
   // keys[i] for a bad feature. Views need only live until this returns.
   void BatchLookup(BatchLookupQuery query, LookupDone done) const;
+
+  // Lookup and BatchLookup as every front end calls them for a client's
+  // data-plane call: through the admission queue, so that they run now, or
+  // on an admission worker once one is free (`done` is then called there),
+  // or `done` gets the queue's refusal at once (kResourceExhausted; or
+  // kDeadlineExceeded once query.deadline passed while waiting). The
+  // query's views must live until `done` is called.
+  void AdmitLookup(LookupQuery query, LookupDone done) const;
+  void AdmitBatchLookup(BatchLookupQuery query, LookupDone done) const;
 
   // Scores rows with the model `query.model` resolves to, batched with
   // concurrent calls. kFailedPrecondition without models; kNotFound or
