@@ -83,7 +83,12 @@ int main(int argc, char** argv) {
   options.target = "127.0.0.1:50051";
   std::string output = "jsonl", admin_token_file, data_token_file;
   int64_t timeout_ms = 10000;
-  app.add_option("--server", options.target, "host:port of the predstore server.");
+  app.add_option("--server", options.target,
+                 "The predstore server: host:port, or any gRPC target naming replicas "
+                 "(dns:///predstore.ns.svc:50051, ipv4:10.0.0.1:50051,10.0.0.2:50051); reads go round robin to "
+                 "the healthy ones.");
+  app.add_flag("!--no_retries", options.retry_reads,
+               "Do not retry reads that fail UNAVAILABLE on another replica (by default up to 4 more times).");
   app.add_option("--output", output, "Output format: jsonl or table.");
   app.add_option("--timeout_ms", timeout_ms, "Deadline of each call, in milliseconds.");
   app.add_option("--admin_token_file", admin_token_file, "File holding the admin bearer token (admin commands).");

@@ -1,5 +1,6 @@
 #include "client/predstore_client.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -50,9 +51,47 @@ absl::Status LoadClientTls(const std::string& ca_file, const std::string& cert_f
   return read(key_file, &options->tls_key_pem);
 }
 
+std::string ReplicaServiceConfig(bool retry_reads) {
+  // Retries: gRPC's own (A6), transparent to callers, throttled when most
+  // calls fail (retryThrottling) so that a dead cluster is not hammered.
+  std::string retries;
+  if (retry_reads) {
+    retries = R"(,
+  "methodConfig": [{
+    "name": [
+      {"service": "predstore.v1.Predictions", "method": "Lookup"},
+      {"service": "predstore.v1.Predictions", "method": "BatchLookup"},
+      {"service": "predstore.v1.Predictions", "method": "Scan"},
+      {"service": "predstore.v1.Predictions", "method": "Predict"},
+      {"service": "predstore.v1.Predictions", "method": "GetTable"},
+      {"service": "predstore.v1.Predictions", "method": "ListTables"},
+      {"service": "predstore.v1.Predictions", "method": "ListModels"},
+      {"service": "predstore.v1.Predictions", "method": "IngestStatus"}
+    ],
+    "retryPolicy": {
+      "maxAttempts": 5,
+      "initialBackoff": "0.01s",
+      "maxBackoff": "0.2s",
+      "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE"]
+    }
+  }],
+  "retryThrottling": {"maxTokens": 100, "tokenRatio": 0.1})";
+  }
+  std::string config = R"({
+  "loadBalancingConfig": [{"round_robin": {}}],
+  "healthCheckConfig": {"serviceName": "predstore.v1.Predictions"})";
+  config.append(retries);
+  config.append("\n}\n");
+  return config;
+}
+
 PredstoreClient::PredstoreClient(ClientOptions options) : options_(std::move(options)) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(64 << 20);
+  arguments.SetServiceConfigJSON(options_.service_config_json.empty() ? ReplicaServiceConfig(options_.retry_reads)
+                                                                      : options_.service_config_json);
+  if (!options_.retry_reads && options_.service_config_json.empty()) arguments.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (!options_.tls_root_pem.empty()) {
     grpc::SslCredentialsOptions tls;
@@ -63,6 +102,7 @@ PredstoreClient::PredstoreClient(ClientOptions options) : options_(std::move(opt
   }
   channel_ = grpc::CreateCustomChannel(options_.target, credentials, arguments);
   if (options_.throttle_k >= 1) throttle_ = std::make_unique<AdaptiveThrottle>(options_.throttle_k);
+  if (options_.monotonic_reads) floors_ = std::make_unique<internal::VersionFloors>();
   predictions_ = v1::Predictions::NewStub(channel_);
   admin_ = v1::Admin::NewStub(channel_);
 }
@@ -87,30 +127,72 @@ absl::StatusOr<Response> PredstoreClient::Throttled(Call&& call) const {
   return response;
 }
 
+namespace internal {
+
+uint64_t VersionFloors::Get(const std::string& table) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = floors_.find(table);
+  return it == floors_.end() ? 0 : it->second;
+}
+
+void VersionFloors::Raise(const std::string& table, uint64_t version) {
+  if (version == 0 || Get(table) >= version) return;
+  absl::MutexLock lock(&mu_);
+  uint64_t& floor = floors_[table];
+  floor = std::max(floor, version);
+}
+
+}  // namespace internal
+
+template <typename Request>
+std::unique_ptr<Request> PredstoreClient::WithFloor(const Request& request) const {
+  if (floors_ == nullptr) return nullptr;
+  const uint64_t floor = floors_->Get(request.table());
+  if (floor <= request.min_version()) return nullptr;
+  auto raised = std::make_unique<Request>(request);
+  raised->set_min_version(floor);
+  return raised;
+}
+
 absl::StatusOr<v1::LookupResponse> PredstoreClient::Lookup(const v1::LookupRequest& request) const {
-  return Throttled<v1::LookupResponse>([&](v1::LookupResponse* response) {
+  std::unique_ptr<v1::LookupRequest> raised = WithFloor(request);
+  absl::StatusOr<v1::LookupResponse> answer = Throttled<v1::LookupResponse>([&](v1::LookupResponse* response) {
     grpc::ClientContext context;
     Prepare(&context, false);
-    return predictions_->Lookup(&context, request, response);
+    return predictions_->Lookup(&context, raised ? *raised : request, response);
   });
+  if (answer.ok() && floors_) floors_->Raise(request.table(), answer->snapshot_version());
+  return answer;
 }
 
 absl::StatusOr<v1::BatchLookupResponse> PredstoreClient::BatchLookup(const v1::BatchLookupRequest& request) const {
-  return Throttled<v1::BatchLookupResponse>([&](v1::BatchLookupResponse* response) {
-    grpc::ClientContext context;
-    Prepare(&context, false);
-    return predictions_->BatchLookup(&context, request, response);
-  });
+  std::unique_ptr<v1::BatchLookupRequest> raised = WithFloor(request);
+  absl::StatusOr<v1::BatchLookupResponse> answer =
+      Throttled<v1::BatchLookupResponse>([&](v1::BatchLookupResponse* response) {
+        grpc::ClientContext context;
+        Prepare(&context, false);
+        return predictions_->BatchLookup(&context, raised ? *raised : request, response);
+      });
+  if (answer.ok() && floors_) floors_->Raise(request.table(), answer->snapshot_version());
+  return answer;
 }
 
 absl::Status PredstoreClient::Scan(const v1::ScanRequest& request,
                                    const std::function<void(const v1::ScanResponse&)>& on_message) const {
+  std::unique_ptr<v1::ScanRequest> raised = WithFloor(request);
   grpc::ClientContext context;
   Prepare(&context, false);
-  std::unique_ptr<grpc::ClientReader<v1::ScanResponse>> reader = predictions_->Scan(&context, request);
+  std::unique_ptr<grpc::ClientReader<v1::ScanResponse>> reader =
+      predictions_->Scan(&context, raised ? *raised : request);
   v1::ScanResponse response;
-  while (reader->Read(&response)) on_message(response);
-  return FromGrpcStatus(reader->Finish());
+  uint64_t version = 0;
+  while (reader->Read(&response)) {
+    version = response.snapshot_version();
+    on_message(response);
+  }
+  absl::Status status = FromGrpcStatus(reader->Finish());
+  if (status.ok() && floors_) floors_->Raise(request.table(), version);
+  return status;
 }
 
 

@@ -8,14 +8,18 @@
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "client/adaptive_throttle.h"
 #include "predstore/v1/predstore.grpc.pb.h"
 
 namespace predstore {
 
 struct ClientOptions {
-  // host:port of the server. Required.
+  // Any gRPC target: host:port, dns:///predstore.ns.svc:50051 (every
+  // address the name resolves to), ipv4:10.0.0.1:50051,10.0.0.2:50051.
+  // Required.
   std::string target;
   // Bearer token sent with Admin calls; empty: none. Default empty.
   std::string admin_token;
@@ -36,7 +40,28 @@ struct ClientOptions {
   // next ones itself, at once, with kResourceExhausted, until the server
   // accepts again. 2 is the usual choice. 0: off. Default 0.
   double throttle_k = 0;
+  // Replicas. Calls are spread round robin over every address of the
+  // target that answers grpc.health.v1 as SERVING for
+  // predstore.v1.Predictions (a draining replica leaves the rotation).
+  // With retry_reads, reads (Lookup, BatchLookup, Scan until its first
+  // answer, Predict, GetTable, ListTables, ListModels, IngestStatus) that
+  // fail UNAVAILABLE are retried, up to 4 more times, on the next replica.
+  // Default true.
+  bool retry_reads = true;
+  // Monotonic reads: once answered from version N of a table, this client
+  // never gets an answer from an older version of it (except one an
+  // operator rolled back to): Lookup, BatchLookup and Scan carry the
+  // highest version seen as min_version, and a replica that has not seen
+  // it yet refuses (UNAVAILABLE, retried on another replica with
+  // retry_reads). Default true.
+  bool monotonic_reads = true;
+  // A gRPC service config (JSON) used instead of the one the two options
+  // above build. Empty: theirs.
+  std::string service_config_json;
 };
+
+// The service config ClientOptions' replica settings give (JSON).
+std::string ReplicaServiceConfig(bool retry_reads);
 
 // Fills `options`' TLS fields from PEM files (the CA; the certificate and
 // key together or neither). kNotFound naming a file that cannot be read;
@@ -74,6 +99,24 @@ class BidiStream {
 using LookupStream = BidiStream<v1::StreamLookupRequest, v1::StreamLookupResponse>;
 // Admin.Ingest: one ack per batch, in order.
 using IngestStream = BidiStream<v1::IngestRequest, v1::IngestAck>;
+
+namespace internal {
+
+// Per table, the highest snapshot version a client was answered from.
+// Thread-safe.
+class VersionFloors {
+ public:
+  // 0 for a table never answered.
+  uint64_t Get(const std::string& table) const;
+  // Raises the floor of `table` to `version` (a lower one changes nothing).
+  void Raise(const std::string& table, uint64_t version);
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, uint64_t> floors_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace internal
 
 class PredstoreClient {
  public:
@@ -117,8 +160,15 @@ class PredstoreClient {
   template <typename Response, typename Call>
   absl::StatusOr<Response> Throttled(Call&& call) const;
 
+  // The request with min_version raised to this client's floor for its
+  // table, or null when it needs no change (monotonic_reads off, or the
+  // request asks at least as much).
+  template <typename Request>
+  std::unique_ptr<Request> WithFloor(const Request& request) const;
+
   ClientOptions options_;
-  std::unique_ptr<AdaptiveThrottle> throttle_;  // null: throttle_k = 0
+  std::unique_ptr<AdaptiveThrottle> throttle_;      // null: throttle_k = 0
+  std::unique_ptr<internal::VersionFloors> floors_;  // null: monotonic_reads off
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Predictions::Stub> predictions_;
   std::unique_ptr<v1::Admin::Stub> admin_;

@@ -45,7 +45,7 @@ absl::Status AnswerInline(Query query, Call call, ToWire to_wire) {
 // One LookupStream lookup: from the store (and stream), never scored.
 absl::Status AnswerFromStore(const LookupService& lookups, const v1::LookupRequest& request,
                              v1::LookupResponse* response) {
-  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> table, lookups.Table(request.table()));
+  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> table, lookups.Table(request.table(), request.min_version()));
   PREDSTORE_ASSIGN_OR_RETURN(LookupQuery query, LookupQueryFromWire(request, std::move(table)));
   return AnswerInline(
       std::move(query), [&](LookupQuery q, LookupService::LookupDone done) { lookups.Lookup(std::move(q), std::move(done)); },
@@ -56,7 +56,7 @@ absl::Status AnswerFromStore(const LookupService& lookups, const v1::LookupReque
 absl::Status AnswerColumnar(const LookupService& lookups, const v1::BatchLookupRequest& request,
                             v1::BatchLookupResponse* response) {
   PREDSTORE_RETURN_IF_ERROR(lookups.CheckBatchSize("key_values", ColumnarKeyCount(request)));
-  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> table, lookups.Table(request.table()));
+  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> table, lookups.Table(request.table(), request.min_version()));
   PREDSTORE_ASSIGN_OR_RETURN(BatchLookupQuery query, ColumnarQueryFromWire(request, std::move(table)));
   return AnswerInline(
       std::move(query),
@@ -172,7 +172,7 @@ grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext*
   absl::Status status = tokens_.Check(*context, kCalls);
   if (status.ok()) status = CheckDeadline(context);
   if (!status.ok()) return FinishUnary(context, status);
-  auto snapshot = lookups_->Table(request->table());
+  auto snapshot = lookups_->Table(request->table(), request->min_version());
   if (!snapshot.ok()) return FinishUnary(context, snapshot.status());
   absl::StatusOr<LookupQuery> query = LookupQueryFromWire(*request, *std::move(snapshot));
   if (!query.ok()) return FinishUnary(context, query.status());
@@ -209,7 +209,7 @@ grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerCon
   }
   status = lookups_->CheckBatchSize("keys", static_cast<size_t>(request->keys_size()));
   if (!status.ok()) return FinishUnary(context, status);
-  auto snapshot = lookups_->Table(request->table());
+  auto snapshot = lookups_->Table(request->table(), request->min_version());
   if (!snapshot.ok()) return FinishUnary(context, snapshot.status());
   absl::StatusOr<BatchLookupQuery> query = BatchLookupQueryFromWire(*request, *std::move(snapshot));
   if (!query.ok()) return FinishUnary(context, query.status());

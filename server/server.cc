@@ -1,5 +1,9 @@
 #include "server/server.h"
 
+#include <functional>
+#include <string_view>
+#include <utility>
+
 #include "absl/time/clock.h"
 #include "core/base/logging.h"
 #include "core/base/strings.h"
@@ -82,7 +86,11 @@ absl::StatusOr<std::unique_ptr<PredstoreServer>> PredstoreServer::Start(ServerOp
       LookupServiceOptions{.max_batch_keys = o.max_batch_keys,
                            .max_scan_rows = o.max_scan_rows,
                            .metrics = server->metrics_.get(),
-                           .admission = server->admission_.get()});
+                           .admission = server->admission_.get(),
+                           .on_behind = o.refresh_interval.count() > 0
+                                            ? std::function<void(std::string_view)>(
+                                                  [s = server.get()](std::string_view) { s->RequestRefresh(); })
+                                            : nullptr});
   server->ingest_ =
       std::make_unique<IngestService>(server->store_.get(), server->streams_.get(), server->fallback_.get());
   const BearerTokens data_tokens(o.data_token.empty() ? std::vector<std::string>()
@@ -200,9 +208,15 @@ PredstoreServer::~PredstoreServer() {
 void PredstoreServer::WatchManifests() {
   auto next_sweep = std::chrono::steady_clock::now() + options_.stream_sweep_interval;
   std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_cv_.wait_for(lock, options_.refresh_interval, [this] { return stopping_; })) {
+  while (true) {
+    stop_cv_.wait_for(lock, options_.refresh_interval, [this] { return stopping_ || refresh_requested_; });
+    if (stopping_) break;
+    const bool requested = std::exchange(refresh_requested_, false);
     lock.unlock();
     RefreshTablesAndModels();
+    // A client whose floor no publish here will reach (its table was
+    // recreated) must not turn the watcher into a busy loop.
+    if (requested) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (streams_ != nullptr && std::chrono::steady_clock::now() >= next_sweep) {
       next_sweep = std::chrono::steady_clock::now() + options_.stream_sweep_interval;
       absl::StatusOr<uint64_t> swept = streams_->Sweep();
@@ -212,7 +226,18 @@ void PredstoreServer::WatchManifests() {
   }
 }
 
+void PredstoreServer::RequestRefresh() {
+  // Calls behind a publish arrive in bursts: the first one wakes the watcher.
+  if (refresh_pending_.exchange(true, std::memory_order_relaxed)) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    refresh_requested_ = true;
+  }
+  stop_cv_.notify_all();
+}
+
 void PredstoreServer::RefreshTablesAndModels() {
+  refresh_pending_.store(false, std::memory_order_relaxed);
   auto refreshed = store_->Refresh("");
   if (!refreshed.ok()) LogWarning("refreshing tables: ", refreshed.status().ToString());
   if (models_ != nullptr) {

@@ -8,6 +8,7 @@
 // idempotent.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -169,6 +170,9 @@ class PredstoreServer {
   void WatchManifests();
   // Re-reads the manifests and the model registry, logging what fails.
   void RefreshTablesAndModels();
+  // Wakes the watcher to refresh now (a call asked for a version this
+  // server has not seen). Any thread; never blocks on I/O.
+  void RequestRefresh();
 
   // Adds the gauges read at scrape time: tables, models, the block cache
   // and memory indexes, stream sources, the process.
@@ -196,6 +200,8 @@ class PredstoreServer {
   std::mutex mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
+  bool refresh_requested_ = false;          // guarded by mu_
+  std::atomic<bool> refresh_pending_{false};  // a request not yet served by a refresh
   std::thread watcher_;
 };
 

@@ -59,10 +59,19 @@ LookupService::LookupService(const PredictionStore* store, const StreamCatalog* 
       "predstore_fallback_cache_hits_total", "Fallback answers served from the cache of scored keys, not rescored.", {});
 }
 
-absl::StatusOr<std::shared_ptr<const TableSnapshot>> LookupService::Table(std::string_view table) const {
+absl::StatusOr<std::shared_ptr<const TableSnapshot>> LookupService::Table(std::string_view table,
+                                                                          uint64_t min_version) const {
   if (table.empty()) return absl::InvalidArgumentError("table: required");
   std::shared_ptr<const TableSnapshot> snapshot = store_->Find(table);
   if (!snapshot) return absl::NotFoundError(StrCat("table \"", table, "\" is not served (see ListTables)"));
+  const uint64_t newest_seen = std::max<uint64_t>(snapshot->manifest().next_version, 1) - 1;
+  if (min_version > newest_seen) {
+    if (options_.on_behind) options_.on_behind(table);
+    return absl::UnavailableError(StrCat("min_version: this replica has seen versions of table \"", table,
+                                         "\" up to ", newest_seen, ", the call asks for ", min_version,
+                                         " or newer; retry on another replica (this one re-reads the manifest "
+                                         "now)"));
+  }
   return snapshot;
 }
 

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -147,6 +148,10 @@ struct LookupServiceOptions {
   // The queue AdmitLookup and AdmitBatchLookup go through; null: they run
   // at once. Must outlive the service.
   AdmissionQueue* admission = nullptr;
+  // Called (on the caller's thread, and must not block) when a call asks
+  // for a version of `table` this server has not seen yet: the server
+  // re-reads that manifest soon instead of at its next refresh. Null: none.
+  std::function<void(std::string_view table)> on_behind;
 };
 
 class LookupService {
@@ -168,8 +173,12 @@ class LookupService {
                 ScoringBatcher* batcher, LookupFallback* fallback, LookupServiceOptions options);
 
   // The active snapshot of `table`: kInvalidArgument for an empty name,
-  // kNotFound for a table that is not served. Never blocks on I/O.
-  absl::StatusOr<std::shared_ptr<const TableSnapshot>> Table(std::string_view table) const;
+  // kNotFound for a table that is not served. With `min_version` (monotonic
+  // reads across replicas), kUnavailable when this server has not yet seen
+  // that version published (its manifest's newest version is older; a
+  // rollback to an older version after it does not count as behind), and
+  // on_behind is called. Never blocks on I/O.
+  absl::StatusOr<std::shared_ptr<const TableSnapshot>> Table(std::string_view table, uint64_t min_version = 0) const;
   // Every served table's snapshot, sorted by name.
   std::vector<std::shared_ptr<const TableSnapshot>> Tables() const;
   // The models served; null when the server serves none.

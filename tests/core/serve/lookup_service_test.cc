@@ -72,14 +72,19 @@ class LookupServiceTest : public ::testing::Test {
   }
 
   // A service over the fixture; `bindings` as --fallback takes them.
-  std::unique_ptr<LookupService> Service(std::string_view bindings = "", uint32_t max_batch_keys = 100) {
+  std::unique_ptr<LookupService> Service(std::string_view bindings = "", uint32_t max_batch_keys = 100,
+                                         std::function<void(std::string_view)> on_behind = nullptr) {
     fallback_.reset();
     if (!bindings.empty()) {
       fallback_ = std::make_unique<LookupFallback>(store_.get(), models_.get(),
                                                    ValueOrDie(ParseFallbackBindings(bindings)));
     }
     return std::make_unique<LookupService>(store_.get(), streams_.get(), models_.get(), batcher_.get(),
-                                           fallback_.get(), LookupServiceOptions{.max_batch_keys = max_batch_keys});
+                                           fallback_.get(),
+                                           LookupServiceOptions{.max_batch_keys = max_batch_keys,
+                                                                .metrics = nullptr,
+                                                                .admission = nullptr,
+                                                                .on_behind = std::move(on_behind)});
   }
 
   std::shared_ptr<const TableSnapshot> Scores(const LookupService& service) {
@@ -155,6 +160,29 @@ TEST_F(LookupServiceTest, NamesAnAbsentTable) {
   EXPECT_THAT(service->Table("nope"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("\"nope\" is not served")));
   ASSERT_EQ(service->Tables().size(), 2u);
   EXPECT_EQ(service->Tables()[0]->table(), "feats");
+}
+
+TEST_F(LookupServiceTest, MinVersionRefusesAVersionNotSeenYetButNotARollback) {
+  std::vector<std::string> behind;
+  auto service = Service("", 100, [&](std::string_view table) { behind.emplace_back(table); });
+  EXPECT_EQ(ValueOrDie(service->Table("scores", 1))->version(), 1u);
+  EXPECT_THAT(service->Table("scores", 2).status(),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("seen versions of table \"scores\" up to 1")));
+  EXPECT_THAT(behind, ::testing::ElementsAre("scores"));
+
+  // Published on disk but not yet re-read: still behind; re-read: served.
+  Load("scores", "user,score\n1,0.75\n",
+       Schema::Create({{"user", ColumnType::kInt64}}, {{"score", ColumnType::kDouble}}, std::nullopt));
+  EXPECT_THAT(service->Table("scores", 2).status(), StatusHasCode(absl::StatusCode::kUnavailable));
+  ASSERT_TRUE(store_->Refresh("scores").ok());
+  EXPECT_EQ(ValueOrDie(service->Table("scores", 2))->version(), 2u);
+
+  // A rollback is the operator's choice, not lag: it is served to a caller
+  // who has seen version 2.
+  ASSERT_TRUE(store_->Rollback("scores", 1).ok());
+  EXPECT_EQ(ValueOrDie(service->Table("scores", 2))->version(), 1u);
+  EXPECT_THAT(service->Table("scores", 3).status(), StatusHasCode(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(behind.size(), 3u);
 }
 
 TEST_F(LookupServiceTest, AnswersFromTheSnapshotBeforeReturning) {
