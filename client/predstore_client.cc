@@ -92,6 +92,7 @@ PredstoreClient::PredstoreClient(ClientOptions options) : options_(std::move(opt
   arguments.SetServiceConfigJSON(options_.service_config_json.empty() ? ReplicaServiceConfig(options_.retry_reads)
                                                                       : options_.service_config_json);
   if (!options_.retry_reads && options_.service_config_json.empty()) arguments.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(options_.max_reconnect_backoff.count()));
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (!options_.tls_root_pem.empty()) {
     grpc::SslCredentialsOptions tls;

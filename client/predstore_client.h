@@ -55,6 +55,10 @@ struct ClientOptions {
   // it yet refuses (UNAVAILABLE, retried on another replica with
   // retry_reads). Default true.
   bool monotonic_reads = true;
+  // The longest a replica that went away waits before the client tries to
+  // reconnect to it (gRPC's backoff starts at 1 s and grows 1.6x per
+  // failed attempt up to this). Default 5 s.
+  std::chrono::milliseconds max_reconnect_backoff{5000};
   // A gRPC service config (JSON) used instead of the one the two options
   // above build. Empty: theirs.
   std::string service_config_json;

@@ -149,13 +149,19 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
       const grpc::Status status = methods->GetSendStatus();
-      const int code = static_cast<int>(status.error_code());
+      // A call the client gave up on ends as CANCELLED whatever the handler
+      // says (the default health service's Watch says UNKNOWN "OnCancel()"
+      // each time a client with client-side health checking disconnects).
+      const bool cancelled = !status.ok() && info_->server_context()->IsCancelled();
+      const int code = cancelled ? static_cast<int>(grpc::StatusCode::CANCELLED) : static_cast<int>(status.error_code());
       Counter* counter = code >= 0 && static_cast<size_t>(code) < method_->by_code.size() ? method_->by_code[code]
                                                                                           : method_->other_code;
       counter->Add();
       const auto elapsed = std::chrono::steady_clock::now() - started_;
       method_->seconds->Observe(std::chrono::duration<double>(elapsed).count());
-      if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) Identify(methods, status, elapsed);
+      if (!status.ok() && !cancelled && status.error_code() != grpc::StatusCode::CANCELLED) {
+        Identify(methods, status, elapsed);
+      }
     }
     methods->Proceed();
   }
