@@ -15,6 +15,10 @@ packages=(
   libboost-dev wrk
   python3-xgboost python3-sklearn python3-yaml python3-prometheus-client python3-redis
 )
+# kubectl validates deploy/kubernetes offline (kubectl kustomize). A kubectl
+# from elsewhere (Google's or Kubernetes' own package) serves as well, and
+# Debian's would conflict with its file.
+if ! command -v kubectl >/dev/null 2>&1; then packages+=(kubernetes-client); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,11 +5,18 @@
 //   restarted on its port: with retries no read fails and the restarted
 //   replica takes calls again; without retries the failed reads are
 //   counted, and each is the UNAVAILABLE of a call the dead replica held.
+// - The shared-volume contract: a replica serves a read-only mount of the
+//   data directory, and picks up what a loader publishes through a
+//   writable one.
 // - Monotonic reads: versions are published while clients read; replicas
 //   see each publish at different moments (each polls on its own), yet no
 //   client ever reads an older version after a newer one, and every answer
 //   holds its version's data.
+#include <sys/mount.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -277,6 +284,44 @@ TEST_F(ReplicasTest, ClientsNeverReadAnOlderVersionWhileReplicasPickUpPublishesA
   EXPECT_EQ(monotonic.wrong_data.load(), 0u);
   EXPECT_EQ(unguarded.wrong_data.load(), 0u);
   EXPECT_EQ(monotonic.newest.load(), static_cast<uint64_t>(kLastVersion));
+}
+
+TEST_F(ReplicasTest, AReplicaServesAReadOnlyMountAndPicksUpWhatTheLoaderPublishes) {
+  Publish(1);
+  const fs::path read_only = scratch_.path() / "read-only";
+  fs::create_directories(read_only);
+  if (::mount(data().c_str(), read_only.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    GTEST_SKIP() << "cannot bind-mount here (" << std::strerror(errno) << "): needs root or CAP_SYS_ADMIN";
+  }
+  struct Unmount {
+    fs::path path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{read_only};
+  ASSERT_EQ(::mount(nullptr, read_only.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr), 0)
+      << std::strerror(errno);
+  ASSERT_NE(std::ofstream(read_only / "probe").is_open(), true) << "the mount is writable";
+
+  ServerProcess replica(read_only, {"--refresh_interval_ms=100"});
+  ASSERT_TRUE(replica.started());
+  PredstoreClient client(ClientFor(replica.target()));
+  v1::LookupRequest request;
+  request.set_table("t");
+  v1::KeyField* key = request.add_key();
+  key->set_column("user");
+  key->mutable_value()->set_int64_value(7);
+  absl::StatusOr<v1::LookupResponse> answer = client.Lookup(request);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->snapshot_version(), 1u);
+
+  Publish(2);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (answer.ok() && answer->snapshot_version() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+    answer = client.Lookup(request);
+  }
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->snapshot_version(), 2u);
+  EXPECT_EQ(answer->values(0).double_value(), 2.0);
 }
 
 }  // namespace
