@@ -84,7 +84,8 @@ void Lookup(const LookupService& lookups, std::string_view table, const HttpRequ
   absl::Status status = FromJson(http.body(), request.get());
   if (status.ok()) status = TakeTable(table, request.get());
   absl::StatusOr<std::shared_ptr<const TableSnapshot>> snapshot =
-      status.ok() ? lookups.Table(request->table(), request->min_version()) : absl::StatusOr<std::shared_ptr<const TableSnapshot>>(status);
+      status.ok() ? lookups.Table(request->table(), request->min_version())
+                  : absl::StatusOr<std::shared_ptr<const TableSnapshot>>(status);
   if (!snapshot.ok()) return responder.Respond(ErrorResponse(snapshot.status()));
   absl::StatusOr<LookupQuery> query = LookupQueryFromWire(*request, *std::move(snapshot));
   if (!query.ok()) return responder.Respond(ErrorResponse(query.status()));
@@ -107,7 +108,8 @@ void BatchLookup(const LookupService& lookups, std::string_view table, const Htt
                       : lookups.CheckBatchSize("keys", static_cast<size_t>(request->keys_size()));
   }
   absl::StatusOr<std::shared_ptr<const TableSnapshot>> snapshot =
-      status.ok() ? lookups.Table(request->table(), request->min_version()) : absl::StatusOr<std::shared_ptr<const TableSnapshot>>(status);
+      status.ok() ? lookups.Table(request->table(), request->min_version())
+                  : absl::StatusOr<std::shared_ptr<const TableSnapshot>>(status);
   if (!snapshot.ok()) return responder.Respond(ErrorResponse(snapshot.status()));
   absl::StatusOr<BatchLookupQuery> query = columnar ? ColumnarQueryFromWire(*request, *std::move(snapshot))
                                                     : BatchLookupQueryFromWire(*request, *std::move(snapshot));

@@ -45,7 +45,8 @@ absl::Status AnswerInline(Query query, Call call, ToWire to_wire) {
 // One LookupStream lookup: from the store (and stream), never scored.
 absl::Status AnswerFromStore(const LookupService& lookups, const v1::LookupRequest& request,
                              v1::LookupResponse* response) {
-  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> table, lookups.Table(request.table(), request.min_version()));
+  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> table,
+                             lookups.Table(request.table(), request.min_version()));
   PREDSTORE_ASSIGN_OR_RETURN(LookupQuery query, LookupQueryFromWire(request, std::move(table)));
   return AnswerInline(
       std::move(query), [&](LookupQuery q, LookupService::LookupDone done) { lookups.Lookup(std::move(q), std::move(done)); },
@@ -56,7 +57,8 @@ absl::Status AnswerFromStore(const LookupService& lookups, const v1::LookupReque
 absl::Status AnswerColumnar(const LookupService& lookups, const v1::BatchLookupRequest& request,
                             v1::BatchLookupResponse* response) {
   PREDSTORE_RETURN_IF_ERROR(lookups.CheckBatchSize("key_values", ColumnarKeyCount(request)));
-  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> table, lookups.Table(request.table(), request.min_version()));
+  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> table,
+                             lookups.Table(request.table(), request.min_version()));
   PREDSTORE_ASSIGN_OR_RETURN(BatchLookupQuery query, ColumnarQueryFromWire(request, std::move(table)));
   return AnswerInline(
       std::move(query),

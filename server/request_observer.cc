@@ -153,7 +153,8 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
       // says (the default health service's Watch says UNKNOWN "OnCancel()"
       // each time a client with client-side health checking disconnects).
       const bool cancelled = !status.ok() && info_->server_context()->IsCancelled();
-      const int code = cancelled ? static_cast<int>(grpc::StatusCode::CANCELLED) : static_cast<int>(status.error_code());
+      const int code =
+          static_cast<int>(cancelled ? grpc::StatusCode::CANCELLED : status.error_code());
       Counter* counter = code >= 0 && static_cast<size_t>(code) < method_->by_code.size() ? method_->by_code[code]
                                                                                           : method_->other_code;
       counter->Add();

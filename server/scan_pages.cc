@@ -10,7 +10,8 @@ namespace predstore {
 
 absl::StatusOr<std::unique_ptr<ScanPages>> ScanPages::Start(const LookupService* lookups,
                                                             const v1::ScanRequest& request) {
-  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> snapshot, lookups->Table(request.table(), request.min_version()));
+  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> snapshot,
+                             lookups->Table(request.table(), request.min_version()));
   PREDSTORE_ASSIGN_OR_RETURN(ScanQuery query, ScanQueryFromWire(request, snapshot->schema()));
   PREDSTORE_RETURN_IF_ERROR(lookups->LimitScan(&query));
   return std::unique_ptr<ScanPages>(new ScanPages(lookups, std::move(snapshot), std::move(query)));

@@ -219,6 +219,15 @@ TEST_F(HttpFrontEndTest, ErrorsHaveTheirStatusAndNameTheField) {
   HttpResult other_table = Curl("POST", "/v1/tables/forecasts:lookup", Json(LookupOf("other", 1, 1, 1)));
   EXPECT_EQ(other_table.status, 400);
   EXPECT_THAT(other_table.body, HasSubstr("table: the body names"));
+  // A version this replica has not seen: 503, retry elsewhere.
+  v1::LookupRequest ahead = LookupOf("forecasts", 1, 1, 1);
+  ahead.set_min_version(2);
+  HttpResult behind = Curl("POST", "/v1/tables/forecasts:lookup", Json(ahead));
+  EXPECT_EQ(behind.status, 503);
+  EXPECT_THAT(behind.body,
+              HasSubstr(R"(min_version: this replica has seen versions of table \"forecasts\" up to 1)"));
+  ahead.set_min_version(1);
+  EXPECT_EQ(Curl("POST", "/v1/tables/forecasts:lookup", Json(ahead)).status, 200);
   EXPECT_EQ(Curl("DELETE", "/v1/tables/forecasts").status, 405);
   EXPECT_EQ(Curl("GET", "/nowhere").status, 404);
   // Past --max_batch_keys (10000 by default): 429, naming the limit.

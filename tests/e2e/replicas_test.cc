@@ -102,8 +102,9 @@ class ReplicasTest : public ::testing::Test {
     const std::string scrape = ScrapeMetrics(http_ports_[i]);
     uint64_t total = 0;
     for (const char* method : {"Lookup", "BatchLookup"}) {
-      const double value = SampleOf(scrape, "predstore_requests_total{front_end=\"grpc\",method=\"predstore.v1.Predictions/" +
-                                                std::string(method) + "\",code=\"" + code + "\"}");
+      const double value =
+          SampleOf(scrape, "predstore_requests_total{front_end=\"grpc\",method=\"predstore.v1.Predictions/" +
+                               std::string(method) + "\",code=\"" + code + "\"}");
       if (value > 0) total += static_cast<uint64_t>(value);
     }
     return total;
