@@ -20,6 +20,7 @@
 #include "core/model/model_catalog.h"
 #include "core/model/sample_model.h"
 #include "core/snapshot/table_directory.h"
+#include "core/table/shard_hash.h"
 #include "loader/delta_source.h"
 #include "loader/folder_source.h"
 #include "loader/kafka_source.h"
@@ -174,6 +175,9 @@ struct LoadFlags {
   std::string reject_file;
   int32_t workers = 0;
   uint64_t chunk_rows = 4096;
+  uint32_t shards = 0;
+  std::string shard;
+  std::string build_id;
   ServerFlags server;
   std::vector<std::string> files;
   // score only.
@@ -223,6 +227,16 @@ struct LoadFlags {
     command->add_option("--workers", workers,
                         "Threads that validate, encode (and score) the input while it is read; 0: one per core.");
     command->add_option("--chunk_rows", chunk_rows, "Records per worker batch (score: rows per XGBoost call).");
+    command->add_option("--shards", shards,
+                        "Hash-shard the table N ways: write all N shards and publish them as one version (servers "
+                        "then serve one shard each: predstore-server --shard=i/N). 0: unsharded.");
+    command->add_option("--shard", shard,
+                        "i/N: build only shard i of N (the input's rows of other shards are skipped), with "
+                        "--build_id; the load that stages the build's last shard publishes the version. For N jobs "
+                        "side by side.");
+    command->add_option("--build_id", build_id,
+                        "With --shard: names the build its N shards belong to, the same for each (a job or run id; "
+                        "1-64 of A-Z a-z 0-9 _ . -).");
     server.AddTo(command, "host:port of a running server to swap to the new version before this returns (it must "
                           "see the same --data_dir).");
     command->add_option("FILE", files,
@@ -294,6 +308,15 @@ int Load(LoadFlags flags, bool score) {
                                                : predstore::PublishMode::kReplaceTable;
   request.memory_budget_bytes = flags.memory_mb << 20;
   request.keep_versions = flags.keep_versions;
+  request.shards = flags.shards;
+  if (flags.shard.empty() != flags.build_id.empty()) {
+    return Fail(absl::InvalidArgumentError("--shard and --build_id go together"));
+  }
+  if (!flags.shard.empty()) {
+    auto spec = predstore::ParseShardSpec(flags.shard);
+    if (!spec.ok()) return Fail(spec.status());
+    request.shard_build = predstore::ShardBuild{flags.build_id, spec->index, spec->count};
+  }
   if (auto client = flags.server.Client(); !client.ok()) return Fail(client.status());  // before a long load
   const bool tty = isatty(STDERR_FILENO);
   if (tty) {
@@ -304,10 +327,21 @@ int Load(LoadFlags flags, bool score) {
   auto result = predstore::LoadSnapshot(request);
   if (tty) std::fprintf(stderr, "\r\033[K");
   if (!result.ok()) return Fail(result.status());
-  std::printf("table %s: published version %llu: %llu rows in %zu part(s), %.2f s (%.0f rows/s)%s\n",
-              request.table.c_str(), (unsigned long long)result->version, (unsigned long long)result->rows,
-              result->parts, result->seconds, result->rows / std::max(result->seconds, 1e-9),
+  const std::string shards =
+      request.shards > 0 ? " in " + std::to_string(request.shards) + " shards"
+      : request.shard_build ? " of shard " + flags.shard + " (" + std::to_string(result->rows_other_shards) +
+                                  " rows of other shards skipped)"
+                            : "";
+  std::printf("table %s: %s: %llu rows%s in %zu part(s), %.2f s (%.0f rows/s)%s\n", request.table.c_str(),
+              result->published ? ("published version " + std::to_string(result->version)).c_str()
+                                : ("staged for build " + flags.build_id).c_str(),
+              (unsigned long long)result->rows, shards.c_str(), result->parts, result->seconds,
+              result->rows / std::max(result->seconds, 1e-9),
               result->spilled_runs ? (", sort spilled " + std::to_string(result->spilled_runs) + " runs").c_str() : "");
+  if (!result->published) {
+    std::printf("  the version is published by the load that stages the build's last shard\n");
+    return 0;
+  }
   if (request.mode == predstore::PublishMode::kReplacePartitions) {
     std::printf("  replaced only the partitions in the input; the table now has %llu rows\n",
                 (unsigned long long)result->table_rows);
@@ -384,9 +418,10 @@ int Versions(const TableFlags& flags) {
   if (!manifest.ok()) return Fail(manifest.status());
   std::printf("table %s: %s\n", flags.table.c_str(), manifest->schema.Describe().c_str());
   for (const auto& v : manifest->versions) {
-    std::printf("%s version %llu: %llu rows, %zu part(s), created %s\n",
+    std::printf("%s version %llu: %llu rows, %zu part(s)%s, created %s\n",
                 v.version == manifest->active_version ? "*" : " ", (unsigned long long)v.version,
                 (unsigned long long)v.row_count, v.parts.size(),
+                v.shard_count > 0 ? (" in " + std::to_string(v.shard_count) + " shards").c_str() : "",
                 predstore::FormatCell(predstore::Timestamp{v.created_at_micros}).c_str());
     if (!v.produced_by.empty()) std::printf("    %s\n", v.produced_by.c_str());
     if (v.version == manifest->active_version && manifest->schema.partition_column()) {

@@ -14,6 +14,7 @@
 #include "server/config_file.h"
 #include "core/base/file_io.h"
 #include "core/base/logging.h"
+#include "core/table/shard_hash.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, config, "",
@@ -59,6 +60,9 @@ ABSL_FLAG(bool, allow_insecure_admin, false,
           "anyone who reaches the port could publish, roll back and ingest).");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written to this file once serving.");
 ABSL_FLAG(uint64_t, block_cache_mb, 256, "Block cache shared by all tables, in MiB.");
+ABSL_FLAG(std::string, shard, "",
+          "i/N: of tables sharded N ways (predstore-load --shards), serve shard i only; unsharded tables are served "
+          "whole. Empty: no sharded table is served.");
 ABSL_FLAG(uint64_t, memory_index_mb, 1024,
           "Memory for in-memory copies of whole table parts, answering Lookup/BatchLookup with a hash probe "
           "instead of a RocksDB read; parts that do not fit read RocksDB. 0 turns it off.");
@@ -204,6 +208,14 @@ int main(int argc, char** argv) {
   options.store.block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20;
   options.store.warm_block_cache = absl::GetFlag(FLAGS_warm_cache);
   options.store.memory_index_bytes = absl::GetFlag(FLAGS_memory_index_mb) << 20;
+  if (const std::string shard = absl::GetFlag(FLAGS_shard); !shard.empty()) {
+    absl::StatusOr<predstore::ShardSpec> spec = predstore::ParseShardSpec(shard);
+    if (!spec.ok()) {
+      std::fprintf(stderr, "predstore-server: --shard: %s\n", std::string(spec.status().message()).c_str());
+      return 2;
+    }
+    options.store.shard = *spec;
+  }
   options.max_batch_keys = absl::GetFlag(FLAGS_max_batch_keys);
   options.max_scan_rows = absl::GetFlag(FLAGS_max_scan_rows);
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);

@@ -150,8 +150,14 @@ void TableInfoToWire(const TableSnapshot& snapshot, v1::TableInfo* out) {
   out->set_active_version(snapshot.version());
   out->set_row_count(snapshot.info().row_count);
   TimeToWire(snapshot.info().created_at_micros, out->mutable_loaded_at());
+  if (const std::optional<ShardSpec>& shard = snapshot.shard()) {
+    out->mutable_shards()->set_count(shard->count);
+    out->mutable_shards()->set_hash(std::string(kShardHashName));
+    out->mutable_shards()->set_served_shard(shard->index);
+  }
   if (schema.partition_column()) {
     for (const PartInfo& part : snapshot.info().parts) {
+      if (snapshot.shard() && part.shard != snapshot.shard()->index) continue;
       v1::PartitionInfo* partition = out->add_partitions();
       partition->set_value(part.partition.value_or(""));
       partition->set_row_count(part.rows);

@@ -17,6 +17,7 @@
 #include "core/snapshot/table_directory.h"
 #include "core/table/key_codec.h"
 #include "core/table/key_mapping.h"
+#include "core/table/shard_hash.h"
 
 namespace predstore {
 namespace fs = std::filesystem;
@@ -91,6 +92,13 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   PREDSTORE_RETURN_IF_ERROR(TableDirectory::ValidateTableName(request.table));
   if (request.inputs.empty()) return absl::InvalidArgumentError("no input files given");
   if (request.keep_versions < 1) return absl::InvalidArgumentError("keep_versions must be at least 1");
+  const bool sharded = request.shards > 0 || request.shard_build.has_value();
+  if (request.shards > 0 && request.shard_build) {
+    return absl::InvalidArgumentError("give the shard count to write every shard, or one shard to build, not both");
+  }
+  if (sharded && request.mode != PublishMode::kReplaceTable) {
+    return absl::InvalidArgumentError("a sharded load replaces the whole table, not partitions");
+  }
   const absl::Time start = absl::Now();
   TableDirectory table(request.data_dir, request.table);
   std::string produced_by = request.produced_by;
@@ -111,6 +119,13 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
     } else {
       schema = manifest->schema;
     }
+  }
+
+  if (sharded && schema.normalization() != KeyNormalization::kNone) {
+    return absl::InvalidArgumentError(StrCat("table \"", request.table, "\" normalises its keys (",
+                                             KeyNormalizationName(schema.normalization()), "), which fits each "
+                                             "load's curve to its own keys: shards must share one key order; "
+                                             "shard a table created with --normalize=none"));
   }
 
   // A scoring load reads features instead of the value columns.
@@ -173,6 +188,25 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   const uint64_t sort_budget = normalized ? request.memory_budget_bytes / 2 : request.memory_budget_bytes;
 
   ExternalSorter sorter({sort_budget, staging / "sort"});
+  // Writing every shard: one sorter per shard, sharing the budget.
+  std::vector<std::unique_ptr<ExternalSorter>> shard_sorters;
+  for (uint32_t shard = 0; shard < request.shards; ++shard) {
+    shard_sorters.push_back(std::make_unique<ExternalSorter>(
+        ExternalSorter::Options{sort_budget / request.shards, staging / StrCat("sort-shard-", shard)}));
+  }
+  const KeyCodec shard_codec(schema);
+  uint64_t rows_other_shards = 0;
+  // The sorter a row goes to; null: another build's shard.
+  auto sorter_of = [&](std::string_view key) -> absl::StatusOr<ExternalSorter*> {
+    if (!sharded) return &sorter;
+    PREDSTORE_ASSIGN_OR_RETURN(std::vector<Cell> cells, shard_codec.Decode(key));
+    if (request.shard_build) {
+      if (ShardOfKey(schema, cells, request.shard_build->count) == request.shard_build->index) return &sorter;
+      ++rows_other_shards;
+      return nullptr;
+    }
+    return shard_sorters[ShardOfKey(schema, cells, request.shards)].get();
+  };
   absl::Time last_report = start;
   auto report = [&](LoadProgress::Phase phase, bool force) {
     if (!request.on_progress) return;
@@ -230,7 +264,9 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
           continue;
         }
         const std::string_view row_key = batch.key(row);
-        PREDSTORE_RETURN_IF_ERROR(sorter.Add(row_key, batch.value(row), RowOrigin{file, batch.line(row)}));
+        PREDSTORE_ASSIGN_OR_RETURN(ExternalSorter * target, sorter_of(row_key));
+        if (target == nullptr) continue;
+        PREDSTORE_RETURN_IF_ERROR(target->Add(row_key, batch.value(row), RowOrigin{file, batch.line(row)}));
         if (normalized && !kept_mapping) {
           PREDSTORE_ASSIGN_OR_RETURN(ZPoint ordinals, unmapped.ReadOrdinals(row_key));
           statistics.Add(ordinals);
@@ -278,7 +314,35 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
     progress.rows = rows;
     report(LoadProgress::Phase::kWriting, false);
   };
-  PREDSTORE_ASSIGN_OR_RETURN(BuildResult built, BuildSnapshotParts(*sorted, schema, paths, staging, build_options));
+  BuildResult built;
+  if (request.shards > 0) {
+    // Each shard's parts in their own folder; a shard without keys has none.
+    sorted.reset();
+    for (uint32_t shard = 0; shard < request.shards; ++shard) {
+      ExternalSorter& shard_sorter = *shard_sorters[shard];
+      if (shard_sorter.rows() == 0) continue;
+      PREDSTORE_ASSIGN_OR_RETURN(auto shard_rows, shard_sorter.Finish());
+      const std::string folder = StrCat("shard-", shard);
+      std::error_code error;
+      fs::create_directories(staging / folder, error);
+      if (error) return absl::InternalError(StrCat((staging / folder).string(), ": ", error.message()));
+      PREDSTORE_ASSIGN_OR_RETURN(BuildResult shard_built,
+                                 BuildSnapshotParts(*shard_rows, schema, paths, staging / folder, build_options));
+      for (PartInfo& part : shard_built.parts) {
+        part.dir = StrCat(folder, "/", part.dir);
+        part.shard = shard;
+        built.parts.push_back(std::move(part));
+      }
+      built.rows += shard_built.rows;
+      built.duplicates_dropped += shard_built.duplicates_dropped;
+    }
+    details.shard_count = request.shards;
+  } else if (sorter.rows() > 0 || !request.shard_build) {
+    PREDSTORE_ASSIGN_OR_RETURN(built, BuildSnapshotParts(*sorted, schema, paths, staging, build_options));
+    if (request.shard_build) {
+      for (PartInfo& part : built.parts) part.shard = request.shard_build->index;
+    }
+  }
   sorted.reset();
   CrashPoint("load:parts-built");
 
@@ -286,24 +350,36 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
   if (rejects.is_open() && !rejects.flush()) {
     return absl::InternalError(StrCat("cannot write the reject file ", request.reject_file.string()));
   }
-  if (built.rows == 0) {
+  // One shard of a build may hold no keys; a table may not.
+  if (built.rows == 0 && (!request.shard_build || rows_other_shards == 0)) {
     return absl::InvalidArgumentError(StrCat("no valid rows to publish (", rows_rejected, " rejected to ",
                                              request.reject_file.string(), ")"));
   }
-  PREDSTORE_ASSIGN_OR_RETURN(TableManifest manifest, table.Publish(schema, staging, built.parts, request.keep_versions,
-                                                                   request.mode, std::move(details)));
+  std::optional<TableManifest> manifest;
+  if (request.shard_build) {
+    PREDSTORE_ASSIGN_OR_RETURN(manifest, table.StageShard(schema, staging, built.parts, *request.shard_build,
+                                                          request.keep_versions, std::move(details)));
+  } else {
+    PREDSTORE_ASSIGN_OR_RETURN(manifest, table.Publish(schema, staging, built.parts, request.keep_versions,
+                                                       request.mode, std::move(details)));
+  }
   guard.Release();
 
   LoadResult result;
-  result.version = manifest.active_version;
   result.rows = built.rows;
-  result.table_rows = manifest.Find(manifest.active_version)->row_count;
+  result.rows_other_shards = rows_other_shards;
+  result.published = manifest.has_value();
+  if (manifest) {
+    result.version = manifest->active_version;
+    result.table_rows = manifest->Find(manifest->active_version)->row_count;
+  }
   result.duplicates_dropped = built.duplicates_dropped;
   result.rows_rejected = rows_rejected;
   result.files = inputs.files.size();
   result.empty_files_skipped = inputs.empty_files_skipped;
   result.parts = built.parts.size();
   result.spilled_runs = sorter.spilled_runs() + (mapped_sorter ? mapped_sorter->spilled_runs() : 0);
+  for (const auto& shard_sorter : shard_sorters) result.spilled_runs += shard_sorter->spilled_runs();
   result.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return result;
 }

@@ -92,6 +92,16 @@ struct LoadRequest {
   uint64_t sst_file_bytes = uint64_t{16} << 20;
   // Called about twice a second and at phase changes. May be empty.
   std::function<void(const LoadProgress&)> on_progress;
+  // A hash-sharded table (shard_hash.h; docs/scale-out.md#shards), which
+  // replaces the whole table and needs a key layout without normalization
+  // (kInvalidArgument otherwise). `shards` = N: this load writes all N
+  // shards and publishes them as one version. `shard_build`: this load
+  // keeps only the rows of shard_build->index (counting the others in
+  // LoadResult::rows_other_shards) and stages them; the load that stages
+  // the build's last shard publishes the version
+  // (TableDirectory::StageShard). Not both. Default: unsharded.
+  uint32_t shards = 0;
+  std::optional<ShardBuild> shard_build;
 };
 
 struct LoadResult {
@@ -105,6 +115,11 @@ struct LoadResult {
   size_t parts = 0;
   int spilled_runs = 0;
   double seconds = 0;
+  // With shard_build: rows skipped as other shards' keys, and whether this
+  // load published the build (false: staged, waiting for other shards;
+  // `version` and `table_rows` are then 0).
+  uint64_t rows_other_shards = 0;
+  bool published = true;
 };
 
 // Errors: kInvalidArgument for bad input (naming file:line:column) or a bad

@@ -35,6 +35,7 @@ absl::StatusOr<std::vector<StreamEvent>> IngestService::EncodeEvents(const Table
   for (size_t i = 0; i < events.size(); ++i) {
     IngestEvent& event = events[i];
     StreamEvent& out = encoded[i];
+    PREDSTORE_RETURN_IF_ERROR(table.CheckShard(event.key, StrCat("events[", i, "]")));
     table.key_codec().Encode(event.key, &out.key);
     if (table.key_codec().normalized()) {
       // The stream keys rows without the snapshot's key mapping.

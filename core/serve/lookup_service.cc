@@ -141,6 +141,7 @@ bool LookupService::NeedsScoring(const FallbackBinding& binding, const TableSnap
 
 void LookupService::Lookup(LookupQuery query, LookupDone done) const {
   const TableSnapshot& table = *query.table;
+  if (absl::Status owned = table.CheckShard(query.key, "the key"); !owned.ok()) return done(owned);
   LookupAnswers answers;
   answers.table = query.table;
   std::string key;
@@ -199,6 +200,10 @@ void LookupService::BatchLookup(BatchLookupQuery query, LookupDone done) const {
   std::string buffer;
   std::vector<size_t> ends(count);
   const std::span<const Cell> cells(query.keys);
+  for (size_t k = 0; table.shard().has_value() && k < count; ++k) {
+    status = table.CheckShard(cells.subspan(k * width, width), StrCat("keys[", k, "]"));
+    if (!status.ok()) return done(status);
+  }
   for (size_t k = 0; k < count; ++k) {
     table.key_codec().Encode(cells.subspan(k * width, width), &buffer);
     ends[k] = buffer.size();

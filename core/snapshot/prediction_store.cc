@@ -123,7 +123,17 @@ TableSnapshot::TableSnapshot(std::string table, TableManifest manifest)
 
 TableSnapshot::~TableSnapshot() = default;
 
+absl::Status TableSnapshot::CheckShard(std::span<const Cell> key, std::string_view what) const {
+  if (!shard_) return absl::OkStatus();
+  const uint32_t owner = ShardOfKey(schema(), key, shard_->count);
+  if (owner == shard_->index) return absl::OkStatus();
+  return absl::FailedPreconditionError(StrCat(what, " belongs to shard ", owner, " of table \"", table_, "\" (",
+                                              shard_->count, " shards); this server serves shard ", shard_->index,
+                                              ": route keys by the table's shard map (GetTable)"));
+}
+
 const TableSnapshot::Part* TableSnapshot::PartFor(std::string_view key) const {
+  if (parts_.empty()) return nullptr;  // a shard without keys
   if (!schema().partition_column()) return parts_.front().get();
   auto prefix_length = key_codec_.PartitionPrefixLength(key);
   if (!prefix_length.ok()) return nullptr;
@@ -444,7 +454,19 @@ absl::StatusOr<std::shared_ptr<const TableSnapshot>> PredictionStore::OpenSnapsh
                                                                                     TableManifest manifest) {
   auto snapshot = std::shared_ptr<TableSnapshot>(new TableSnapshot(table, std::move(manifest)));
   const fs::path table_path = options_.data_dir / table;
+  const uint32_t shard_count = snapshot->info().shard_count;
+  if (shard_count > 0) {
+    if (!options_.shard || options_.shard->count != shard_count) {
+      return absl::FailedPreconditionError(StrCat(
+          table, ": version ", snapshot->version(), " is sharded ", shard_count, " ways, and a server serves one "
+          "shard of it: ", options_.shard ? StrCat("this one serves shard ", options_.shard->index, "/",
+                                                   options_.shard->count)
+                                          : StrCat("start it with --shard=i/", shard_count)));
+    }
+    snapshot->shard_ = options_.shard;
+  }
   for (const PartInfo& info : snapshot->info().parts) {
+    if (shard_count > 0 && info.shard != options_.shard->index) continue;
     std::string prefix;
     if (snapshot->schema().partition_column()) {
       if (!info.partition) return absl::DataLossError(StrCat(table, ": part ", info.dir, " lacks its partition"));
@@ -472,7 +494,9 @@ absl::StatusOr<std::shared_ptr<const TableSnapshot>> PredictionStore::OpenSnapsh
     snapshot->part_prefixes_.push_back(std::move(prefix));
     snapshot->parts_.push_back(std::move(part));
   }
-  if (snapshot->parts_.empty()) return absl::DataLossError(StrCat(table, ": active version has no parts"));
+  if (snapshot->parts_.empty() && shard_count == 0) {
+    return absl::DataLossError(StrCat(table, ": active version has no parts"));
+  }
   return snapshot;
 }
 

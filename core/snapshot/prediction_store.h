@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "core/snapshot/table_directory.h"
 #include "core/table/key_codec.h"
+#include "core/table/shard_hash.h"
 #include "core/table/value_codec.h"
 
 namespace rocksdb {
@@ -50,6 +51,13 @@ struct StoreOptions {
   // instead of a RocksDB read); other parts, and every Scan, read RocksDB.
   // 0 turns it off. Default 1 GiB.
   uint64_t memory_index_bytes = uint64_t{1} << 30;
+  // The shard this server serves of sharded tables (docs/scale-out.md):
+  // a table whose active version is sharded shard->count ways is served as
+  // shard shard->index only (its parts alone are opened). A sharded table
+  // is not served (its open fails kFailedPrecondition, retried by Refresh)
+  // without a shard, or sharded another number of ways. Unsharded tables
+  // are served whole. Fixed at Open.
+  std::optional<ShardSpec> shard = std::nullopt;
 };
 
 // A box query: for any subset of the lookup columns (partition first, then
@@ -100,6 +108,14 @@ class TableSnapshot {
   const SnapshotVersion& info() const { return *info_; }
   const KeyCodec& key_codec() const { return key_codec_; }
   const ValueCodec& value_codec() const { return value_codec_; }
+  // The shard of a sharded table this snapshot holds (its other shards'
+  // keys are absent, not missing); nullopt for a whole table.
+  const std::optional<ShardSpec>& shard() const { return shard_; }
+  // OK when this snapshot holds the shard of `key` (one cell per lookup
+  // column), always for a whole table; else kFailedPrecondition, `what`
+  // ("keys[3]") naming the key, and the message its shard and this one's:
+  // a key of another shard is absent here, and a miss would be wrong.
+  absl::Status CheckShard(std::span<const Cell> key, std::string_view what) const;
 
   // Reads the row whose encoded key is `key`. On a hit calls
   // on_found(value) with the encoded value, pinned for the duration of the
@@ -141,6 +157,7 @@ class TableSnapshot {
   // Parts in key order, with their partition prefixes (empty if unpartitioned).
   std::vector<std::string> part_prefixes_;
   std::vector<std::shared_ptr<const Part>> parts_;
+  std::optional<ShardSpec> shard_;
 };
 
 class PredictionStore {

@@ -5,12 +5,14 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -21,6 +23,7 @@
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "core/table/key_codec.h"
+#include "core/table/shard_hash.h"
 #include "nlohmann/json.hpp"
 
 namespace predstore {
@@ -69,6 +72,12 @@ nlohmann::json PartToJson(const PartInfo& part) {
   nlohmann::json json = {{"dir", part.dir}, {"rows", part.rows}, {"version", part.version}};
   json["partition"] = part.partition ? nlohmann::json(*part.partition) : nlohmann::json(nullptr);
   return json;
+}
+
+std::string HostName() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
+  return name;
 }
 
 bool ProcessRuns(const std::string& pid_text) {
@@ -150,12 +159,25 @@ absl::StatusOr<TableManifest> TableDirectory::ReadManifest() const {
       if (!mapping.ok()) return corrupt(FromAbsl(mapping.status().message()));
       version.key_mapping = std::move(*mapping);
     }
+    if (v.contains("shards")) {
+      const auto& shards = v["shards"];
+      if (!shards.is_object() || shards.value("hash", "") != kShardHashName) {
+        return corrupt(StrCat("version ", version.version, ": unknown shard hash (this build knows ", kShardHashName,
+                              ")"));
+      }
+      version.shard_count = shards.value("count", uint32_t{0});
+      if (version.shard_count == 0) return corrupt(StrCat("version ", version.version, ": zero shards"));
+    }
     if (!v.contains("parts") || !v["parts"].is_array()) return corrupt("version without parts");
     for (const auto& p : v["parts"]) {
       PartInfo part;
       part.dir = p.value("dir", "");
       part.rows = p.value("rows", uint64_t{0});
       part.version = p.value("version", uint64_t{0});
+      part.shard = p.value("shard", uint32_t{0});
+      if (version.shard_count > 0 ? part.shard >= version.shard_count : part.shard != 0) {
+        return corrupt(StrCat("part ", part.dir, ": shard ", part.shard, " out of range"));
+      }
       if (p.contains("partition") && p["partition"].is_string()) part.partition = p["partition"].get<std::string>();
       if (part.dir.empty() || part.dir.find("..") != std::string::npos) return corrupt("part with a bad dir");
       version.parts.push_back(std::move(part));
@@ -168,8 +190,9 @@ absl::StatusOr<TableManifest> TableDirectory::ReadManifest() const {
 
 absl::Status TableDirectory::WriteManifest(const TableManifest& manifest) const {
   nlohmann::json json;
-  json["format_version"] =
-      manifest.schema.nullable_value_columns() > 0 ? kManifestFormatVersion : kOldestManifestFormatVersion;
+  const bool sharded = std::any_of(manifest.versions.begin(), manifest.versions.end(),
+                                   [](const SnapshotVersion& v) { return v.shard_count > 0; });
+  json["format_version"] = sharded ? 3 : manifest.schema.nullable_value_columns() > 0 ? 2 : 1;
   json["table"] = table_;
   json["schema"] = nlohmann::json::parse(manifest.schema.ToJson());
   json["active_version"] = manifest.active_version;
@@ -180,7 +203,11 @@ absl::Status TableDirectory::WriteManifest(const TableManifest& manifest) const 
                               {"created_at_micros", v.created_at_micros},
                               {"row_count", v.row_count},
                               {"parts", nlohmann::json::array()}};
-    for (const PartInfo& part : v.parts) version["parts"].push_back(PartToJson(part));
+    for (const PartInfo& part : v.parts) {
+      version["parts"].push_back(PartToJson(part));
+      if (v.shard_count > 0) version["parts"].back()["shard"] = part.shard;
+    }
+    if (v.shard_count > 0) version["shards"] = {{"count", v.shard_count}, {"hash", kShardHashName}};
     if (!v.produced_by.empty()) version["produced_by"] = v.produced_by;
     if (!v.key_mapping.empty()) version["key_mapping"] = nlohmann::json::parse(v.key_mapping.ToJson());
     json["versions"].push_back(std::move(version));
@@ -206,14 +233,20 @@ absl::StatusOr<fs::path> TableDirectory::CreateStagingDir() const {
   std::error_code error;
   fs::create_directories(staging, error);
   if (error) return absl::PermissionDeniedError(StrCat(staging.string(), ": ", error.message()));
+  // Another machine's (pod's) loads are its own to clean up: their process
+  // ids mean nothing here. Sharded builds stay until their last shard.
+  const std::string host = StrCat("@", HostName());
   for (const auto& entry : fs::directory_iterator(staging, error)) {
-    std::vector<std::string> parts = absl::StrSplit(entry.path().filename().string(), '-');
-    if (!parts.empty() && !ProcessRuns(parts[0])) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("shards-")) continue;
+    const size_t at = name.find('@');
+    if (at != std::string::npos && name.substr(at) != host) continue;
+    if (!ProcessRuns(name.substr(0, name.find('-')))) {
       LogInfo("removing staging folder of a stopped load: ", entry.path().string());
       fs::remove_all(entry.path(), error);
     }
   }
-  fs::path dir = staging / StrCat(::getpid(), "-", absl::ToUnixMicros(absl::Now()), "-", counter++);
+  fs::path dir = staging / StrCat(::getpid(), "-", absl::ToUnixMicros(absl::Now()), "-", counter++, host);
   fs::create_directories(dir, error);
   if (error) return absl::PermissionDeniedError(StrCat(dir.string(), ": ", error.message()));
   return dir;
@@ -223,6 +256,11 @@ absl::StatusOr<TableManifest> TableDirectory::Publish(const Schema& schema, cons
                                                       std::vector<PartInfo> parts, uint64_t keep_versions,
                                                       PublishMode mode, VersionDetails details) {
   PREDSTORE_ASSIGN_OR_RETURN(TableLock lock, TableLock::Acquire(path_));
+  PREDSTORE_ASSIGN_OR_RETURN(TableManifest manifest, ManifestFor(schema));
+  return PublishLocked(std::move(manifest), staging_dir, std::move(parts), keep_versions, mode, std::move(details));
+}
+
+absl::StatusOr<TableManifest> TableDirectory::ManifestFor(const Schema& schema) const {
   TableManifest manifest;
   auto existing = ReadManifest();
   if (existing.ok()) {
@@ -236,10 +274,24 @@ absl::StatusOr<TableManifest> TableDirectory::Publish(const Schema& schema, cons
   } else {
     return existing.status();
   }
+  return manifest;
+}
+
+absl::StatusOr<TableManifest> TableDirectory::PublishLocked(TableManifest manifest, const fs::path& staging_dir,
+                                                            std::vector<PartInfo> parts, uint64_t keep_versions,
+                                                            PublishMode mode, VersionDetails details) {
+  const Schema& schema = manifest.schema;
   if (mode == PublishMode::kReplacePartitions && !schema.partition_column()) {
     return absl::InvalidArgumentError(StrCat("table \"", table_, "\" is not partitioned: nothing to replace by partition"));
   }
   const SnapshotVersion* active = manifest.Find(manifest.active_version);
+  if (mode == PublishMode::kReplacePartitions && details.shard_count > 0) {
+    return absl::InvalidArgumentError("a sharded load replaces the whole table, not partitions");
+  }
+  if (mode == PublishMode::kReplacePartitions && active != nullptr && active->shard_count > 0) {
+    return absl::FailedPreconditionError(StrCat("table \"", table_, "\" is sharded (version ", active->version,
+                                                "): load the whole table, sharded, instead of partitions"));
+  }
   if (mode == PublishMode::kReplacePartitions && active != nullptr && !(active->key_mapping == details.key_mapping)) {
     return absl::FailedPreconditionError(StrCat("table \"", table_, "\": a load published version ", active->version,
                                                 " with a new key mapping while this one ran; run it again"));
@@ -270,6 +322,98 @@ absl::StatusOr<TableManifest> TableDirectory::Publish(const Schema& schema, cons
   CrashPoint("publish:manifest-written");
   fs::remove_all(staging_dir, error);
   return manifest;
+}
+
+absl::StatusOr<std::optional<TableManifest>> TableDirectory::StageShard(const Schema& schema,
+                                                                        const fs::path& staging_dir,
+                                                                        std::vector<PartInfo> parts,
+                                                                        const ShardBuild& build,
+                                                                        uint64_t keep_versions,
+                                                                        VersionDetails details) {
+  bool id_ok = !build.id.empty() && build.id.size() <= 64;
+  for (char c : build.id) id_ok = id_ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+                                            c == '-' || c == '.');
+  if (!id_ok || build.id == "." || build.id == "..") {
+    return absl::InvalidArgumentError(StrCat("build id \"", build.id, "\" must be 1-64 of [A-Za-z0-9_.-]"));
+  }
+  if (build.count == 0 || build.index >= build.count) {
+    return absl::InvalidArgumentError(StrCat("shard ", build.index, " of ", build.count));
+  }
+  PREDSTORE_ASSIGN_OR_RETURN(TableLock lock, TableLock::Acquire(path_));
+  PREDSTORE_ASSIGN_OR_RETURN(TableManifest manifest, ManifestFor(schema));
+  const fs::path build_dir = path_ / "staging" / StrCat("shards-", build.id);
+  const std::string shard_name = StrCat("shard-", build.index);
+  std::error_code error;
+  fs::create_directories(build_dir, error);
+  if (error) return absl::PermissionDeniedError(StrCat(build_dir.string(), ": ", error.message()));
+  // A re-run of this shard replaces what the earlier one staged.
+  fs::remove(build_dir / StrCat(shard_name, ".json"), error);
+  fs::remove_all(build_dir / shard_name, error);
+  fs::rename(staging_dir, build_dir / shard_name, error);
+  if (error) return absl::InternalError(StrCat("staging ", staging_dir.string(), " as ", shard_name, ": ", error.message()));
+  nlohmann::json record = {{"count", build.count},
+                           {"schema", nlohmann::json::parse(schema.ToJson())},
+                           {"parts", nlohmann::json::array()}};
+  for (const PartInfo& part : parts) {
+    PartInfo staged = part;
+    staged.dir = StrCat(shard_name, "/", part.dir);
+    record["parts"].push_back(PartToJson(staged));
+  }
+  const fs::path record_path = build_dir / StrCat(shard_name, ".json");
+  {
+    std::ofstream out(StrCat(record_path.string(), ".tmp"), std::ios::trunc);
+    out << record.dump() << "\n";
+    out.close();
+    if (!out) return absl::ResourceExhaustedError(StrCat(record_path.string(), ": cannot write (disk full?)"));
+  }
+  PREDSTORE_RETURN_IF_ERROR(SyncPath(StrCat(record_path.string(), ".tmp"), O_RDONLY));
+  fs::rename(StrCat(record_path.string(), ".tmp"), record_path, error);
+  if (error) return absl::InternalError(StrCat(record_path.string(), ": rename: ", error.message()));
+  PREDSTORE_RETURN_IF_ERROR(SyncPath(build_dir, O_RDONLY | O_DIRECTORY));
+
+  // Whole when every shard is staged, each as one of the same count.
+  std::vector<PartInfo> all;
+  uint32_t staged = 0;
+  for (uint32_t shard = 0; shard < build.count; ++shard) {
+    std::ifstream in(build_dir / StrCat("shard-", shard, ".json"));
+    if (!in) continue;
+    std::stringstream text;
+    text << in.rdbuf();
+    nlohmann::json other = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+    if (other.is_discarded() || !other.is_object() || !other.contains("parts")) {
+      return absl::DataLossError(StrCat(build_dir.string(), ": shard ", shard, "'s record is unreadable; stage it "
+                                        "again"));
+    }
+    if (other.value("count", uint32_t{0}) != build.count) {
+      return absl::FailedPreconditionError(StrCat("build \"", build.id, "\": shard ", shard, " was staged as one of ",
+                                                  other.value("count", uint32_t{0}), " shards, this one as one of ",
+                                                  build.count));
+    }
+    auto other_schema = Schema::FromJson(other["schema"].dump());
+    if (!other_schema.ok() || !(*other_schema == schema)) {
+      return absl::FailedPreconditionError(StrCat("build \"", build.id, "\": shard ", shard,
+                                                  " was staged with another schema"));
+    }
+    for (const auto& p : other["parts"]) {
+      PartInfo part;
+      part.dir = p.value("dir", "");
+      part.rows = p.value("rows", uint64_t{0});
+      if (p.contains("partition") && p["partition"].is_string()) part.partition = p["partition"].get<std::string>();
+      part.shard = shard;
+      all.push_back(std::move(part));
+    }
+    ++staged;
+  }
+  if (staged < build.count) {
+    LogInfo("table ", table_, ": build ", build.id, " has ", staged, " of ", build.count,
+            " shards staged; the last one publishes");
+    return std::optional<TableManifest>();
+  }
+  details.shard_count = build.count;
+  PREDSTORE_ASSIGN_OR_RETURN(TableManifest published, PublishLocked(std::move(manifest), build_dir, std::move(all),
+                                                                    keep_versions, PublishMode::kReplaceTable,
+                                                                    std::move(details)));
+  return std::optional<TableManifest>(std::move(published));
 }
 
 absl::Status TableDirectory::RemoveUnreferencedParts(const TableManifest& manifest) const {
@@ -308,6 +452,10 @@ absl::StatusOr<TableManifest> TableDirectory::DropPartition(std::string_view par
     return absl::InvalidArgumentError(StrCat("partition \"", partition, "\": ", cell.status().message()));
   }
   const std::string canonical = FormatCell(ViewOf(*cell));
+  if (manifest.Find(manifest.active_version)->shard_count > 0) {
+    return absl::FailedPreconditionError(StrCat("table \"", table_, "\" is sharded: load the whole table without "
+                                                "partition ", canonical, " instead"));
+  }
   std::vector<PartInfo> parts = manifest.Find(manifest.active_version)->parts;
   auto it = std::find_if(parts.begin(), parts.end(), [&](const PartInfo& p) { return p.partition == canonical; });
   if (it == parts.end()) {
@@ -326,18 +474,25 @@ absl::StatusOr<TableManifest> TableDirectory::DropPartition(std::string_view par
 
 absl::Status TableDirectory::CommitVersion(TableManifest* manifest, std::vector<PartInfo> parts,
                                            uint64_t keep_versions, VersionDetails details) {
-  // Key order of the parts: their encoded partition prefixes.
-  if (manifest->schema.partition_column()) {
+  // Parts by shard, then in key order: their encoded partition prefixes.
+  if (manifest->schema.partition_column() || details.shard_count > 0) {
     KeyCodec codec(manifest->schema);
     std::vector<std::pair<std::string, PartInfo>> keyed;
     for (PartInfo& part : parts) {
-      if (!part.partition) return absl::DataLossError(StrCat(part.dir, ": partition value missing"));
-      PREDSTORE_ASSIGN_OR_RETURN(Cell cell, ParseCell(manifest->schema.partition_column()->type, *part.partition));
+      if (part.shard >= std::max<uint32_t>(details.shard_count, 1)) {
+        return absl::InternalError(StrCat(part.dir, ": shard ", part.shard, " of ", details.shard_count));
+      }
       std::string prefix;
-      codec.EncodePartition(cell, &prefix);
+      if (manifest->schema.partition_column()) {
+        if (!part.partition) return absl::DataLossError(StrCat(part.dir, ": partition value missing"));
+        PREDSTORE_ASSIGN_OR_RETURN(Cell cell, ParseCell(manifest->schema.partition_column()->type, *part.partition));
+        codec.EncodePartition(cell, &prefix);
+      }
       keyed.emplace_back(std::move(prefix), std::move(part));
     }
-    std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.second.shard, a.first) < std::tie(b.second.shard, b.first);
+    });
     parts.clear();
     for (auto& [prefix, part] : keyed) parts.push_back(std::move(part));
   }
@@ -346,6 +501,7 @@ absl::Status TableDirectory::CommitVersion(TableManifest* manifest, std::vector<
   version.created_at_micros = absl::ToUnixMicros(absl::Now());
   version.produced_by = std::move(details.produced_by);
   version.key_mapping = std::move(details.key_mapping);
+  version.shard_count = details.shard_count;
   for (const PartInfo& part : parts) version.row_count += part.rows;
   version.parts = std::move(parts);
   manifest->versions.insert(manifest->versions.begin(), std::move(version));

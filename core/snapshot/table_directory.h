@@ -9,7 +9,9 @@
 //   <data_dir>/<table>/manifest.json   schema, versions (newest first), active
 //   <data_dir>/<table>/parts/v<N>-<i>/ one read-only RocksDB per partition
 //                                      (or one for an unpartitioned table)
-//   <data_dir>/<table>/staging/<pid>-<n>/  a load in progress
+//   <data_dir>/<table>/staging/<pid>-<time>-<n>@<host>/  a load in progress
+//   <data_dir>/<table>/staging/shards-<build>/  the shards of a sharded
+//                                      build staged so far (StageShard)
 //   <data_dir>/<table>/LOCK            flock(2) target
 #pragma once
 
@@ -27,10 +29,12 @@
 namespace predstore {
 
 // Manifest format versions: 2 adds nullable value columns (rows with a null
-// bitmap, see value_codec.h). A manifest is written as 1 when its schema has
-// no nullable column, so older readers keep reading such tables and refuse
-// the others ("unsupported manifest format version") instead of misreading.
-inline constexpr int kManifestFormatVersion = 2;
+// bitmap, see value_codec.h); 3 adds sharded versions (a version's shard
+// count and hash, each part's shard). A manifest is written with the lowest
+// version that describes it (1 without nullable columns or sharded
+// versions), so older readers keep reading such tables and refuse the
+// others ("unsupported manifest format version") instead of misreading.
+inline constexpr int kManifestFormatVersion = 3;
 inline constexpr int kOldestManifestFormatVersion = 1;
 
 // One RocksDB directory of a snapshot.
@@ -43,6 +47,9 @@ struct PartInfo {
   // The version whose load wrote this part (set when published); a
   // partition carried over from an older version keeps its number.
   uint64_t version = 0;
+  // In a sharded version: the shard whose keys the part holds
+  // (shard_hash.h). 0 otherwise.
+  uint32_t shard = 0;
 };
 
 // What a published load replaces.
@@ -66,12 +73,27 @@ struct SnapshotVersion {
   // The curve codes of every part's keys (normalised layouts; else empty).
   // A whole-table load fits a new one; partition loads and drops keep it.
   KeyMapping key_mapping;
+  // 0: not sharded. Else the keys are split by ShardOfKey (kShardHashName)
+  // into shard_count shards, each part holding one shard's keys of one
+  // partition; parts are ordered by shard, then in key order. A shard may
+  // have no part (no keys).
+  uint32_t shard_count = 0;
 };
 
 // What a publish records with the new version besides its parts.
 struct VersionDetails {
   std::string produced_by;  // SnapshotVersion::produced_by
   KeyMapping key_mapping;   // SnapshotVersion::key_mapping
+  uint32_t shard_count = 0;  // SnapshotVersion::shard_count
+};
+
+// One shard of a sharded build made by independent loads (StageShard).
+struct ShardBuild {
+  // Names the build, the same for its every shard (a job or run id): 1-64
+  // of [A-Za-z0-9_.-].
+  std::string id;
+  uint32_t index = 0;
+  uint32_t count = 1;
 };
 
 struct TableManifest {
@@ -121,9 +143,28 @@ class TableDirectory {
   // the parts must have been encoded with the active version's key mapping
   // (kFailedPrecondition if another load changed it meanwhile).
   // `details` are recorded with the new version.
+  // A sharded version (details.shard_count > 0, each part's shard set)
+  // replaces the whole table: kInvalidArgument with kReplacePartitions, and
+  // a partition load into a table whose active version is sharded is
+  // kFailedPrecondition.
   absl::StatusOr<TableManifest> Publish(const Schema& schema, const std::filesystem::path& staging_dir,
                                         std::vector<PartInfo> parts, uint64_t keep_versions,
                                         PublishMode mode = PublishMode::kReplaceTable, VersionDetails details = {});
+
+  // Stages shard build.index of a sharded build, whose other shards other
+  // loads (processes, machines) build: under the table lock, moves
+  // `staging_dir` (its parts, every one of that shard) into
+  // staging/shards-<build.id>/ and records it, replacing what an earlier
+  // run of the same shard staged. When that completes the build (every
+  // shard 0..count-1 staged), publishes all of them as one new version, as
+  // Publish would, and returns its manifest; until then returns nullopt.
+  // kInvalidArgument for a bad build id; kFailedPrecondition when the
+  // schema differs from the table's, or shards of the build were staged
+  // with another shard count or schema.
+  absl::StatusOr<std::optional<TableManifest>> StageShard(const Schema& schema,
+                                                          const std::filesystem::path& staging_dir,
+                                                          std::vector<PartInfo> parts, const ShardBuild& build,
+                                                          uint64_t keep_versions, VersionDetails details);
 
   // Publishes a new version: the active one without the partition whose
   // value has the text form `partition`. Its files are deleted once no kept
@@ -146,6 +187,13 @@ class TableDirectory {
 
  private:
   absl::Status WriteManifest(const TableManifest& manifest) const;
+  // The table's manifest, or a new one for `schema` when the table has
+  // never been published; kFailedPrecondition when the schemas differ.
+  absl::StatusOr<TableManifest> ManifestFor(const Schema& schema) const;
+  // Publish, with the table lock held.
+  absl::StatusOr<TableManifest> PublishLocked(TableManifest manifest, const std::filesystem::path& staging_dir,
+                                              std::vector<PartInfo> parts, uint64_t keep_versions, PublishMode mode,
+                                              VersionDetails details);
   // Creates parts/ if needed and removes its folders that no version of
   // `manifest` names. REQUIRES: the table lock is held.
   absl::Status RemoveUnreferencedParts(const TableManifest& manifest) const;
