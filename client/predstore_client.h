@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "client/adaptive_throttle.h"
+#include "client/sharded_table.h"
 #include "predstore/v1/predstore.grpc.pb.h"
 
 namespace predstore {
@@ -59,6 +60,16 @@ struct ClientOptions {
   // reconnect to it (gRPC's backoff starts at 1 s and grows 1.6x per
   // failed attempt up to this). Default 5 s.
   std::chrono::milliseconds max_reconnect_backoff{5000};
+  // Shards (docs/scale-out.md#shards): one gRPC target per shard, in shard
+  // order, each naming that shard's replicas; `target` is then unused.
+  // Lookups of a sharded table go to their key's shard, a BatchLookup is
+  // split by shard, sent in parallel and merged back in request order, a
+  // Scan fans out to every shard and is merged in key order; the shards'
+  // answers come from one version (a shard behind is asked again with
+  // min_version). Other tables and calls go to the first target. A table's
+  // shard map is read once (GetTable on every shard); a table sharded
+  // another number of ways is kFailedPrecondition. Empty: unsharded.
+  std::vector<std::string> shard_targets;
   // A gRPC service config (JSON) used instead of the one the two options
   // above build. Empty: theirs.
   std::string service_config_json;
@@ -126,6 +137,8 @@ class PredstoreClient {
  public:
   // Creates the channel; does not connect until the first call.
   explicit PredstoreClient(ClientOptions options);
+  PredstoreClient(PredstoreClient&&) noexcept;
+  ~PredstoreClient();
 
   // Each call returns the server's answer, or its status converted to
   // absl::Status with the same code and message (kUnavailable when the
@@ -159,7 +172,20 @@ class PredstoreClient {
   absl::Status WaitUntilServing(std::chrono::milliseconds timeout) const;
 
  private:
+  struct Shards;  // the shards' stubs and the sharded tables seen
+
   void Prepare(grpc::ClientContext* context, bool admin) const;
+  // The table's shard map when it is sharded and this client has shard
+  // targets; null for any other table.
+  absl::StatusOr<std::shared_ptr<const internal::ShardedTable>> ShardedTableOf(const std::string& table) const;
+  // Splits the batch by shard, asks the shards in parallel (again, with
+  // min_version, those behind the newest version answered), and merges.
+  grpc::Status ShardedBatchLookup(const internal::ShardedTable& table, const v1::BatchLookupRequest& request,
+                                  v1::BatchLookupResponse* response) const;
+  // Scans every shard (again, with min_version, when their first answers
+  // name different versions) and merges their rows in key order.
+  absl::Status ShardedScan(const internal::ShardedTable& table, const v1::ScanRequest& request,
+                           const std::function<void(const v1::ScanResponse&)>& on_message) const;
   // Runs a data-plane call through the throttle (when there is one).
   template <typename Response, typename Call>
   absl::StatusOr<Response> Throttled(Call&& call) const;
@@ -173,6 +199,7 @@ class PredstoreClient {
   ClientOptions options_;
   std::unique_ptr<AdaptiveThrottle> throttle_;      // null: throttle_k = 0
   std::unique_ptr<internal::VersionFloors> floors_;  // null: monotonic_reads off
+  std::unique_ptr<Shards> shards_;                  // null: no shard_targets
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Predictions::Stub> predictions_;
   std::unique_ptr<v1::Admin::Stub> admin_;

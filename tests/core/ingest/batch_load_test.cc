@@ -622,9 +622,17 @@ TEST_F(BatchLoadTest, TheManifestFormatFollowsTheSchema) {
   }
   const size_t at = text.find("\"format_version\": 2");
   ASSERT_NE(at, std::string::npos);
-  std::ofstream(data_dir() / "nullable" / "manifest.json") << text.replace(at, 19, "\"format_version\": 3");
+  const std::string newer = std::to_string(kManifestFormatVersion + 1);
+  std::ofstream(data_dir() / "nullable" / "manifest.json") << text.replace(at, 19, "\"format_version\": " + newer);
   EXPECT_THAT(TableDirectory(data_dir(), "nullable").ReadManifest(),
-              test_support::StatusIs(absl::StatusCode::kDataLoss, HasSubstr("unsupported manifest format version 3")));
+              test_support::StatusIs(absl::StatusCode::kDataLoss,
+                                     HasSubstr("unsupported manifest format version " + newer)));
+  // A sharded table's manifest is format 3.
+  LoadRequest sharded = Request({dir_.WriteFile("sharded.csv", Csv(schema_, RandomRows(20, 1, 1)))});
+  sharded.table = "sharded";
+  sharded.shards = 2;
+  ASSERT_OK(LoadSnapshot(sharded).status());
+  EXPECT_EQ(format_of("sharded"), 3);
 }
 
 }  // namespace

@@ -1,0 +1,279 @@
+// Shards on loopback: the sample table built as 3 shards by 3 independent
+// loads (predstore-load --shard=i/3, as 3 Kubernetes Job pods would), each
+// shard served by 2 replicas (predstore-server --shard=i/3), read through
+// the client library's shard routing, against the same table loaded whole
+// and served by one server:
+// - lookups, row and columnar batches, and scans of boxes (whole and
+//   paged) answer exactly as the unsharded table does, in the same order;
+// - a replica of one shard killed (SIGKILL) under load costs no read.
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/predstore_client.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/forecast_requests.h"
+#include "tests/e2e/subprocess.h"
+#include "tests/support/scratch_dir.h"
+
+namespace predstore::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using google::protobuf::util::MessageDifferencer;
+using namespace std::chrono_literals;
+
+constexpr int kShards = 3;
+constexpr int kReplicas = 2;
+
+class ShardsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    rows_ = LoadSampleForecasts(File("sample.csv"), Data("whole"), 3000);
+    ASSERT_FALSE(rows_.empty());
+    for (int shard = 0; shard < kShards; ++shard) {
+      ProgramResult load = RunProgram({LoaderBinary(), "load", "--data_dir=" + Data("sharded").string(),
+                                       "--table=forecasts", kKeys, kValues,
+                                       "--shard=" + std::to_string(shard) + "/3", "--build_id=nightly-1",
+                                       File("sample.csv").string()});
+      ASSERT_EQ(load.exit_code, 0) << load.err;
+      EXPECT_NE(load.out.find(shard == kShards - 1 ? "published version 1" : "staged for build nightly-1"),
+                std::string::npos)
+          << load.out;
+    }
+    whole_ = std::make_unique<ServerProcess>(Data("whole"));
+    ASSERT_TRUE(whole_->started());
+    ClientOptions options;
+    for (int shard = 0; shard < kShards; ++shard) {
+      std::string target = "ipv4:";
+      for (int r = 0; r < kReplicas; ++r) {
+        auto& replica = replicas_[shard][r];
+        replica = std::make_unique<ServerProcess>(Data("sharded"),
+                                                  std::vector<std::string>{"--shard=" + std::to_string(shard) + "/3"});
+        ASSERT_TRUE(replica->started());
+        target += (r > 0 ? "," : "") + replica->target();
+      }
+      options.shard_targets.push_back(target);
+    }
+    sharded_ = std::make_unique<PredstoreClient>(options);
+    unsharded_ = std::make_unique<PredstoreClient>(ClientFor(whole_->target()));
+    ASSERT_TRUE(unsharded_->WaitUntilServing(10s).ok());
+  }
+
+  fs::path Data(const std::string& name) const { return scratch_.path() / name; }
+  fs::path File(const std::string& name) const { return scratch_.path() / name; }
+
+  // Every message of a scan, as one response (rows concatenated).
+  static absl::StatusOr<v1::ScanResponse> ScanAll(const PredstoreClient& client, const v1::ScanRequest& request) {
+    v1::ScanResponse all;
+    absl::Status status = client.Scan(request, [&](const v1::ScanResponse& message) {
+      for (const v1::ScanRow& row : message.rows()) *all.add_rows() = row;
+      if (!message.next_page_token().empty()) all.set_next_page_token(message.next_page_token());
+    });
+    if (!status.ok()) return status;
+    return all;
+  }
+
+  // The rows of a box read page by page (`limit` rows each).
+  static std::vector<v1::ScanRow> Paged(const PredstoreClient& client, v1::ScanRequest request, uint64_t limit,
+                                        int* pages) {
+    std::vector<v1::ScanRow> rows;
+    request.set_limit(limit);
+    for (*pages = 0; *pages < 1000; ++*pages) {
+      absl::StatusOr<v1::ScanResponse> page = ScanAll(client, request);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      EXPECT_LE(static_cast<uint64_t>(page->rows_size()), limit);
+      rows.insert(rows.end(), page->rows().begin(), page->rows().end());
+      if (page->next_page_token().empty()) break;
+      request.set_page_token(page->next_page_token());
+    }
+    return rows;
+  }
+
+  static v1::ScanRequest Box(int64_t store_low, int64_t store_high, int64_t item_low) {
+    v1::ScanRequest request;
+    request.set_table("forecasts");
+    v1::ColumnRange* store = request.add_where();
+    store->set_column("store_id");
+    store->mutable_low()->set_int64_value(store_low);
+    store->mutable_high()->set_int64_value(store_high);
+    v1::ColumnRange* item = request.add_where();
+    item->set_column("item_id");
+    item->mutable_low()->set_int64_value(item_low);
+    return request;
+  }
+
+  test_support::ScratchDir scratch_;
+  std::vector<Row> rows_;
+  std::unique_ptr<ServerProcess> whole_;
+  std::unique_ptr<ServerProcess> replicas_[kShards][kReplicas];
+  std::unique_ptr<PredstoreClient> sharded_, unsharded_;
+};
+
+TEST_F(ShardsTest, AnswersAsTheUnshardedTableDoes) {
+  // Lookups: every tenth row, and keys that are absent.
+  int compared = 0;
+  for (size_t i = 0; i < rows_.size(); i += 10) {
+    for (int64_t horizon : {rows_[i].horizon, int64_t{999}}) {
+      v1::LookupRequest request = LookupOf("forecasts", rows_[i].store, rows_[i].item, horizon);
+      absl::StatusOr<v1::LookupResponse> expected = unsharded_->Lookup(request);
+      absl::StatusOr<v1::LookupResponse> actual = sharded_->Lookup(request);
+      ASSERT_TRUE(expected.ok() && actual.ok()) << expected.status() << " " << actual.status();
+      EXPECT_TRUE(MessageDifferencer::Equals(*expected, *actual)) << expected->DebugString() << actual->DebugString();
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 600);
+
+  // Batches of 250 keys (row and columnar forms), with misses among them.
+  std::vector<Row> keys(rows_.begin(), rows_.begin() + 200);
+  for (int i = 0; i < 50; ++i) keys.push_back(Row{100000 + i, 1, 1, 0, 0});
+  std::shuffle(keys.begin(), keys.end(), std::mt19937(7));
+  for (const v1::BatchLookupRequest& request :
+       {BatchOf("forecasts", keys, 0, keys.size()), ColumnarOf("forecasts", keys, 0, keys.size())}) {
+    absl::StatusOr<v1::BatchLookupResponse> expected = unsharded_->BatchLookup(request);
+    absl::StatusOr<v1::BatchLookupResponse> actual = sharded_->BatchLookup(request);
+    ASSERT_TRUE(expected.ok() && actual.ok()) << expected.status() << " " << actual.status();
+    EXPECT_TRUE(MessageDifferencer::Equals(*expected, *actual))
+        << "columnar: " << request.key_values_size() << "\n" << expected->ShortDebugString().substr(0, 400) << "\n"
+        << actual->ShortDebugString().substr(0, 400);
+  }
+
+  // Boxes: whole, then paged; the same rows in the same (key) order.
+  // (The sample's 3000 rows are store 1, items 1000-1214, horizons 1-14.)
+  for (const v1::ScanRequest& box : {Box(1, 40, 0), Box(0, 1000000, 1200), Box(1, 1, 1100)}) {
+    absl::StatusOr<v1::ScanResponse> expected = ScanAll(*unsharded_, box);
+    absl::StatusOr<v1::ScanResponse> actual = ScanAll(*sharded_, box);
+    ASSERT_TRUE(expected.ok() && actual.ok()) << expected.status() << " " << actual.status();
+    ASSERT_EQ(expected->rows_size(), actual->rows_size());
+    EXPECT_GT(expected->rows_size(), 0);
+    for (int r = 0; r < expected->rows_size(); ++r) {
+      ASSERT_TRUE(MessageDifferencer::Equals(expected->rows(r), actual->rows(r)))
+          << "row " << r << ": " << expected->rows(r).ShortDebugString() << " vs " << actual->rows(r).ShortDebugString();
+    }
+    int expected_pages = 0, actual_pages = 0;
+    std::vector<v1::ScanRow> expected_paged = Paged(*unsharded_, box, 37, &expected_pages);
+    std::vector<v1::ScanRow> actual_paged = Paged(*sharded_, box, 37, &actual_pages);
+    ASSERT_EQ(expected_paged.size(), static_cast<size_t>(expected->rows_size()));
+    ASSERT_EQ(actual_paged.size(), expected_paged.size());
+    for (size_t r = 0; r < expected_paged.size(); ++r) {
+      ASSERT_TRUE(MessageDifferencer::Equals(expected_paged[r], actual_paged[r])) << "paged row " << r;
+    }
+  }
+}
+
+TEST_F(ShardsTest, AReplicaOfOneShardKilledUnderLoadCostsNoRead) {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> calls{0}, failed{0}, wrong{0};
+  std::mutex mu;
+  std::string first_failure;
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      std::mt19937 random(static_cast<unsigned>(t));
+      while (!stop) {
+        const size_t begin = random() % (rows_.size() - 20);
+        absl::StatusOr<v1::BatchLookupResponse> answer =
+            sharded_->BatchLookup(BatchOf("forecasts", rows_, begin, begin + 20));
+        ++calls;
+        if (!answer.ok()) {
+          ++failed;
+          std::lock_guard<std::mutex> lock(mu);
+          if (first_failure.empty()) first_failure = answer.status().ToString();
+          continue;
+        }
+        for (int k = 0; k < answer->results_size(); ++k) {
+          const v1::LookupResult& result = answer->results(k);
+          if (!result.found() || result.values(0).double_value() != rows_[begin + k].forecast) ++wrong;
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(700ms);
+  replicas_[1][0]->Kill();
+  std::this_thread::sleep_for(1500ms);
+  stop = true;
+  for (std::thread& reader : readers) reader.join();
+  std::printf("[ shards ] 3 shards x 2 replicas, one replica of shard 1 killed: %llu batches of 20 keys, %llu failed\n",
+              static_cast<unsigned long long>(calls.load()), static_cast<unsigned long long>(failed.load()));
+  EXPECT_GT(calls.load(), 200u);
+  EXPECT_EQ(failed.load(), 0u) << first_failure;
+  EXPECT_EQ(wrong.load(), 0u);
+}
+
+TEST_F(ShardsTest, ANewVersionReachesEveryShardAtOnceForEachClient) {
+  // Version 2: every forecast 1000 higher, built as another 3-shard build.
+  {
+    std::ofstream out(File("v2.csv"));
+    out.precision(17);  // every double read back exactly
+    out << "store_id,item_id,horizon_days,forecast,p90\n";
+    for (const Row& row : rows_) {
+      out << row.store << "," << row.item << "," << row.horizon << "," << row.forecast + 1000 << "," << row.p90
+          << "\n";
+    }
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> calls{0}, failed{0}, mixed{0}, older{0}, on_v2{0};
+  std::mutex mu;
+  std::string first_failure;
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      std::mt19937 random(static_cast<unsigned>(t));
+      uint64_t seen = 0;
+      while (!stop) {
+        const size_t begin = random() % (rows_.size() - 30);
+        absl::StatusOr<v1::BatchLookupResponse> answer =
+            sharded_->BatchLookup(BatchOf("forecasts", rows_, begin, begin + 30));
+        ++calls;
+        if (!answer.ok()) {
+          ++failed;
+          std::lock_guard<std::mutex> lock(mu);
+          if (first_failure.empty()) first_failure = answer.status().ToString();
+          continue;
+        }
+        const uint64_t version = answer->snapshot_version();
+        if (version < seen) ++older;
+        seen = std::max(seen, version);
+        if (version == 2) ++on_v2;
+        // Every key of the batch (30 keys: all three shards) from that version.
+        for (int k = 0; k < answer->results_size(); ++k) {
+          const double offset = version == 2 ? 1000 : 0;
+          if (answer->results(k).values(0).double_value() != rows_[begin + k].forecast + offset) ++mixed;
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(300ms);
+  for (int shard = 0; shard < kShards; ++shard) {
+    ProgramResult load = RunProgram({LoaderBinary(), "load", "--data_dir=" + Data("sharded").string(),
+                                     "--table=forecasts", "--shard=" + std::to_string(shard) + "/3",
+                                     "--build_id=nightly-2", File("v2.csv").string()});
+    ASSERT_EQ(load.exit_code, 0) << load.err;
+  }
+  // Each replica picks version 2 up at its own next refresh (2 s apart at most).
+  std::this_thread::sleep_for(3000ms);
+  stop = true;
+  for (std::thread& reader : readers) reader.join();
+  std::printf("[ shards ] publish under load: %llu batches of 30 keys over 3 shards, %llu failed, %llu from a mix "
+              "of versions, %llu older than one already read, %llu on version 2\n",
+              static_cast<unsigned long long>(calls.load()), static_cast<unsigned long long>(failed.load()),
+              static_cast<unsigned long long>(mixed.load()), static_cast<unsigned long long>(older.load()),
+              static_cast<unsigned long long>(on_v2.load()));
+  EXPECT_GT(calls.load(), 200u);
+  EXPECT_EQ(failed.load(), 0u) << first_failure;
+  EXPECT_EQ(mixed.load(), 0u);
+  EXPECT_EQ(older.load(), 0u);
+  EXPECT_GT(on_v2.load(), 0u);
+}
+
+}  // namespace
+}  // namespace predstore::testing
