@@ -2,8 +2,11 @@
 """Validates deploy/kubernetes offline: every overlay builds with
 `kubectl kustomize` (Debian 12's kubectl 1.20, kustomize v2, or newer), and
 what it builds holds together:
-- each Deployment's selector selects its own pods, and the Service and the
-  PodDisruptionBudget select the servers;
+- each Deployment's and StatefulSet's selector selects its own pods, and
+  every Service and PodDisruptionBudget selects servers;
+- sharded servers (--shard=i/N) cover every shard once, each shard behind
+  a Service that selects that shard's pods only, and the sharded load is an
+  Indexed Job of N pods building shard $(JOB_COMPLETION_INDEX);
 - servers have startup, readiness (gRPC health of predstore.v1.Predictions)
   and liveness probes, resource requests, a scrape annotation, and mount the
   data volume read-only; loads mount it read-write;
@@ -22,7 +25,7 @@ import sys
 import yaml
 
 SOURCE, SERVER, LOADER = sys.argv[1:4]
-OVERLAYS = ["dev", "replicas"]
+OVERLAYS = ["dev", "replicas", "shards"]
 failures = []
 
 
@@ -45,9 +48,9 @@ def check(overlay, docs, flags):
         by_kind.setdefault(doc["kind"], []).append(doc)
     claims = {d["metadata"]["name"] for d in by_kind.get("PersistentVolumeClaim", [])}
     secrets = {d["metadata"]["name"] for d in by_kind.get("Secret", [])}
-    deployments = by_kind.get("Deployment", [])
+    deployments = by_kind.get("Deployment", []) + by_kind.get("StatefulSet", [])
     if not deployments:
-        fail(overlay, "no Deployment")
+        fail(overlay, "no Deployment or StatefulSet")
     pod_specs = []
     for d in deployments:
         labels = d["spec"]["template"]["metadata"]["labels"]
@@ -67,6 +70,29 @@ def check(overlay, docs, flags):
             fail(overlay, f"Service {service['metadata']['name']} is not headless (client-side balancing)")
         if not any(selects(service["spec"]["selector"], l) for l in server_labels):
             fail(overlay, f"Service {service['metadata']['name']} selects no server")
+    shard_of_labels = []
+    for d in deployments:
+        args = d["spec"]["template"]["spec"]["containers"][0].get("args", [])
+        shards = [a.split("=", 1)[1] for a in args if a.startswith("--shard=")]
+        if shards:
+            shard_of_labels.append((d["spec"]["template"]["metadata"]["labels"], shards[0]))
+    if shard_of_labels:
+        counts = {spec.split("/")[1] for _, spec in shard_of_labels}
+        indexes = sorted(int(spec.split("/")[0]) for _, spec in shard_of_labels)
+        if len(counts) != 1 or indexes != list(range(int(counts.pop()))):
+            fail(overlay, f"server shards {indexes} do not cover each shard once")
+        for service in by_kind.get("Service", []):
+            served = {spec for labels, spec in shard_of_labels if selects(service["spec"]["selector"], labels)}
+            if len(served) != 1:
+                fail(overlay, f"Service {service['metadata']['name']} selects shards {sorted(served)}, not one")
+        loads = [c["spec"]["jobTemplate"]["spec"] for c in by_kind.get("CronJob", [])]
+        total = len(indexes)
+        for job in loads:
+            args = job["template"]["spec"]["containers"][0]["args"]
+            if (job.get("completionMode") != "Indexed" or job.get("completions") != total
+                    or f"--shard=$(JOB_COMPLETION_INDEX)/{total}" not in args
+                    or not any(a.startswith("--build_id=") for a in args)):
+                fail(overlay, "the sharded load is not an Indexed Job building one shard per pod with a build id")
     for pdb in by_kind.get("PodDisruptionBudget", []):
         if not any(selects(pdb["spec"]["selector"]["matchLabels"], l) for l in server_labels):
             fail(overlay, "the PodDisruptionBudget selects no server")
