@@ -182,6 +182,9 @@ absl::Status ListTablesCommand(const PredstoreClient& client, OutputFormat forma
   for (const v1::TableInfo& t : tables->tables()) {
     std::string kept;
     for (const v1::SnapshotInfo& v : t.versions()) StrAppend(&kept, kept.empty() ? "" : ",", v.version());
+    // A sharded table: the shard this server holds, of how many.
+    const std::string shard =
+        t.shards().count() > 0 ? StrCat(t.shards().served_shard(), "/", t.shards().count()) : std::string("-");
     if (format == OutputFormat::kJsonLines) {
       nlohmann::ordered_json json = {{"table", t.name()},
                                      {"active_version", t.active_version()},
@@ -189,14 +192,15 @@ absl::Status ListTablesCommand(const PredstoreClient& client, OutputFormat forma
                                      {"loaded_at", TimestampText(t.loaded_at())},
                                      {"kept_versions", kept},
                                      {"schema", SchemaText(t.schema())}};
+      if (t.shards().count() > 0) json["shard"] = shard;
       out << json.dump() << "\n";
     } else {
       rows.push_back({t.name(), StrCat(t.active_version()), StrCat(t.row_count()), TimestampText(t.loaded_at()), kept,
-                      SchemaText(t.schema())});
+                      shard, SchemaText(t.schema())});
     }
   }
   if (format == OutputFormat::kTable) {
-    ResultPrinter::PrintTable({"table", "version", "rows", "loaded_at", "kept", "schema"}, rows, out);
+    ResultPrinter::PrintTable({"table", "version", "rows", "loaded_at", "kept", "shard", "schema"}, rows, out);
   }
   return absl::OkStatus();
 }

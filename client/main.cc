@@ -87,6 +87,11 @@ int main(int argc, char** argv) {
                  "The predstore server: host:port, or any gRPC target naming replicas "
                  "(dns:///predstore.ns.svc:50051, ipv4:10.0.0.1:50051,10.0.0.2:50051); reads go round robin to "
                  "the healthy ones.");
+  app.add_option("--shard_server", options.shard_targets,
+                 "One shard's servers as a gRPC target; repeat once per shard, in shard order (or separate the "
+                 "targets with ';'). Lookups, batches and scans of sharded tables are routed to and merged from the "
+                 "shards; other calls go to the first. Replaces --server.")
+      ->delimiter(';');
   app.add_flag("!--no_retries", options.retry_reads,
                "Do not retry reads that fail UNAVAILABLE on another replica (by default up to 4 more times).");
   app.add_option("--output", output, "Output format: jsonl or table.");
