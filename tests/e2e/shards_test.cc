@@ -12,6 +12,7 @@
 #include <mutex>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,12 +39,22 @@ class ShardsTest : public ::testing::Test {
   void SetUp() override {
     rows_ = LoadSampleForecasts(File("sample.csv"), Data("whole"), 3000);
     ASSERT_FALSE(rows_.empty());
+    // Each shard's rows as the documented hash, written in Python from the
+    // documentation alone, places them.
+    ProgramResult reference = RunProgram({PREDSTORE_PYTHON, std::string(PREDSTORE_SOURCE_DIR) + "/tests/e2e/shard_of.py",
+                                          File("sample.csv").string(), "3"});
+    ASSERT_EQ(reference.exit_code, 0) << reference.err;
+    std::istringstream expected_counts(reference.out);
     for (int shard = 0; shard < kShards; ++shard) {
       ProgramResult load = RunProgram({LoaderBinary(), "load", "--data_dir=" + Data("sharded").string(),
                                        "--table=forecasts", kKeys, kValues,
                                        "--shard=" + std::to_string(shard) + "/3", "--build_id=nightly-1",
                                        File("sample.csv").string()});
       ASSERT_EQ(load.exit_code, 0) << load.err;
+      std::string count;
+      expected_counts >> count;
+      EXPECT_NE(load.out.find(": " + count + " rows of shard " + std::to_string(shard) + "/3"), std::string::npos)
+          << "the documented hash puts " << count << " rows in shard " << shard << "; the loader says " << load.out;
       EXPECT_NE(load.out.find(shard == kShards - 1 ? "published version 1" : "staged for build nightly-1"),
                 std::string::npos)
           << load.out;
