@@ -11,6 +11,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "proto/wire_values.h"
 
 namespace predstore {
 
@@ -203,14 +204,10 @@ void VersionFloors::Raise(const std::string& table, uint64_t version) {
 
 }  // namespace internal
 
-template <typename Request>
-std::unique_ptr<Request> PredstoreClient::WithFloor(const Request& request) const {
-  if (floors_ == nullptr) return nullptr;
-  const uint64_t floor = floors_->Get(request.table());
-  if (floor <= request.min_version()) return nullptr;
-  auto raised = std::make_unique<Request>(request);
-  raised->set_min_version(floor);
-  return raised;
+void PredstoreClient::CarryFloor(const std::string& table, uint64_t requested, grpc::ClientContext* context) const {
+  if (floors_ == nullptr) return;
+  const uint64_t floor = floors_->Get(table);
+  if (floor > requested) context->AddMetadata(kMinVersionMetadata, std::to_string(floor));
 }
 
 absl::StatusOr<v1::LookupResponse> PredstoreClient::Lookup(const v1::LookupRequest& request) const {
@@ -221,11 +218,11 @@ absl::StatusOr<v1::LookupResponse> PredstoreClient::Lookup(const v1::LookupReque
     absl::StatusOr<uint32_t> shard = sharded ? sharded->ShardOf(request) : 0;
     stub = shards_->stubs[shard.ok() ? *shard : 0].get();
   }
-  std::unique_ptr<v1::LookupRequest> raised = WithFloor(request);
   absl::StatusOr<v1::LookupResponse> answer = Throttled<v1::LookupResponse>([&](v1::LookupResponse* response) {
     grpc::ClientContext context;
     Prepare(&context, false);
-    return stub->Lookup(&context, raised ? *raised : request, response);
+    CarryFloor(request.table(), request.min_version(), &context);
+    return stub->Lookup(&context, request, response);
   });
   if (answer.ok() && floors_) floors_->Raise(request.table(), answer->snapshot_version());
   return answer;
@@ -243,12 +240,12 @@ absl::StatusOr<v1::BatchLookupResponse> PredstoreClient::BatchLookup(const v1::B
       return merged;
     }
   }
-  std::unique_ptr<v1::BatchLookupRequest> raised = WithFloor(request);
   absl::StatusOr<v1::BatchLookupResponse> answer =
       Throttled<v1::BatchLookupResponse>([&](v1::BatchLookupResponse* response) {
         grpc::ClientContext context;
         Prepare(&context, false);
-        return predictions_->BatchLookup(&context, raised ? *raised : request, response);
+        CarryFloor(request.table(), request.min_version(), &context);
+        return predictions_->BatchLookup(&context, request, response);
       });
   if (answer.ok() && floors_) floors_->Raise(request.table(), answer->snapshot_version());
   return answer;
@@ -260,11 +257,10 @@ absl::Status PredstoreClient::Scan(const v1::ScanRequest& request,
     PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const internal::ShardedTable> sharded, ShardedTableOf(request.table()));
     if (sharded != nullptr) return ShardedScan(*sharded, request, on_message);
   }
-  std::unique_ptr<v1::ScanRequest> raised = WithFloor(request);
   grpc::ClientContext context;
   Prepare(&context, false);
-  std::unique_ptr<grpc::ClientReader<v1::ScanResponse>> reader =
-      predictions_->Scan(&context, raised ? *raised : request);
+  CarryFloor(request.table(), request.min_version(), &context);
+  std::unique_ptr<grpc::ClientReader<v1::ScanResponse>> reader = predictions_->Scan(&context, request);
   v1::ScanResponse response;
   uint64_t version = 0;
   while (reader->Read(&response)) {

@@ -190,11 +190,10 @@ class PredstoreClient {
   template <typename Response, typename Call>
   absl::StatusOr<Response> Throttled(Call&& call) const;
 
-  // The request with min_version raised to this client's floor for its
-  // table, or null when it needs no change (monotonic_reads off, or the
-  // request asks at least as much).
-  template <typename Request>
-  std::unique_ptr<Request> WithFloor(const Request& request) const;
+  // Sends `table`'s floor (monotonic_reads) with the call as the
+  // kMinVersionMetadata header when it is above what the request asks:
+  // the request itself is not copied to raise its min_version.
+  void CarryFloor(const std::string& table, uint64_t requested, grpc::ClientContext* context) const;
 
   ClientOptions options_;
   std::unique_ptr<AdaptiveThrottle> throttle_;      // null: throttle_k = 0

@@ -12,6 +12,11 @@
 
 namespace predstore {
 
+// gRPC metadata a client may send instead of a request's min_version
+// (Lookup, BatchLookup, Scan): the decimal version; the higher of the two
+// applies. It spares the client library a copy of each request.
+inline constexpr char kMinVersionMetadata[] = "x-predstore-min-version";
+
 v1::ColumnType ColumnTypeToWire(ColumnType type);
 // kInvalidArgument for COLUMN_TYPE_UNSPECIFIED or an unknown number.
 absl::StatusOr<ColumnType> ColumnTypeFromWire(v1::ColumnType type);

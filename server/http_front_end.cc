@@ -137,7 +137,7 @@ void Scan(const LookupService& lookups, StreamSlots* streams, std::string_view t
   absl::Status status = FromJson(http.body(), &request);
   if (status.ok()) status = TakeTable(table, &request);
   absl::StatusOr<std::unique_ptr<ScanPages>> started =
-      status.ok() ? ScanPages::Start(&lookups, request) : absl::StatusOr<std::unique_ptr<ScanPages>>(status);
+      status.ok() ? ScanPages::Start(&lookups, request, request.min_version()) : absl::StatusOr<std::unique_ptr<ScanPages>>(status);
   if (!started.ok()) return responder.Respond(ErrorResponse(started.status()));
   std::shared_ptr<ScanPages> pages = *std::move(started);
   // The first line is read before answering, so that a scan that fails at

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
+#include "core/base/strings.h"
+#include "proto/wire_values.h"
 #include "server/answering_reactor.h"
 #include "server/scan_pages.h"
 #include "server/wire.h"
@@ -20,6 +23,23 @@ absl::Status CheckDeadline(grpc::CallbackServerContext* context) {
     return absl::DeadlineExceededError("the deadline passed before the lookup ran");
   }
   return absl::OkStatus();
+}
+
+// The least version the call accepts: its request's min_version or the
+// client's kMinVersionMetadata, whichever is higher. kInvalidArgument for
+// metadata that is not a decimal number.
+absl::StatusOr<uint64_t> MinVersion(const grpc::CallbackServerContext& context, uint64_t requested) {
+  const auto& metadata = context.client_metadata();
+  const auto sent = metadata.find(kMinVersionMetadata);
+  if (sent == metadata.end()) return requested;
+  uint64_t version = 0;
+  if (!absl::SimpleAtoi(absl::string_view(sent->second.data(), sent->second.size()), &version)) {
+    return absl::InvalidArgumentError(StrCat(kMinVersionMetadata, " metadata: \"",
+                                             std::string_view(sent->second.data(), std::min<size_t>(
+                                                                                      sent->second.size(), 40)),
+                                             "\" is not a version number"));
+  }
+  return std::max(version, requested);
 }
 
 // The call's deadline on the admission queue's clock.
@@ -55,10 +75,9 @@ absl::Status AnswerFromStore(const LookupService& lookups, const v1::LookupReque
 
 // A columnar BatchLookup (request.key_values): never scored.
 absl::Status AnswerColumnar(const LookupService& lookups, const v1::BatchLookupRequest& request,
-                            v1::BatchLookupResponse* response) {
+                            uint64_t min_version, v1::BatchLookupResponse* response) {
   PREDSTORE_RETURN_IF_ERROR(lookups.CheckBatchSize("key_values", ColumnarKeyCount(request)));
-  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> table,
-                             lookups.Table(request.table(), request.min_version()));
+  PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> table, lookups.Table(request.table(), min_version));
   PREDSTORE_ASSIGN_OR_RETURN(BatchLookupQuery query, ColumnarQueryFromWire(request, std::move(table)));
   return AnswerInline(
       std::move(query),
@@ -81,7 +100,7 @@ class LookupStreamReactor final : public AnsweringBidiReactor<v1::StreamLookupRe
     absl::Status status;
     if (request.has_batch()) {
       status = request.batch().key_values_size() > 0
-                   ? AnswerColumnar(*lookups_, request.batch(), answer->mutable_batch())
+                   ? AnswerColumnar(*lookups_, request.batch(), request.batch().min_version(), answer->mutable_batch())
                    : absl::InvalidArgumentError("batch: on LookupStream a batch takes key_values (the columnar form)");
     } else {
       status = AnswerFromStore(*lookups_, request.lookup(), answer->mutable_result());
@@ -164,7 +183,9 @@ grpc::ServerWriteReactor<v1::ScanResponse>* PredictionService::Scan(grpc::Callba
   if (!status.ok()) return new FailedScan(status);
   absl::StatusOr<StreamSlots::Slot> slot = streams_->Acquire();
   if (!slot.ok()) return new FailedScan(slot.status());
-  absl::StatusOr<std::unique_ptr<ScanPages>> pages = ScanPages::Start(lookups_, *request);
+  absl::StatusOr<uint64_t> min_version = MinVersion(*context, request->min_version());
+  if (!min_version.ok()) return new FailedScan(min_version.status());
+  absl::StatusOr<std::unique_ptr<ScanPages>> pages = ScanPages::Start(lookups_, *request, *min_version);
   if (!pages.ok()) return new FailedScan(pages.status());
   return new ScanReactor(context, *std::move(pages), *std::move(slot));
 }
@@ -174,7 +195,9 @@ grpc::ServerUnaryReactor* PredictionService::Lookup(grpc::CallbackServerContext*
   absl::Status status = tokens_.Check(*context, kCalls);
   if (status.ok()) status = CheckDeadline(context);
   if (!status.ok()) return FinishUnary(context, status);
-  auto snapshot = lookups_->Table(request->table(), request->min_version());
+  absl::StatusOr<uint64_t> min_version = MinVersion(*context, request->min_version());
+  if (!min_version.ok()) return FinishUnary(context, min_version.status());
+  auto snapshot = lookups_->Table(request->table(), *min_version);
   if (!snapshot.ok()) return FinishUnary(context, snapshot.status());
   absl::StatusOr<LookupQuery> query = LookupQueryFromWire(*request, *std::move(snapshot));
   if (!query.ok()) return FinishUnary(context, query.status());
@@ -202,16 +225,20 @@ grpc::ServerUnaryReactor* PredictionService::BatchLookup(grpc::CallbackServerCon
   absl::Status status = tokens_.Check(*context, kCalls);
   if (status.ok()) status = CheckDeadline(context);
   if (!status.ok()) return FinishUnary(context, status);
+  absl::StatusOr<uint64_t> min_version = MinVersion(*context, request->min_version());
+  if (!min_version.ok()) return FinishUnary(context, min_version.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (request->key_values_size() > 0) {
-    admission_->Submit(SteadyDeadline(*context), [this, reactor, request, response](absl::Status admitted) {
-      reactor->Finish(ToGrpcStatus(admitted.ok() ? AnswerColumnar(*lookups_, *request, response) : admitted));
-    });
+    admission_->Submit(SteadyDeadline(*context),
+                       [this, reactor, request, response, floor = *min_version](absl::Status admitted) {
+                         reactor->Finish(ToGrpcStatus(
+                             admitted.ok() ? AnswerColumnar(*lookups_, *request, floor, response) : admitted));
+                       });
     return reactor;
   }
   status = lookups_->CheckBatchSize("keys", static_cast<size_t>(request->keys_size()));
   if (!status.ok()) return FinishUnary(context, status);
-  auto snapshot = lookups_->Table(request->table(), request->min_version());
+  auto snapshot = lookups_->Table(request->table(), *min_version);
   if (!snapshot.ok()) return FinishUnary(context, snapshot.status());
   absl::StatusOr<BatchLookupQuery> query = BatchLookupQueryFromWire(*request, *std::move(snapshot));
   if (!query.ok()) return FinishUnary(context, query.status());

@@ -9,9 +9,9 @@
 namespace predstore {
 
 absl::StatusOr<std::unique_ptr<ScanPages>> ScanPages::Start(const LookupService* lookups,
-                                                            const v1::ScanRequest& request) {
+                                                            const v1::ScanRequest& request, uint64_t min_version) {
   PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const TableSnapshot> snapshot,
-                             lookups->Table(request.table(), request.min_version()));
+                             lookups->Table(request.table(), min_version));
   PREDSTORE_ASSIGN_OR_RETURN(ScanQuery query, ScanQueryFromWire(request, snapshot->schema()));
   PREDSTORE_RETURN_IF_ERROR(lookups->LimitScan(&query));
   return std::unique_ptr<ScanPages>(new ScanPages(lookups, std::move(snapshot), std::move(query)));

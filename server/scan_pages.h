@@ -23,9 +23,10 @@ class ScanPages {
   // The pages of `request` on the table's active snapshot, its rows bounded
   // by LookupService::LimitScan. kNotFound for an unknown table;
   // kInvalidArgument naming the field of a bad range or page token;
-  // kResourceExhausted past --max_scan_rows. `lookups` must outlive them.
+  // kResourceExhausted past --max_scan_rows; kUnavailable below
+  // `min_version` (LookupService::Table). `lookups` must outlive them.
   static absl::StatusOr<std::unique_ptr<ScanPages>> Start(const LookupService* lookups,
-                                                          const v1::ScanRequest& request);
+                                                          const v1::ScanRequest& request, uint64_t min_version);
 
   // Fills `message` (cleared first) with the next rows. The first message
   // names the key and value columns; every one names the snapshot version;

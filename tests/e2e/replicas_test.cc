@@ -27,6 +27,8 @@
 #include <vector>
 
 #include "client/predstore_client.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/wire_values.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/forecast_requests.h"
 #include "tests/e2e/metrics_scrape.h"
@@ -285,6 +287,35 @@ TEST_F(ReplicasTest, ClientsNeverReadAnOlderVersionWhileReplicasPickUpPublishesA
   EXPECT_EQ(monotonic.wrong_data.load(), 0u);
   EXPECT_EQ(unguarded.wrong_data.load(), 0u);
   EXPECT_EQ(monotonic.newest.load(), static_cast<uint64_t>(kLastVersion));
+}
+
+TEST_F(ReplicasTest, MinVersionTravelsInTheRequestOrInItsMetadata) {
+  Publish(1);
+  ServerProcess replica(data(), {"--refresh_interval_ms=100"});
+  ASSERT_TRUE(replica.started());
+  auto stub = v1::Predictions::NewStub(grpc::CreateChannel(replica.target(), grpc::InsecureChannelCredentials()));
+  auto lookup = [&](uint64_t field, const char* metadata) {
+    v1::LookupRequest request;
+    request.set_table("t");
+    v1::KeyField* key = request.add_key();
+    key->set_column("user");
+    key->mutable_value()->set_int64_value(3);
+    request.set_min_version(field);
+    grpc::ClientContext context;
+    if (metadata != nullptr) context.AddMetadata(kMinVersionMetadata, metadata);
+    v1::LookupResponse response;
+    return stub->Lookup(&context, request, &response);
+  };
+  EXPECT_EQ(lookup(1, nullptr).error_code(), grpc::StatusCode::OK);
+  EXPECT_EQ(lookup(2, nullptr).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(lookup(0, "2").error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(lookup(2, "1").error_code(), grpc::StatusCode::UNAVAILABLE);  // the higher applies
+  EXPECT_EQ(lookup(0, "1").error_code(), grpc::StatusCode::OK);
+  grpc::Status bad = lookup(0, "two");
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(bad.error_message().find("x-predstore-min-version metadata: \"two\" is not a version number"),
+            std::string::npos)
+      << bad.error_message();
 }
 
 TEST_F(ReplicasTest, AReplicaServesAReadOnlyMountAndPicksUpWhatTheLoaderPublishes) {
