@@ -586,7 +586,11 @@ absl::Status IngestCommand(const PredstoreClient& client, const std::string& tab
     ++sent;
   }
   if (absl::Status finished = ingester.Finish(); !finished.ok()) return finished;
-  out << "sent " << sent << " events; " << SourceStatusText(ingester.committed()) << "\n";
+  out << "sent " << sent - ingester.events_of_other_shards() << " events";
+  if (ingester.events_of_other_shards() > 0) {
+    out << " (skipped " << ingester.events_of_other_shards() << " of other shards)";
+  }
+  out << "; " << SourceStatusText(ingester.committed()) << "\n";
   return absl::OkStatus();
 }
 

@@ -215,7 +215,7 @@ absl::StatusOr<v1::LookupResponse> PredstoreClient::Lookup(const v1::LookupReque
   if (shards_ != nullptr) {
     PREDSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const internal::ShardedTable> sharded, ShardedTableOf(request.table()));
     // A key that does not convert goes to shard 0, whose server names the problem.
-    absl::StatusOr<uint32_t> shard = sharded ? sharded->ShardOf(request) : 0;
+    absl::StatusOr<uint32_t> shard = sharded ? sharded->ShardOf(request.key()) : 0;
     stub = shards_->stubs[shard.ok() ? *shard : 0].get();
   }
   absl::StatusOr<v1::LookupResponse> answer = Throttled<v1::LookupResponse>([&](v1::LookupResponse* response) {

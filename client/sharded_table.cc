@@ -90,14 +90,14 @@ absl::StatusOr<std::unique_ptr<ShardedTable>> ShardedTable::FromInfo(const v1::T
   return std::unique_ptr<ShardedTable>(new ShardedTable(std::move(schema), info.shards().count()));
 }
 
-absl::StatusOr<uint32_t> ShardedTable::ShardOf(const v1::LookupRequest& request) const {
+absl::StatusOr<uint32_t> ShardedTable::ShardOf(const google::protobuf::RepeatedPtrField<v1::KeyField>& key) const {
   const std::vector<Column>& columns = schema_.lookup_columns();
   std::vector<Cell> cells;
   cells.reserve(columns.size());
   for (const Column& column : columns) {
-    auto field = std::find_if(request.key().begin(), request.key().end(),
-                              [&](const v1::KeyField& f) { return f.column() == column.name; });
-    if (field == request.key().end()) return absl::InvalidArgumentError(StrCat("key: ", column.name, " missing"));
+    auto field =
+        std::find_if(key.begin(), key.end(), [&](const v1::KeyField& f) { return f.column() == column.name; });
+    if (field == key.end()) return absl::InvalidArgumentError(StrCat("key: ", column.name, " missing"));
     PREDSTORE_ASSIGN_OR_RETURN(Cell cell, CellFromWire(field->value(), column));
     cells.push_back(std::move(cell));
   }

@@ -37,9 +37,10 @@ class ShardedTable {
 
   uint32_t shard_count() const { return count_; }
 
-  // The shard of a Lookup's key. kInvalidArgument when the key does not
-  // convert (the caller lets a server name the problem).
-  absl::StatusOr<uint32_t> ShardOf(const v1::LookupRequest& request) const;
+  // The shard of a key given by column (a Lookup's, a stream event's).
+  // kInvalidArgument when the key does not convert (the caller lets a
+  // server name the problem).
+  absl::StatusOr<uint32_t> ShardOf(const google::protobuf::RepeatedPtrField<v1::KeyField>& key) const;
 
   // Splits a BatchLookup (row or columnar form) into one request per shard
   // that has keys, in shard order, each with the request's other fields and

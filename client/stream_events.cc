@@ -1,5 +1,6 @@
 #include "client/stream_events.h"
 
+#include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "nlohmann/json.hpp"
 #include "proto/wire_values.h"
@@ -143,12 +144,29 @@ absl::Status EventIngester::Start() {
   for (const v1::SourceStatus& source : status->sources()) {
     if (source.source() == source_) committed_ = source;
   }
+  absl::StatusOr<v1::TableInfo> info = client_.GetTable(table_);
+  if (!info.ok()) return info.status();
+  sharded_.reset();
+  if (info->shards().count() > 0) {
+    PREDSTORE_ASSIGN_OR_RETURN(sharded_, internal::ShardedTable::FromInfo(*info));
+    served_shard_ = info->shards().served_shard();
+  }
+  events_of_other_shards_ = 0;
   stream_ = client_.OpenIngestStream();
   batch_.Clear();
   return absl::OkStatus();
 }
 
 absl::Status EventIngester::Add(v1::StreamEvent event, std::string position) {
+  if (sharded_ != nullptr) {
+    // An event whose key does not convert goes on, for the server to name.
+    absl::StatusOr<uint32_t> shard = sharded_->ShardOf(event.key());
+    if (shard.ok() && *shard != served_shard_) {
+      ++events_of_other_shards_;
+      batch_.set_position(std::move(position));
+      return absl::OkStatus();
+    }
+  }
   *batch_.add_events() = std::move(event);
   batch_.set_position(std::move(position));
   if (static_cast<size_t>(batch_.events_size()) >= batch_size_) return Flush();

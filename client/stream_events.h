@@ -55,7 +55,10 @@ class IgnoredFields {
 };
 
 // Sends one source's events to one table in numbered batches over an
-// Ingest stream, one batch in flight. Not thread-safe.
+// Ingest stream, one batch in flight. When the server holds one shard of a
+// sharded table (docs/scale-out.md#shards), events of other shards are
+// skipped (their position still moves on), so that one consumer per shard
+// can read a whole topic. Not thread-safe.
 class EventIngester {
  public:
   EventIngester(const PredstoreClient& client, std::string table, std::string source, size_t batch_size);
@@ -70,6 +73,8 @@ class EventIngester {
   // Queues `event`; `position` is where the producer resumes after it.
   // Sends a batch when batch_size events are queued.
   absl::Status Add(v1::StreamEvent event, std::string position);
+  // Events skipped as other shards' since Start().
+  uint64_t events_of_other_shards() const { return events_of_other_shards_; }
   // Sends what is queued and waits for its ack. A rejected batch's error
   // (its status code and message) is returned.
   absl::Status Flush();
@@ -84,6 +89,10 @@ class EventIngester {
   std::unique_ptr<IngestStream> stream_;
   v1::IngestRequest batch_;
   v1::SourceStatus committed_;
+  // Set when the server holds shard served_shard_ of a sharded table.
+  std::unique_ptr<internal::ShardedTable> sharded_;
+  uint32_t served_shard_ = 0;
+  uint64_t events_of_other_shards_ = 0;
 };
 
 }  // namespace predstore

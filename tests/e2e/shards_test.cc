@@ -286,5 +286,49 @@ TEST_F(ShardsTest, ANewVersionReachesEveryShardAtOnceForEachClient) {
   EXPECT_GT(on_v2.load(), 0u);
 }
 
+TEST_F(ShardsTest, EachShardsIngestingServerTakesItsOwnEventsFromOneFeed) {
+  // Streams need a data directory per ingesting server (a node-local copy).
+  ClientOptions options;
+  std::vector<std::unique_ptr<ServerProcess>> servers;
+  for (int shard = 0; shard < kShards; ++shard) {
+    const fs::path node = Data("node" + std::to_string(shard));
+    fs::copy(Data("sharded"), node, fs::copy_options::recursive);
+    servers.push_back(std::make_unique<ServerProcess>(
+        node, std::vector<std::string>{"--shard=" + std::to_string(shard) + "/3", "--ingest"}));
+    ASSERT_TRUE(servers.back()->started());
+    options.shard_targets.push_back(servers.back()->target());
+  }
+  constexpr int kEvents = 300;
+  {
+    std::ofstream events(File("events.jsonl"));
+    for (int i = 0; i < kEvents; ++i) {
+      events << R"({"store_id":)" << rows_[i].store << R"(,"item_id":)" << rows_[i].item << R"(,"horizon_days":)"
+             << rows_[i].horizon << R"(,"event_time":"2030-01-01T00:00:00Z","forecast":)" << 5000 + i
+             << R"(,"p90":1})" << "\n";
+    }
+  }
+  // Every shard's feed reads the whole file and keeps its own events.
+  int sent = 0;
+  for (int shard = 0; shard < kShards; ++shard) {
+    ProgramResult ingest = RunProgram({CliBinary(), "--server=" + servers[shard]->target(), "ingest",
+                                       "--table=forecasts", "--source=feed", "--events=" + File("events.jsonl").string(),
+                                       "--batch_size=50"});
+    ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+    int count = 0, skipped = 0;
+    ASSERT_EQ(std::sscanf(ingest.out.c_str(), "sent %d events (skipped %d of other shards)", &count, &skipped), 2)
+        << ingest.out;
+    EXPECT_EQ(count + skipped, kEvents);
+    sent += count;
+  }
+  EXPECT_EQ(sent, kEvents);
+  PredstoreClient client(options);
+  absl::StatusOr<v1::BatchLookupResponse> answer = client.BatchLookup(BatchOf("forecasts", rows_, 0, kEvents));
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  for (int i = 0; i < kEvents; ++i) {
+    EXPECT_EQ(answer->results(i).source(), v1::SOURCE_STREAM) << i;
+    EXPECT_EQ(answer->results(i).values(0).double_value(), 5000 + i) << i;
+  }
+}
+
 }  // namespace
 }  // namespace predstore::testing
