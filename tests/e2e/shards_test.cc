@@ -8,6 +8,7 @@
 // - a replica of one shard killed (SIGKILL) under load costs no read.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <fstream>
 #include <mutex>
 #include <memory>
@@ -122,6 +123,44 @@ class ShardsTest : public ::testing::Test {
     return request;
   }
 
+  // What readers of random batches saw.
+  struct BatchTally {
+    std::atomic<uint64_t> calls{0}, failed{0};
+    std::mutex mu;
+    std::string first_failure;
+  };
+  // Runs 3 readers of random `keys`-key batches through the sharded client
+  // while `during` runs. check(answer, first key's row, reader's state)
+  // judges each answer on its reader's thread; the state starts at 0.
+  void ReadBatchesWhile(size_t keys,
+                        const std::function<void(const v1::BatchLookupResponse&, size_t, uint64_t*)>& check,
+                        const std::function<void()>& during, BatchTally* tally) {
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 3; ++t) {
+      readers.emplace_back([&, t] {
+        std::mt19937 random(static_cast<unsigned>(t));
+        uint64_t state = 0;
+        while (!stop) {
+          const size_t begin = random() % (rows_.size() - keys);
+          absl::StatusOr<v1::BatchLookupResponse> answer =
+              sharded_->BatchLookup(BatchOf("forecasts", rows_, begin, begin + keys));
+          ++tally->calls;
+          if (answer.ok()) {
+            check(*answer, begin, &state);
+            continue;
+          }
+          ++tally->failed;
+          std::lock_guard<std::mutex> lock(tally->mu);
+          if (tally->first_failure.empty()) tally->first_failure = answer.status().ToString();
+        }
+      });
+    }
+    during();
+    stop = true;
+    for (std::thread& reader : readers) reader.join();
+  }
+
   test_support::ScratchDir scratch_;
   std::vector<Row> rows_;
   std::unique_ptr<ServerProcess> whole_;
@@ -182,41 +221,26 @@ TEST_F(ShardsTest, AnswersAsTheUnshardedTableDoes) {
 }
 
 TEST_F(ShardsTest, AReplicaOfOneShardKilledUnderLoadCostsNoRead) {
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> calls{0}, failed{0}, wrong{0};
-  std::mutex mu;
-  std::string first_failure;
-  std::vector<std::thread> readers;
-  for (int t = 0; t < 3; ++t) {
-    readers.emplace_back([&, t] {
-      std::mt19937 random(static_cast<unsigned>(t));
-      while (!stop) {
-        const size_t begin = random() % (rows_.size() - 20);
-        absl::StatusOr<v1::BatchLookupResponse> answer =
-            sharded_->BatchLookup(BatchOf("forecasts", rows_, begin, begin + 20));
-        ++calls;
-        if (!answer.ok()) {
-          ++failed;
-          std::lock_guard<std::mutex> lock(mu);
-          if (first_failure.empty()) first_failure = answer.status().ToString();
-          continue;
-        }
-        for (int k = 0; k < answer->results_size(); ++k) {
-          const v1::LookupResult& result = answer->results(k);
+  BatchTally tally;
+  std::atomic<uint64_t> wrong{0};
+  ReadBatchesWhile(
+      20,
+      [&](const v1::BatchLookupResponse& answer, size_t begin, uint64_t*) {
+        for (int k = 0; k < answer.results_size(); ++k) {
+          const v1::LookupResult& result = answer.results(k);
           if (!result.found() || result.values(0).double_value() != rows_[begin + k].forecast) ++wrong;
         }
-      }
-    });
-  }
-  std::this_thread::sleep_for(700ms);
-  replicas_[1][0]->Kill();
-  std::this_thread::sleep_for(1500ms);
-  stop = true;
-  for (std::thread& reader : readers) reader.join();
+      },
+      [&] {
+        std::this_thread::sleep_for(700ms);
+        replicas_[1][0]->Kill();
+        std::this_thread::sleep_for(1500ms);
+      },
+      &tally);
   std::printf("[ shards ] 3 shards x 2 replicas, one replica of shard 1 killed: %llu batches of 20 keys, %llu failed\n",
-              static_cast<unsigned long long>(calls.load()), static_cast<unsigned long long>(failed.load()));
-  EXPECT_GT(calls.load(), 200u);
-  EXPECT_EQ(failed.load(), 0u) << first_failure;
+              static_cast<unsigned long long>(tally.calls.load()), static_cast<unsigned long long>(tally.failed.load()));
+  EXPECT_GT(tally.calls.load(), 200u);
+  EXPECT_EQ(tally.failed.load(), 0u) << tally.first_failure;
   EXPECT_EQ(wrong.load(), 0u);
 }
 
@@ -231,56 +255,37 @@ TEST_F(ShardsTest, ANewVersionReachesEveryShardAtOnceForEachClient) {
           << "\n";
     }
   }
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> calls{0}, failed{0}, mixed{0}, older{0}, on_v2{0};
-  std::mutex mu;
-  std::string first_failure;
-  std::vector<std::thread> readers;
-  for (int t = 0; t < 3; ++t) {
-    readers.emplace_back([&, t] {
-      std::mt19937 random(static_cast<unsigned>(t));
-      uint64_t seen = 0;
-      while (!stop) {
-        const size_t begin = random() % (rows_.size() - 30);
-        absl::StatusOr<v1::BatchLookupResponse> answer =
-            sharded_->BatchLookup(BatchOf("forecasts", rows_, begin, begin + 30));
-        ++calls;
-        if (!answer.ok()) {
-          ++failed;
-          std::lock_guard<std::mutex> lock(mu);
-          if (first_failure.empty()) first_failure = answer.status().ToString();
-          continue;
-        }
-        const uint64_t version = answer->snapshot_version();
-        if (version < seen) ++older;
-        seen = std::max(seen, version);
-        if (version == 2) ++on_v2;
-        // Every key of the batch (30 keys: all three shards) from that version.
-        for (int k = 0; k < answer->results_size(); ++k) {
-          const double offset = version == 2 ? 1000 : 0;
-          if (answer->results(k).values(0).double_value() != rows_[begin + k].forecast + offset) ++mixed;
-        }
-      }
-    });
-  }
-  std::this_thread::sleep_for(300ms);
-  for (int shard = 0; shard < kShards; ++shard) {
-    ProgramResult load = RunProgram({LoaderBinary(), "load", "--data_dir=" + Data("sharded").string(),
-                                     "--table=forecasts", "--shard=" + std::to_string(shard) + "/3",
-                                     "--build_id=nightly-2", File("v2.csv").string()});
-    ASSERT_EQ(load.exit_code, 0) << load.err;
-  }
-  // Each replica picks version 2 up at its own next refresh (2 s apart at most).
-  std::this_thread::sleep_for(3000ms);
-  stop = true;
-  for (std::thread& reader : readers) reader.join();
+  BatchTally tally;
+  std::atomic<uint64_t> mixed{0}, older{0}, on_v2{0};
+  auto check = [&](const v1::BatchLookupResponse& answer, size_t begin, uint64_t* seen) {
+    const uint64_t version = answer.snapshot_version();
+    if (version < *seen) ++older;
+    *seen = std::max(*seen, version);
+    if (version == 2) ++on_v2;
+    // Every key of the batch (30 keys: all three shards) from that version.
+    for (int k = 0; k < answer.results_size(); ++k) {
+      const double offset = version == 2 ? 1000 : 0;
+      if (answer.results(k).values(0).double_value() != rows_[begin + k].forecast + offset) ++mixed;
+    }
+  };
+  ReadBatchesWhile(30, check, [&] {
+    std::this_thread::sleep_for(300ms);
+    for (int shard = 0; shard < kShards; ++shard) {
+      ProgramResult load = RunProgram({LoaderBinary(), "load", "--data_dir=" + Data("sharded").string(),
+                                       "--table=forecasts", "--shard=" + std::to_string(shard) + "/3",
+                                       "--build_id=nightly-2", File("v2.csv").string()});
+      EXPECT_EQ(load.exit_code, 0) << load.err;
+    }
+    // Each replica picks version 2 up at its own next refresh (2 s apart at most).
+    std::this_thread::sleep_for(3000ms);
+  }, &tally);
   std::printf("[ shards ] publish under load: %llu batches of 30 keys over 3 shards, %llu failed, %llu from a mix "
               "of versions, %llu older than one already read, %llu on version 2\n",
-              static_cast<unsigned long long>(calls.load()), static_cast<unsigned long long>(failed.load()),
+              static_cast<unsigned long long>(tally.calls.load()), static_cast<unsigned long long>(tally.failed.load()),
               static_cast<unsigned long long>(mixed.load()), static_cast<unsigned long long>(older.load()),
               static_cast<unsigned long long>(on_v2.load()));
-  EXPECT_GT(calls.load(), 200u);
-  EXPECT_EQ(failed.load(), 0u) << first_failure;
+  EXPECT_GT(tally.calls.load(), 200u);
+  EXPECT_EQ(tally.failed.load(), 0u) << tally.first_failure;
   EXPECT_EQ(mixed.load(), 0u);
   EXPECT_EQ(older.load(), 0u);
   EXPECT_GT(on_v2.load(), 0u);
