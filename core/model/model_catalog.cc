@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "core/base/crash_points.h"
 #include "core/base/logging.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
@@ -156,6 +157,7 @@ absl::StatusOr<ModelReloadSummary> ModelCatalog::Reload() {
   for (const auto& [key, model] : current->versions) {
     if (!next->versions.contains(key)) ++summary.unloaded;
   }
+  CrashPoint("models:loaded");
   state_.store(std::move(next), std::memory_order_release);
   return summary;
 }

@@ -351,6 +351,7 @@ absl::StatusOr<std::optional<TableManifest>> TableDirectory::StageShard(const Sc
   fs::remove_all(build_dir / shard_name, error);
   fs::rename(staging_dir, build_dir / shard_name, error);
   if (error) return absl::InternalError(StrCat("staging ", staging_dir.string(), " as ", shard_name, ": ", error.message()));
+  CrashPoint("stage:shard-moved");
   nlohmann::json record = {{"count", build.count},
                            {"schema", nlohmann::json::parse(schema.ToJson())},
                            {"parts", nlohmann::json::array()}};
@@ -370,6 +371,7 @@ absl::StatusOr<std::optional<TableManifest>> TableDirectory::StageShard(const Sc
   fs::rename(StrCat(record_path.string(), ".tmp"), record_path, error);
   if (error) return absl::InternalError(StrCat(record_path.string(), ": rename: ", error.message()));
   PREDSTORE_RETURN_IF_ERROR(SyncPath(build_dir, O_RDONLY | O_DIRECTORY));
+  CrashPoint("stage:shard-recorded");
 
   // Whole when every shard is staged, each as one of the same count.
   std::vector<PartInfo> all;

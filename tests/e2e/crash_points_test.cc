@@ -156,6 +156,73 @@ INSTANTIATE_TEST_SUITE_P(EveryStep, LoaderCrashTest,
                            return name;
                          });
 
+// A shard build whose loads are killed while staging a shard (moved but
+// not yet recorded; recorded as the last one, not yet published): nothing
+// of the build is served, and running the shard's load again completes it.
+TEST_F(CrashPointsTest, AShardLoadKilledWhileStagingIsRunAgainAndTheBuildPublishesOnce) {
+  auto shard_load = [&](int shard, const std::string& crash_at) {
+    std::vector<std::string> args = LoadArgs(TaggedFile(7));
+    args.push_back("--shard=" + std::to_string(shard) + "/2");
+    args.push_back("--build_id=b1");
+    if (!crash_at.empty()) args.insert(args.begin(), {"/usr/bin/env", "PREDSTORE_CRASH_AT=" + crash_at});
+    return RunProgram(args);
+  };
+  ASSERT_EQ(shard_load(0, "stage:shard-moved").exit_code, -1);
+  ASSERT_EQ(shard_load(1, "").exit_code, 0);
+  EXPECT_FALSE(fs::exists(data() / "t" / "manifest.json")) << "half a build is never served";
+  // Shard 0 again: the last one, killed once recorded, before publishing.
+  ASSERT_EQ(shard_load(0, "stage:shard-recorded").exit_code, -1);
+  EXPECT_FALSE(fs::exists(data() / "t" / "manifest.json"));
+  const ProgramResult again = shard_load(0, "");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("published version 1"));
+  for (int shard = 0; shard < 2; ++shard) {
+    ServerProcess server(data(), {"--refresh_interval_ms=0", "--shard=" + std::to_string(shard) + "/2"});
+    ASSERT_TRUE(server.started());
+    PredstoreClient client(ClientFor(server.target()));
+    absl::StatusOr<v1::TableInfo> info = client.GetTable("t");
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(info->active_version(), 1u);
+    EXPECT_EQ(info->row_count(), static_cast<uint64_t>(kUsers * kDays.size()));
+  }
+  ExpectNothingLeftBehind();
+}
+
+// A server killed while reloading models (the registry's new versions
+// loaded, not yet swapped in): restarted, it serves what the registry says.
+TEST_F(CrashPointsTest, AServerKilledDuringAModelReloadServesTheRegistryWhenRestarted) {
+  ASSERT_EQ(Load(1).exit_code, 0);
+  const fs::path registry = File("mlruns");
+  auto register_model = [&](int version, const std::string& stage) {
+    return RunProgram({LoaderBinary(), "sample-model", "--out=" + File("m" + std::to_string(version)).string(),
+                       "--features=3", "--trees=4", "--depth=2", "--seed=" + std::to_string(version),
+                       "--registry=" + registry.string(), "--name=m", "--version=" + std::to_string(version),
+                       "--stage=" + stage});
+  };
+  ASSERT_EQ(register_model(1, "Production").exit_code, 0);
+  const std::vector<std::string> flags = {"--refresh_interval_ms=0", "--model_registry=" + registry.string()};
+  {
+    // Reload #1 runs at start; #2 is the Admin call below.
+    ServerProcess server(data(), flags, 0, {"PREDSTORE_CRASH_AT=models:loaded#2"});
+    ASSERT_TRUE(server.started());
+    ASSERT_EQ(register_model(2, "Production").exit_code, 0);
+    PredstoreClient client(ClientFor(server.target()));
+    EXPECT_FALSE(client.ReloadModels().ok()) << "the server died mid-reload";
+    EXPECT_EQ(server.Wait(), -1);
+  }
+  ServerProcess server(data(), flags);
+  ASSERT_TRUE(server.started());
+  PredstoreClient client(ClientFor(server.target()));
+  v1::PredictRequest request;
+  request.set_model("models:/m/Production");
+  for (const char* feature : {"f0", "f1", "f2"}) request.add_feature_names(feature);
+  v1::FeatureRow* row = request.add_rows();
+  for (int f = 0; f < 3; ++f) row->add_values()->set_double_value(0.25 * f);
+  absl::StatusOr<v1::PredictResponse> answer = client.Predict(request);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->model_version(), 2);
+}
+
 // A server killed during a rollback (its manifest written but not yet in
 // place), during a refresh (the new version opened, not yet swapped in), and
 // while loading its models: each time it restarts onto a whole version.

@@ -2,8 +2,8 @@
 // version's and as a model's meta.yaml in an MLflow file store
 // (ReadRegistry; the other files hold what MLflow writes, and the version's
 // runs:/ source resolves through the tracking store beside it), and as a
-// model reference (ParseModelReference). The SQLite registry is not fuzzed
-// here: its rows are decoded inline from a real database's statements.
+// model reference (ParseModelReference). The SQLite registry's rows are
+// fuzzed by registry_sqlite_fuzz.cc.
 // Reading must end in a value or an error, never a crash (AddressSanitizer,
 // UBSan); beyond that, an MLmodel's flavors are sorted, its xgboost data
 // file is a file inside the model directory, a tensor signature has no

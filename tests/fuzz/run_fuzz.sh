@@ -13,6 +13,7 @@
 #   keys      30  key decoding, which Scan page tokens go through
 #   curves    30  the Z-order and Hilbert range jumps of range scans
 #   registry  30  MLmodel files, the file store's meta.yaml files, models:/ URIs
+#   registry_sqlite  30  the SQLite registry's rows (models, versions, aliases, runs)
 #   http      30  the HTTP server's request reading
 #   delta     30  Delta JSON commits
 #   wire      30  the gRPC Lookup, BatchLookup and Scan requests' validation
@@ -59,7 +60,7 @@ target() {
 
 absl=(absl_status absl_statusor absl_strings absl_str_format absl_time absl_hash absl_raw_hash_set)
 codecs=(snappy zlib libzstd liblz4 libbrotlidec)
-table=("$root"/core/table/{schema,key_codec,key_mapping,value_codec,hilbert_curve,z_order_range}.cc)
+table=("$root"/core/table/{schema,key_codec,key_mapping,value_codec,hilbert_curve,z_order_range,shard_hash}.cc)
 parquet=("$root"/core/parquet/*.cc "$root/core/base/mapped_file.cc")
 
 target parquet 180 "${parquet[@]}" -- "${absl[@]}" "${codecs[@]}" -- "$testdata/parquet" \
@@ -73,6 +74,8 @@ target keys 30 "${table[@]}" -- "${absl[@]}" -- "$seeds/keys"
 target curves 30 "$root"/core/table/{hilbert_curve,z_order_range}.cc -- "${absl[@]}" -- "$seeds/curves"
 target registry 30 "$root"/core/model/{ml_model,model_registry}.cc "$root/core/base/file_io.cc" \
   -- "${absl[@]}" yaml-cpp sqlite3 -- "$seeds/registry"
+target registry_sqlite 30 "$root"/core/model/{ml_model,model_registry}.cc "$root/core/base/file_io.cc" \
+  -- "${absl[@]}" yaml-cpp sqlite3 -- "$seeds/registry_sqlite"
 target http 30 "$root/core/base/json_text.cc" -- "${absl[@]}" simdjson -- "$seeds/http"
 target delta 30 "$root/core/ingest/delta_table.cc" "$root/core/base/file_io.cc" "${parquet[@]}" \
   -- "${absl[@]}" "${codecs[@]}" simdjson \
