@@ -143,7 +143,7 @@ TEST(AdmissionTest, PastCapacityEveryFrontEndRefusesAtOnceAndAnswersWhatItAccept
 
 // --max_connection_age_s closes a connection at that age (so that clients
 // re-resolve and spread over replicas); the client reconnects by itself.
-TEST(ConnectionSettingsTest, MaxConnectionAgeClosesConnectionsAndClientsReconnect) {
+TEST(ConnectionSettingsTest, MaxConnectionAgeAndIdleCloseConnectionsAndClientsReconnect) {
   test_support::ScratchDir scratch;
   const fs::path data = scratch.path() / "data";
   ASSERT_EQ(LoadSampleForecasts(scratch.path() / "s.csv", data, 100).size(), 100u);
@@ -166,6 +166,31 @@ TEST(ConnectionSettingsTest, MaxConnectionAgeClosesConnectionsAndClientsReconnec
   };
   EXPECT_FALSE(connection_changes({}));
   EXPECT_TRUE(connection_changes({"--max_connection_age_s=1"}));
+  EXPECT_TRUE(connection_changes({"--max_connection_idle_s=1"})) << "an idle connection is closed";
+}
+
+// The keepalive flags against a raw HTTP/2 peer (tests/e2e/http2_silent_peer.py)
+// that never answers the server's pings, or pings the server too often.
+TEST(ConnectionSettingsTest, KeepaliveDropsPeersThatNeverAnswerAndPingFloodsAreRefused) {
+  test_support::ScratchDir scratch;
+  const fs::path data = scratch.path() / "data";
+  ASSERT_EQ(LoadSampleForecasts(scratch.path() / "s.csv", data, 100).size(), 100u);
+  auto probe = [&](const std::vector<std::string>& flags, int send_pings) {
+    ServerProcess server(data, flags);
+    EXPECT_TRUE(server.started());
+    return RunProgram({PREDSTORE_PYTHON, std::string(PREDSTORE_SOURCE_DIR) + "/tests/e2e/http2_silent_peer.py",
+                       std::to_string(server.port()), "3", std::to_string(send_pings)})
+        .out;
+  };
+  // Defaults: no ping within 3 s (keepalive every 60 s).
+  EXPECT_THAT(probe({}, 0), HasSubstr("open after 3.0 s, 0 pings"));
+  // A ping after 1 s, unanswered for 1 s: the connection is dropped.
+  EXPECT_THAT(probe({"--keepalive_time_s=1", "--keepalive_timeout_s=1"}, 0),
+              ::testing::ContainsRegex("closed after [12]\\.[0-9] s, [1-9] pings"));
+  // A client pinging every 100 ms gets GOAWAY (--client_ping_interval_s 10
+  // by default), unless the interval is 0.
+  EXPECT_THAT(probe({}, 5), HasSubstr("1 goaways"));
+  EXPECT_THAT(probe({"--client_ping_interval_s=0"}, 5), HasSubstr("open after 3.0 s, 0 pings, 0 goaways"));
 }
 
 }  // namespace
