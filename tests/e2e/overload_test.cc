@@ -169,6 +169,67 @@ TEST(ConnectionSettingsTest, MaxConnectionAgeAndIdleCloseConnectionsAndClientsRe
   EXPECT_TRUE(connection_changes({"--max_connection_idle_s=1"})) << "an idle connection is closed";
 }
 
+// --max_streams_per_connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS):
+// past it, a connection's next stream waits in the client until one ends,
+// costing the server nothing meanwhile.
+TEST(ConnectionSettingsTest, StreamsPastTheConnectionLimitWaitInTheClient) {
+  test_support::ScratchDir scratch;
+  const fs::path data = scratch.path() / "data";
+  const std::vector<Row> rows = LoadSampleForecasts(scratch.path() / "s.csv", data, 100);
+  ASSERT_EQ(rows.size(), 100u);
+  using Stream = grpc::ClientReaderWriter<v1::StreamLookupRequest, v1::StreamLookupResponse>;
+  struct OpenStream {
+    grpc::ClientContext context;
+    std::unique_ptr<Stream> stream;
+  };
+  // Whether a lookup on `open` is answered before its deadline.
+  auto answered = [&](OpenStream& open) {
+    v1::StreamLookupRequest request;
+    request.set_id(1);
+    *request.mutable_lookup() = LookupOf("forecasts", rows[0].store, rows[0].item, rows[0].horizon);
+    v1::StreamLookupResponse response;
+    return open.stream->Write(request) && open.stream->Read(&response) && response.result().found();
+  };
+  // Opens two streams on one connection, then a third with a 1 s deadline:
+  // whether the third is answered.
+  auto third_answered = [&](const std::vector<std::string>& flags) {
+    ServerProcess server(data, flags);
+    EXPECT_TRUE(server.started());
+    auto stub = v1::Predictions::NewStub(grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials()));
+    OpenStream first, second, third;
+    for (OpenStream* open : {&first, &second}) {
+      open->stream = stub->LookupStream(&open->context);
+      EXPECT_TRUE(answered(*open));
+    }
+    third.context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    third.stream = stub->LookupStream(&third.context);
+    const bool third_ok = answered(third);
+    if (!third_ok) {
+      third.stream->WritesDone();
+      EXPECT_EQ(third.stream->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+      // Once a stream ends, a new one starts.
+      first.stream->WritesDone();
+      EXPECT_TRUE(first.stream->Finish().ok());
+      OpenStream fourth;
+      fourth.context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      fourth.stream = stub->LookupStream(&fourth.context);
+      EXPECT_TRUE(answered(fourth)) << "a stream starts once another ended";
+      fourth.stream->WritesDone();
+      EXPECT_TRUE(fourth.stream->Finish().ok());
+    } else {
+      third.stream->WritesDone();
+      EXPECT_TRUE(third.stream->Finish().ok());
+      first.stream->WritesDone();
+      EXPECT_TRUE(first.stream->Finish().ok());
+    }
+    second.stream->WritesDone();
+    EXPECT_TRUE(second.stream->Finish().ok());
+    return third_ok;
+  };
+  EXPECT_TRUE(third_answered({}));
+  EXPECT_FALSE(third_answered({"--max_streams_per_connection=2"}));
+}
+
 // The keepalive flags against a raw HTTP/2 peer (tests/e2e/http2_silent_peer.py)
 // that never answers the server's pings, or pings the server too often.
 TEST(ConnectionSettingsTest, KeepaliveDropsPeersThatNeverAnswerAndPingFloodsAreRefused) {
