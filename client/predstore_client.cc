@@ -113,15 +113,17 @@ PredstoreClient::PredstoreClient(ClientOptions options) : options_(std::move(opt
     tls.pem_private_key = options_.tls_key_pem;
     credentials = grpc::SslCredentials(tls);
   }
-  if (!options_.shard_targets.empty()) {
+  if (options_.shard_targets.empty()) {
+    channel_ = grpc::CreateCustomChannel(options_.target, credentials, arguments);
+  } else {
+    // The first shard's channel also carries every call that is not routed.
     shards_ = std::make_unique<Shards>();
     for (const std::string& shard_target : options_.shard_targets) {
-      shards_->stubs.push_back(
-          v1::Predictions::NewStub(grpc::CreateCustomChannel(shard_target, credentials, arguments)));
+      std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(shard_target, credentials, arguments);
+      if (channel_ == nullptr) channel_ = channel;
+      shards_->stubs.push_back(v1::Predictions::NewStub(std::move(channel)));
     }
   }
-  channel_ = grpc::CreateCustomChannel(
-      options_.shard_targets.empty() ? options_.target : options_.shard_targets.front(), credentials, arguments);
   if (options_.throttle_k >= 1) throttle_ = std::make_unique<AdaptiveThrottle>(options_.throttle_k);
   if (options_.monotonic_reads) floors_ = std::make_unique<internal::VersionFloors>();
   predictions_ = v1::Predictions::NewStub(channel_);

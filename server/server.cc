@@ -207,13 +207,20 @@ PredstoreServer::~PredstoreServer() {
 
 void PredstoreServer::WatchManifests() {
   auto next_sweep = std::chrono::steady_clock::now() + options_.stream_sweep_interval;
+  auto next_refresh = std::chrono::steady_clock::now() + options_.refresh_interval;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    stop_cv_.wait_for(lock, options_.refresh_interval, [this] { return stopping_ || refresh_requested_; });
+    stop_cv_.wait_until(lock, next_refresh, [this] { return stopping_ || refresh_requested_; });
     if (stopping_) break;
     const bool requested = std::exchange(refresh_requested_, false);
+    const bool due = std::chrono::steady_clock::now() >= next_refresh;
     lock.unlock();
-    RefreshTablesAndModels();
+    if (due) {
+      RefreshTablesAndModels();
+      next_refresh = std::chrono::steady_clock::now() + options_.refresh_interval;
+    } else {
+      RefreshTables();  // woken early by a call behind a publish: the registry can wait
+    }
     // A client whose floor no publish here will reach (its table was
     // recreated) must not turn the watcher into a busy loop.
     if (requested) std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -236,10 +243,14 @@ void PredstoreServer::RequestRefresh() {
   stop_cv_.notify_all();
 }
 
-void PredstoreServer::RefreshTablesAndModels() {
+void PredstoreServer::RefreshTables() {
   refresh_pending_.store(false, std::memory_order_relaxed);
   auto refreshed = store_->Refresh("");
   if (!refreshed.ok()) LogWarning("refreshing tables: ", refreshed.status().ToString());
+}
+
+void PredstoreServer::RefreshTablesAndModels() {
+  RefreshTables();
   if (models_ != nullptr) {
     absl::StatusOr<ModelReloadSummary> reloaded = models_->Reload();
     if (!reloaded.ok()) LogWarning("reloading models: ", reloaded.status().ToString());

@@ -168,7 +168,8 @@ class PredstoreServer {
  private:
   PredstoreServer() = default;
   void WatchManifests();
-  // Re-reads the manifests and the model registry, logging what fails.
+  // Re-reads the manifests (and the model registry), logging what fails.
+  void RefreshTables();
   void RefreshTablesAndModels();
   // Wakes the watcher to refresh now (a call asked for a version this
   // server has not seen). Any thread; never blocks on I/O.
