@@ -194,18 +194,15 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
     shard_sorters.push_back(std::make_unique<ExternalSorter>(
         ExternalSorter::Options{sort_budget / request.shards, staging / StrCat("sort-shard-", shard)}));
   }
-  const KeyCodec shard_codec(schema);
+  const uint32_t shard_count = request.shard_build ? request.shard_build->count : request.shards;
   uint64_t rows_other_shards = 0;
-  // The sorter a row goes to; null: another build's shard.
-  auto sorter_of = [&](std::string_view key) -> absl::StatusOr<ExternalSorter*> {
+  // The sorter a row of shard `shard` goes to; null: another build's shard.
+  auto sorter_of = [&](uint32_t shard) -> ExternalSorter* {
     if (!sharded) return &sorter;
-    PREDSTORE_ASSIGN_OR_RETURN(std::vector<Cell> cells, shard_codec.Decode(key));
-    if (request.shard_build) {
-      if (ShardOfKey(schema, cells, request.shard_build->count) == request.shard_build->index) return &sorter;
-      ++rows_other_shards;
-      return nullptr;
-    }
-    return shard_sorters[ShardOfKey(schema, cells, request.shards)].get();
+    if (!request.shard_build) return shard_sorters[shard].get();
+    if (shard == request.shard_build->index) return &sorter;
+    ++rows_other_shards;
+    return nullptr;
   };
   absl::Time last_report = start;
   auto report = [&](LoadProgress::Phase phase, bool force) {
@@ -253,6 +250,22 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
       }
     };
   }
+  // A sharded load's workers also find each row's shard (from its cells,
+  // decoded back from the key they encoded), off the sorting thread.
+  const KeyCodec shard_codec(schema);
+  if (sharded) {
+    process = [&, encode = std::move(process)](RecordBatch& batch) {
+      encode(batch);
+      std::vector<uint32_t> shards(batch.rows());
+      for (size_t row = 0; row < batch.rows(); ++row) {
+        if (batch.error(row) != nullptr) continue;
+        absl::StatusOr<std::vector<Cell>> cells = shard_codec.Decode(batch.key(row));
+        if (!cells.ok()) return batch.Fail(cells.status());
+        shards[row] = ShardOfKey(schema, *cells, shard_count);
+      }
+      batch.SetShards(std::move(shards));
+    };
+  }
   uint64_t bytes_before = 0;
   for (uint32_t file = 0; file < readers.size(); ++file) {
     RecordReader& reader = *readers[file];
@@ -264,7 +277,7 @@ absl::StatusOr<LoadResult> LoadSnapshot(const LoadRequest& request) {
           continue;
         }
         const std::string_view row_key = batch.key(row);
-        PREDSTORE_ASSIGN_OR_RETURN(ExternalSorter * target, sorter_of(row_key));
+        ExternalSorter* target = sorter_of(batch.shard(row));
         if (target == nullptr) continue;
         PREDSTORE_RETURN_IF_ERROR(target->Add(row_key, batch.value(row), RowOrigin{file, batch.line(row)}));
         if (normalized && !kept_mapping) {

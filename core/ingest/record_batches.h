@@ -44,12 +44,16 @@ class RecordBatch {
   void AddError(std::string message);
   // Processing may also fail the whole batch (e.g. the model failed).
   void Fail(absl::Status status) { status_ = std::move(status); }
+  // Processing may attach each output row's shard (a sharded load's;
+  // shard_hash.h), one per row; unset, every row's is 0.
+  void SetShards(std::vector<uint32_t> shards) { shards_ = std::move(shards); }
 
   // Output access, for the caller. Row `row` is good when error(row) is null.
   const absl::Status& status() const { return status_; }
   const std::string* error(size_t row) const;
   std::string_view key(size_t row) const;
   std::string_view value(size_t row) const;
+  uint32_t shard(size_t row) const { return row < shards_.size() ? shards_[row] : 0; }
 
  private:
   // Input: every field's text back to back; per field its end offset in
@@ -64,6 +68,7 @@ class RecordBatch {
   std::string keys_, values_;
   std::vector<uint32_t> key_ends_, value_ends_;  // per output row (good or bad)
   std::vector<std::pair<size_t, std::string>> errors_;  // (row, message), rows ascending
+  std::vector<uint32_t> shards_;                         // empty, or one per output row
   absl::Status status_;
 };
 
