@@ -220,6 +220,40 @@ TEST_F(ShardsTest, AnswersAsTheUnshardedTableDoes) {
   }
 }
 
+TEST_F(ShardsTest, AScanMergeStopsWhereTheFirstShardHitItsRowLimitAndPagesOnFromThere) {
+  // Shard servers that end every scan after 50 rows (--max_scan_rows): a
+  // merged scan without a limit must stop where the first shard stopped,
+  // and its page tokens must walk the whole box in order.
+  ClientOptions options;
+  std::vector<std::unique_ptr<ServerProcess>> servers;
+  for (int shard = 0; shard < kShards; ++shard) {
+    servers.push_back(std::make_unique<ServerProcess>(
+        Data("sharded"), std::vector<std::string>{"--shard=" + std::to_string(shard) + "/3", "--max_scan_rows=50"}));
+    ASSERT_TRUE(servers.back()->started());
+    options.shard_targets.push_back(servers.back()->target());
+  }
+  PredstoreClient limited(options);
+  v1::ScanRequest box = Box(1, 1, 1100);
+  absl::StatusOr<v1::ScanResponse> expected = ScanAll(*unsharded_, box);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  ASSERT_GT(expected->rows_size(), 300);
+  std::vector<v1::ScanRow> rows;
+  int pages = 0;
+  for (; pages < 100; ++pages) {
+    absl::StatusOr<v1::ScanResponse> page = ScanAll(limited, box);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_LE(page->rows_size(), 3 * 50);
+    rows.insert(rows.end(), page->rows().begin(), page->rows().end());
+    if (page->next_page_token().empty()) break;
+    box.set_page_token(page->next_page_token());
+  }
+  EXPECT_GT(pages, 2);
+  ASSERT_EQ(rows.size(), static_cast<size_t>(expected->rows_size()));
+  for (size_t r = 0; r < rows.size(); ++r) {
+    ASSERT_TRUE(MessageDifferencer::Equals(expected->rows(static_cast<int>(r)), rows[r])) << "row " << r;
+  }
+}
+
 TEST_F(ShardsTest, AReplicaOfOneShardKilledUnderLoadCostsNoRead) {
   BatchTally tally;
   std::atomic<uint64_t> wrong{0};
