@@ -14,7 +14,10 @@
 //   batch_columnar  the same keys and answers in columnar form (key_values)
 //   stream_batch    columnar batches of --batch keys over one LookupStream per caller
 //   echo        predstore.bench.v1.Echo of one 3-int64 row (the floor)
-//   echo_batch  Echo of --batch 3-int64 rows
+//   echo_bytes  Echo whose payload is the serialized request that mode
+//               --echo_of (lookup, batch or batch_columnar) would send for
+//               the same keys: the floor of that call, the same bytes on
+//               the wire, answered with themselves
 //   stream      Predictions.LookupStream: one long-lived stream per caller,
 //               one lookup in flight (write, then read its answer)
 //   echo_stream Echo.EchoStream, the same way (the streaming floor)
@@ -52,21 +55,33 @@
 // subchannel pool, hence its own TCP connection; "shared" gives all callers
 // one channel, hence one connection (HTTP/2 streams multiplexed on it).
 //
+// Waiting (--wait): "block" sleeps in the kernel until each answer arrives,
+// as most clients do; "spin" polls the caller's completion queue (Redis:
+// its non-blocking socket) without sleeping, so the client adds no wake-up
+// of its own to each call: the lean path for c=1 latency, when a core is
+// free for each caller. Unary gRPC calls go through the async API on one
+// completion queue per caller either way. Streams, scans and ingest block.
+//
 // Exit status: 0; 1 when any call failed or answered wrongly (after
 // printing the summary); 2 on bad usage or when the target is unreachable.
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <latch>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -83,8 +98,9 @@
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "host:port of predstore-server (lookup, batch) or the echo server.");
 ABSL_FLAG(std::string, mode, "lookup",
-          "lookup, batch, batch_columnar, stream_batch, echo, echo_batch, stream (LookupStream), echo_stream, redis_get, "
-          "redis_mget (--batch keys; Redis holds key fc:<store_id>:<item_id>:<horizon_days> = \"<forecast>,<p90>\"), "
+          "lookup, batch, batch_columnar, stream_batch, echo, echo_bytes, stream (LookupStream), echo_stream, redis_get, "
+          "redis_mget (--batch keys; Redis, or predstore's --resp_listen, holds key "
+          "<--redis_prefix>:<store_id>:<item_id>:<horizon_days> = \"<forecast>,<p90>\"), "
           "predict, fallback, mix, scan or ingest (see the modes above).");
 ABSL_FLAG(int, concurrency, 1, "Concurrent callers (threads), each with one call in flight.");
 ABSL_FLAG(double, rate, 0,
@@ -94,7 +110,12 @@ ABSL_FLAG(double, rate, 0,
 ABSL_FLAG(double, duration_s, 5, "Measured seconds (unless --requests is set).");
 ABSL_FLAG(double, warmup_s, 1, "Seconds of calls before measuring; not recorded.");
 ABSL_FLAG(uint64_t, requests, 0, "If > 0, measure this many calls in total instead of --duration_s.");
-ABSL_FLAG(int, batch, 100, "Keys per BatchLookup (batch), rows per Echo (echo_batch).");
+ABSL_FLAG(int, batch, 100, "Keys per BatchLookup (batch, batch_columnar, stream_batch, echo_bytes of them), MGET or Ingest.");
+ABSL_FLAG(std::string, echo_of, "batch_columnar",
+          "echo_bytes: the mode whose serialized request is echoed: lookup, batch or batch_columnar.");
+ABSL_FLAG(std::string, wait, "block",
+          "block (sleep until each answer arrives) or spin (poll without sleeping; unary gRPC and Redis modes only).");
+ABSL_FLAG(std::string, redis_prefix, "fc", "Redis modes: the first part of every key (predstore: the table's RESP prefix).");
 ABSL_FLAG(uint64_t, rows, 1000000,
           "Rows of the loaded sample (predstore-load sample --rows); keys are drawn from them.");
 ABSL_FLAG(uint64_t, hot_rows, 0,
@@ -123,13 +144,16 @@ namespace v1 = predstore::v1;
 namespace echo = predstore::bench::v1;
 
 enum class Mode {
-  kLookup, kBatch, kBatchColumnar, kStreamBatch, kEcho, kEchoBatch, kStream, kEchoStream, kRedisGet, kRedisMget, kPredict, kFallback,
+  kLookup, kBatch, kBatchColumnar, kStreamBatch, kEcho, kEchoBytes, kStream, kEchoStream, kRedisGet, kRedisMget, kPredict, kFallback,
   kMix, kScan, kIngest
 };
 bool IsRedis(Mode mode) { return mode == Mode::kRedisGet || mode == Mode::kRedisMget; }
 
 struct Settings {
   Mode mode = Mode::kLookup;
+  Mode request_mode = Mode::kLookup;  // whose request is built: mode, or echo_bytes' --echo_of
+  bool spin = false;                  // --wait=spin
+  std::string redis_prefix;
   std::string mode_name;
   std::string table;
   int keys_per_call = 1;
@@ -216,6 +240,8 @@ class Caller {
     if (IsRedis(s_.mode)) {
       // The same client harness drives Redis, through hiredis.
       redis_ = redisConnect(s_.redis_host.c_str(), s_.redis_port);
+      redis_reader_ = redisReaderCreate();
+      if (s_.spin && redis_ && !redis_->err) fcntl(redis_->fd, F_SETFL, fcntl(redis_->fd, F_GETFL) | O_NONBLOCK);
     } else if (s_.mode == Mode::kLookup || s_.mode == Mode::kBatch || s_.mode == Mode::kBatchColumnar ||
                s_.mode == Mode::kStream || s_.mode == Mode::kStreamBatch ||
                s_.mode == Mode::kPredict || s_.mode == Mode::kFallback || s_.mode == Mode::kMix ||
@@ -229,7 +255,13 @@ class Caller {
     BuildRequests();
   }
   ~Caller() {
+    if (redis_reader_) redisReaderFree(redis_reader_);
     if (redis_) redisFree(redis_);
+    cq_.Shutdown();
+    void* tag;
+    bool ok;
+    while (cq_.Next(&tag, &ok)) {
+    }
   }
   Caller(const Caller&) = delete;
   Caller& operator=(const Caller&) = delete;
@@ -299,7 +331,7 @@ class Caller {
   void BuildRequests() {
     const char* names[] = {"store_id", "item_id", "horizon_days"};
     keys_.resize(s_.keys_per_call);
-    switch (s_.mode) {
+    switch (s_.request_mode) {
       case Mode::kLookup:
       case Mode::kStream:
         lookup_.set_table(s_.table);
@@ -315,7 +347,7 @@ class Caller {
         break;
       case Mode::kBatchColumnar:
       case Mode::kStreamBatch: {
-        v1::BatchLookupRequest& batch = s_.mode == Mode::kStreamBatch ? *stream_request_.mutable_batch() : batch_;
+        v1::BatchLookupRequest& batch = s_.request_mode == Mode::kStreamBatch ? *stream_request_.mutable_batch() : batch_;
         batch.set_table(s_.table);
         for (const char* name : names) {
           batch.add_key_columns(name);
@@ -324,7 +356,6 @@ class Caller {
         break;
       }
       case Mode::kEcho:
-      case Mode::kEchoBatch:
       case Mode::kEchoStream:
         for (int k = 0; k < s_.keys_per_call; ++k) {
           echo::Row* row = echo_request_.add_rows();
@@ -333,7 +364,9 @@ class Caller {
         break;
       case Mode::kRedisGet:
       case Mode::kRedisMget:
-        break;  // RedisCall builds its arguments from keys_
+        break;  // RedisCall builds its command from keys_
+      case Mode::kEchoBytes:
+        break;  // never a request mode: echo_bytes builds --echo_of's request
       case Mode::kPredict: {
         predict_.set_model(s_.model);
         v1::FeatureRow* row = predict_.add_rows();
@@ -372,7 +405,7 @@ class Caller {
     for (Key& key : keys_) {
       key = SampleKey(s_.sample, s_.hot_rows > 0 ? HotRow(s_, rng_() % s_.hot_rows) : rng_() % s_.rows);
     }
-    switch (s_.mode) {
+    switch (s_.request_mode) {
       case Mode::kLookup:
       case Mode::kStream:
         lookup_.mutable_key(0)->mutable_value()->set_int64_value(keys_[0].store_id);
@@ -389,7 +422,7 @@ class Caller {
         break;
       case Mode::kBatchColumnar:
       case Mode::kStreamBatch: {
-        v1::BatchLookupRequest& batch = s_.mode == Mode::kStreamBatch ? *stream_request_.mutable_batch() : batch_;
+        v1::BatchLookupRequest& batch = s_.request_mode == Mode::kStreamBatch ? *stream_request_.mutable_batch() : batch_;
         for (int k = 0; k < s_.keys_per_call; ++k) {
           batch.mutable_key_values(0)->set_int64_values(k, keys_[k].store_id);
           batch.mutable_key_values(1)->set_int64_values(k, keys_[k].item_id);
@@ -398,7 +431,6 @@ class Caller {
         break;
       }
       case Mode::kEcho:
-      case Mode::kEchoBatch:
       case Mode::kEchoStream:
         for (int k = 0; k < s_.keys_per_call; ++k) {
           echo::Row* row = echo_request_.mutable_rows(k);
@@ -410,6 +442,7 @@ class Caller {
       case Mode::kRedisGet:
       case Mode::kRedisMget:
       case Mode::kScan:  // ScanCall builds its box from keys_[0]
+      case Mode::kEchoBytes:  // never a request mode
         break;
       case Mode::kPredict:
         for (int f = 0; f < s_.features; ++f) {
@@ -476,7 +509,7 @@ class Caller {
       }
       case Mode::kPredict: {
         predict_response_.Clear();
-        status = predictions_->Predict(&context, predict_, &predict_response_);
+        status = Await(predictions_->AsyncPredict(&context, predict_, &cq_), &predict_response_);
         if (status.ok() && s_.verify) {
           const auto& r = predict_response_;
           *right = r.predictions_size() == 1 && r.predictions(0).values_size() >= 1 && r.model_version() > 0;
@@ -486,7 +519,7 @@ class Caller {
       case Mode::kFallback:
       case Mode::kMix: {
         lookup_response_.Clear();
-        status = predictions_->Lookup(&context, lookup_, &lookup_response_);
+        status = Await(predictions_->AsyncLookup(&context, lookup_, &cq_), &lookup_response_);
         if (status.ok() && s_.verify) {
           const auto& r = lookup_response_;
           if (missing_key_) {
@@ -502,7 +535,7 @@ class Caller {
         return ScanCall(&context, right);
       case Mode::kLookup: {
         lookup_response_.Clear();
-        status = predictions_->Lookup(&context, lookup_, &lookup_response_);
+        status = Await(predictions_->AsyncLookup(&context, lookup_, &cq_), &lookup_response_);
         if (status.ok() && s_.verify) {
           const auto& r = lookup_response_;
           *right = r.found() && r.values_size() == 2 &&
@@ -512,7 +545,7 @@ class Caller {
       }
       case Mode::kBatch: {
         batch_response_.Clear();
-        status = predictions_->BatchLookup(&context, batch_, &batch_response_);
+        status = Await(predictions_->AsyncBatchLookup(&context, batch_, &cq_), &batch_response_);
         if (status.ok() && s_.verify) {
           const auto& r = batch_response_;
           *right = r.results_size() == s_.keys_per_call;
@@ -526,14 +559,24 @@ class Caller {
       }
       case Mode::kBatchColumnar: {
         batch_response_.Clear();
-        status = predictions_->BatchLookup(&context, batch_, &batch_response_);
+        status = Await(predictions_->AsyncBatchLookup(&context, batch_, &cq_), &batch_response_);
         if (status.ok() && s_.verify) *right = RightColumns(batch_response_);
         break;
       }
-      case Mode::kEcho:
-      case Mode::kEchoBatch: {
+      case Mode::kEchoBytes: {
+        if (s_.request_mode == Mode::kLookup) {
+          lookup_.SerializeToString(echo_request_.mutable_payload());
+        } else {
+          batch_.SerializeToString(echo_request_.mutable_payload());
+        }
         echo_response_.Clear();
-        status = echo_->Echo(&context, echo_request_, &echo_response_);
+        status = Await(echo_->AsyncEcho(&context, echo_request_, &cq_), &echo_response_);
+        if (status.ok() && s_.verify) *right = echo_response_.payload() == echo_request_.payload();
+        break;
+      }
+      case Mode::kEcho: {
+        echo_response_.Clear();
+        status = Await(echo_->AsyncEcho(&context, echo_request_, &cq_), &echo_response_);
         if (status.ok() && s_.verify) {
           const auto& r = echo_response_;
           *right = r.rows_size() == s_.keys_per_call;
@@ -587,25 +630,74 @@ class Caller {
     return status;
   }
 
+  // Waits for the one call in flight on cq_ (see --wait) and returns its
+  // status; the answer is in *response.
+  template <typename Response>
+  grpc::Status Await(std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> call, Response* response) {
+    grpc::Status status;
+    call->Finish(response, &status, this);
+    void* tag = nullptr;
+    bool ok = false;
+    if (s_.spin) {
+      while (cq_.AsyncNext(&tag, &ok, gpr_time_0(GPR_CLOCK_MONOTONIC)) != grpc::CompletionQueue::GOT_EVENT) {
+      }
+    } else {
+      cq_.Next(&tag, &ok);
+    }
+    return status;
+  }
+
+  void AppendBulk(std::string_view argument) {
+    redis_command_ += '$';
+    redis_command_ += std::to_string(argument.size());
+    redis_command_ += "\r\n";
+    redis_command_ += argument;
+    redis_command_ += "\r\n";
+  }
+
   // GET of one key or MGET of keys_per_call keys; values "forecast,p90".
+  // The command is written into a reused buffer and the reply parsed by
+  // hiredis's reader from the socket, which --wait=spin polls.
   grpc::Status RedisCall(bool* right) {
     if (!redis_ || redis_->err) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, redis_ ? redis_->errstr : "cannot connect to Redis");
     }
-    redis_args_.assign(1, s_.mode == Mode::kRedisGet ? "GET" : "MGET");
+    redis_command_.assign("*");
+    redis_command_ += std::to_string(s_.keys_per_call + 1);
+    redis_command_ += "\r\n";
+    AppendBulk(s_.mode == Mode::kRedisGet ? "GET" : "MGET");
+    char key[96];
     for (int k = 0; k < s_.keys_per_call; ++k) {
-      redis_args_.push_back("fc:" + std::to_string(keys_[k].store_id) + ":" + std::to_string(keys_[k].item_id) + ":" +
-                            std::to_string(keys_[k].horizon_days));
+      int length = std::snprintf(key, sizeof key, "%s:%lld:%lld:%lld", s_.redis_prefix.c_str(),
+                                 static_cast<long long>(keys_[k].store_id), static_cast<long long>(keys_[k].item_id),
+                                 static_cast<long long>(keys_[k].horizon_days));
+      AppendBulk(std::string_view(key, static_cast<size_t>(std::min<int>(length, sizeof key - 1))));
     }
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (const std::string& a : redis_args_) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
+    for (size_t sent = 0; sent < redis_command_.size();) {
+      ssize_t n = send(redis_->fd, redis_command_.data() + sent, redis_command_.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+      } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string("send: ") + std::strerror(errno));
+      }
     }
-    auto* reply = static_cast<redisReply*>(
-        redisCommandArgv(redis_, static_cast<int>(argv.size()), argv.data(), lengths.data()));
-    if (!reply) return grpc::Status(grpc::StatusCode::UNAVAILABLE, redis_->errstr);
+    redisReply* reply = nullptr;
+    char buffer[16384];
+    while (reply == nullptr) {
+      void* parsed = nullptr;
+      if (redisReaderGetReply(redis_reader_, &parsed) != REDIS_OK) {
+        return grpc::Status(grpc::StatusCode::INTERNAL, std::string("bad reply: ") + redis_reader_->errstr);
+      }
+      if ((reply = static_cast<redisReply*>(parsed)) != nullptr) break;
+      ssize_t n = recv(redis_->fd, buffer, sizeof buffer, 0);
+      if (n > 0) {
+        redisReaderFeed(redis_reader_, buffer, static_cast<size_t>(n));
+      } else if (n == 0) {
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server closed the connection");
+      } else if (errno != EAGAIN && errno != EINTR) {
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string("recv: ") + std::strerror(errno));
+      }
+    }
     auto right_value = [&](const redisReply* value, int k) {
       if (value->type != REDIS_REPLY_STRING) return false;
       char* end = nullptr;
@@ -671,8 +763,10 @@ class Caller {
   const Settings& s_;
   std::mt19937_64 rng_;
   int caller_index_;
-  redisContext* redis_ = nullptr;
-  std::vector<std::string> redis_args_;
+  grpc::CompletionQueue cq_;  // unary calls: one in flight at a time
+  redisContext* redis_ = nullptr;  // its socket; replies are parsed by redis_reader_
+  redisReader* redis_reader_ = nullptr;
+  std::string redis_command_;
   grpc::ClientContext stream_context_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::StreamLookupRequest, v1::StreamLookupResponse>> lookup_stream_;
   std::unique_ptr<grpc::ClientReaderWriter<echo::EchoRequest, echo::EchoResponse>> echo_stream_;
@@ -764,8 +858,8 @@ int main(int argc, char** argv) {
     s.mode = Mode::kStreamBatch;
   } else if (s.mode_name == "echo") {
     s.mode = Mode::kEcho;
-  } else if (s.mode_name == "echo_batch") {
-    s.mode = Mode::kEchoBatch;
+  } else if (s.mode_name == "echo_bytes") {
+    s.mode = Mode::kEchoBytes;
   } else if (s.mode_name == "stream") {
     s.mode = Mode::kStream;
   } else if (s.mode_name == "echo_stream") {
@@ -786,9 +880,33 @@ int main(int argc, char** argv) {
     s.mode = Mode::kIngest;
   } else {
     return Usage(
-        "--mode must be lookup, batch, batch_columnar, stream_batch, echo, echo_batch, stream, echo_stream, redis_get, redis_mget, predict, "
+        "--mode must be lookup, batch, batch_columnar, stream_batch, echo, echo_bytes, stream, echo_stream, redis_get, redis_mget, predict, "
         "fallback, mix, scan or ingest");
   }
+  s.request_mode = s.mode;
+  if (s.mode == Mode::kEchoBytes) {
+    const std::string echo_of = absl::GetFlag(FLAGS_echo_of);
+    if (echo_of == "lookup") {
+      s.request_mode = Mode::kLookup;
+    } else if (echo_of == "batch") {
+      s.request_mode = Mode::kBatch;
+    } else if (echo_of == "batch_columnar") {
+      s.request_mode = Mode::kBatchColumnar;
+    } else {
+      return Usage("--echo_of must be lookup, batch or batch_columnar");
+    }
+  }
+  const std::string wait = absl::GetFlag(FLAGS_wait);
+  if (wait != "block" && wait != "spin") return Usage("--wait must be block or spin");
+  s.spin = wait == "spin";
+  const bool streamed = s.mode == Mode::kStream || s.mode == Mode::kStreamBatch || s.mode == Mode::kEchoStream ||
+                        s.mode == Mode::kScan || s.mode == Mode::kIngest;
+  if (s.spin && streamed) return Usage("--wait=spin works for unary gRPC and Redis modes only");
+  if (s.spin && absl::GetFlag(FLAGS_concurrency) >= static_cast<int>(std::thread::hardware_concurrency())) {
+    return Usage("--wait=spin needs a core per caller and one for the server: --concurrency must be below " +
+                 std::to_string(std::thread::hardware_concurrency()));
+  }
+  s.redis_prefix = absl::GetFlag(FLAGS_redis_prefix);
   s.model = absl::GetFlag(FLAGS_model);
   s.features = absl::GetFlag(FLAGS_features);
   if (s.features < 1) return Usage("--features must be >= 1");
@@ -798,7 +916,7 @@ int main(int argc, char** argv) {
   if (s.scan_items < 1) return Usage("--scan_items must be >= 1");
   const int batch = absl::GetFlag(FLAGS_batch);
   const bool batched = s.mode == Mode::kBatch || s.mode == Mode::kBatchColumnar || s.mode == Mode::kStreamBatch ||
-                       s.mode == Mode::kEchoBatch ||
+                       (s.mode == Mode::kEchoBytes && s.request_mode != Mode::kLookup) ||
                        s.mode == Mode::kRedisMget ||
                        s.mode == Mode::kIngest;
   if (batched && batch < 1) return Usage("--batch must be >= 1");
@@ -928,6 +1046,7 @@ int main(int argc, char** argv) {
                         {"max_us", max},        {"mean_us", mean_us},
                         {"errors", errors},     {"wrong", wrong},
                         {"verified", s.verify}, {"open_loop_rate", absl::GetFlag(FLAGS_rate)},
+                        {"wait", wait},
                         {"rows", s.rows},       {"hot_rows", s.hot_rows}};
     std::printf("%s\n", j.dump().c_str());
   }
