@@ -4,7 +4,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
+#include "absl/container/flat_hash_set.h"
 #include "core/base/logging.h"
 #include "core/base/crash_points.h"
 #include "core/base/status_macros.h"
@@ -22,58 +24,83 @@ namespace {
 
 using internal::FromRocksStatus;
 
-// A memory index key. Keys of up to kInlineBytes (every key of integer-like
-// columns) live in the hash map's slot itself, so that comparing a probed
-// key with it touches only the slot, which MultiGet prefetches; a longer
-// key points into the part's arena.
-class IndexKey {
- public:
-  static constexpr size_t kInlineBytes = 23;
-
-  // `bytes` must outlive the key when longer than kInlineBytes.
-  explicit IndexKey(std::string_view bytes) {
-    if (bytes.size() <= kInlineBytes) {
-      std::memcpy(bytes_, bytes.data(), bytes.size());
-      bytes_[kInlineBytes] = static_cast<char>(bytes.size());
-    } else {
-      const char* data = bytes.data();
-      const uint32_t size = static_cast<uint32_t>(bytes.size());
-      std::memcpy(bytes_, &data, sizeof data);
-      std::memcpy(bytes_ + sizeof data, &size, sizeof size);
-      bytes_[kInlineBytes] = kOutside;
-    }
-  }
-  absl::string_view view() const {
-    if (bytes_[kInlineBytes] != kOutside) {
-      return absl::string_view(bytes_, static_cast<unsigned char>(bytes_[kInlineBytes]));
-    }
-    const char* data;
-    uint32_t size;
-    std::memcpy(&data, bytes_, sizeof data);
-    std::memcpy(&size, bytes_ + sizeof data, sizeof size);
-    return absl::string_view(data, size);
-  }
-
- private:
-  static constexpr char kOutside = static_cast<char>(0xff);
-  // The key's bytes, then their count; or a pointer and a size, then kOutside.
-  char bytes_[kInlineBytes + 1];
+// A row of the memory index, in one of its part's arena blocks: the key's
+// length and the value's (LEB128 varints: one byte each below 128), then
+// the key's bytes, then the value's. The hash set holds only a pointer to
+// it: 8 bytes and a control byte per slot, where a slot holding the key
+// and a view of the value took 41 (with its key copied out when longer
+// than 23 bytes, as every 3-column key is).
+struct IndexEntry {
+  const char* at;
 };
-static_assert(sizeof(IndexKey) == 24);
 
-// Hash and equality over the key's bytes, for IndexKey and a probed view.
-struct IndexKeyHash {
+char* PutLength(char* out, uint32_t length) {
+  while (length >= 0x80) {
+    *out++ = static_cast<char>(length | 0x80);
+    length >>= 7;
+  }
+  *out++ = static_cast<char>(length);
+  return out;
+}
+
+size_t LengthBytes(uint32_t length) {
+  size_t bytes = 1;
+  while (length >= 0x80) {
+    length >>= 7;
+    ++bytes;
+  }
+  return bytes;
+}
+
+const char* GetLength(const char* in, uint32_t* length) {
+  uint32_t result = 0;
+  for (int shift = 0;; shift += 7) {
+    const auto byte = static_cast<unsigned char>(*in++);
+    result |= static_cast<uint32_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) break;
+  }
+  *length = result;
+  return in;
+}
+
+// Writes `key` and `value` as an entry at `out`; returns its end.
+char* PutEntry(char* out, std::string_view key, std::string_view value) {
+  out = PutLength(out, static_cast<uint32_t>(key.size()));
+  out = PutLength(out, static_cast<uint32_t>(value.size()));
+  std::memcpy(out, key.data(), key.size());
+  std::memcpy(out + key.size(), value.data(), value.size());
+  return out + key.size() + value.size();
+}
+
+size_t EntryBytes(std::string_view key, std::string_view value) {
+  return LengthBytes(static_cast<uint32_t>(key.size())) + LengthBytes(static_cast<uint32_t>(value.size())) +
+         key.size() + value.size();
+}
+
+// The key and the value of an entry.
+struct EntryView {
+  absl::string_view key;
+  std::string_view value;
+};
+EntryView ViewEntry(IndexEntry entry) {
+  uint32_t key_size = 0, value_size = 0;
+  const char* bytes = GetLength(GetLength(entry.at, &key_size), &value_size);
+  return EntryView{absl::string_view(bytes, key_size), std::string_view(bytes + key_size, value_size)};
+}
+
+// Hash and equality over the key's bytes, for an entry and a probed key.
+struct IndexEntryHash {
   using is_transparent = void;
-  size_t operator()(const IndexKey& key) const { return absl::Hash<absl::string_view>()(key.view()); }
+  size_t operator()(IndexEntry entry) const { return absl::Hash<absl::string_view>()(ViewEntry(entry).key); }
   size_t operator()(absl::string_view key) const { return absl::Hash<absl::string_view>()(key); }
 };
-struct IndexKeyEq {
+struct IndexEntryEq {
   using is_transparent = void;
-  static absl::string_view View(const IndexKey& key) { return key.view(); }
-  static absl::string_view View(absl::string_view key) { return key; }
+  static absl::string_view Key(IndexEntry entry) { return ViewEntry(entry).key; }
+  static absl::string_view Key(absl::string_view key) { return key; }
   template <typename A, typename B>
   bool operator()(const A& a, const B& b) const {
-    return View(a) == View(b);
+    return Key(a) == Key(b);
   }
 };
 
@@ -87,20 +114,20 @@ struct TableSnapshot::Part {
   ~Part() {
     if (memory_budget != nullptr) memory_budget->fetch_sub(memory_bytes);
   }
-  // The value of `key` from the memory index, or null. REQUIRES: indexed().
-  const absl::string_view* Find(std::string_view key) const {
+  // The value of `key` from the memory index, or nullopt. REQUIRES: indexed().
+  std::optional<std::string_view> Find(std::string_view key) const {
     auto it = index.find(ToAbsl(key));
-    return it == index.end() ? nullptr : &it->second;
+    if (it == index.end()) return std::nullopt;
+    return ViewEntry(*it).value;
   }
   bool indexed() const { return memory_budget != nullptr; }
 
   std::string dir;
   std::unique_ptr<rocksdb::DB> db;
-  // The memory index (when indexed()): every row's value, and any key
-  // longer than IndexKey::kInlineBytes, copied into arena blocks, and a
-  // hash map from keys to views of the values.
+  // The memory index (when indexed()): every row copied into arena blocks
+  // as an IndexEntry, and a hash set of the entries by key.
   std::vector<std::unique_ptr<char[]>> arena;
-  absl::flat_hash_map<IndexKey, absl::string_view, IndexKeyHash, IndexKeyEq> index;
+  absl::flat_hash_set<IndexEntry, IndexEntryHash, IndexEntryEq> index;
   uint64_t memory_bytes = 0;
   std::shared_ptr<MemoryBudget> memory_budget;  // set once the index is complete
 };
@@ -148,9 +175,9 @@ absl::StatusOr<bool> TableSnapshot::Get(std::string_view key,
   const Part* part = PartFor(key);
   if (!part) return false;
   if (part->indexed()) {
-    const absl::string_view* value = part->Find(key);
-    if (value == nullptr) return false;
-    on_found(FromAbsl(*value));
+    const std::optional<std::string_view> value = part->Find(key);
+    if (!value) return false;
+    on_found(*value);
     return true;
   }
   rocksdb::PinnableSlice value;
@@ -174,25 +201,17 @@ absl::Status TableSnapshot::MultiGet(std::span<const std::string_view> keys,
   if (all_in_memory) {
     // Every key's part is in memory: probe and visit, no RocksDB machinery.
     // The batch's cache misses overlap instead of being paid one key at a
-    // time: every key's slot is prefetched, then every slot is probed (a
-    // key compare stays in the slot) and its value prefetched, then the
-    // values are visited.
+    // time: every key's slot is prefetched, then every key is probed (its
+    // entry holds the key compared and the value after it) in a loop with
+    // nothing else in it, then the values are visited.
     for (size_t i = 0; i < n; ++i) {
       if (part_of[i] != nullptr) part_of[i]->index.prefetch(ToAbsl(keys[i]));
     }
-    std::vector<const absl::string_view*> found(n);
+    std::vector<std::optional<std::string_view>> found(n);
     for (size_t i = 0; i < n; ++i) {
-      found[i] = part_of[i] == nullptr ? nullptr : part_of[i]->Find(keys[i]);
-      if (found[i] != nullptr) __builtin_prefetch(found[i]->data());
+      if (part_of[i] != nullptr) found[i] = part_of[i]->Find(keys[i]);
     }
-    for (size_t i = 0; i < n; ++i) {
-      if (found[i] == nullptr) {
-        visit(i, nullptr);
-      } else {
-        const std::string_view view = FromAbsl(*found[i]);
-        visit(i, &view);
-      }
-    }
+    for (size_t i = 0; i < n; ++i) visit(i, found[i] ? &*found[i] : nullptr);
     return absl::OkStatus();
   }
   std::vector<rocksdb::Slice> slices(n);
@@ -217,8 +236,8 @@ absl::Status TableSnapshot::MultiGet(std::span<const std::string_view> keys,
     }
     if (part->indexed()) {  // a partition in memory beside others that are not
       for (size_t j : group) {
-        const absl::string_view* value = part->Find(keys[j]);
-        if (value == nullptr) {
+        const std::optional<std::string_view> value = part->Find(keys[j]);
+        if (!value) {
           statuses[j] = rocksdb::Status::NotFound();
         } else {
           values[j].PinSelf(rocksdb::Slice(value->data(), value->size()));
@@ -330,7 +349,6 @@ absl::StatusOr<ScanResult> TableSnapshot::Scan(
   ScanResult result;
   DataBlockCounter counter;
   rocksdb::ReadOptions read_options;
-  read_options.fill_cache = true;
   std::string seek_key;
   for (size_t p = 0; p < parts_.size(); ++p) {
     const std::string& prefix = part_prefixes_[p];
@@ -345,6 +363,9 @@ absl::StatusOr<ScanResult> TableSnapshot::Scan(
     }
     ++result.stats.parts_visited;
     const Part& part = *parts_[p];
+    // A part held in the memory index is read past the block cache, which
+    // would otherwise hold its scanned rows a second time.
+    read_options.fill_cache = !part.indexed();
     std::unique_ptr<rocksdb::Iterator> it(part.db->NewIterator(read_options));
     seek_key.assign(prefix);
     if (!curve_columns.empty()) key_codec_.AppendCurve(*key_codec_.FirstInBox(box), &seek_key);
@@ -505,11 +526,17 @@ void PredictionStore::BuildMemoryIndex(TableSnapshot::Part& part) {
   MemoryBudget& used = *resources_->memory_used;
   uint64_t keys = 0;
   if (budget == 0 || !part.db->GetIntProperty("rocksdb.estimate-num-keys", &keys)) return;
-  // Per row: the key and value bytes, plus about 40 bytes of hash map.
-  constexpr uint64_t kEntryOverhead = 40;
   constexpr size_t kBlockBytes = size_t{1} << 20;
+  auto give_up = [&part] {
+    part.index = {};
+    part.arena.clear();
+  };
+  // What the index holds: its slots (a control byte and an entry pointer
+  // each) and its arena blocks.
   part.index.reserve(keys);
-  uint64_t bytes = part.index.capacity() * (sizeof(std::pair<IndexKey, absl::string_view>) + 1);
+  auto slot_bytes = [&part] { return part.index.capacity() * (sizeof(IndexEntry) + 1); };
+  uint64_t arena_bytes = 0;
+  if (used.load() + slot_bytes() > budget) return give_up();
   char* free = nullptr;
   size_t free_bytes = 0;
   // Read past the block cache: the rows are copied here, and caching their
@@ -518,40 +545,28 @@ void PredictionStore::BuildMemoryIndex(TableSnapshot::Part& part) {
   read_options.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(part.db->NewIterator(read_options));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const bool key_inline = it->key().size() <= IndexKey::kInlineBytes;
-    const size_t row_bytes = (key_inline ? 0 : it->key().size()) + it->value().size();
-    bytes += row_bytes + kEntryOverhead;
-    if (used.load() + bytes > budget) {  // does not fit: this part reads RocksDB
-      part.index = {};
-      part.arena.clear();
-      return;
-    }
-    if (row_bytes > free_bytes) {
-      const size_t block = std::max(kBlockBytes, row_bytes);
+    const std::string_view key(it->key().data(), it->key().size());
+    const std::string_view value(it->value().data(), it->value().size());
+    const size_t entry_bytes = EntryBytes(key, value);
+    if (entry_bytes > free_bytes) {
+      const size_t block = std::max(kBlockBytes, entry_bytes);
+      arena_bytes += block;
+      if (used.load() + slot_bytes() + arena_bytes > budget) return give_up();  // this part reads RocksDB
       part.arena.push_back(std::make_unique<char[]>(block));
       free = part.arena.back().get();
       free_bytes = block;
     }
-    const std::string_view key(it->key().data(), it->key().size());
-    char* value = free;
-    if (!key_inline) {
-      std::memcpy(free, key.data(), key.size());
-      value += key.size();
-    }
-    std::memcpy(value, it->value().data(), it->value().size());
-    part.index.emplace(key_inline ? IndexKey(key) : IndexKey(std::string_view(free, key.size())),
-                       absl::string_view(value, it->value().size()));
-    free += row_bytes;
-    free_bytes -= row_bytes;
+    const char* entry = free;
+    free = PutEntry(free, key, value);
+    free_bytes -= entry_bytes;
+    part.index.insert(IndexEntry{entry});
   }
   if (!it->status().ok()) {
     LogWarning(part.dir, ": building the memory index: ", it->status().ToString());
-    part.index = {};
-    part.arena.clear();
-    return;
+    return give_up();
   }
-  part.memory_bytes = bytes;
-  used.fetch_add(bytes);
+  part.memory_bytes = slot_bytes() + arena_bytes;
+  used.fetch_add(part.memory_bytes);
   part.memory_budget = resources_->memory_used;
 }
 
