@@ -63,7 +63,7 @@ ABSL_FLAG(uint64_t, block_cache_mb, 256, "Block cache shared by all tables, in M
 ABSL_FLAG(std::string, shard, "",
           "i/N: of tables sharded N ways (predstore-load --shards), serve shard i only; unsharded tables are served "
           "whole. Empty: no sharded table is served.");
-ABSL_FLAG(uint64_t, memory_index_mb, 1024,
+ABSL_FLAG(uint64_t, memory_index_mb, 512,
           "Memory for in-memory copies of whole table parts, answering Lookup/BatchLookup with a hash probe "
           "instead of a RocksDB read; parts that do not fit read RocksDB. 0 turns it off.");
 ABSL_FLAG(bool, warm_cache, true,
