@@ -6,11 +6,11 @@
 #include <cstring>
 #include <optional>
 
-#include "absl/container/flat_hash_set.h"
 #include "core/base/logging.h"
 #include "core/base/crash_points.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
+#include "core/snapshot/memory_index.h"
 #include "core/snapshot/storage_options.h"
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
@@ -24,86 +24,6 @@ namespace {
 
 using internal::FromRocksStatus;
 
-// A row of the memory index, in one of its part's arena blocks: the key's
-// length and the value's (LEB128 varints: one byte each below 128), then
-// the key's bytes, then the value's. The hash set holds only a pointer to
-// it: 8 bytes and a control byte per slot, where a slot holding the key
-// and a view of the value took 41 (with its key copied out when longer
-// than 23 bytes, as every 3-column key is).
-struct IndexEntry {
-  const char* at;
-};
-
-char* PutLength(char* out, uint32_t length) {
-  while (length >= 0x80) {
-    *out++ = static_cast<char>(length | 0x80);
-    length >>= 7;
-  }
-  *out++ = static_cast<char>(length);
-  return out;
-}
-
-size_t LengthBytes(uint32_t length) {
-  size_t bytes = 1;
-  while (length >= 0x80) {
-    length >>= 7;
-    ++bytes;
-  }
-  return bytes;
-}
-
-const char* GetLength(const char* in, uint32_t* length) {
-  uint32_t result = 0;
-  for (int shift = 0;; shift += 7) {
-    const auto byte = static_cast<unsigned char>(*in++);
-    result |= static_cast<uint32_t>(byte & 0x7f) << shift;
-    if (byte < 0x80) break;
-  }
-  *length = result;
-  return in;
-}
-
-// Writes `key` and `value` as an entry at `out`; returns its end.
-char* PutEntry(char* out, std::string_view key, std::string_view value) {
-  out = PutLength(out, static_cast<uint32_t>(key.size()));
-  out = PutLength(out, static_cast<uint32_t>(value.size()));
-  std::memcpy(out, key.data(), key.size());
-  std::memcpy(out + key.size(), value.data(), value.size());
-  return out + key.size() + value.size();
-}
-
-size_t EntryBytes(std::string_view key, std::string_view value) {
-  return LengthBytes(static_cast<uint32_t>(key.size())) + LengthBytes(static_cast<uint32_t>(value.size())) +
-         key.size() + value.size();
-}
-
-// The key and the value of an entry.
-struct EntryView {
-  absl::string_view key;
-  std::string_view value;
-};
-EntryView ViewEntry(IndexEntry entry) {
-  uint32_t key_size = 0, value_size = 0;
-  const char* bytes = GetLength(GetLength(entry.at, &key_size), &value_size);
-  return EntryView{absl::string_view(bytes, key_size), std::string_view(bytes + key_size, value_size)};
-}
-
-// Hash and equality over the key's bytes, for an entry and a probed key.
-struct IndexEntryHash {
-  using is_transparent = void;
-  size_t operator()(IndexEntry entry) const { return absl::Hash<absl::string_view>()(ViewEntry(entry).key); }
-  size_t operator()(absl::string_view key) const { return absl::Hash<absl::string_view>()(key); }
-};
-struct IndexEntryEq {
-  using is_transparent = void;
-  static absl::string_view Key(IndexEntry entry) { return ViewEntry(entry).key; }
-  static absl::string_view Key(absl::string_view key) { return key; }
-  template <typename A, typename B>
-  bool operator()(const A& a, const B& b) const {
-    return Key(a) == Key(b);
-  }
-};
-
 }  // namespace
 
 // Bytes of the memory budget in use, shared by the store and its parts
@@ -114,20 +34,11 @@ struct TableSnapshot::Part {
   ~Part() {
     if (memory_budget != nullptr) memory_budget->fetch_sub(memory_bytes);
   }
-  // The value of `key` from the memory index, or nullopt. REQUIRES: indexed().
-  std::optional<std::string_view> Find(std::string_view key) const {
-    auto it = index.find(ToAbsl(key));
-    if (it == index.end()) return std::nullopt;
-    return ViewEntry(*it).value;
-  }
   bool indexed() const { return memory_budget != nullptr; }
 
   std::string dir;
   std::unique_ptr<rocksdb::DB> db;
-  // The memory index (when indexed()): every row copied into arena blocks
-  // as an IndexEntry, and a hash set of the entries by key.
-  std::vector<std::unique_ptr<char[]>> arena;
-  absl::flat_hash_set<IndexEntry, IndexEntryHash, IndexEntryEq> index;
+  MemoryIndex index;  // every row, when indexed()
   uint64_t memory_bytes = 0;
   std::shared_ptr<MemoryBudget> memory_budget;  // set once the index is complete
 };
@@ -175,7 +86,7 @@ absl::StatusOr<bool> TableSnapshot::Get(std::string_view key,
   const Part* part = PartFor(key);
   if (!part) return false;
   if (part->indexed()) {
-    const std::optional<std::string_view> value = part->Find(key);
+    const std::optional<std::string_view> value = part->index.Find(key);
     if (!value) return false;
     on_found(*value);
     return true;
@@ -201,15 +112,20 @@ absl::Status TableSnapshot::MultiGet(std::span<const std::string_view> keys,
   if (all_in_memory) {
     // Every key's part is in memory: probe and visit, no RocksDB machinery.
     // The batch's cache misses overlap instead of being paid one key at a
-    // time: every key's slot is prefetched, then every key is probed (its
-    // entry holds the key compared and the value after it) in a loop with
-    // nothing else in it, then the values are visited.
+    // time: every key's slot is prefetched, then every key's matching
+    // entries (its key and value), then every key is found, then visited.
+    std::vector<uint64_t> hashes(n);
     for (size_t i = 0; i < n; ++i) {
-      if (part_of[i] != nullptr) part_of[i]->index.prefetch(ToAbsl(keys[i]));
+      if (part_of[i] == nullptr) continue;
+      hashes[i] = MemoryIndex::HashOf(keys[i]);
+      part_of[i]->index.Prefetch(hashes[i]);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (part_of[i] != nullptr) part_of[i]->index.PrefetchEntry(hashes[i]);
     }
     std::vector<std::optional<std::string_view>> found(n);
     for (size_t i = 0; i < n; ++i) {
-      if (part_of[i] != nullptr) found[i] = part_of[i]->Find(keys[i]);
+      if (part_of[i] != nullptr) found[i] = part_of[i]->index.Find(keys[i], hashes[i]);
     }
     for (size_t i = 0; i < n; ++i) visit(i, found[i] ? &*found[i] : nullptr);
     return absl::OkStatus();
@@ -236,7 +152,7 @@ absl::Status TableSnapshot::MultiGet(std::span<const std::string_view> keys,
     }
     if (part->indexed()) {  // a partition in memory beside others that are not
       for (size_t j : group) {
-        const std::optional<std::string_view> value = part->Find(keys[j]);
+        const std::optional<std::string_view> value = part->index.Find(keys[j]);
         if (!value) {
           statuses[j] = rocksdb::Status::NotFound();
         } else {
@@ -472,9 +388,18 @@ void PredictionStore::Publish(std::shared_ptr<const Catalog> catalog) {
 }
 
 absl::StatusOr<std::shared_ptr<const TableSnapshot>> PredictionStore::OpenSnapshot(const std::string& table,
-                                                                                    TableManifest manifest) {
+                                                                                    TableManifest manifest,
+                                                                                    const TableSnapshot* replacing) {
   auto snapshot = std::shared_ptr<TableSnapshot>(new TableSnapshot(table, std::move(manifest)));
   const fs::path table_path = options_.data_dir / table;
+  uint64_t freed = 0;
+  if (replacing != nullptr) {
+    for (const auto& part : replacing->parts_) {
+      const bool shared = std::any_of(snapshot->info().parts.begin(), snapshot->info().parts.end(),
+                                      [&](const PartInfo& info) { return (table_path / info.dir).string() == part->dir; });
+      if (part->indexed() && !shared) freed += part->memory_bytes;
+    }
+  }
   const uint32_t shard_count = snapshot->info().shard_count;
   if (shard_count > 0) {
     if (!options_.shard || options_.shard->count != shard_count) {
@@ -506,7 +431,7 @@ absl::StatusOr<std::shared_ptr<const TableSnapshot>> PredictionStore::OpenSnapsh
       auto opened = std::make_shared<TableSnapshot::Part>();
       opened->dir = dir;
       opened->db.reset(raw);
-      BuildMemoryIndex(*opened);
+      BuildMemoryIndex(*opened, freed);
       if (options_.warm_block_cache && !opened->indexed()) WarmBlockCache(*opened->db, dir);
       part = std::move(opened);
       std::lock_guard<std::mutex> lock(resources_->mu);
@@ -521,51 +446,30 @@ absl::StatusOr<std::shared_ptr<const TableSnapshot>> PredictionStore::OpenSnapsh
   return snapshot;
 }
 
-void PredictionStore::BuildMemoryIndex(TableSnapshot::Part& part) {
+void PredictionStore::BuildMemoryIndex(TableSnapshot::Part& part, uint64_t freed) {
   const uint64_t budget = options_.memory_index_bytes;
   MemoryBudget& used = *resources_->memory_used;
-  uint64_t keys = 0;
-  if (budget == 0 || !part.db->GetIntProperty("rocksdb.estimate-num-keys", &keys)) return;
-  constexpr size_t kBlockBytes = size_t{1} << 20;
-  auto give_up = [&part] {
-    part.index = {};
-    part.arena.clear();
-  };
-  // What the index holds: its slots (a control byte and an entry pointer
-  // each) and its arena blocks.
-  part.index.reserve(keys);
-  auto slot_bytes = [&part] { return part.index.capacity() * (sizeof(IndexEntry) + 1); };
-  uint64_t arena_bytes = 0;
-  if (used.load() + slot_bytes() > budget) return give_up();
-  char* free = nullptr;
-  size_t free_bytes = 0;
+  if (budget == 0) return;
   // Read past the block cache: the rows are copied here, and caching their
   // blocks too would hold every row twice.
   rocksdb::ReadOptions read_options;
   read_options.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(part.db->NewIterator(read_options));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const std::string_view key(it->key().data(), it->key().size());
-    const std::string_view value(it->value().data(), it->value().size());
-    const size_t entry_bytes = EntryBytes(key, value);
-    if (entry_bytes > free_bytes) {
-      const size_t block = std::max(kBlockBytes, entry_bytes);
-      arena_bytes += block;
-      if (used.load() + slot_bytes() + arena_bytes > budget) return give_up();  // this part reads RocksDB
-      part.arena.push_back(std::make_unique<char[]>(block));
-      free = part.arena.back().get();
-      free_bytes = block;
+    part.index.Add(std::string_view(it->key().data(), it->key().size()),
+                   std::string_view(it->value().data(), it->value().size()));
+    if (used.load() + part.index.bytes() > budget + freed) {  // does not fit: this part reads RocksDB
+      part.index = {};
+      return;
     }
-    const char* entry = free;
-    free = PutEntry(free, key, value);
-    free_bytes -= entry_bytes;
-    part.index.insert(IndexEntry{entry});
   }
   if (!it->status().ok()) {
     LogWarning(part.dir, ": building the memory index: ", it->status().ToString());
-    return give_up();
+    part.index = {};
+    return;
   }
-  part.memory_bytes = slot_bytes() + arena_bytes;
+  part.index.Seal();
+  part.memory_bytes = part.index.bytes();
   used.fetch_add(part.memory_bytes);
   part.memory_budget = resources_->memory_used;
 }
@@ -595,7 +499,8 @@ absl::StatusOr<std::shared_ptr<const TableSnapshot>> PredictionStore::Reload(con
       return it->second;
     }
   }
-  PREDSTORE_ASSIGN_OR_RETURN(auto snapshot, OpenSnapshot(table, std::move(manifest)));
+  PREDSTORE_ASSIGN_OR_RETURN(auto snapshot,
+                             OpenSnapshot(table, std::move(manifest), it == current.end() ? nullptr : it->second.get()));
   if (it == current.end() || it->second->version() != snapshot->version()) {
     LogInfo("table ", table, ": serving version ", snapshot->version(), " (", snapshot->info().row_count, " rows)");
   }
@@ -641,11 +546,14 @@ absl::StatusOr<std::shared_ptr<const TableSnapshot>> PredictionStore::Rollback(s
   // between the two (which failed a rollback that had been applied), and a
   // version that cannot be opened is never made active.
   std::shared_ptr<const TableSnapshot> snapshot;
+  std::shared_ptr<const TableSnapshot> replacing;
+  if (auto current = catalog_.load(); current->contains(ToAbsl(table))) replacing = current->at(ToAbsl(table));
   PREDSTORE_RETURN_IF_ERROR(directory
                                 .Rollback(to_version,
                                           [&](const TableManifest& manifest) -> absl::Status {
                                             PREDSTORE_ASSIGN_OR_RETURN(snapshot,
-                                                                       OpenSnapshot(std::string(table), manifest));
+                                                                       OpenSnapshot(std::string(table), manifest,
+                                                                                    replacing.get()));
                                             return absl::OkStatus();
                                           })
                                 .status());

@@ -50,9 +50,9 @@ struct StoreOptions {
   // index, and its Get/MultiGet are answered from memory (a hash probe
   // instead of a RocksDB read); other parts, and every Scan, read RocksDB
   // (a Scan of a part in memory reads past the block cache).
-  // 0 turns it off. Default 512 MiB: up to about 4M rows of a 3-integer
-  // key and two doubles stay indexed across a publish, which holds two
-  // versions for a moment; 10M rows (545 MiB) read RocksDB.
+  // 0 turns it off. Default 512 MiB: about 10M rows of a 3-integer key and
+  // two doubles (496 MiB). A table indexed once stays indexed across its
+  // publishes: the process holds the old and the new index for a moment.
   uint64_t memory_index_bytes = uint64_t{512} << 20;
   // The shard this server serves of sharded tables (docs/scale-out.md):
   // a table whose active version is sharded shard->count ways is served as
@@ -205,17 +205,24 @@ class PredictionStore {
   struct Resources;  // block cache and open parts, shared by snapshots
 
   explicit PredictionStore(StoreOptions options);
-  // Opens the active version of `table` as described by `manifest`.
+  // Opens the active version of `table` as described by `manifest`, to
+  // replace `replacing` (null: none). The memory indexes of replacing's
+  // parts that the new version does not share count as free while it
+  // opens: they are let go once it is swapped in, so that a table indexed
+  // once stays indexed across its publishes and rollbacks (the process
+  // holds both indexes for a moment).
   absl::StatusOr<std::shared_ptr<const TableSnapshot>> OpenSnapshot(const std::string& table,
-                                                                     TableManifest manifest);
+                                                                     TableManifest manifest,
+                                                                     const TableSnapshot* replacing);
   // Reads `table`'s manifest; returns the current snapshot if its active
   // version is unchanged, else opens the new one.
   absl::StatusOr<std::shared_ptr<const TableSnapshot>> Reload(const std::string& table, const Catalog& current);
   void Publish(std::shared_ptr<const Catalog> catalog);
   // See StoreOptions::warm_block_cache.
   void WarmBlockCache(rocksdb::DB& db, const std::string& dir);
-  // Copies the part's rows into its memory index if they fit the budget.
-  void BuildMemoryIndex(TableSnapshot::Part& part);
+  // Copies the part's rows into its memory index if the indexes in use,
+  // with it, fit the budget plus `freed` (bytes about to be let go).
+  void BuildMemoryIndex(TableSnapshot::Part& part, uint64_t freed);
 
   StoreOptions options_;
   std::unique_ptr<Resources> resources_;

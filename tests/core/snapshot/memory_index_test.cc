@@ -1,8 +1,12 @@
-// The memory index of PredictionStore: point reads from memory answer
-// exactly what RocksDB answers, and parts that do not fit the budget read
-// RocksDB.
+// The memory index of PredictionStore: MemoryIndex finds exactly the rows
+// added to it, point reads from memory answer exactly what RocksDB answers,
+// and parts that do not fit the budget read RocksDB.
+#include "core/snapshot/memory_index.h"
+
 #include <algorithm>
 #include <fstream>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -18,6 +22,58 @@ namespace predstore {
 namespace {
 
 using test_support::ValueOrDie;
+
+// Random keys and values of 0 to 300 bytes (lengths of one and two varint
+// bytes), and as many keys never added: Find, and the batch order of
+// Prefetch, PrefetchEntry and Find, answer as a std::map does.
+TEST(MemoryIndexTableTest, FindsExactlyTheRowsAdded) {
+  std::mt19937_64 random(7);
+  auto text = [&](size_t max_size) {
+    std::string bytes(random() % (max_size + 1), '\0');
+    for (char& c : bytes) c = static_cast<char>(random());
+    return bytes;
+  };
+  std::map<std::string, std::string> rows;
+  while (rows.size() < 20000) rows.emplace(text(300), text(300));
+  MemoryIndex index;
+  for (const auto& [key, value] : rows) index.Add(key, value);
+  index.Seal();
+  EXPECT_EQ(index.rows(), rows.size());
+  std::vector<std::string> probes;
+  for (const auto& [key, value] : rows) {
+    probes.push_back(key);
+    probes.push_back(key + "x");  // a near miss, unless it was added too
+  }
+  std::vector<uint64_t> hashes;
+  for (const std::string& probe : probes) {
+    hashes.push_back(MemoryIndex::HashOf(probe));
+    index.Prefetch(hashes.back());
+  }
+  for (uint64_t hash : hashes) index.PrefetchEntry(hash);
+  size_t misses = 0;
+  for (size_t i = 0; i < probes.size(); ++i) {
+    const auto stored = rows.find(probes[i]);
+    const std::optional<std::string_view> found = index.Find(probes[i], hashes[i]);
+    ASSERT_EQ(found.has_value(), stored != rows.end()) << "probe " << i;
+    if (found) {
+      EXPECT_EQ(*found, stored->second);
+    }
+    EXPECT_EQ(index.Find(probes[i]), found);
+    misses += !found;
+  }
+  EXPECT_GT(misses, 19000u);
+  // Slots: 8 bytes for each of 1.25 per row; the arena: whole 1 MiB blocks.
+  EXPECT_EQ(index.bytes() % 8, 0u);
+  EXPECT_GE(index.bytes(), (rows.size() + rows.size() / 4) * 8 + (size_t{1} << 20));
+}
+
+TEST(MemoryIndexTableTest, EmptyIndexFindsNothing) {
+  MemoryIndex index;
+  index.Seal();
+  EXPECT_EQ(index.Find("anything"), std::nullopt);
+  EXPECT_EQ(index.Find(""), std::nullopt);
+  EXPECT_EQ(index.rows(), 0u);
+}
 
 class MemoryIndexTest : public ::testing::Test {
  protected:
@@ -82,6 +138,29 @@ TEST_F(MemoryIndexTest, PointReadsFromMemoryEqualRocksDbReads) {
   EXPECT_EQ(std::count(from_rocksdb.begin(), from_rocksdb.end(), "<miss>"), 10000);
   EXPECT_EQ(from_memory, from_rocksdb);
   EXPECT_EQ(over_budget, from_rocksdb);
+}
+
+// With room for one index of the table and not two, a new version and a
+// rollback are indexed too: the version they replace is let go.
+TEST_F(MemoryIndexTest, ATableIndexedOnceStaysIndexedAcrossPublishesAndRollbacks) {
+  const uint64_t one_index = Open(uint64_t{64} << 20)->memory_index_bytes_in_use();
+  ASSERT_GT(one_index, 0u);
+  auto store = Open(one_index + one_index / 2);
+  EXPECT_EQ(store->memory_index_bytes_in_use(), one_index);
+  SampleOptions sample;
+  sample.rows = 5000;
+  LoadRequest request;
+  request.data_dir = scratch_.path() / "data";
+  request.table = "forecasts";
+  request.schema = SampleSchema();
+  request.inputs = {scratch_.path() / "sample.csv"};
+  ASSERT_TRUE(LoadSnapshot(request).ok());  // version 2
+  ASSERT_TRUE(store->Refresh("forecasts").ok());
+  EXPECT_EQ(store->Find("forecasts")->version(), 2u);
+  EXPECT_EQ(store->memory_index_bytes_in_use(), one_index);
+  ASSERT_TRUE(store->Rollback("forecasts", 1).ok());
+  EXPECT_EQ(store->Find("forecasts")->version(), 1u);
+  EXPECT_EQ(store->memory_index_bytes_in_use(), one_index);
 }
 
 // String keys and values of every length up to 48 bytes and around the
