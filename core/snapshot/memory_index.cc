@@ -13,6 +13,7 @@ constexpr size_t kBlockBytes = size_t{1} << 20;
 constexpr uint64_t kTagBits = 16;
 constexpr uint64_t kTagMask = (uint64_t{1} << kTagBits) - 1;
 constexpr size_t kSlotsPerLine = 64 / sizeof(uint64_t);
+static_assert(sizeof(const char*) == sizeof(uint64_t), "a slot packs a 64-bit address");
 
 size_t LengthBytes(uint32_t length) {
   size_t bytes = 1;

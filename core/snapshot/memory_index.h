@@ -4,7 +4,8 @@
 // Every row is one entry in arena blocks of 1 MiB: its key's length and its
 // value's (LEB128 varints, one byte each below 128), then the key's bytes,
 // then the value's. The table is an array of 8-byte slots, at most 80% full
-// and probed linearly: each slot holds an entry's address (48 bits) and 16
+// and probed linearly: each slot holds an entry's address (48 bits: Linux
+// maps user space no higher on x86-64 and arm64 unless asked to) and 16
 // bits of its key's hash, so that a probe reads an entry only when those 16
 // bits match (a miss almost never does). For n rows of k-byte keys and
 // v-byte values it holds about n × (k + v + 2) + 10 × n bytes.
