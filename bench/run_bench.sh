@@ -751,14 +751,18 @@ profile_case() {  # name: one markdown row
     --rows="$ROWS" --json "${flags[@]}" >"$work/profile.json" 2>/dev/null &
   local loadgen=$!
   sleep 1
+  # A profile is a diagnosis, not a result: if perf fails, the row says n/a
+  # and the run goes on.
+  rm -f "$work/perf.stat" "$work/perf.data"
   perf stat -x, -e task-clock,context-switches -p "$pid" -o "$work/perf.stat" -- \
-    perf record -q -F 499 -p "$pid" -o "$work/perf.data" -- sleep "$PROFILE_S" >/dev/null 2>&1 || true
+    perf record -q -F 499 -p "$pid" -o "$work/perf.data" -- sleep "$PROFILE_S" >/dev/null 2>&1 ||
+    echo "run_bench.sh: perf failed while profiling '$name'; its row says n/a" >&2
   wait "$loadgen" || true
-  qps=$(sed -n 's/.*"qps":\([0-9.eE+-]*\).*/\1/p' "$work/profile.json")
-  cpu_ms=$(awk -F, '$3 == "task-clock" { print $1 }' "$work/perf.stat")
-  switches=$(awk -F, '$3 == "context-switches" { print $1 }' "$work/perf.stat")
-  dsos=$(perf report -i "$work/perf.data" --sort dso --stdio 2>/dev/null | grep -v '^#' | grep '%' | head -5 |
-    awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')
+  qps=$(sed -n 's/.*"qps":\([0-9.eE+-]*\).*/\1/p' "$work/profile.json" 2>/dev/null || true)
+  cpu_ms=$(awk -F, '$3 == "task-clock" { print $1 }' "$work/perf.stat" 2>/dev/null || true)
+  switches=$(awk -F, '$3 == "context-switches" { print $1 }' "$work/perf.stat" 2>/dev/null || true)
+  dsos=$({ perf report -i "$work/perf.data" --sort dso --stdio 2>/dev/null || true; } | grep -v '^#' | grep '%' |
+    awk 'NR <= 5 { printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }' || true)
   profile_md+=("| $name | $(awk -v c="$cpu_ms" -v q="$qps" -v s="$PROFILE_S" 'BEGIN {
       if (q + 0 > 0 && c != "") printf "%.1f", c * 1000 / (q * s); else printf "n/a" }') |\
  $(awk -v n="$switches" -v q="$qps" -v s="$PROFILE_S" 'BEGIN {
