@@ -12,6 +12,11 @@
 // form) and lookup (Predictions.Lookup of one). Keys are those of
 // `predstore-load sample --rows=--rows`, as in predstore-loadgen.
 //
+// With --throttle_k or --adaptive_limit, calls the client refuses locally
+// (client/adaptive_throttle.h; client/concurrency_limit.h, one limit per
+// connection, each connection standing for one independent client) are
+// counted as "throttled": offered, never sent.
+//
 // A call the client cannot start because --max_outstanding calls are
 // already in flight is counted as "not sent", so the client's own memory
 // stays bounded; a run that reports any should be read as limited by the
@@ -36,6 +41,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "client/adaptive_throttle.h"
+#include "client/concurrency_limit.h"
 #include "core/ingest/sample_data.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
@@ -54,6 +60,13 @@ ABSL_FLAG(uint64_t, max_outstanding, 50000, "Most calls in flight; calls due pas
 ABSL_FLAG(double, throttle_k, 0,
           "If >= 1, throttle like predstore's client library (client/adaptive_throttle.h) with this k: calls it "
           "refuses locally are counted as \"throttled\". 0: send every call.");
+ABSL_FLAG(bool, adaptive_limit, false,
+          "Limit each connection's calls in flight like predstore's client library with adaptive_concurrency "
+          "(client/concurrency_limit.h): calls past the limit are refused locally and counted as \"throttled\".");
+ABSL_FLAG(double, adaptive_limit_tolerance, predstore::AdaptiveConcurrencyLimit::Options().tolerance,
+          "With --adaptive_limit: a round trip past this many times the shortest counts as queuing.");
+ABSL_FLAG(double, adaptive_limit_backoff, predstore::AdaptiveConcurrencyLimit::Options().backoff,
+          "With --adaptive_limit: the factor the limit is multiplied by on overload, in (0, 1).");
 ABSL_FLAG(int, server_pid, 0, "If set, sample this process's resident memory (VmRSS) during each phase.");
 ABSL_FLAG(bool, json, false, "Also print each phase as one JSON object line.");
 
@@ -119,6 +132,11 @@ class Driver {
       arguments.SetInt("predstore.overload.channel", i);
       stubs_.push_back(v1::Predictions::NewStub(
           grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), arguments)));
+      if (absl::GetFlag(FLAGS_adaptive_limit)) {
+        limits_.push_back(std::make_unique<predstore::AdaptiveConcurrencyLimit>(predstore::AdaptiveConcurrencyLimit::Options{
+            .tolerance = absl::GetFlag(FLAGS_adaptive_limit_tolerance),
+            .backoff = absl::GetFlag(FLAGS_adaptive_limit_backoff)}));
+      }
     }
     BuildRequests();
     if (const double k = absl::GetFlag(FLAGS_throttle_k); k >= 1) throttle_ = std::make_unique<predstore::AdaptiveThrottle>(k);
@@ -149,10 +167,11 @@ class Driver {
       for (; offered < due; ++offered) {
         if (outstanding_.load(std::memory_order_relaxed) >= absl::GetFlag(FLAGS_max_outstanding)) {
           tally.not_sent.fetch_add(1, std::memory_order_relaxed);
-        } else if (throttle_ && !throttle_->Admit()) {
+        } else if (const size_t connection = offered % stubs_.size();
+                   (throttle_ && !throttle_->Admit()) || (!limits_.empty() && !limits_[connection]->TryAcquire())) {
           tally.throttled.fetch_add(1, std::memory_order_relaxed);
         } else {
-          Send(&tally, *stubs_[offered % stubs_.size()]);
+          Send(&tally, connection);
         }
       }
       if (pid != 0 && now >= next_rss) {
@@ -170,12 +189,16 @@ class Driver {
   }
 
  private:
-  void Send(PhaseTally* tally, v1::Predictions::Stub& stub) {
+  // Sends one call on `connection`, whose limit (if any) it has acquired.
+  void Send(PhaseTally* tally, size_t connection) {
+    v1::Predictions::Stub& stub = *stubs_[connection];
+    predstore::AdaptiveConcurrencyLimit* limit = limits_.empty() ? nullptr : limits_[connection].get();
     const auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms));
     const Clock::time_point sent_at = Clock::now();
     outstanding_.fetch_add(1, std::memory_order_relaxed);
-    auto finish = [this, tally, sent_at](const grpc::Status& status) {
+    auto finish = [this, tally, sent_at, limit](const grpc::Status& status) {
       if (throttle_) throttle_->Record(status.error_code());
+      if (limit) limit->Release(Clock::now() - sent_at, status.error_code());
       tally->by_code[std::min<int>(status.error_code(), 16)].fetch_add(1, std::memory_order_relaxed);
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at).count();
       std::lock_guard<std::mutex> lock(tally->mutex);
@@ -291,6 +314,7 @@ class Driver {
   std::vector<v1::BatchLookupRequest> batches_;
   size_t next_request_ = 0;
   std::unique_ptr<predstore::AdaptiveThrottle> throttle_;  // null: --throttle_k=0
+  std::vector<std::unique_ptr<predstore::AdaptiveConcurrencyLimit>> limits_;  // one per stub; none without the flag
   std::atomic<uint64_t> outstanding_{0};
 };
 

@@ -125,6 +125,7 @@ PredstoreClient::PredstoreClient(ClientOptions options) : options_(std::move(opt
     }
   }
   if (options_.throttle_k >= 1) throttle_ = std::make_unique<AdaptiveThrottle>(options_.throttle_k);
+  if (options_.adaptive_concurrency) concurrency_limit_ = std::make_unique<AdaptiveConcurrencyLimit>();
   if (options_.monotonic_reads) floors_ = std::make_unique<internal::VersionFloors>();
   predictions_ = v1::Predictions::NewStub(channel_);
   admin_ = v1::Admin::NewStub(channel_);
@@ -177,14 +178,23 @@ void PredstoreClient::Prepare(grpc::ClientContext* context, bool admin) const {
 
 template <typename Response, typename Call>
 absl::StatusOr<Response> PredstoreClient::Throttled(Call&& call) const {
-  if (throttle_ == nullptr) return Invoke<Response>(std::forward<Call>(call));
-  if (!throttle_->Admit()) {
+  if (throttle_ == nullptr && concurrency_limit_ == nullptr) return Invoke<Response>(std::forward<Call>(call));
+  if (throttle_ != nullptr && !throttle_->Admit()) {
     return absl::ResourceExhaustedError(
         "refused by this client's adaptive throttle: the server has been refusing calls; retry with backoff");
   }
+  if (concurrency_limit_ != nullptr && !concurrency_limit_->TryAcquire()) {
+    return absl::ResourceExhaustedError(StrCat(
+        "refused by this client's adaptive concurrency limit: ", concurrency_limit_->InFlight(),
+        " calls in flight are as many as the server's latency allows now; retry with backoff"));
+  }
+  const auto started = std::chrono::steady_clock::now();
   Response response;
   grpc::Status status = call(&response);
-  throttle_->Record(status.error_code());
+  if (throttle_ != nullptr) throttle_->Record(status.error_code());
+  if (concurrency_limit_ != nullptr) {
+    concurrency_limit_->Release(std::chrono::steady_clock::now() - started, status.error_code());
+  }
   if (!status.ok()) return FromGrpcStatus(status);
   return response;
 }

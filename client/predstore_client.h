@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "client/adaptive_throttle.h"
+#include "client/concurrency_limit.h"
 #include "client/sharded_table.h"
 #include "predstore/v1/predstore.grpc.pb.h"
 
@@ -41,6 +42,14 @@ struct ClientOptions {
   // next ones itself, at once, with kResourceExhausted, until the server
   // accepts again. 2 is the usual choice. 0: off. Default 0.
   double throttle_k = 0;
+  // An adaptive limit on Lookup, BatchLookup and Predict calls in flight
+  // (concurrency_limit.h): past it a call is refused locally, at once,
+  // with kResourceExhausted, instead of waiting in gRPC's queue for a
+  // stream of a server at capacity. The limit follows the server's
+  // latency: it shrinks when answers slow down or are refused and grows
+  // while they are as fast as the baseline. One limit for the whole client
+  // (every replica). Default false.
+  bool adaptive_concurrency = false;
   // Replicas. Calls are spread round robin over every address of the
   // target that answers grpc.health.v1 as SERVING for
   // predstore.v1.Predictions (a draining replica leaves the rotation).
@@ -186,7 +195,8 @@ class PredstoreClient {
   // name different versions) and merges their rows in key order.
   absl::Status ShardedScan(const internal::ShardedTable& table, const v1::ScanRequest& request,
                            const std::function<void(const v1::ScanResponse&)>& on_message) const;
-  // Runs a data-plane call through the throttle (when there is one).
+  // Runs a data-plane call through the throttle and the concurrency limit
+  // (those there are).
   template <typename Response, typename Call>
   absl::StatusOr<Response> Throttled(Call&& call) const;
 
@@ -197,6 +207,7 @@ class PredstoreClient {
 
   ClientOptions options_;
   std::unique_ptr<AdaptiveThrottle> throttle_;      // null: throttle_k = 0
+  std::unique_ptr<AdaptiveConcurrencyLimit> concurrency_limit_;  // null: adaptive_concurrency off
   std::unique_ptr<internal::VersionFloors> floors_;  // null: monotonic_reads off
   std::unique_ptr<Shards> shards_;                  // null: no shard_targets
   std::shared_ptr<grpc::Channel> channel_;

@@ -4,12 +4,15 @@
 // the surplus at once, in each protocol's own way, answers everything it
 // accepts correctly, counts every refusal in /metrics, and serves normally
 // once the load is gone. Its gRPC connection settings act on real clients.
+#include <atomic>
 #include <future>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "client/predstore_client.h"
 #include "grpcpp/grpcpp.h"
 #include "gmock/gmock.h"
@@ -138,6 +141,62 @@ TEST(AdmissionTest, PastCapacityEveryFrontEndRefusesAtOnceAndAnswersWhatItAccept
   for (int i = 0; i < 20; ++i) {
     absl::StatusOr<v1::BatchLookupResponse> answer = client.BatchLookup(BatchOf("forecasts", rows, 0, kKeysPerCall));
     ASSERT_TRUE(answer.ok()) << answer.status();
+  }
+}
+
+// The client library's adaptive concurrency limit, shared by more threads
+// than the server runs calls at once: past the limit, calls are refused in
+// the client, at once, naming the limit; what is sent is answered right;
+// once the load is gone, every call goes through again.
+TEST(AdmissionTest, TheClientsAdaptiveLimitRefusesLocallyAndRecovers) {
+  test_support::ScratchDir scratch;
+  const fs::path data = scratch.path() / "data";
+  const std::vector<Row> rows = LoadSampleForecasts(scratch.path() / "s.csv", data, 20000);
+  ASSERT_EQ(rows.size(), 20000u);
+  ServerProcess server(data, {"--lookup_workers=1", "--max_queue_wait_ms=0", "--memory_index_mb=0"});
+  ASSERT_TRUE(server.started());
+  ClientOptions options = ClientFor(server.target());
+  options.adaptive_concurrency = true;
+  PredstoreClient client(options);
+  const v1::BatchLookupRequest request = BatchOf("forecasts", rows, 0, kKeysPerCall);
+  auto right = [&](const v1::BatchLookupResponse& answer) {
+    bool all = answer.results_size() == static_cast<int>(kKeysPerCall);
+    for (size_t k = 0; all && k < kKeysPerCall; ++k) {
+      all = answer.results(k).found() && answer.results(k).values(0).double_value() == rows[k].forecast;
+    }
+    return all;
+  };
+  std::atomic<int> ok{0}, by_client{0}, by_server{0};
+  std::vector<std::string> unexpected;
+  absl::Mutex mu;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2 * kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kCalls; ++i) {
+        absl::StatusOr<v1::BatchLookupResponse> answer = client.BatchLookup(request);
+        if (answer.ok() && right(*answer)) {
+          ++ok;
+        } else if (!answer.ok() && absl::StrContains(answer.status().message(), "adaptive concurrency limit")) {
+          ++by_client;
+        } else if (!answer.ok() && absl::StrContains(answer.status().message(), "the server is at capacity")) {
+          ++by_server;
+        } else {
+          absl::MutexLock lock(&mu);
+          unexpected.push_back(answer.ok() ? "wrong answer" : answer.status().ToString());
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_THAT(unexpected, ::testing::IsEmpty());
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_GT(by_client.load(), 0) << "16 threads on one client start past its initial limit of 8";
+  EXPECT_EQ(ok + by_client + by_server, 2 * kThreads * kCalls);
+
+  // One caller at a time: the limit lets every call through again.
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<v1::BatchLookupResponse> answer = client.BatchLookup(request);
+    ASSERT_TRUE(answer.ok()) << "call " << i << ": " << answer.status();
   }
 }
 
