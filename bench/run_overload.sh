@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Overload, side by side in one run: BatchLookups of $BATCH random keys
-# offered at 0.5x, 2x and 4x the server's capacity and back to 0.5x, with a
+# Overload, side by side in one run: BatchLookups of $BATCH random keys (or
+# single-key Lookups, MODE=lookup) offered at 0.5x, 2x and 4x the server's
+# capacity and back to 0.5x, with a
 # $TIMEOUT_MS deadline per call, by predstore-overload (open loop: it sends
 # at the rate whatever the server answers). Per server build, and for the
 # new build also with clients that throttle (client/adaptive_throttle.h,
@@ -21,12 +22,13 @@
 #   run stays (CI's smoke run).
 #   BASE_SERVER_BINARY: an older predstore-server to compare with, same data.
 #   BUILD_DIR (default build), ROWS (1000000), BATCH (100), TIMEOUT_MS (100),
-#   SECONDS_PER_PHASE (5), THROTTLE_K (2), SERVER_FLAGS (more flags for every server)
+#   SECONDS_PER_PHASE (5), THROTTLE_K (2), SERVER_FLAGS (more flags for every server),
+#   MODE (batch: BatchLookups of BATCH keys; lookup: single-key Lookups)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/bench_common.sh"
 build=${BUILD_DIR:-$root/build}
-rows=${ROWS:-1000000} batch=${BATCH:-100} timeout_ms=${TIMEOUT_MS:-100} seconds=${SECONDS_PER_PHASE:-5}
+rows=${ROWS:-1000000} batch=${BATCH:-100} mode=${MODE:-batch} timeout_ms=${TIMEOUT_MS:-100} seconds=${SECONDS_PER_PHASE:-5}
 throttle_k=${THROTTLE_K:-2}
 short=false
 if [[ "${1:-}" == "--short" ]]; then short=true; seconds=2; rows=${ROWS:-100000}; shift; fi
@@ -54,7 +56,7 @@ run() {
   # this machine spread by +-15%; the best is the least flattering base).
   local closed_loop capacity="" rate callers
   for callers in 4 16 32; do
-    closed_loop=$(taskset -c 1 "$build/bench/predstore-loadgen" --target="$target" --mode=batch --batch="$batch" \
+    closed_loop=$(taskset -c 1 "$build/bench/predstore-loadgen" --target="$target" --mode="$mode" --batch="$batch" \
       --concurrency="$callers" --duration_s="$seconds" --rows="$rows" 2>&1 || true)
     rate=$(grep "calls/s" <<<"$closed_loop" | sed -E 's/.*= ([0-9.]+) calls\/s.*/\1/' || true)
     if [[ -z "$rate" ]]; then
@@ -69,7 +71,7 @@ run() {
   double=$(printf '%.0f' "$(echo "$capacity * 2" | bc -l)")
   quad=$(printf '%.0f' "$(echo "$capacity * 4" | bc -l)")
   echo "== $label: capacity $capacity calls/s (best closed loop of 4, 16 and 32 callers); phases 0.5x, 2x, 4x, 0.5x"
-  taskset -c 1 "$build/bench/predstore-overload" --target="$target" --batch="$batch" --rows="$rows" \
+  taskset -c 1 "$build/bench/predstore-overload" --target="$target" --mode="$mode" --batch="$batch" --rows="$rows" \
     --timeout_ms="$timeout_ms" --server_pid="$pid" --phases="$half:$seconds,$double:$seconds,$quad:$seconds,$half:$seconds" \
     --json "$@" >"$work/phases.out" || true
   grep -v -e "^  first error" -e "^{" "$work/phases.out" || true

@@ -23,10 +23,20 @@ void StoreMin(std::atomic<double>& target, double value) {
 // The smaller of two baselines, either of which may be unset (0).
 double Lower(double a, double b) { return a == 0 ? b : b == 0 ? a : std::min(a, b); }
 
+AdaptiveConcurrencyLimit::Options InRange(AdaptiveConcurrencyLimit::Options options) {
+  options.min_limit = std::max(1.0, options.min_limit);
+  options.max_limit = std::max(options.min_limit, options.max_limit);
+  options.initial_limit = std::clamp(options.initial_limit, options.min_limit, options.max_limit);
+  options.tolerance = std::max(1.05, options.tolerance);
+  options.backoff = std::clamp(options.backoff, 0.1, 0.95);
+  options.baseline_window = std::max(options.baseline_window, std::chrono::milliseconds(1));
+  return options;
+}
+
 }  // namespace
 
 AdaptiveConcurrencyLimit::AdaptiveConcurrencyLimit(Options options)
-    : options_(options), limit_(options.initial_limit) {}
+    : options_(InRange(options)), limit_(options_.initial_limit) {}
 
 bool AdaptiveConcurrencyLimit::TryAcquire() {
   const int64_t before = in_flight_.fetch_add(1, std::memory_order_relaxed);

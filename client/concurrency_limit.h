@@ -42,12 +42,13 @@ class AdaptiveConcurrencyLimit {
     double initial_limit = 8;
     double min_limit = 1;
     double max_limit = 1000;
-    double tolerance = 1.5;  // a smoothed round trip past tolerance x the baseline means queuing
+    double tolerance = 1.3;  // a smoothed round trip past tolerance x the baseline means queuing
     double backoff = 0.7;  // in (0, 1)
     std::chrono::milliseconds baseline_window{10000};
   };
-  // REQUIRES: 1 <= min_limit <= initial_limit <= max_limit, tolerance > 1,
-  // 0 < backoff < 1.
+  // Options out of range are brought into it: 1 <= min_limit <=
+  // initial_limit <= max_limit, tolerance >= 1.05, 0.1 <= backoff <= 0.95,
+  // baseline_window >= 1 ms.
   explicit AdaptiveConcurrencyLimit(Options options);
   AdaptiveConcurrencyLimit() : AdaptiveConcurrencyLimit(Options()) {}
 
@@ -58,6 +59,8 @@ class AdaptiveConcurrencyLimit {
   void Release(std::chrono::nanoseconds round_trip, grpc::StatusCode code);
 
   double Limit() const { return limit_.load(std::memory_order_relaxed); }
+  // The options in effect (brought into range).
+  const Options& options() const { return options_; }
   int64_t InFlight() const { return in_flight_.load(std::memory_order_relaxed); }
 
  private:

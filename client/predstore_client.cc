@@ -125,7 +125,9 @@ PredstoreClient::PredstoreClient(ClientOptions options) : options_(std::move(opt
     }
   }
   if (options_.throttle_k >= 1) throttle_ = std::make_unique<AdaptiveThrottle>(options_.throttle_k);
-  if (options_.adaptive_concurrency) concurrency_limit_ = std::make_unique<AdaptiveConcurrencyLimit>();
+  if (options_.adaptive_concurrency) {
+    concurrency_limit_ = std::make_unique<AdaptiveConcurrencyLimit>(*options_.adaptive_concurrency);
+  }
   if (options_.monotonic_reads) floors_ = std::make_unique<internal::VersionFloors>();
   predictions_ = v1::Predictions::NewStub(channel_);
   admin_ = v1::Admin::NewStub(channel_);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -47,9 +48,10 @@ struct ClientOptions {
   // with kResourceExhausted, instead of waiting in gRPC's queue for a
   // stream of a server at capacity. The limit follows the server's
   // latency: it shrinks when answers slow down or are refused and grows
-  // while they are as fast as the baseline. One limit for the whole client
-  // (every replica). Default false.
-  bool adaptive_concurrency = false;
+  // while they are as fast as the baseline. Its `tolerance` trades latency
+  // for throughput under overload (docs/serving.md). One limit for the
+  // whole client (every replica). Default: none.
+  std::optional<AdaptiveConcurrencyLimit::Options> adaptive_concurrency;
   // Replicas. Calls are spread round robin over every address of the
   // target that answers grpc.health.v1 as SERVING for
   // predstore.v1.Predictions (a draining replica leaves the rotation).
@@ -207,7 +209,7 @@ class PredstoreClient {
 
   ClientOptions options_;
   std::unique_ptr<AdaptiveThrottle> throttle_;      // null: throttle_k = 0
-  std::unique_ptr<AdaptiveConcurrencyLimit> concurrency_limit_;  // null: adaptive_concurrency off
+  std::unique_ptr<AdaptiveConcurrencyLimit> concurrency_limit_;  // null: no adaptive_concurrency
   std::unique_ptr<internal::VersionFloors> floors_;  // null: monotonic_reads off
   std::unique_ptr<Shards> shards_;                  // null: no shard_targets
   std::shared_ptr<grpc::Channel> channel_;

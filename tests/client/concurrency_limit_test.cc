@@ -115,6 +115,23 @@ TEST(AdaptiveConcurrencyLimitTest, BackAtLightLoadItReturnsToItsInitialLimitAndN
   EXPECT_LT(limit.Limit(), 8.2);
 }
 
+TEST(AdaptiveConcurrencyLimitTest, OptionsOutOfRangeAreBroughtIntoIt) {
+  AdaptiveConcurrencyLimit::Options wild;
+  wild.min_limit = 0;
+  wild.initial_limit = -3;
+  wild.max_limit = 0.5;
+  wild.tolerance = 0.5;
+  wild.backoff = 7;
+  wild.baseline_window = milliseconds(0);
+  const AdaptiveConcurrencyLimit limit(wild);
+  EXPECT_EQ(limit.options().min_limit, 1);
+  EXPECT_EQ(limit.options().max_limit, 1);
+  EXPECT_EQ(limit.Limit(), 1);
+  EXPECT_EQ(limit.options().tolerance, 1.05);
+  EXPECT_EQ(limit.options().backoff, 0.95);
+  EXPECT_EQ(limit.options().baseline_window, milliseconds(1));
+}
+
 TEST(AdaptiveConcurrencyLimitTest, ConcurrentCallersNeverExceedTheMaximum) {
   AdaptiveConcurrencyLimit limit(Limits(4, 4));
   std::atomic<int64_t> most{0};

@@ -156,7 +156,7 @@ TEST(AdmissionTest, TheClientsAdaptiveLimitRefusesLocallyAndRecovers) {
   ServerProcess server(data, {"--lookup_workers=1", "--max_queue_wait_ms=0", "--memory_index_mb=0"});
   ASSERT_TRUE(server.started());
   ClientOptions options = ClientFor(server.target());
-  options.adaptive_concurrency = true;
+  options.adaptive_concurrency = AdaptiveConcurrencyLimit::Options();
   PredstoreClient client(options);
   const v1::BatchLookupRequest request = BatchOf("forecasts", rows, 0, kKeysPerCall);
   auto right = [&](const v1::BatchLookupResponse& answer) {
