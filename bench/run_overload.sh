@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Overload, side by side in one run: BatchLookups of $BATCH random keys (or
 # single-key Lookups, MODE=lookup) offered at 0.5x, 2x and 4x the server's
-# capacity and back to 0.5x, with a
-# $TIMEOUT_MS deadline per call, by predstore-overload (open loop: it sends
-# at the rate whatever the server answers). Per server build, and for the
+# capacity and back to 0.5x, with a $TIMEOUT_MS deadline per call, by
+# predstore-overload (open loop: it sends at the rate whatever the server
+# answers). Per server build, and for the
 # new build also with clients that throttle (client/adaptive_throttle.h,
 # k=$THROTTLE_K) and with clients that keep an adaptive concurrency limit
 # (client/concurrency_limit.h, one per connection), it prints each phase's
