@@ -137,7 +137,9 @@ class RespConnection : public std::enable_shared_from_this<RespConnection> {
     // Room for a chunk: compact, then grow (a command is bounded by the
     // limits, which the parser enforces on what is buffered).
     if (buffer_.size() - end_ < kReadChunk) {
-      std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+      // (Not with an empty buffer: memmove of a null pointer is undefined
+      // even for 0 bytes; UBSan caught it.)
+      if (begin_ > 0 && end_ > begin_) std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
       end_ -= begin_;
       begin_ = 0;
       if (buffer_.size() - end_ < kReadChunk) buffer_.resize(end_ + kReadChunk);

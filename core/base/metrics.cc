@@ -136,10 +136,19 @@ Histogram* MetricsRegistry::GetHistogram(std::string_view name, std::string_view
   return histogram.get();
 }
 
-void MetricsRegistry::AddCollected(std::string_view name, std::string_view help, std::string_view type,
-                                   std::function<MetricSamples()> collect) {
+uint64_t MetricsRegistry::AddCollected(std::string_view name, std::string_view help, std::string_view type,
+                                       std::function<MetricSamples()> collect) {
   std::lock_guard<std::mutex> lock(mu_);
-  FamilyOf(name, help, type).collectors.push_back(std::move(collect));
+  const uint64_t id = ++last_collector_id_;
+  FamilyOf(name, help, type).collectors.emplace_back(id, std::move(collect));
+  return id;
+}
+
+void MetricsRegistry::RemoveCollected(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [name, family] : families_) {
+    std::erase_if(family.collectors, [id](const auto& collector) { return collector.first == id; });
+  }
 }
 
 std::string MetricsRegistry::Exposition() const {
@@ -173,7 +182,7 @@ std::string MetricsRegistry::Exposition() const {
       AppendSample(&out, name + "_sum", labels, reading.sum);
       AppendSample(&out, name + "_count", labels, reading.cumulative.back());
     }
-    for (const auto& collect : family.collectors) {
+    for (const auto& [id, collect] : family.collectors) {
       for (const auto& [labels, value] : collect()) AppendSample(&out, name, LabelText(labels), value);
     }
   }

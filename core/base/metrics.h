@@ -80,9 +80,12 @@ class MetricsRegistry {
                           const std::vector<double>& bounds);
   // A family whose samples `collect` reads at scrape time; `type` is
   // "gauge" or "counter". `collect` runs under the registry's lock: it must
-  // not call the registry.
-  void AddCollected(std::string_view name, std::string_view help, std::string_view type,
-                    std::function<MetricSamples()> collect);
+  // not call the registry. Returns the collector's id: an owner that may
+  // end before the registry must RemoveCollected it first.
+  uint64_t AddCollected(std::string_view name, std::string_view help, std::string_view type,
+                        std::function<MetricSamples()> collect);
+  // Stops collecting `id`; once this returns, no scrape calls it.
+  void RemoveCollected(uint64_t id);
 
   // Every family, sorted by name, in the text format.
   std::string Exposition() const;
@@ -93,12 +96,13 @@ class MetricsRegistry {
     std::string type;
     std::map<std::string, std::unique_ptr<Counter>> counters;      // by label text
     std::map<std::string, std::unique_ptr<Histogram>> histograms;  // by label text
-    std::vector<std::function<MetricSamples()>> collectors;
+    std::vector<std::pair<uint64_t, std::function<MetricSamples()>>> collectors;  // by id
   };
   Family& FamilyOf(std::string_view name, std::string_view help, std::string_view type);
 
   mutable std::mutex mu_;
   std::map<std::string, Family, std::less<>> families_;
+  uint64_t last_collector_id_ = 0;  // guarded by mu_
 };
 
 // This process's resident memory (/proc/self/statm) and open file

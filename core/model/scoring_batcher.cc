@@ -19,15 +19,17 @@ ScoringBatcher::ScoringBatcher(BatchingOptions options) : options_(options) {
         "their deadline while they waited.";
     refused_capacity_ = metrics->GetCounter(kRefused, kRefusedHelp, {{"reason", "capacity"}});
     refused_deadline_ = metrics->GetCounter(kRefused, kRefusedHelp, {{"reason", "deadline"}});
-    metrics->AddCollected("predstore_scoring_queue_depth", "Scoring requests waiting for a scorer.", "gauge", [this] {
-      return MetricSamples{{{}, static_cast<double>(queued_requests())}};
-    });
+    queue_depth_collector_ = metrics->AddCollected(
+        "predstore_scoring_queue_depth", "Scoring requests waiting for a scorer.", "gauge",
+        [this] { return MetricSamples{{{}, static_cast<double>(queued_requests())}}; });
   }
   if (!batching()) return;
   for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { RunWorker(); });
 }
 
 ScoringBatcher::~ScoringBatcher() {
+  // The registry may outlive this batcher: no scrape may read it after.
+  if (queue_depth_collector_ != 0) options_.metrics->RemoveCollected(queue_depth_collector_);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;

@@ -110,6 +110,7 @@ class ScoringBatcher {
   size_t queued_rows_ = 0;  // rows of queue_
   Counter* refused_capacity_ = nullptr;  // null without metrics
   Counter* refused_deadline_ = nullptr;  // null without metrics
+  uint64_t queue_depth_collector_ = 0;   // its id in options_.metrics; 0 without metrics
   bool stopping_ = false;
   int scoring_ = 0;  // scoring calls running (callers' and workers')
   std::vector<std::thread> workers_;

@@ -35,13 +35,16 @@ AdmissionQueue::AdmissionQueue(AdmissionOptions options)
     queue_wait_ = options_.metrics->GetHistogram("predstore_admission_queue_wait_seconds",
                                                  "How long queued data-plane calls waited for a worker.", {},
                                                  LatencySecondsBuckets());
-    options_.metrics->AddCollected("predstore_admission_queued", "Data-plane calls waiting for a worker.", "gauge",
-                                   [this] { return MetricSamples{{{}, static_cast<double>(queued())}}; });
+    queued_collector_ = options_.metrics->AddCollected(
+        "predstore_admission_queued", "Data-plane calls waiting for a worker.", "gauge",
+        [this] { return MetricSamples{{{}, static_cast<double>(queued())}}; });
   }
   for (int i = 0; i < max_running_; ++i) workers_.emplace_back([this] { RunWorker(); });
 }
 
 AdmissionQueue::~AdmissionQueue() {
+  // The registry may outlive this queue: no scrape may read it after.
+  if (queued_collector_ != 0) options_.metrics->RemoveCollected(queued_collector_);
   std::deque<Waiting> refused;
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -92,6 +92,7 @@ class AdmissionQueue {
   const int max_running_;
   Counter* refused_busy_ = nullptr;      // null without metrics
   Counter* refused_deadline_ = nullptr;  // null without metrics
+  uint64_t queued_collector_ = 0;        // its id in options_.metrics; 0 without metrics
   Histogram* queue_wait_ = nullptr;      // null without metrics
   std::atomic<int> running_{0};
   std::atomic<size_t> queued_{0};

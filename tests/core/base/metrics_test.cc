@@ -61,6 +61,27 @@ TEST(MetricsTest, TheExpositionReadsBackThroughPrometheussOwnParser) {
   EXPECT_THAT(parsed, HasSubstr("gauge predstore_table_rows{table=t2} 0.25"));
 }
 
+// An owner that ends before its registry removes its collector; the
+// others stay. (Under ASan, a scrape after the owner ended was a
+// stack-use-after-scope: the scoring batcher's test found it.)
+TEST(MetricsTest, ARemovedCollectorIsNeverCalledAgain) {
+  MetricsRegistry registry;
+  int calls = 0;
+  const uint64_t first = registry.AddCollected("predstore_a", "A.", "gauge", [&] {
+    ++calls;
+    return MetricSamples{{{{"which", "first"}}, 1}};
+  });
+  const uint64_t second =
+      registry.AddCollected("predstore_a", "A.", "gauge", [] { return MetricSamples{{{{"which", "second"}}, 2}}; });
+  EXPECT_NE(first, second);
+  EXPECT_THAT(registry.Exposition(), HasSubstr("predstore_a{which=\"first\"} 1\n"));
+  registry.RemoveCollected(first);
+  const std::string text = registry.Exposition();
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("first")));
+  EXPECT_THAT(text, HasSubstr("predstore_a{which=\"second\"} 2\n"));
+  EXPECT_EQ(calls, 1);
+}
+
 TEST(MetricsTest, ConcurrentRecordingLosesNothing) {
   MetricsRegistry registry;
   Counter* counter = registry.GetCounter("c_total", "c", {});
