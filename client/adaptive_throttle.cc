@@ -48,7 +48,7 @@ bool AdaptiveThrottle::Admit() {
 void AdaptiveThrottle::Record(grpc::StatusCode code) {
   Bucket& bucket = Current();
   bucket.requests.fetch_add(1, std::memory_order_relaxed);
-  if (code == grpc::RESOURCE_EXHAUSTED || code == grpc::UNAVAILABLE || code == grpc::DEADLINE_EXCEEDED) return;
+  if (RefusedForLoad(code)) return;
   bucket.accepts.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -25,6 +25,13 @@
 
 namespace predstore {
 
+// Whether a call's status says the server refused it for load (or held it
+// past its deadline): the overload signal of AdaptiveThrottle and of
+// AdaptiveConcurrencyLimit.
+inline bool RefusedForLoad(grpc::StatusCode code) {
+  return code == grpc::RESOURCE_EXHAUSTED || code == grpc::UNAVAILABLE || code == grpc::DEADLINE_EXCEEDED;
+}
+
 class AdaptiveThrottle {
  public:
   // REQUIRES: k >= 1.

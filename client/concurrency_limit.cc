@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "client/adaptive_throttle.h"
+
 namespace predstore {
 namespace {
 
@@ -83,8 +85,7 @@ double AdaptiveConcurrencyLimit::Smooth(int64_t now_ns, double sample_ns, double
 void AdaptiveConcurrencyLimit::Release(std::chrono::nanoseconds round_trip, grpc::StatusCode code) {
   const int64_t in_use = in_flight_.fetch_sub(1, std::memory_order_relaxed);  // this call included
   const int64_t now = NowNs();
-  const bool refused =
-      code == grpc::RESOURCE_EXHAUSTED || code == grpc::UNAVAILABLE || code == grpc::DEADLINE_EXCEEDED;
+  const bool refused = RefusedForLoad(code);
   // A refusal's round trip says nothing about serving time.
   double smoothed = smoothed_ns_.load(std::memory_order_relaxed), baseline = 0;
   if (!refused) smoothed = Smooth(now, static_cast<double>(std::max<int64_t>(round_trip.count(), 1)), &baseline);
