@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <latch>
+#include <mutex>
 #include <thread>
 
-#include "absl/synchronization/blocking_counter.h"
 #include "core/base/status_macros.h"
 #include "core/base/strings.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -55,9 +56,9 @@ absl::Status LoadClientTls(const std::string& ca_file, const std::string& cert_f
 
 struct PredstoreClient::Shards {
   std::vector<std::unique_ptr<v1::Predictions::Stub>> stubs;  // by shard
-  absl::Mutex mu;
-  // Null: the table is not sharded.
-  absl::flat_hash_map<std::string, std::shared_ptr<const internal::ShardedTable>> tables ABSL_GUARDED_BY(mu);
+  std::mutex mu;
+  // Null: the table is not sharded. Guarded by mu.
+  absl::flat_hash_map<std::string, std::shared_ptr<const internal::ShardedTable>> tables;
 };
 
 PredstoreClient::PredstoreClient(PredstoreClient&&) noexcept = default;
@@ -137,7 +138,7 @@ absl::StatusOr<std::shared_ptr<const internal::ShardedTable>> PredstoreClient::S
     const std::string& table) const {
   if (shards_ == nullptr) return nullptr;
   {
-    absl::MutexLock lock(&shards_->mu);
+    std::lock_guard lock(shards_->mu);
     if (auto it = shards_->tables.find(table); it != shards_->tables.end()) return it->second;
   }
   // Every shard target must serve its own shard of the same split.
@@ -167,7 +168,7 @@ absl::StatusOr<std::shared_ptr<const internal::ShardedTable>> PredstoreClient::S
       sharded = std::move(made);
     }
   }
-  absl::MutexLock lock(&shards_->mu);
+  std::lock_guard lock(shards_->mu);
   shards_->tables[table] = sharded;
   return sharded;
 }
@@ -204,14 +205,14 @@ absl::StatusOr<Response> PredstoreClient::Throttled(Call&& call) const {
 namespace internal {
 
 uint64_t VersionFloors::Get(const std::string& table) const {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock lock(mu_);
   auto it = floors_.find(table);
   return it == floors_.end() ? 0 : it->second;
 }
 
 void VersionFloors::Raise(const std::string& table, uint64_t version) {
   if (version == 0 || Get(table) >= version) return;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   uint64_t& floor = floors_[table];
   floor = std::max(floor, version);
 }
@@ -311,7 +312,7 @@ grpc::Status PredstoreClient::ShardedBatchLookup(const internal::ShardedTable& t
   for (int round = 1;; ++round) {
     std::vector<grpc::Status> statuses(asking.size());
     std::vector<grpc::ClientContext> contexts(asking.size());
-    absl::BlockingCounter answered(static_cast<int>(asking.size()));
+    std::latch answered(static_cast<std::ptrdiff_t>(asking.size()));
     for (size_t a = 0; a < asking.size(); ++a) {
       const size_t i = asking[a];
       Prepare(&contexts[a], false);
@@ -319,10 +320,10 @@ grpc::Status PredstoreClient::ShardedBatchLookup(const internal::ShardedTable& t
       shards_->stubs[subs[i].shard]->async()->BatchLookup(&contexts[a], &subs[i].request, &answers[i],
                                                           [&statuses, &answered, a](grpc::Status status) {
                                                             statuses[a] = std::move(status);
-                                                            answered.DecrementCount();
+                                                            answered.count_down();
                                                           });
     }
-    answered.Wait();
+    answered.wait();
     for (const grpc::Status& status : statuses) {
       if (!status.ok()) return status;
     }

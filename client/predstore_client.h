@@ -7,11 +7,11 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "client/adaptive_throttle.h"
 #include "client/concurrency_limit.h"
 #include "client/sharded_table.h"
@@ -138,8 +138,8 @@ class VersionFloors {
   void Raise(const std::string& table, uint64_t version);
 
  private:
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, uint64_t> floors_ ABSL_GUARDED_BY(mu_);
+  mutable std::shared_mutex mu_;
+  absl::flat_hash_map<std::string, uint64_t> floors_;  // guarded by mu_
 };
 
 }  // namespace internal

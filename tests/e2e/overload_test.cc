@@ -7,12 +7,12 @@
 #include <atomic>
 #include <future>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/synchronization/mutex.h"
 #include "client/predstore_client.h"
 #include "grpcpp/grpcpp.h"
 #include "gmock/gmock.h"
@@ -168,7 +168,7 @@ TEST(AdmissionTest, TheClientsAdaptiveLimitRefusesLocallyAndRecovers) {
   };
   std::atomic<int> ok{0}, by_client{0}, by_server{0};
   std::vector<std::string> unexpected;
-  absl::Mutex mu;
+  std::mutex mu;
   std::vector<std::thread> threads;
   for (int t = 0; t < 2 * kThreads; ++t) {
     threads.emplace_back([&] {
@@ -181,7 +181,7 @@ TEST(AdmissionTest, TheClientsAdaptiveLimitRefusesLocallyAndRecovers) {
         } else if (!answer.ok() && absl::StrContains(answer.status().message(), "the server is at capacity")) {
           ++by_server;
         } else {
-          absl::MutexLock lock(&mu);
+          std::lock_guard lock(mu);
           unexpected.push_back(answer.ok() ? "wrong answer" : answer.status().ToString());
         }
       }

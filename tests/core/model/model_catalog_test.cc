@@ -1,6 +1,9 @@
 #include "core/model/model_catalog.h"
 
+#include <atomic>
 #include <fstream>
+#include <map>
+#include <thread>
 
 #include "core/model/sample_model.h"
 #include "gmock/gmock.h"
@@ -12,6 +15,7 @@ namespace predstore {
 namespace {
 
 using test_support::StatusIs;
+using test_support::ValueOrDie;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -136,6 +140,48 @@ TEST_F(ModelCatalogTest, AnUnreadableRegistryKeepsTheCurrentModels) {
   EXPECT_TRUE((*catalog)->Resolve(Ref("models:/churn/Production")).ok());
   EXPECT_THAT(ModelCatalog::Open({(scratch_.path() / "absent").string(), 1}).status(),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("absent")));
+}
+
+// Scoring on several threads while promotions are reloaded, version 1 being
+// loaded and unloaded each time: every call scores with one whole version,
+// exactly as that version scores alone. (Also the ThreadSanitizer pass's
+// model-reload-under-load test: tests/sanitizers/.)
+TEST_F(ModelCatalogTest, ReloadsUnderConcurrentScoringScoreEachCallWithOneWholeVersion) {
+  Register(1, "Production");
+  Register(2, "Staging");
+  auto catalog = ValueOrDie(ModelCatalog::Open({registry(), 1}));
+  const std::vector<float> rows = SampleFeatureRows(16, 4, 7);
+  std::map<int64_t, std::vector<float>> expected;
+  for (std::string_view uri : {"models:/churn/Production", "models:/churn/Staging"}) {
+    auto model = ValueOrDie(catalog->Resolve(Ref(uri)));
+    ASSERT_TRUE(model->scorer->Predict(rows, &expected[model->version]).ok());
+  }
+  ASSERT_NE(expected[1], expected[2]);
+
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> calls{0};
+  auto score = [&] {
+    std::vector<float> outputs;
+    while (!done.load()) {
+      auto model = ValueOrDie(catalog->Resolve(Ref("models:/churn/Production")));
+      ASSERT_TRUE(model->scorer->Predict(rows, &outputs).ok());
+      ASSERT_EQ(outputs, expected.at(model->version)) << "version " << model->version;
+      calls.fetch_add(1);
+    }
+  };
+  std::vector<std::thread> scorers;
+  for (int i = 0; i < 3; ++i) scorers.emplace_back(score);
+  for (int round = 0; round < 6; ++round) {
+    // Version 2 is the latest, so always served; version 1 only while Production.
+    const int64_t production = round % 2 == 0 ? 2 : 1;
+    Register(production, "Production");
+    Register(3 - production, "None");
+    ASSERT_TRUE(catalog->Reload().ok());
+    ASSERT_EQ(ValueOrDie(catalog->Resolve(Ref("models:/churn/Production")))->version, production);
+  }
+  done = true;
+  for (std::thread& scorer : scorers) scorer.join();
+  EXPECT_GT(calls.load(), 0u);
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 // model. Computed answers are compared with the model's own scorer.
 #include "core/serve/lookup_service.h"
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <thread>
 
 #include "absl/time/clock.h"
 #include "core/ingest/batch_load.h"
@@ -354,6 +356,53 @@ TEST_F(LookupServiceTest, ScanDecodesKeysInKeyOrder) {
   });
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(users, ::testing::ElementsAre(1, 2, 3));
+}
+
+// Readers on several threads while loads are swapped in and rolled back:
+// every answer is whole, from one version, and that version's own rows.
+// (Also the ThreadSanitizer pass's swap-under-load test: tests/sanitizers/.)
+TEST_F(LookupServiceTest, SwapsAndRollbacksUnderConcurrentLookupsNeverMixVersions) {
+  auto service = Service();
+  // Version 1 is SetUp's; version v >= 2 scores user u as 10 * v + u.
+  auto expected_score = [](uint64_t version, int64_t user) {
+    if (version == 1) return 1.0 / static_cast<double>(int64_t{1} << user);
+    return 10.0 * static_cast<double>(version) + static_cast<double>(user);
+  };
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> answers{0};
+  auto read = [&] {
+    while (!done.load()) {
+      LookupAnswers batch = ValueOrDie(BatchLookup(*service, {1, 2, 3}));
+      const uint64_t version = batch.table->version();
+      for (size_t k = 0; k < 3; ++k) {
+        ASSERT_TRUE(batch.keys[k].found) << "version " << version;
+        ASSERT_EQ(StoredScore(batch, k), expected_score(version, static_cast<int64_t>(k) + 1)) << "version " << version;
+      }
+      LookupAnswers single = ValueOrDie(Lookup(*service, 2));
+      ASSERT_TRUE(single.keys[0].found);
+      ASSERT_EQ(StoredScore(single, 0), expected_score(single.table->version(), 2));
+      answers.fetch_add(2);
+    }
+  };
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 3; ++i) readers.emplace_back(read);
+
+  const Schema schema =
+      ValueOrDie(Schema::Create({{"user", ColumnType::kInt64}}, {{"score", ColumnType::kDouble}}, std::nullopt));
+  for (uint64_t version = 2; version <= 6; ++version) {
+    std::string csv = "user,score\n";
+    for (int user = 1; user <= 3; ++user) StrAppendRow(&csv, user, {expected_score(version, user)});
+    Load("scores", csv, schema);
+    ASSERT_TRUE(store_->Refresh("scores").ok());
+    ASSERT_EQ(store_->Find("scores")->version(), version);
+    if (version % 2 == 0) {
+      ASSERT_TRUE(store_->Rollback("scores", version - 1).ok());
+      ASSERT_TRUE(store_->Rollback("scores", version).ok());
+    }
+  }
+  done = true;
+  for (std::thread& reader : readers) reader.join();
+  EXPECT_GT(answers.load(), 0u);
 }
 
 }  // namespace
