@@ -1,4 +1,5 @@
 // predstore-server: serves the prediction tables of a data directory over gRPC.
+#include <malloc.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -135,6 +136,9 @@ ABSL_FLAG(int64_t, allowed_lateness_s, 600,
 ABSL_FLAG(int64_t, retention_hours, 168,
           "ingest: superseded stream versions older than this, counted back from the watermark (event time), are "
           "swept away.");
+ABSL_FLAG(int32_t, stream_memtable_mb, 64,
+          "ingest: MiB of applied events each table's stream keeps in memory before writing them to a file (1 to "
+          "1024); a stream holds at most twice this.");
 ABSL_FLAG(std::string, dead_letter_file, "",
           "ingest: where late events go (one JSON line each); default <data_dir>/<table>/stream/dead_letter.jsonl.");
 ABSL_FLAG(std::string, log_format, "text",
@@ -191,6 +195,12 @@ int main(int argc, char** argv) {
   // Debian's Abseil is built with debug checks: every absl::Mutex lock (gRPC
   // takes several per call) would update a global lock-order graph.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // Blocks of 1 MiB and more (memory-index blocks, stream memtables) come
+  // from mmap and go back to the system when freed. glibc would otherwise
+  // raise this threshold to the size of the first such block freed, and
+  // put the next ones in its heap, where a swap's freed index is held as
+  // free memory behind live blocks (docs/benchmarks.md#soak).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
   // Block the signals in every thread; this thread waits for them.
   sigset_t handled_signals;
@@ -273,6 +283,12 @@ int main(int argc, char** argv) {
   options.stream.allowed_lateness = std::chrono::seconds(lateness_s);
   options.stream.retention = std::chrono::hours(absl::GetFlag(FLAGS_retention_hours));
   options.stream.dead_letter_file = absl::GetFlag(FLAGS_dead_letter_file);
+  const int32_t stream_memtable_mb = absl::GetFlag(FLAGS_stream_memtable_mb);
+  if (stream_memtable_mb < 1 || stream_memtable_mb > 1024) {
+    std::fprintf(stderr, "predstore-server: --stream_memtable_mb=%d: must be 1 to 1024\n", stream_memtable_mb);
+    return 2;
+  }
+  options.stream.memtable_bytes = static_cast<uint64_t>(stream_memtable_mb) << 20;
   options.model_registry = absl::GetFlag(FLAGS_model_registry);
   options.scorer_threads = absl::GetFlag(FLAGS_scorer_threads);
   options.batching.max_batch_rows = absl::GetFlag(FLAGS_batch_max_rows);

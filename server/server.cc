@@ -337,6 +337,14 @@ void PredstoreServer::AddCollectedMetrics() {
   if (ingest_->takes_streams()) AddStreamMetrics();
   metrics_->AddCollected("predstore_process_resident_memory_bytes", "Resident memory of the server process.", "gauge",
                          [] { return MetricSamples{{{}, static_cast<double>(ProcessResidentBytes())}}; });
+  if (ProcessHeap().has_value()) {
+    metrics_->AddCollected("predstore_heap_allocated_bytes",
+                           "Bytes the C allocator has handed out and not had back (mallinfo2).", "gauge",
+                           [] { return MetricSamples{{{}, static_cast<double>(ProcessHeap()->allocated_bytes)}}; });
+    metrics_->AddCollected("predstore_heap_free_held_bytes",
+                           "Free bytes the C allocator holds instead of returning them to the system (mallinfo2).",
+                           "gauge", [] { return MetricSamples{{{}, static_cast<double>(ProcessHeap()->free_held_bytes)}}; });
+  }
   metrics_->AddCollected("predstore_process_open_fds", "Open file descriptors of the server process.", "gauge",
                          [] { return MetricSamples{{{}, static_cast<double>(ProcessOpenFiles())}}; });
 }
@@ -370,6 +378,19 @@ void PredstoreServer::AddStreamMetrics() {
   metrics_->AddCollected("predstore_stream_events_duplicate_total",
                          "Stream events already stored (replays), by table and source.", "counter",
                          per_source(count(&SourceState::duplicates)));
+  metrics_->AddCollected("predstore_stream_memtable_bytes",
+                         "Bytes of applied stream events held in memory (RocksDB's memtables), by table; at most twice "
+                         "--stream_memtable_mb.",
+                         "gauge", [lookups = lookups_.get(), streams = streams_.get()] {
+                           MetricSamples samples;
+                           for (const auto& snapshot : lookups->Tables()) {
+                             if (const StreamStore* stream = streams->Find(snapshot->table())) {
+                               samples.push_back({{{"table", snapshot->table()}},
+                                                  static_cast<double>(stream->memtable_bytes_in_use())});
+                             }
+                           }
+                           return samples;
+                         });
   metrics_->AddCollected(
       "predstore_stream_watermark_lag_seconds",
       "Seconds between now and each source's watermark (its newest event time minus the allowed lateness).", "gauge",

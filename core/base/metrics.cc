@@ -8,6 +8,7 @@
 #include <functional>
 #include <thread>
 
+#include <malloc.h>
 #include <unistd.h>
 
 namespace predstore {
@@ -108,6 +109,15 @@ uint64_t ProcessOpenFiles() {
     ++count;
   }
   return count;
+}
+
+std::optional<HeapReading> ProcessHeap() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return std::nullopt;
+#else
+  const struct mallinfo2 info = mallinfo2();
+  return HeapReading{.allocated_bytes = info.uordblks + info.hblkhd, .free_held_bytes = info.fordblks};
+#endif
 }
 
 MetricsRegistry::Family& MetricsRegistry::FamilyOf(std::string_view name, std::string_view help,

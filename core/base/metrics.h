@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -110,5 +111,17 @@ class MetricsRegistry {
 // cannot be read.
 uint64_t ProcessResidentBytes();
 uint64_t ProcessOpenFiles();
+
+// The C allocator's heap over all its arenas (glibc's mallinfo2): bytes
+// allocated and not yet freed, and free bytes it holds instead of giving
+// them back to the system. Resident memory that grows while allocated bytes
+// stay flat is the allocator's retention, not a leak. Walks every arena
+// under its lock: for scrapes, not hot paths. nullopt in a build with
+// AddressSanitizer or ThreadSanitizer, whose own allocator serves malloc.
+struct HeapReading {
+  uint64_t allocated_bytes = 0;
+  uint64_t free_held_bytes = 0;
+};
+std::optional<HeapReading> ProcessHeap();
 
 }  // namespace predstore

@@ -81,6 +81,9 @@ absl::StatusOr<std::unique_ptr<StreamStore>> StreamStore::Open(std::filesystem::
       options.allowed_lateness > std::chrono::seconds(kMaxAllowedLatenessSeconds)) {
     return absl::InvalidArgumentError("allowed lateness: must be 0 to 100 years");
   }
+  if (options.memtable_bytes < kMinStreamMemtableBytes || options.memtable_bytes > kMaxStreamMemtableBytes) {
+    return absl::InvalidArgumentError(StrCat("stream memtable: ", options.memtable_bytes, " bytes; must be 1 MiB to 1 GiB"));
+  }
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) return absl::InternalError(StrCat("cannot create ", dir.string(), ": ", error.message()));
@@ -89,6 +92,8 @@ absl::StatusOr<std::unique_ptr<StreamStore>> StreamStore::Open(std::filesystem::
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
   db_options.max_open_files = 256;
+  db_options.write_buffer_size = store->options_.memtable_bytes;
+  db_options.max_write_buffer_number = 2;
   rocksdb::DB* raw = nullptr;
   PREDSTORE_RETURN_IF_ERROR(internal::FromRocksStatus(rocksdb::DB::Open(db_options, (dir / "db").string(), &raw),
                                                       (dir / "db").string()));
@@ -99,6 +104,11 @@ absl::StatusOr<std::unique_ptr<StreamStore>> StreamStore::Open(std::filesystem::
     return absl::InternalError(StrCat("cannot open the dead-letter file ", store->options_.dead_letter_file.string()));
   }
   return store;
+}
+
+uint64_t StreamStore::memtable_bytes_in_use() const {
+  uint64_t bytes = 0;
+  return db_->GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &bytes) ? bytes : 0;
 }
 
 StreamStore::StreamStore(std::filesystem::path dir, StreamOptions options)

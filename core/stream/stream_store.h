@@ -83,7 +83,13 @@ struct StreamOptions {
   std::chrono::microseconds retention = std::chrono::hours(24 * 7);
   // Late events go here, one JSON object per line. Empty: <dir>/dead_letter.jsonl.
   std::filesystem::path dead_letter_file;
+  // Bytes of applied events a store keeps in memory (RocksDB's memtable)
+  // before writing them to a file; a store holds at most twice this (one
+  // memtable filling, one being written). 1 MiB to 1 GiB; default 64 MiB.
+  uint64_t memtable_bytes = uint64_t{64} << 20;
 };
+inline constexpr uint64_t kMinStreamMemtableBytes = uint64_t{1} << 20;
+inline constexpr uint64_t kMaxStreamMemtableBytes = uint64_t{1} << 30;
 
 struct StreamHit {
   int64_t event_time_micros = 0;
@@ -93,7 +99,8 @@ struct StreamHit {
 class StreamStore {
  public:
   // Opens (creating if needed) the store in `dir`. kInvalidArgument for an
-  // allowed lateness outside 0 .. 100 years.
+  // allowed lateness outside 0 .. 100 years or a memtable size outside
+  // kMinStreamMemtableBytes .. kMaxStreamMemtableBytes.
   static absl::StatusOr<std::unique_ptr<StreamStore>> Open(std::filesystem::path dir, StreamOptions options);
   ~StreamStore();
 
@@ -117,6 +124,10 @@ class StreamStore {
 
   // Deletes the versions retention no longer needs (above); returns how many.
   absl::StatusOr<uint64_t> Sweep();
+
+  // Bytes of events held in memory now (RocksDB's memtables), at most
+  // twice StreamOptions::memtable_bytes.
+  uint64_t memtable_bytes_in_use() const;
 
   const std::filesystem::path& dir() const { return dir_; }
   const std::filesystem::path& dead_letter_file() const { return options_.dead_letter_file; }

@@ -928,7 +928,8 @@ TEST_F(StreamingTest, EventsOlderThanTheWatermarkAreDeadLetteredAndCounted) {
   LoadForecasts(data(), 100);
   const fs::path dead_letters = Path("late.jsonl");
   ServerProcess server(data(), {"--ingest", "--allowed_lateness_s=60", "--dead_letter_file=" + dead_letters.string(),
-                                "--http_listen=127.0.0.1:0", "--http_port_file=" + Path("http_port").string()});
+                                "--stream_memtable_mb=8", "--http_listen=127.0.0.1:0",
+                                "--http_port_file=" + Path("http_port").string()});
   ASSERT_TRUE(server.started());
   int http_port = 0;
   std::ifstream(Path("http_port")) >> http_port;
@@ -976,6 +977,13 @@ TEST_F(StreamingTest, EventsOlderThanTheWatermarkAreDeadLetteredAndCounted) {
   const double lag = SampleOf(scrape, "predstore_stream_watermark_lag_seconds" + labels);
   EXPECT_GE(lag, 650);
   EXPECT_LT(lag, 650 + 120);
+  // The 5 applied events are still in memory, within the memtables' bound.
+  const double in_memory = SampleOf(scrape, R"(predstore_stream_memtable_bytes{table="forecasts"})");
+  EXPECT_GT(in_memory, 0);
+  EXPECT_LE(in_memory, 2 * (8 << 20));
+  ProgramResult refused = RunProgram({ServerBinary(), "--data_dir=" + data().string(), "--stream_memtable_mb=0"});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_THAT(refused.err, HasSubstr("--stream_memtable_mb=0: must be 1 to 1024"));
 
   // One dead-letter line per late event, naming it and the reason.
   std::vector<nlohmann::json> dead;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -256,6 +257,43 @@ TEST(StreamStore, ConcurrentSourcesReadersAndSweepsApplyEveryBatchOnce) {
       ASSERT_TRUE(hit.has_value());
       EXPECT_EQ(hit->event_time_micros, kBatches * 1000);
     }
+  }
+}
+
+// Applied events stay in memory only up to the memtable's bound: past it
+// they are written to files, and every event still reads back. Sizes out of
+// range are refused.
+TEST(StreamStore, EventsInMemoryStayWithinTwiceTheMemtableSize) {
+  test_support::ScratchDir scratch;
+  StreamOptions options;
+  options.memtable_bytes = kMinStreamMemtableBytes;
+  auto store = ValueOrDie(StreamStore::Open(scratch.path() / "stream", options));
+  const std::string value(200, 'v');
+  uint64_t most_in_memory = 0;
+  constexpr int kBatches = 200, kPerBatch = 100;  // about 4 MiB of events: 4 memtables' worth
+  for (int n = 1; n <= kBatches; ++n) {
+    std::vector<StreamEvent> batch;
+    for (int k = 0; k < kPerBatch; ++k) batch.push_back(Event(n * kPerBatch + k, n, value));
+    ASSERT_TRUE(store->Apply("s", static_cast<uint64_t>(n), "", batch).ok());
+    most_in_memory = std::max(most_in_memory, store->memtable_bytes_in_use());
+  }
+  EXPECT_GT(most_in_memory, 0u);
+  EXPECT_LE(most_in_memory, 2 * options.memtable_bytes);
+  bool wrote_files = false;
+  for (const auto& entry : std::filesystem::directory_iterator(scratch.path() / "stream" / "db")) {
+    wrote_files |= entry.path().extension() == ".sst";
+  }
+  EXPECT_TRUE(wrote_files);
+  for (int id : {kPerBatch, kPerBatch * kBatches / 2, kPerBatch * kBatches + kPerBatch - 1}) {
+    const auto hit = ValueOrDie(store->Get(KeyOf(id), std::nullopt));
+    ASSERT_TRUE(hit.has_value()) << "key " << id;
+    EXPECT_EQ(hit->value, value);
+  }
+
+  for (uint64_t bytes : {kMinStreamMemtableBytes - 1, kMaxStreamMemtableBytes + 1}) {
+    options.memtable_bytes = bytes;
+    EXPECT_THAT(StreamStore::Open(scratch.path() / "other", options).status(),
+                test_support::StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must be 1 MiB to 1 GiB")));
   }
 }
 
