@@ -11,32 +11,39 @@
 # the same rows, so lookups stay verifiable) and the model's Production
 # version alternates between 1 and 2 every PROMOTE_S (the server re-reads
 # the registry on SIGHUP, sent after each promotion).
-# Every second it samples the server's RSS and open files.
+# Every second it samples the server's RSS and open files, and from its
+# /metrics where the memory is: the C heap's allocated bytes and the free
+# bytes it holds, the memory indexes, the block cache and the ingested
+# table's stream memtables.
 #
 # Output, in $OUT_DIR (default: $BUILD_DIR/soak):
 #   soak.md           per window and kind: calls/s, p50, p99, errors,
 #                     wrong answers; RSS and open files; the verdict
 #   latency_p99.png   p99 per kind over time; swaps and promotions marked
-#   resources.png     RSS (MiB) and open files over time
+#   resources.png     RSS and its parts (MiB), and open files, over time
 #
 # The verdict fails (exit 1) on any failed call or wrong answer, a swap or
 # promotion that failed or that the server does not serve at the end, or
 # growth between the second and the last fifth
-# of the run of more than RSS_GROWTH_MIB (default 64) of median RSS or
+# of the run of more than RSS_GROWTH_MIB (default 64) of median RSS,
+# HEAP_GROWTH_MIB (default 32) of median heap bytes allocated (a leak), or
 # FD_GROWTH (default 8) open files. The first fifth is warm-up (caches,
 # arenas) and is not judged.
 #
 # Usage: bench/run_soak.sh [--short]
 #   --short: 60 s, 5 s windows, swaps every 10 s, promotions every 15 s
 #   (CI's variant). Otherwise DURATION_S (600), WINDOW_S (10), SWAP_S (30),
-#   PROMOTE_S (45), ROWS (200000), BUILD_DIR (build), OUT_DIR.
+#   PROMOTE_S (45), ROWS (200000), BUILD_DIR (build), OUT_DIR,
+#   STREAM_MEMTABLE_MB (16; the server's --stream_memtable_mb, smaller than
+#   its default 64 so that the ingested stream's memtable fills and is
+#   written out within a 10-minute run, showing where memory levels off).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/bench_common.sh"
 build=${BUILD_DIR:-$root/build}
 duration=${DURATION_S:-600} window=${WINDOW_S:-10} swap_every=${SWAP_S:-30} promote_every=${PROMOTE_S:-45}
-rows=${ROWS:-200000}
-rss_growth_mib=${RSS_GROWTH_MIB:-64} fd_growth=${FD_GROWTH:-8}
+rows=${ROWS:-200000} stream_memtable_mb=${STREAM_MEMTABLE_MB:-16}
+rss_growth_mib=${RSS_GROWTH_MIB:-64} heap_growth_mib=${HEAP_GROWTH_MIB:-32} fd_growth=${FD_GROWTH:-8}
 if [[ "${1:-}" == "--short" ]]; then
   duration=60 window=5 swap_every=10 promote_every=15
   shift
@@ -70,12 +77,22 @@ set_stage() {  # version stage: as MLflow's client does, in the version's meta.y
 register 1 Production
 register 2 Staging
 "$server_bin" --data_dir="$work/data" --listen=127.0.0.1:0 --port_file="$work/port" --ingest \
-  --model_registry="$work/mlruns" 2>"$work/server.log" &
+  --model_registry="$work/mlruns" --stream_memtable_mb="$stream_memtable_mb" --http_listen=127.0.0.1:0 --http_port_file="$work/http_port" 2>"$work/server.log" &
 server_pid=$!
 pids+=("$server_pid")
-for _ in $(seq 200); do [[ -s "$work/port" ]] && break; sleep 0.05; done
-[[ -s "$work/port" ]] || { echo "run_soak.sh: the server did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
+for _ in $(seq 200); do [[ -s "$work/port" && -s "$work/http_port" ]] && break; sleep 0.05; done
+[[ -s "$work/port" && -s "$work/http_port" ]] || { echo "run_soak.sh: the server did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
 target="127.0.0.1:$(cat "$work/port")"
+metrics_url="http://127.0.0.1:$(cat "$work/http_port")/metrics"
+# Bytes of: C heap allocated, C heap free held, memory indexes, block cache,
+# stream memtables (one line; 0 for a scrape that failed).
+memory_split() {
+  curl -s --max-time 2 "$metrics_url" | awk '
+    $1 == "predstore_heap_allocated_bytes" { a = $2 } $1 == "predstore_heap_free_held_bytes" { f = $2 }
+    $1 == "predstore_memory_index_bytes" { m = $2 } $1 == "predstore_block_cache_usage_bytes" { b = $2 }
+    $1 ~ /^predstore_stream_memtable_bytes[{]/ { s += $2 }
+    END { printf "%d %d %d %d %d\n", a, f, m, b, s }'
+}
 log "server pid $server_pid on $target; $rows rows; ${duration}s in ${window}s windows; swap every ${swap_every}s," \
   "promotion every ${promote_every}s"
 
@@ -124,7 +141,7 @@ while :; do
   (($(echo "$now >= $duration" | bc -l))) && break
   rss_kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status" 2>/dev/null || echo 0)
   fds=$(find "/proc/$server_pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
-  echo "$now $rss_kib $fds" >>"$work/resources.dat"
+  echo "$now $rss_kib $fds $(memory_split)" >>"$work/resources.dat"
   if (($(echo "$now >= $next_swap" | bc -l))); then
     if load_table forecasts; then
       swaps=$((swaps + 1))
@@ -177,13 +194,13 @@ log "serving version $serving_version of forecasts and model version $serving_mo
 
 # ---- report -----------------------------------------------------------------
 mkdir -p "$out_dir"
-python3 - "$work" "$out_dir" "$duration" "$rss_growth_mib" "$fd_growth" "$swaps" "$promotions" "$events_failed" \
-  "${kind_names[@]}" <<'REPORT'
+python3 - "$work" "$out_dir" "$duration" "$rss_growth_mib" "$heap_growth_mib" "$fd_growth" "$swaps" "$promotions" \
+  "$events_failed" "${kind_names[@]}" <<'REPORT'
 import json, statistics, sys
 work, out_dir = sys.argv[1], sys.argv[2]
-duration, rss_growth_mib, fd_growth = float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
-swaps, promotions, events_failed = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
-kinds = sys.argv[9:]
+duration, rss_growth_mib, heap_growth_mib, fd_growth = float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+swaps, promotions, events_failed = int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9])
+kinds = sys.argv[10:]
 windows = {}
 for kind in kinds:
     rows = []
@@ -197,10 +214,14 @@ for kind in kinds:
     with open(f"{work}/{kind}.dat", "w") as dat:
         for at, j in rows:
             dat.write(f"{at:.1f} {j['p99_us'] / 1000:.3f} {j['p50_us'] / 1000:.3f}\n")
+# at, RSS KiB, open files, then bytes: heap allocated, heap free held,
+# memory indexes, block cache, stream memtables.
 samples = [tuple(float(x) for x in line.split()) for line in open(f"{work}/resources.dat")]
+MIB = 1 << 20
 with open(f"{work}/resources_mib.dat", "w") as dat:
-    for at, rss, fds in samples:
-        dat.write(f"{at:.1f} {rss / 1024:.1f} {fds:.0f}\n")
+    for at, rss, fds, heap, held, index, cache, memtables in samples:
+        dat.write(f"{at:.1f} {rss / 1024:.1f} {fds:.0f} {heap / MIB:.1f} {held / MIB:.1f} {index / MIB:.1f} "
+                  f"{cache / MIB:.1f} {memtables / MIB:.1f}\n")
 
 def fifth(k):  # samples of the k-th fifth of the run (0-based)
     return [s for s in samples if k * duration / 5 <= s[0] < (k + 1) * duration / 5]
@@ -213,12 +234,17 @@ if failed: problems.append(f"{failed} failed calls")
 if wrong: problems.append(f"{wrong} wrong answers")
 if events_failed: problems.append(f"{events_failed} failed swaps or promotions")
 if any(not rows for rows in windows.values()): problems.append("a kind of traffic ran no window")
-rss_delta = fd_delta = None
+rss_delta = fd_delta = heap_delta = None
+def median_of(rows, column, scale):
+    return statistics.median(s[column] for s in rows) / scale
 if early and late:
-    rss_delta = (statistics.median(s[1] for s in late) - statistics.median(s[1] for s in early)) / 1024
-    fd_delta = statistics.median(s[2] for s in late) - statistics.median(s[2] for s in early)
+    rss_delta = median_of(late, 1, 1024) - median_of(early, 1, 1024)
+    heap_delta = median_of(late, 3, MIB) - median_of(early, 3, MIB)
+    fd_delta = median_of(late, 2, 1) - median_of(early, 2, 1)
     if rss_delta > rss_growth_mib: problems.append(f"RSS grew {rss_delta:.1f} MiB (> {rss_growth_mib:.0f})")
+    if heap_delta > heap_growth_mib: problems.append(f"heap allocated grew {heap_delta:.1f} MiB (> {heap_growth_mib:.0f})")
     if fd_delta > fd_growth: problems.append(f"open files grew by {fd_delta:.0f} (> {fd_growth})")
+    if any(s[3] == 0 for s in samples): problems.append("a /metrics scrape failed")
 else:
     problems.append("too few resource samples to judge drift")
 
@@ -240,12 +266,19 @@ for kind in kinds:
                f"{sum(j['errors'] for j in rows)} | {sum(j['wrong'] for j in rows)} |")
 out.append("")
 if early and late:
-    out.append(f"Server RSS, median of the second fifth {statistics.median(s[1] for s in early) / 1024:.1f} MiB, "
-               f"of the last {statistics.median(s[1] for s in late) / 1024:.1f} MiB (growth {rss_delta:+.1f}, "
-               f"limit {rss_growth_mib:.0f}); peak {max(s[1] for s in samples) / 1024:.1f} MiB.")
-    out.append(f"Open files, same fifths: {statistics.median(s[2] for s in early):.0f} and "
-               f"{statistics.median(s[2] for s in late):.0f} (growth {fd_delta:+.0f}, limit {fd_growth}); "
-               f"max {max(s[2] for s in samples):.0f}.")
+    out.append("Server memory (MiB) and open files, median of each fifth of the run; growth is the last fifth "
+               "minus the second (the first is warm-up).\n")
+    out.append("| | " + " | ".join(f"fifth {k + 1}" for k in range(5)) + " | growth | limit | peak |")
+    out.append("| --- |" + " --: |" * 8)
+    for name, column, scale, limit in (("RSS", 1, 1024, f"{rss_growth_mib:.0f}"),
+                                       ("C heap allocated", 3, MIB, f"{heap_growth_mib:.0f}"),
+                                       ("C heap free held", 4, MIB, "–"), ("memory indexes", 5, MIB, "–"),
+                                       ("block cache", 6, MIB, "–"), ("stream memtables", 7, MIB, "–"),
+                                       ("open files", 2, 1, f"{fd_growth}")):
+        fifths = [fifth(k) for k in range(5)]
+        cells = [f"{median_of(rows, column, scale):.1f}" if rows else "–" for rows in fifths]
+        growth = median_of(late, column, scale) - median_of(early, column, scale)
+        out.append(f"| {name} | " + " | ".join(cells) + f" | {growth:+.1f} | {limit} | {max(s[column] for s in samples) / scale:.1f} |")
 out.append("")
 out.append("Verdict: " + ("**pass**" if not problems else "**FAIL**: " + "; ".join(problems)))
 text = "\n".join(out) + "\n"
@@ -275,9 +308,17 @@ if command -v gnuplot >/dev/null 2>&1; then
     echo
     echo "unset arrow; unset logscale y"
     echo "set output '$out_dir/resources.png'"
-    echo "set title 'Server resident memory and open files'"
-    echo "set ylabel 'RSS (MiB)'; set y2label 'open files'; set ytics nomirror; set y2tics; set yrange [0:*]; set y2range [0:*]"
-    echo "plot '$work/resources_mib.dat' using 1:2 with lines lw 2 title 'RSS', '' using 1:3 axes x1y2 with lines lw 2 title 'open files'"
+    echo "set title 'Server resident memory, where it is, and open files; dashed: swaps, dotted: promotions'"
+    echo "set ylabel 'MiB'; set y2label 'open files'; set ytics nomirror; set y2tics; set yrange [0:*]; set y2range [0:*]"
+    while read -r at what; do
+      dash=2
+      [[ "$what" == promote* ]] && dash=3
+      echo "set arrow from $at, graph 0 to $at, graph 1 nohead dt $dash lc rgb '#cccccc'"
+    done <"$work/events.dat"
+    echo "plot '$work/resources_mib.dat' using 1:2 with lines lw 2 title 'RSS', '' using 1:4 with lines lw 2 title 'C heap allocated', \\"
+    echo "  '' using 1:5 with lines lw 2 title 'C heap free held', '' using 1:6 with lines lw 2 title 'memory indexes', \\"
+    echo "  '' using 1:7 with lines lw 2 title 'block cache', '' using 1:8 with lines lw 2 title 'stream memtables', \\"
+    echo "  '' using 1:3 axes x1y2 with lines lw 1 dt 2 title 'open files'"
   } >"$work/plots.gp"
   if gnuplot "$work/plots.gp" 2>"$work/gnuplot.err"; then
     log "plots: $out_dir/latency_p99.png, $out_dir/resources.png"
