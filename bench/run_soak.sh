@@ -287,6 +287,15 @@ print(text, end="")
 open(f"{work}/verdict", "w").write("pass" if not problems else "fail")
 REPORT
 
+# gnuplot arrows marking the swaps (dashed) and promotions (dotted).
+event_marks() {  # colour
+  local at what dash
+  while read -r at what; do
+    dash=2
+    [[ "$what" == promote* ]] && dash=3
+    echo "set arrow from $at, graph 0 to $at, graph 1 nohead dt $dash lc rgb '$1'"
+  done <"$work/events.dat"
+}
 if command -v gnuplot >/dev/null 2>&1; then
   {
     echo "set terminal pngcairo size 1200,600 font ',10'"
@@ -294,11 +303,7 @@ if command -v gnuplot >/dev/null 2>&1; then
     echo "set output '$out_dir/latency_p99.png'"
     echo "set title 'p99 per window and kind (open loop); dashed: swaps, dotted: promotions'"
     echo "set ylabel 'p99 (ms, log scale)'; set logscale y"
-    while read -r at what; do
-      dash=2
-      [[ "$what" == promote* ]] && dash=3
-      echo "set arrow from $at, graph 0 to $at, graph 1 nohead dt $dash lc rgb '#999999'"
-    done <"$work/events.dat"
+    event_marks '#999999'
     printf 'plot'
     sep=""
     for kind in "${kind_names[@]}"; do
@@ -310,11 +315,7 @@ if command -v gnuplot >/dev/null 2>&1; then
     echo "set output '$out_dir/resources.png'"
     echo "set title 'Server resident memory, where it is, and open files; dashed: swaps, dotted: promotions'"
     echo "set ylabel 'MiB'; set y2label 'open files'; set ytics nomirror; set y2tics; set yrange [0:*]; set y2range [0:*]"
-    while read -r at what; do
-      dash=2
-      [[ "$what" == promote* ]] && dash=3
-      echo "set arrow from $at, graph 0 to $at, graph 1 nohead dt $dash lc rgb '#cccccc'"
-    done <"$work/events.dat"
+    event_marks '#cccccc'
     echo "plot '$work/resources_mib.dat' using 1:2 with lines lw 2 title 'RSS', '' using 1:4 with lines lw 2 title 'C heap allocated', \\"
     echo "  '' using 1:5 with lines lw 2 title 'C heap free held', '' using 1:6 with lines lw 2 title 'memory indexes', \\"
     echo "  '' using 1:7 with lines lw 2 title 'block cache', '' using 1:8 with lines lw 2 title 'stream memtables', \\"
