@@ -284,7 +284,8 @@ int main(int argc, char** argv) {
   options.stream.retention = std::chrono::hours(absl::GetFlag(FLAGS_retention_hours));
   options.stream.dead_letter_file = absl::GetFlag(FLAGS_dead_letter_file);
   const int32_t stream_memtable_mb = absl::GetFlag(FLAGS_stream_memtable_mb);
-  if (stream_memtable_mb < 1 || stream_memtable_mb > 1024) {
+  if (stream_memtable_mb < static_cast<int32_t>(predstore::kMinStreamMemtableBytes >> 20) ||
+      stream_memtable_mb > static_cast<int32_t>(predstore::kMaxStreamMemtableBytes >> 20)) {
     std::fprintf(stderr, "predstore-server: --stream_memtable_mb=%d: must be 1 to 1024\n", stream_memtable_mb);
     return 2;
   }

@@ -82,7 +82,8 @@ absl::StatusOr<std::unique_ptr<StreamStore>> StreamStore::Open(std::filesystem::
     return absl::InvalidArgumentError("allowed lateness: must be 0 to 100 years");
   }
   if (options.memtable_bytes < kMinStreamMemtableBytes || options.memtable_bytes > kMaxStreamMemtableBytes) {
-    return absl::InvalidArgumentError(StrCat("stream memtable: ", options.memtable_bytes, " bytes; must be 1 MiB to 1 GiB"));
+    return absl::InvalidArgumentError(
+        StrCat("stream memtable: ", options.memtable_bytes, " bytes; must be 1 MiB to 1 GiB"));
   }
   std::error_code error;
   std::filesystem::create_directories(dir, error);
